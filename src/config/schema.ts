@@ -1,0 +1,135 @@
+import { z } from 'zod';
+
+/** "120s", "1.5m", "250ms", "1h" or a bare number of milliseconds → milliseconds. */
+export function parseDuration(value: string | number): number | undefined {
+  if (typeof value === 'number') return value >= 0 ? value : undefined;
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!match) return undefined;
+  const unit = match[2] ?? 'ms';
+  const scale = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+  return Number(match[1]) * scale;
+}
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like "120s", "500ms" or "2m", got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const positive = z.number().positive();
+
+export const limitsSchema = z
+  .object({
+    rpm: positive.optional(),
+    rpd: positive.optional(),
+    itpm: positive.optional(),
+    otpm: positive.optional(),
+    tpm: positive.optional(),
+    concurrency: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const providerKeySchema = z
+  .object({
+    id: z.string().min(1).optional(),
+    key: z.string().min(1, 'the key is empty (is its ${VAR} set?)'),
+    limits: limitsSchema.optional(),
+  })
+  .strict();
+
+export const providerTypes = ['anthropic', 'openai', 'gemini', 'ollama'] as const;
+
+export const providerSchema = z
+  .object({
+    type: z.enum(providerTypes),
+    base_url: z.string().url().optional(),
+    keys: z.array(providerKeySchema).optional(),
+    /** Limits for a provider without keys (a local model) and the default for keys without their own. */
+    limits: limitsSchema.optional(),
+    timeout: duration.optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+
+export const targetSchema = z
+  .object({
+    provider: z.string().min(1),
+    /** The upstream model name; the client's model name when absent. */
+    model: z.string().min(1).optional(),
+    weight: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+export const routeSchema = z
+  .object({
+    strategy: z.enum(['spill', 'weighted']).default('spill'),
+    targets: z.array(targetSchema).min(1),
+    fallback: z.array(targetSchema).default([]),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(4000),
+        auth: z.object({ keys: z.array(z.string().min(1)).default([]) }).strict().default({ keys: [] }),
+        max_body_bytes: z.number().int().positive().default(32 * 1024 * 1024),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 4000, auth: { keys: [] }, max_body_bytes: 32 * 1024 * 1024 }),
+    providers: z.record(z.string(), providerSchema).refine((p) => Object.keys(p).length > 0, 'at least one provider is needed'),
+    routes: z.record(z.string(), routeSchema).default({}),
+    queue: z
+      .object({ max_wait: duration.default(120_000), max_depth: z.number().int().positive().default(10_000) })
+      .strict()
+      .default({ max_wait: 120_000, max_depth: 10_000 }),
+    retry: z
+      .object({
+        max_attempts: z.number().int().min(1).default(4),
+        /** Retries allowed as a share of requests over the last minute, so an outage does not multiply load. */
+        budget_ratio: z.number().min(0).max(1).default(0.2),
+      })
+      .strict()
+      .default({ max_attempts: 4, budget_ratio: 0.2 }),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const [name, route] of Object.entries(config.routes)) {
+      for (const [list, targets] of [['targets', route.targets], ['fallback', route.fallback]] as const) {
+        targets.forEach((target, i) => {
+          if (!(target.provider in config.providers)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['routes', name, list, i, 'provider'],
+              message: `unknown provider "${target.provider}" (known: ${Object.keys(config.providers).join(', ')})`,
+            });
+          }
+        });
+      }
+    }
+    for (const [name, provider] of Object.entries(config.providers)) {
+      if (provider.type !== 'ollama' && (!provider.keys || provider.keys.length === 0)) {
+        ctx.addIssue({ code: 'custom', path: ['providers', name, 'keys'], message: `a ${provider.type} provider needs at least one key` });
+      }
+      const ids = new Set<string>();
+      provider.keys?.forEach((key, i) => {
+        if (key.id && ids.has(key.id)) {
+          ctx.addIssue({ code: 'custom', path: ['providers', name, 'keys', i, 'id'], message: `duplicate key id "${key.id}"` });
+        }
+        if (key.id) ids.add(key.id);
+      });
+    }
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type Limits = z.output<typeof limitsSchema>;
+export type ProviderConfig = z.output<typeof providerSchema>;
+export type ProviderType = (typeof providerTypes)[number];
+export type RouteConfig = z.output<typeof routeSchema>;
+export type TargetConfig = z.output<typeof targetSchema>;
