@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError, configFromEnv, loadConfigFile } from '../config/load.js';
+import type { Config, ConfigInput } from '../config/schema.js';
+import { startGateway } from '../server/gateway.js';
+import { loadSimConfig } from '../sim/config.js';
+import { startSimulator } from '../sim/index.js';
+import { startDemoProviders } from './demo.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+  return n;
+}
+
+function fail(error: unknown): never {
+  console.error(error instanceof ConfigError ? `spillway: ${error.message}` : error);
+  process.exit(1);
+}
+
+function usageHint(url: string, apiKey: string): string {
+  return [
+    `  Anthropic SDK / Claude Code:  ANTHROPIC_BASE_URL=${url} ANTHROPIC_API_KEY=${apiKey}`,
+    `  OpenAI SDK:                   OPENAI_BASE_URL=${url}/v1 OPENAI_API_KEY=${apiKey}`,
+    `  Try it:  curl ${url}/v1/messages -H 'content-type: application/json' -H 'x-api-key: ${apiKey}' \\`,
+    `             -d '{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}'`,
+  ].join('\n');
+}
+
+async function start(options: { config?: string; port?: number; host?: string }): Promise<void> {
+  let config: Config | ConfigInput | undefined = options.config ? loadConfigFile(options.config) : configFromEnv();
+  let mode = options.config ? `config ${options.config}` : 'provider keys from the environment';
+  const closers: Array<() => Promise<void>> = [];
+  if (!config) {
+    const demo = await startDemoProviders();
+    config = demo.config;
+    mode = `demo mode: simulated providers at ${demo.simulator.url} (set ANTHROPIC_API_KEY or OPENAI_API_KEY, or pass --config, for real ones)`;
+    closers.push(() => demo.simulator.close());
+  }
+  const gateway = await startGateway(config, { port: options.port, host: options.host });
+  closers.unshift(() => gateway.close());
+  const auth = gateway.gateway.config.server.auth.keys;
+  console.log(`spillway listening on ${gateway.url} (${mode})`);
+  if (auth.length === 0) console.log('  No server.auth.keys set: listening on loopback only, any client key is accepted.');
+  console.log(usageHint(gateway.url, auth.length > 0 ? '<one of server.auth.keys>' : 'anything'));
+  const stop = () => {
+    Promise.all(closers.map((close) => close())).finally(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+async function sim(options: { config?: string; port?: number }): Promise<void> {
+  const loaded = options.config ? loadSimConfig(options.config) : { options: { keys: [] }, port: undefined };
+  const simulator = await startSimulator(loaded.options, { port: options.port ?? loaded.port ?? 4100 });
+  console.log(`spillway simulator listening on ${simulator.url} (stats: ${simulator.url}/_sim/stats)`);
+  process.once('SIGINT', () => simulator.close().finally(() => process.exit(0)));
+  process.once('SIGTERM', () => simulator.close().finally(() => process.exit(0)));
+}
+
+const program = new Command()
+  .name('spillway')
+  .description('An LLM gateway that plans around rate limits.')
+  .showHelpAfterError();
+
+program
+  .command('start', { isDefault: true })
+  .description('run the gateway (demo mode with simulated providers when no config and no provider keys are given)')
+  .option('-c, --config <file>', 'YAML config file')
+  .option('-p, --port <port>', 'port to listen on (overrides server.port)', port)
+  .option('--host <host>', 'address to bind (overrides server.host)')
+  .action((options) => start(options).catch(fail));
+
+program
+  .command('sim')
+  .description('run the provider simulator on its own')
+  .option('-c, --config <file>', 'simulator YAML config (keys and limits, latency, faults)')
+  .option('-p, --port <port>', 'port to listen on', port)
+  .action((options) => sim(options).catch(fail));
+
+program.parseAsync().catch(fail);

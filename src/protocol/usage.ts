@@ -1,0 +1,92 @@
+/**
+ * What an answer really cost, read from the provider's own usage report, so the reservation made
+ * before dispatch can be settled. Input counts what rate limits count: uncached input plus cache
+ * writes (Anthropic does not count cache reads toward ITPM).
+ */
+import type { Protocol } from '../providers/types.js';
+import type { SseEvent } from './sse.js';
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+type Json = Record<string, unknown>;
+const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+const obj = (value: unknown): Json | undefined =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
+
+function anthropicInput(usage: Json): number {
+  return num(usage.input_tokens) + num(usage.cache_creation_input_tokens);
+}
+
+/** Usage of a complete (non-streaming) answer body, or undefined when it reports none. */
+export function usageOfBody(protocol: Protocol, body: unknown): TokenUsage | undefined {
+  const root = obj(body);
+  if (!root) return undefined;
+  if (protocol === 'ollama') {
+    return 'eval_count' in root ? { inputTokens: num(root.prompt_eval_count), outputTokens: num(root.eval_count) } : undefined;
+  }
+  const usage = obj(root.usage);
+  if (!usage) return undefined;
+  return protocol === 'anthropic'
+    ? { inputTokens: anthropicInput(usage), outputTokens: num(usage.output_tokens) }
+    : { inputTokens: num(usage.prompt_tokens), outputTokens: num(usage.completion_tokens) };
+}
+
+/**
+ * Follows a stream's events and keeps the latest usage. Anthropic reports input at message_start
+ * and cumulative output in message_delta; OpenAI only in a final chunk when asked, so without it
+ * the output is estimated from the text seen (about four characters a token).
+ */
+export class StreamUsage {
+  private input = 0;
+  private output = 0;
+  private reported = false;
+  private textChars = 0;
+
+  constructor(private readonly protocol: Protocol) {}
+
+  push(event: SseEvent): void {
+    if (event.data === '[DONE]' || event.data === '') return;
+    let payload: Json | undefined;
+    try {
+      payload = obj(JSON.parse(event.data));
+    } catch {
+      return;
+    }
+    if (!payload) return;
+    if (this.protocol === 'anthropic') this.anthropicEvent(payload);
+    else this.openaiChunk(payload);
+  }
+
+  private anthropicEvent(payload: Json): void {
+    const usage = payload.type === 'message_start' ? obj(obj(payload.message)?.usage) : obj(payload.usage);
+    if (!usage) return;
+    if ('input_tokens' in usage) this.input = anthropicInput(usage);
+    if ('output_tokens' in usage) this.output = num(usage.output_tokens);
+    this.reported = true;
+  }
+
+  private openaiChunk(payload: Json): void {
+    const usage = obj(payload.usage);
+    if (usage) {
+      this.input = num(usage.prompt_tokens);
+      this.output = num(usage.completion_tokens);
+      this.reported = true;
+      return;
+    }
+    const choices = Array.isArray(payload.choices) ? payload.choices : [];
+    for (const choice of choices) {
+      const delta = obj(obj(choice)?.delta);
+      if (typeof delta?.content === 'string') this.textChars += delta.content.length;
+      if (Array.isArray(delta?.tool_calls)) this.textChars += JSON.stringify(delta.tool_calls).length;
+    }
+  }
+
+  /** The usage so far; `estimatedInput` stands in when the provider reported none. */
+  usage(estimatedInput: number): TokenUsage {
+    if (this.reported) return { inputTokens: this.input, outputTokens: this.output };
+    return { inputTokens: estimatedInput, outputTokens: Math.ceil(this.textChars / 4) };
+  }
+}

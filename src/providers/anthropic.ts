@@ -1,0 +1,13 @@
+import { parseRateLimitHeaders } from '../quota/headers.js';
+import type { ProviderAdapter } from './types.js';
+
+export const anthropic: ProviderAdapter = {
+  type: 'anthropic',
+  protocol: 'anthropic',
+  defaultBaseUrl: 'https://api.anthropic.com',
+  chatPath: () => '/v1/messages',
+  modelsPath: '/v1/models',
+  authHeaders: (key) => ({ 'x-api-key': key }),
+  forwardsHeader: (name) => name.startsWith('anthropic-') || name.startsWith('x-stainless-') || name === 'user-agent',
+  parseLimits: parseRateLimitHeaders,
+};

@@ -1,0 +1,12 @@
+import type { ProviderAdapter } from './types.js';
+
+/** A local Ollama server: no keys, no rate-limit headers; its limit is the configured concurrency. */
+export const ollama: ProviderAdapter = {
+  type: 'ollama',
+  protocol: 'ollama',
+  defaultBaseUrl: 'http://127.0.0.1:11434',
+  chatPath: () => '/api/chat',
+  authHeaders: () => ({}),
+  forwardsHeader: () => false,
+  parseLimits: () => ({}),
+};

@@ -1,0 +1,15 @@
+import { parseRateLimitHeaders } from '../quota/headers.js';
+import type { ProviderAdapter } from './types.js';
+
+/** OpenAI and every OpenAI-compatible server (vLLM, DeepSeek, OpenRouter, llama.cpp …): base URL includes /v1. */
+export const openai: ProviderAdapter = {
+  type: 'openai',
+  protocol: 'openai',
+  defaultBaseUrl: 'https://api.openai.com/v1',
+  chatPath: () => '/chat/completions',
+  modelsPath: '/models',
+  authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
+  forwardsHeader: (name) =>
+    name === 'openai-organization' || name === 'openai-project' || name.startsWith('x-stainless-') || name === 'user-agent',
+  parseLimits: parseRateLimitHeaders,
+};

@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import type { Config, ProviderConfig } from '../config/schema.js';
+import { KeyPool } from '../quota/pool.js';
+import { adapterFor } from './registry.js';
+import type { ProviderAdapter } from './types.js';
+
+/** A configured provider at run time: its adapter, its base URL, its keys and their shared pool. */
+export interface Provider {
+  name: string;
+  config: ProviderConfig;
+  adapter: ProviderAdapter;
+  /** Base URL without a trailing slash. */
+  baseUrl: string;
+  pool: KeyPool;
+  /** The secret for a key id; secrets never leave this map except in the upstream auth header. */
+  secretOf(keyId: string): string;
+}
+
+/** A key's public name: its configured id, else a short hash of the secret. */
+export function keyIdOf(key: { id?: string; key: string }): string {
+  return key.id ?? `key-${createHash('sha256').update(key.key).digest('hex').slice(0, 8)}`;
+}
+
+export function createProvider(name: string, config: ProviderConfig): Provider {
+  const adapter = adapterFor(config.type);
+  const secrets = new Map<string, string>();
+  const keys = (config.keys ?? []).map((key) => {
+    const id = keyIdOf(key);
+    secrets.set(id, key.key);
+    return { id, limits: key.limits ?? config.limits ?? {} };
+  });
+  // A keyless provider (a local model) is one pseudo-key limited by the provider's own limits.
+  if (keys.length === 0) keys.push({ id: 'local', limits: config.limits ?? {} });
+  return {
+    name,
+    config,
+    adapter,
+    baseUrl: (config.base_url ?? adapter.defaultBaseUrl).replace(/\/+$/, ''),
+    pool: new KeyPool(name, keys),
+    secretOf: (keyId) => secrets.get(keyId) ?? '',
+  };
+}
+
+export function createProviders(config: Config): Map<string, Provider> {
+  return new Map(Object.entries(config.providers).map(([name, provider]) => [name, createProvider(name, provider)]));
+}

@@ -1,0 +1,25 @@
+import type { ProviderType } from '../config/schema.js';
+import type { ObservedLimits } from '../quota/types.js';
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+/** The wire protocol a provider speaks; a client surface is one of the first two. */
+export type Protocol = 'anthropic' | 'openai' | 'ollama' | 'gemini';
+
+/**
+ * A provider type as a small declarative object: where to send a chat request, how to
+ * authenticate with a key, which client headers it understands, and how to read its limits.
+ */
+export interface ProviderAdapter {
+  type: ProviderType;
+  protocol: Protocol;
+  defaultBaseUrl: string;
+  /** Path of the chat endpoint, appended to the base URL. */
+  chatPath(model: string, stream: boolean): string;
+  /** Path of the model list, or undefined when the provider has none worth proxying. */
+  modelsPath?: string;
+  authHeaders(key: string): Record<string, string>;
+  /** Client request headers forwarded on same-protocol passthrough (lower case). */
+  forwardsHeader(name: string): boolean;
+  parseLimits(headers: Headers, now: number): ObservedLimits;
+}

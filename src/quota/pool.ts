@@ -1,0 +1,308 @@
+/**
+ * KeyPool: the keys of one provider (or one provider/model class), behaving like one bigger key.
+ * Each key has one bucket per known limit; a request goes to the key with the most headroom for it.
+ * Configured limits are priors; `observe` corrects them from the provider's headers.
+ */
+import type { Limits } from '../config/schema.js';
+import { type Bucket, createBucket, fits, giveBack, headroomAfter, refill, take, waitFor } from './bucket.js';
+import {
+  DIMENSIONS,
+  type Demand,
+  type Dimension,
+  type KeySnapshot,
+  type Observed,
+  type ObservedLimits,
+  type ReserveResult,
+  type Reservation,
+  type Usage,
+} from './types.js';
+
+const RPM = 0;
+const RPD = 1;
+const ITPM = 2;
+const OTPM = 3;
+const TPM = 4;
+const CONCURRENCY = 5;
+const DIMENSION_COUNT = DIMENSIONS.length;
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+/**
+ * A wait that only a settle can end (concurrency, the one-at-a-time learning gate). Small, because
+ * the queue re-checks on `notify()` anyway; this is only the safety net.
+ */
+export const SETTLE_BOUND_WAIT_MS = 25;
+
+interface KeyState {
+  id: string;
+  buckets: Array<Bucket | undefined>;
+  healthy: boolean;
+  disabledReason: string | undefined;
+  coolingUntil: number;
+  /** No limit configured nor observed yet: one request at a time until an answer tells us more. */
+  learning: boolean;
+  /** Open reservations → bitmask of the dimensions they took from (buckets may appear later). */
+  inFlight: Map<Reservation, number>;
+  predictionMisses: number;
+}
+
+function amountFor(dimension: number, demand: Demand): number {
+  switch (dimension) {
+    case ITPM:
+      return demand.inputTokens;
+    case OTPM:
+      return demand.outputTokens;
+    case TPM:
+      return demand.inputTokens + demand.outputTokens;
+    default:
+      return 1; // rpm, rpd, concurrency
+  }
+}
+
+function periodOf(dimension: number): number {
+  if (dimension === RPD) return DAY;
+  if (dimension === CONCURRENCY) return Infinity;
+  return MINUTE;
+}
+
+/**
+ * Providers may enforce a per-minute limit per second (60 RPM as 1/s), so until the headers show a
+ * bigger burst a per-minute bucket holds one second's worth (at least one unit; a larger demand is
+ * still admitted when the bucket is full, see bucket.ts). Daily and concurrency limits hold it all.
+ */
+function initialCapacity(dimension: number, limit: number): number {
+  if (dimension === RPD || dimension === CONCURRENCY) return limit;
+  return Math.min(limit, Math.max(limit / 60, 1));
+}
+
+function newBucket(dimension: number, limit: number, now: number): Bucket {
+  return createBucket(limit, periodOf(dimension), initialCapacity(dimension, limit), now);
+}
+
+function configuredLimit(limits: Limits, dimension: number): number | undefined {
+  return limits[DIMENSIONS[dimension] as Dimension];
+}
+
+export class KeyPool {
+  readonly id: string;
+  private readonly keys: KeyState[] = [];
+  private readonly byId = new Map<string, KeyState>();
+
+  constructor(id: string, keys: Array<{ id: string; limits: Limits }>) {
+    this.id = id;
+    for (const { id: keyId, limits } of keys) {
+      const buckets: Array<Bucket | undefined> = new Array(DIMENSION_COUNT).fill(undefined);
+      let known = false;
+      for (let d = 0; d < DIMENSION_COUNT; d++) {
+        const limit = configuredLimit(limits, d);
+        if (limit !== undefined) {
+          buckets[d] = newBucket(d, limit, 0);
+          known = true;
+        }
+      }
+      const state: KeyState = {
+        id: keyId,
+        buckets,
+        healthy: true,
+        disabledReason: undefined,
+        coolingUntil: 0,
+        learning: !known,
+        inFlight: new Map(),
+        predictionMisses: 0,
+      };
+      this.keys.push(state);
+      this.byId.set(keyId, state);
+    }
+  }
+
+  /** Reserves on the key with the most headroom for this demand, or says how long until one has room. */
+  tryReserve(demand: Demand, now: number): ReserveResult {
+    let best: KeyState | undefined;
+    let bestScore = -Infinity;
+    let minWait = Infinity;
+    for (const key of this.keys) {
+      if (!key.healthy) continue;
+      const score = this.score(key, demand, now);
+      if (score === undefined) {
+        minWait = Math.min(minWait, this.keyWait(key, demand, now));
+      } else if (score > bestScore) {
+        best = key;
+        bestScore = score;
+      }
+    }
+    if (!best) return { ok: false, waitMs: minWait };
+    const reservation: Reservation = { poolId: this.id, keyId: best.id, demand, at: now };
+    let mask = 0;
+    for (let d = 0; d < DIMENSION_COUNT; d++) {
+      const bucket = best.buckets[d];
+      if (bucket) {
+        take(bucket, amountFor(d, demand), now);
+        mask |= 1 << d;
+      }
+    }
+    best.inFlight.set(reservation, mask);
+    return { ok: true, reservation };
+  }
+
+  /** ms until `tryReserve(demand)` would succeed, without reserving (Infinity: no key can serve). */
+  waitTime(demand: Demand, now: number): number {
+    let minWait = Infinity;
+    for (const key of this.keys) {
+      if (key.healthy) minWait = Math.min(minWait, this.keyWait(key, demand, now));
+    }
+    return minWait;
+  }
+
+  /** Reconciles with the real usage and gives back what was not used. */
+  settle(reservation: Reservation, usage: Usage | undefined, now: number): void {
+    const key = this.byId.get(reservation.keyId);
+    const mask = key?.inFlight.get(reservation);
+    if (!key || mask === undefined) return; // unknown or already settled
+    key.inFlight.delete(reservation);
+    const demand = reservation.demand;
+    for (let d = 0; d < DIMENSION_COUNT; d++) {
+      const bucket = key.buckets[d];
+      if (!bucket || (mask & (1 << d)) === 0) continue;
+      let back: number;
+      if (d === CONCURRENCY) back = 1;
+      else if (usage === undefined) back = amountFor(d, demand); // the provider never counted it
+      else if (d === ITPM) back = demand.inputTokens - usage.inputTokens;
+      else if (d === OTPM) back = demand.outputTokens - usage.outputTokens;
+      else if (d === TPM) back = demand.inputTokens + demand.outputTokens - usage.inputTokens - usage.outputTokens;
+      else back = 0; // the request itself was counted
+      if (back !== 0) giveBack(bucket, back, now);
+    }
+  }
+
+  /**
+   * Corrects a key from an answer's headers. `remaining` is the truth at the time of the answer,
+   * minus everything still in flight on the key: some of it the provider has not counted yet, and
+   * counting all of it is the simple, conservative choice (the next answer corrects the excess).
+   * The burst capacity grows to the largest `remaining` seen: if it never exceeds limit/60, the
+   * provider enforces per second and the capacity stays there.
+   * `answered`: the reservation whose answer carried these headers, if known. The provider has
+   * counted its request and its input, so those are not subtracted again (its output may still be
+   * streaming, so that stays reserved).
+   */
+  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation): void {
+    const key = this.byId.get(keyId);
+    if (!key) return;
+    key.learning = false; // an answer without limits means the key has none to learn
+    const counted = answered && key.inFlight.has(answered) ? answered : undefined;
+    this.learn(key, RPM, observed.requests, now, counted);
+    this.learn(key, ITPM, observed.inputTokens, now, counted);
+    this.learn(key, OTPM, observed.outputTokens, now, undefined);
+    // Anthropic's `tokens` is input + output when nothing tighter applies: only a tighter one is a limit of its own.
+    const tokens = observed.tokens;
+    const split = observed.inputTokens?.limit !== undefined && observed.outputTokens?.limit !== undefined;
+    if (tokens && (!split || (tokens.limit !== undefined && tokens.limit < observed.inputTokens!.limit! + observed.outputTokens!.limit!))) {
+      this.learn(key, TPM, tokens, now, undefined);
+    }
+  }
+
+  /** After an upstream 429: the key takes nothing until `untilMs`. Counted as a prediction miss. */
+  coolDown(keyId: string, untilMs: number): void {
+    const key = this.byId.get(keyId);
+    if (!key) return;
+    key.coolingUntil = Math.max(key.coolingUntil, untilMs);
+    key.predictionMisses++;
+  }
+
+  /** After 401/403: the key is out of service until enabled again (e.g. a config reload). */
+  disable(keyId: string, reason: string): void {
+    const key = this.byId.get(keyId);
+    if (!key) return;
+    key.healthy = false;
+    key.disabledReason = reason;
+  }
+
+  enable(keyId: string): void {
+    const key = this.byId.get(keyId);
+    if (!key) return;
+    key.healthy = true;
+    key.disabledReason = undefined;
+  }
+
+  snapshot(now: number): KeySnapshot[] {
+    return this.keys.map((key) => {
+      const dimensions: KeySnapshot['dimensions'] = {};
+      key.buckets.forEach((bucket, d) => {
+        if (bucket) dimensions[DIMENSIONS[d]!] = { limit: bucket.limit, capacity: bucket.capacity, remaining: refill(bucket, now) };
+      });
+      const snap: KeySnapshot = {
+        id: key.id,
+        healthy: key.healthy,
+        coolingUntil: key.coolingUntil > now ? key.coolingUntil : 0,
+        inFlight: key.inFlight.size,
+        learning: key.learning,
+        predictionMisses: key.predictionMisses,
+        dimensions,
+      };
+      if (key.disabledReason !== undefined) snap.disabledReason = key.disabledReason;
+      return snap;
+    });
+  }
+
+  /**
+   * The smallest share of a limit left after taking the demand (over the limit, not the burst, so
+   * keys of different sizes fill in proportion), or undefined if it does not fit now.
+   */
+  private score(key: KeyState, demand: Demand, now: number): number | undefined {
+    if (key.coolingUntil > now) return undefined;
+    if (key.learning && key.inFlight.size > 0) return undefined;
+    let score = 1;
+    for (let d = 0; d < DIMENSION_COUNT; d++) {
+      const bucket = key.buckets[d];
+      if (!bucket) continue;
+      const amount = amountFor(d, demand);
+      if (!fits(bucket, amount, now)) return undefined;
+      const h = headroomAfter(bucket, amount);
+      if (h < score) score = h;
+    }
+    return score;
+  }
+
+  private keyWait(key: KeyState, demand: Demand, now: number): number {
+    let wait = Math.max(0, key.coolingUntil - now);
+    if (key.learning && key.inFlight.size > 0) wait = Math.max(wait, SETTLE_BOUND_WAIT_MS);
+    for (let d = 0; d < DIMENSION_COUNT; d++) {
+      const bucket = key.buckets[d];
+      if (!bucket) continue;
+      const w = waitFor(bucket, amountFor(d, demand), now);
+      wait = Math.max(wait, w === Infinity ? SETTLE_BOUND_WAIT_MS : w);
+    }
+    return wait;
+  }
+
+  private learn(key: KeyState, d: number, observed: Observed | undefined, now: number, counted: Reservation | undefined): void {
+    if (!observed) return;
+    let bucket = key.buckets[d];
+    if (observed.limit !== undefined && observed.limit > 0) {
+      if (!bucket) {
+        bucket = key.buckets[d] = newBucket(d, observed.limit, now);
+        // What is in flight counts against the new bucket too, and settle gives it back there.
+        for (const [reservation, mask] of key.inFlight) key.inFlight.set(reservation, mask | (1 << d));
+      } else if (bucket.limit !== observed.limit) {
+        refill(bucket, now);
+        bucket.limit = observed.limit;
+        bucket.capacity = Math.min(observed.limit, Math.max(bucket.capacity, initialCapacity(d, observed.limit)));
+        bucket.level = Math.min(bucket.level, bucket.capacity);
+      }
+    }
+    if (!bucket || observed.remaining === undefined) return;
+    bucket.capacity = Math.max(bucket.capacity, Math.min(bucket.limit, observed.remaining));
+    let unseen = 0;
+    const bit = 1 << d;
+    for (const [reservation, mask] of key.inFlight) {
+      if (reservation === counted) {
+        // Already in `remaining` at its real size: settle must not give the estimate's excess back here.
+        key.inFlight.set(reservation, mask & ~bit);
+      } else if (mask & bit) {
+        unseen += amountFor(d, reservation.demand);
+      }
+    }
+    bucket.level = Math.min(bucket.capacity, observed.remaining - unseen);
+    bucket.updatedAt = now;
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * AdmissionQueue: when no candidate has room, a request waits here, interactive before batch and
+ * first come first served within a priority, until a candidate fits or its deadline would pass.
+ * The only timers of the quota engine live here, behind an injectable clock.
+ */
+import type { Demand, ReserveResult, Reservation } from './types.js';
+
+export type Priority = 'interactive' | 'batch';
+
+export type RejectionReason = 'deadline' | 'full' | 'aborted' | 'unavailable';
+
+export class QueueRejection extends Error {
+  readonly reason: RejectionReason;
+  /** When the same demand is expected to fit, from the buckets (ms from now). */
+  readonly retryAfterMs: number;
+
+  constructor(reason: RejectionReason, retryAfterMs: number, message?: string) {
+    super(message ?? `admission rejected: ${reason}`);
+    this.name = 'QueueRejection';
+    this.reason = reason;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** What the queue needs of a pool; every call may be async so a shared store (Redis) fits behind it. */
+export interface AdmissionPool {
+  id: string;
+  tryReserve(demand: Demand, now: number): ReserveResult | Promise<ReserveResult>;
+  /** Wait estimate without reserving; lets the queue reject at once a request stuck behind others. */
+  waitTime?(demand: Demand, now: number): number | Promise<number>;
+  /** Gives a reservation back untouched (the waiter was aborted while its reservation was in progress). */
+  settle?(reservation: Reservation, usage: undefined, now: number): void | Promise<void>;
+}
+
+export interface Candidate {
+  pool: AdmissionPool;
+  demand: Demand;
+}
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface Admission {
+  candidateIndex: number;
+  reservation: Reservation;
+  queuedMs: number;
+}
+
+export interface AdmitOptions {
+  priority: Priority;
+  /** ms timestamp by which the request must be admitted. */
+  deadline: number;
+  signal?: AbortSignal;
+}
+
+/** retry-after for a request no key can serve (all disabled): a guess, since nothing will refill. */
+export const UNAVAILABLE_RETRY_MS = 30_000;
+/** retry-after when the wait is unknown (stuck behind other waiters on pools that cannot estimate). */
+const UNKNOWN_RETRY_MS = 1000;
+
+const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const handle = setTimeout(fn, ms);
+    handle.unref?.();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+interface Waiter {
+  candidates: Candidate[];
+  priority: Priority;
+  deadline: number;
+  signal: AbortSignal | undefined;
+  enqueuedAt: number;
+  /** Not yet tried: maxDepth and the deadline estimate are checked on the first failed try. */
+  fresh: boolean;
+  done: boolean;
+  /** A try is awaiting the store: an abort must wait for it so no reservation leaks. */
+  trying: boolean;
+  abortedWhileTrying: boolean;
+  /** Earliest time a candidate may fit, from the last try; undefined if unknown. */
+  readyAt: number | undefined;
+  resolve(admission: Admission): void;
+  reject(error: unknown): void;
+  onAbort: (() => void) | undefined;
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+export class AdmissionQueue {
+  private readonly maxDepth: number;
+  private readonly clock: Clock;
+  private readonly interactive: Waiter[] = [];
+  private readonly batch: Waiter[] = [];
+  private queued = 0;
+  private pumping = false;
+  private again = false;
+  private timer: unknown = undefined;
+  private timerAt = Infinity;
+
+  constructor(opts: { maxDepth: number; clock?: Clock }) {
+    this.maxDepth = opts.maxDepth;
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** Requests waiting (not counting ones being tried for the first time). */
+  get depth(): number {
+    return this.queued;
+  }
+
+  /** Tries the candidates in order; the first that fits now wins. Otherwise waits by priority. */
+  admit(candidates: Candidate[], opts: AdmitOptions): Promise<Admission> {
+    return new Promise<Admission>((resolve, reject) => {
+      if (opts.signal?.aborted) {
+        reject(new QueueRejection('aborted', 0));
+        return;
+      }
+      const waiter: Waiter = {
+        candidates,
+        priority: opts.priority,
+        deadline: opts.deadline,
+        signal: opts.signal,
+        enqueuedAt: this.clock.now(),
+        fresh: true,
+        done: false,
+        trying: false,
+        abortedWhileTrying: false,
+        readyAt: undefined,
+        resolve,
+        reject,
+        onAbort: undefined,
+      };
+      if (opts.signal) {
+        waiter.onAbort = () => {
+          if (waiter.trying) waiter.abortedWhileTrying = true;
+          else this.finish(waiter, new QueueRejection('aborted', 0));
+          this.notify();
+        };
+        opts.signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      (opts.priority === 'interactive' ? this.interactive : this.batch).push(waiter);
+      void this.pump();
+    });
+  }
+
+  /** Capacity changed (a settle, an observation): re-check the waiters now. */
+  notify(): void {
+    if (this.interactive.length + this.batch.length > 0) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again);
+    } finally {
+      this.pumping = false;
+    }
+    this.schedule();
+  }
+
+  /**
+   * One walk in priority order. A waiter that does not fit blocks its pools for everyone behind it
+   * (same or lower priority): otherwise small later requests would keep overtaking a big one.
+   */
+  private async pass(): Promise<void> {
+    const blocked = new Set<string>();
+    const order = this.interactive.concat(this.batch);
+    for (const waiter of order) {
+      if (waiter.done) continue;
+      const now = this.clock.now();
+      let wait = Infinity; // shortest known wait over all candidates
+      let ownWait = Infinity; // the same over candidates not blocked by a waiter ahead: what wakes this one
+      let unknown = false; // some candidate's wait cannot be estimated
+      let admitted = false;
+      for (let i = 0; i < waiter.candidates.length && !admitted; i++) {
+        const { pool, demand } = waiter.candidates[i]!;
+        if (blocked.has(pool.id)) {
+          // Estimating costs a pool call per waiter per pass: only when a decision needs it.
+          const needed = waiter.fresh || now >= waiter.deadline;
+          const estimate = needed && pool.waitTime ? await this.call(waiter, () => pool.waitTime!(demand, now)) : undefined;
+          if (waiter.done) break;
+          if (estimate === undefined) unknown = true;
+          else wait = Math.min(wait, estimate);
+          continue;
+        }
+        const result = await this.call(waiter, () => pool.tryReserve(demand, now));
+        if (result === undefined) break; // the store failed; the waiter has the error
+        if (result.ok) {
+          admitted = true;
+          if (waiter.done) {
+            await pool.settle?.(result.reservation, undefined, now);
+          } else {
+            this.finish(waiter, undefined, { candidateIndex: i, reservation: result.reservation, queuedMs: now - waiter.enqueuedAt });
+          }
+        } else {
+          wait = Math.min(wait, result.waitMs);
+          ownWait = Math.min(ownWait, result.waitMs);
+        }
+      }
+      if (admitted || waiter.done) continue;
+
+      // Behind another waiter, the one ahead's progress (its timer, a notify) is what wakes this one.
+      waiter.readyAt = ownWait === Infinity ? undefined : now + ownWait;
+      if (!unknown && wait === Infinity) {
+        this.finish(waiter, new QueueRejection('unavailable', UNAVAILABLE_RETRY_MS, 'no key can serve this request'));
+        continue;
+      }
+      const retryAfterMs = unknown ? UNKNOWN_RETRY_MS : Math.max(1, wait);
+      // Reject at once when the buckets say it cannot fit before the deadline, rather than wait and fail.
+      if ((!unknown && now + wait > waiter.deadline) || now >= waiter.deadline) {
+        this.finish(waiter, new QueueRejection('deadline', retryAfterMs, `no capacity before the deadline; expected in ${Math.ceil(retryAfterMs)} ms`));
+        continue;
+      }
+      if (waiter.fresh) {
+        if (this.queued >= this.maxDepth) {
+          this.finish(waiter, new QueueRejection('full', retryAfterMs, `the admission queue is full (${this.maxDepth})`));
+          continue;
+        }
+        waiter.fresh = false;
+        this.queued++;
+      }
+      for (const { pool } of waiter.candidates) blocked.add(pool.id);
+    }
+  }
+
+  /** Runs a possibly async pool call; a failure rejects the waiter and yields undefined. */
+  private async call<T>(waiter: Waiter, fn: () => T | Promise<T>): Promise<T | undefined> {
+    try {
+      const value = fn();
+      if (!isPromise(value)) return value;
+      waiter.trying = true;
+      try {
+        return await value;
+      } finally {
+        waiter.trying = false;
+        if (waiter.abortedWhileTrying) this.finish(waiter, new QueueRejection('aborted', 0));
+      }
+    } catch (error) {
+      this.finish(waiter, error);
+      return undefined;
+    }
+  }
+
+  private finish(waiter: Waiter, error: unknown, admission?: Admission): void {
+    if (waiter.done) return;
+    waiter.done = true;
+    const list = waiter.priority === 'interactive' ? this.interactive : this.batch;
+    const index = list.indexOf(waiter);
+    if (index >= 0) list.splice(index, 1);
+    if (!waiter.fresh) this.queued--;
+    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    if (admission) waiter.resolve(admission);
+    else waiter.reject(error);
+  }
+
+  /** One timer, for the earliest moment a waiter may fit or reach its deadline. */
+  private schedule(): void {
+    let at = Infinity;
+    for (const list of [this.interactive, this.batch]) {
+      for (const waiter of list) {
+        if (waiter.readyAt !== undefined && waiter.readyAt < at) at = waiter.readyAt;
+        if (waiter.deadline < at) at = waiter.deadline;
+      }
+    }
+    if (at === this.timerAt && this.timer !== undefined) return;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = at;
+    if (at === Infinity) return;
+    const delay = Math.max(1, at - this.clock.now());
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      void this.pump();
+    }, delay);
+  }
+}

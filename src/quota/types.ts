@@ -1,0 +1,74 @@
+/** Plain data shared by the quota policy, the admission queue and the code that dispatches. */
+
+/** What one request will cost a key; one request (and one concurrency slot) is implied. */
+export interface Demand {
+  inputTokens: number;
+  /** The output allowance (max_tokens), reserved until the real usage is known. */
+  outputTokens: number;
+}
+
+/** What the provider reports it counted. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Capacity held on one key until the answer ends and `settle` is called. */
+export interface Reservation {
+  poolId: string;
+  keyId: string;
+  demand: Demand;
+  /** When it was made (ms). */
+  at: number;
+}
+
+/**
+ * waitMs: how long until some key has room for the demand, from the buckets alone. Infinity when no
+ * key can ever serve it (all disabled). Concurrency-bound waits give a small positive value: they
+ * end when a request settles, which the caller signals with `notify()`.
+ */
+export type ReserveResult = { ok: true; reservation: Reservation } | { ok: false; waitMs: number };
+
+/** One rate-limit dimension as a provider reported it in an answer's headers. */
+export interface Observed {
+  limit?: number;
+  remaining?: number;
+  /** ms from the answer until the bucket is full again. */
+  resetMs?: number;
+}
+
+export interface ObservedLimits {
+  requests?: Observed;
+  inputTokens?: Observed;
+  outputTokens?: Observed;
+  /** Input + output (OpenAI's TPM), or Anthropic's most restrictive combined limit. */
+  tokens?: Observed;
+  /** From retry-after-ms / retry-after. */
+  retryAfterMs?: number;
+}
+
+/** The limits spillway enforces per key; names follow the config. */
+export const DIMENSIONS = ['rpm', 'rpd', 'itpm', 'otpm', 'tpm', 'concurrency'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+export interface DimensionSnapshot {
+  limit: number;
+  /** The burst the bucket allows (≤ limit; learned from headers). */
+  capacity: number;
+  /** What is left now; negative while a larger-than-capacity demand is being paid back. */
+  remaining: number;
+}
+
+export interface KeySnapshot {
+  id: string;
+  healthy: boolean;
+  disabledReason?: string;
+  /** ms timestamp until which the key rests after an upstream 429; 0 if not cooling. */
+  coolingUntil: number;
+  inFlight: number;
+  /** No limit known yet: one request at a time until the first answer's headers arrive. */
+  learning: boolean;
+  /** Upstream 429s: admissions the policy got wrong. */
+  predictionMisses: number;
+  dimensions: Partial<Record<Dimension, DimensionSnapshot>>;
+}

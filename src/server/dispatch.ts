@@ -1,0 +1,194 @@
+/**
+ * Dispatch: send one admitted request to one key of one provider, stream or relay the answer
+ * back, and settle the reservation with what the provider reported.
+ */
+import { once } from 'node:events';
+import type { IncomingHttpHeaders } from 'node:http';
+import { SseParser } from '../protocol/sse.js';
+import { StreamUsage, usageOfBody, type TokenUsage } from '../protocol/usage.js';
+import type { Provider } from '../providers/provider.js';
+import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
+import type { Reservation } from '../quota/types.js';
+import { retryDelayFromHeaders } from '../quota/headers.js';
+import type { Outcome } from '../resilience/retry.js';
+import { streamErrorEvent } from './errors.js';
+import type { Exchange } from './exchange.js';
+import type { ChatRequest } from './ingress.js';
+
+/** An upstream answer that was not relayed: what happened, and the answer itself for passthrough. */
+export interface FailedAttempt {
+  outcome: Outcome;
+  response?: { status: number; headers: Record<string, string>; body: string };
+}
+
+export type AttemptResult = { answered: true; usage: TokenUsage | undefined } | ({ answered: false } & FailedAttempt);
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'content-encoding',
+  'host',
+  'upgrade',
+  'proxy-connection',
+  'te',
+  'trailer',
+]);
+
+/** The client's own headers that the provider understands; credentials are never among them. */
+function forwardedHeaders(provider: Provider, clientHeaders: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(clientHeaders)) {
+    if (value === undefined || !provider.adapter.forwardsHeader(name)) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** Upstream response headers that make sense to the client (no hop-by-hop, no cookies). */
+function relayedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'set-cookie') continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** The body to send: the client's bytes untouched unless the route asks another model name. */
+function upstreamBody(chat: ChatRequest, model: string): Buffer | string {
+  return model === chat.model ? chat.raw : JSON.stringify({ ...chat.body, model });
+}
+
+export interface AttemptContext {
+  upstream: UpstreamClient;
+  provider: Provider;
+  model: string;
+  reservation: Reservation;
+  /** Input tokens estimated before dispatch, used when the provider reports none. */
+  estimatedInput: number;
+  /** Called once the reservation is settled, so capacity changes wake waiting requests. */
+  onSettled(usage: TokenUsage | undefined): void;
+}
+
+export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: AttemptContext): Promise<AttemptResult> {
+  const { provider, reservation } = ctx;
+  const { pool, adapter } = provider;
+  const upstreamAbort = new AbortController();
+  const abortUpstream = () => upstreamAbort.abort();
+  exchange.signal.addEventListener('abort', abortUpstream, { once: true });
+  let settled = false;
+  const settle = (usage: TokenUsage | undefined) => {
+    if (settled) return;
+    settled = true;
+    pool.settle(reservation, usage, Date.now());
+    ctx.onSettled(usage);
+  };
+
+  try {
+    const response = await ctx.upstream.send({
+      url: provider.baseUrl + adapter.chatPath(ctx.model, chat.stream) + queryOf(exchange),
+      method: 'POST',
+      headers: {
+        ...forwardedHeaders(provider, exchange.req.headers),
+        ...adapter.authHeaders(provider.secretOf(reservation.keyId)),
+        'content-type': 'application/json',
+      },
+      body: upstreamBody(chat, ctx.model),
+      signal: upstreamAbort.signal,
+      timeoutMs: provider.config.timeout ?? 600_000,
+    });
+    const now = Date.now();
+    pool.observe(reservation.keyId, adapter.parseLimits(response.headers, now), now);
+
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const body = await response.body.text();
+      settle(undefined);
+      if (response.statusCode === 429) {
+        pool.coolDown(reservation.keyId, now + (retryDelayFromHeaders(response.headers, now) ?? 1000));
+      } else if (response.statusCode === 401 || response.statusCode === 403) {
+        pool.disable(reservation.keyId, `the provider answered ${response.statusCode}`);
+      }
+      return {
+        answered: false,
+        outcome: { kind: 'status', status: response.statusCode, headers: response.headers },
+        response: { status: response.statusCode, headers: flatHeaders(response.headers), body },
+      };
+    }
+
+    const headers = { ...relayedHeaders(response.headers), ...exchange.spillwayHeaders };
+    if (!chat.stream) {
+      const body = Buffer.from(await response.body.arrayBuffer());
+      let usage: TokenUsage | undefined;
+      try {
+        usage = usageOfBody(adapter.protocol, JSON.parse(body.toString('utf8')));
+      } catch {
+        usage = undefined;
+      }
+      settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: reservation.demand.outputTokens });
+      exchange.res.writeHead(response.statusCode, { ...headers, 'content-length': body.length });
+      exchange.res.end(body);
+      return { answered: true, usage };
+    }
+
+    const usage = await relayStream(exchange, response.statusCode, headers, response.body, adapter.protocol === 'anthropic' ? 'anthropic' : 'openai');
+    const total = usage.usage(ctx.estimatedInput);
+    settle(total);
+    return { answered: true, usage: total };
+  } catch (error) {
+    settle(undefined);
+    if (error instanceof UpstreamFailure) return { answered: false, outcome: { kind: error.kind } };
+    throw error;
+  } finally {
+    exchange.signal.removeEventListener('abort', abortUpstream);
+  }
+}
+
+function queryOf(exchange: Exchange): string {
+  const url = exchange.req.url ?? '';
+  const at = url.indexOf('?');
+  return at < 0 ? '' : url.slice(at);
+}
+
+/**
+ * Relay an SSE stream chunk by chunk as it arrives (never buffered), reading usage on the side.
+ * After the first byte there is no retry: a broken upstream ends the stream with the surface's
+ * own error event.
+ */
+async function relayStream(
+  exchange: Exchange,
+  status: number,
+  headers: Record<string, string | string[]>,
+  body: AsyncIterable<Buffer>,
+  protocol: 'anthropic' | 'openai',
+): Promise<StreamUsage> {
+  const { res } = exchange;
+  const parser = new SseParser();
+  const usage = new StreamUsage(protocol);
+  res.writeHead(status, headers);
+  res.flushHeaders();
+  try {
+    for await (const chunk of body) {
+      for (const event of parser.push(chunk)) usage.push(event);
+      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (res.destroyed) break;
+    }
+    for (const event of parser.end()) usage.push(event);
+    res.end();
+  } catch (error) {
+    if (!res.destroyed) {
+      const message = `upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
+      res.end(streamErrorEvent(protocol, 'upstream', message));
+    }
+  }
+  return usage;
+}

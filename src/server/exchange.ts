@@ -1,0 +1,31 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorResponse, type GatewayError, type Surface } from './errors.js';
+
+/** One client request and its response, with what spillway has learned about it so far. */
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  surface: Surface;
+  /** Fires when the client goes away before the answer is complete. */
+  signal: AbortSignal;
+  /** The `x-spillway-*` headers to put on the answer; filled in along the way. */
+  spillwayHeaders: Record<string, string>;
+}
+
+export function sendJson(exchange: Exchange, status: number, body: string, headers: Record<string, string> = {}): void {
+  const { res } = exchange;
+  if (res.headersSent) return;
+  res.writeHead(status, {
+    ...headers,
+    ...exchange.spillwayHeaders,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+export function sendError(exchange: Exchange, error: GatewayError): void {
+  const { status, headers, body } = errorResponse(exchange.surface, error, exchange.requestId);
+  sendJson(exchange, status, body, headers);
+}

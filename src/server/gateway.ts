@@ -1,0 +1,85 @@
+/**
+ * A running gateway: the state built from config, and the HTTP server that serves it.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config, ConfigInput } from '../config/schema.js';
+import { parseConfig } from '../config/load.js';
+import { createProviders, type Provider } from '../providers/provider.js';
+import { UpstreamClient } from '../providers/upstream.js';
+import { TokenEstimator } from '../quota/estimate.js';
+import { AdmissionQueue } from '../quota/queue.js';
+import { RetryBudget } from '../resilience/budget.js';
+import { handleRequest } from './routes.js';
+
+/** Everything a request handler needs, built once from config. */
+export interface Gateway {
+  config: Config;
+  providers: Map<string, Provider>;
+  queue: AdmissionQueue;
+  estimator: TokenEstimator;
+  retryBudget: RetryBudget;
+  upstream: UpstreamClient;
+  log(message: string): void;
+}
+
+export interface RunningGateway {
+  url: string;
+  port: number;
+  host: string;
+  gateway: Gateway;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  port?: number;
+  host?: string;
+  /** No log lines (tests). */
+  quiet?: boolean;
+  log?: (message: string) => void;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export function createGateway(config: Config, log: (message: string) => void): Gateway {
+  return {
+    config,
+    providers: createProviders(config),
+    queue: new AdmissionQueue({ maxDepth: config.queue.max_depth }),
+    estimator: new TokenEstimator(),
+    retryBudget: new RetryBudget(config.retry.budget_ratio),
+    upstream: new UpstreamClient(),
+    log,
+  };
+}
+
+export async function startGateway(input: Config | ConfigInput, options: StartOptions = {}): Promise<RunningGateway> {
+  const config = parseConfig(input, 'config');
+  const log = options.quiet ? () => {} : (options.log ?? ((message: string) => console.log(message)));
+  let host = options.host ?? config.server.host;
+  if (config.server.auth.keys.length === 0 && !LOOPBACK.has(host)) {
+    log(`spillway: no server.auth.keys configured, so binding to 127.0.0.1 instead of ${host}`);
+    host = '127.0.0.1';
+  }
+  const gateway = createGateway(config, log);
+  const server: Server = createServer({ noDelay: true, keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    handleRequest(gateway, req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? config.server.port, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    host,
+    gateway,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.upstream.close();
+    },
+  };
+}

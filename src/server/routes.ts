@@ -1,0 +1,105 @@
+/**
+ * The HTTP surfaces: which path does what, client authentication, body limits, and turning every
+ * failure into an error in the caller's own API shape.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serveChat } from './chat.js';
+import { GatewayError, type Surface } from './errors.js';
+import { sendError, sendJson, type Exchange } from './exchange.js';
+import type { Gateway } from './gateway.js';
+import { maxWaitOf, parseChatRequest, parseCountTokensRequest, priorityOf } from './ingress.js';
+import { listModels, countTokens } from './models.js';
+
+const requestIdPrefix = `req_spw_${randomBytes(6).toString('hex')}`;
+let requestCounter = 0;
+
+/** Anthropic paths answer in Anthropic's shape, OpenAI paths in OpenAI's; shared paths decide by header. */
+function surfaceOf(path: string, req: IncomingMessage): Surface {
+  if (path === '/v1/chat/completions') return 'openai';
+  if (path.startsWith('/v1/messages')) return 'anthropic';
+  return req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
+}
+
+function clientCredential(req: IncomingMessage): string | undefined {
+  const apiKey = req.headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey !== '') return apiKey;
+  const authorization = req.headers.authorization;
+  if (authorization?.startsWith('Bearer ')) return authorization.slice(7).trim();
+  return undefined;
+}
+
+function authenticate(gw: Gateway, req: IncomingMessage): void {
+  const keys = gw.config.server.auth.keys;
+  if (keys.length === 0) return;
+  const credential = clientCredential(req);
+  if (credential === undefined) {
+    throw new GatewayError('authentication', 'missing API key: send one of the gateway keys as x-api-key or Authorization: Bearer');
+  }
+  if (!keys.includes(credential)) throw new GatewayError('authentication', 'invalid API key');
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new GatewayError('too_large', `request body is ${declared} bytes; the limit is ${limit} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new GatewayError('too_large', `request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function route(gw: Gateway, exchange: Exchange, method: string, path: string): Promise<void> {
+  const { req } = exchange;
+  if (method === 'GET' && path === '/healthz') return sendJson(exchange, 200, '{"status":"ok"}');
+  if (method === 'GET' && path === '/readyz') {
+    const ready = [...gw.providers.values()].some((provider) => provider.pool.snapshot(Date.now()).some((key) => key.healthy));
+    return sendJson(exchange, ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'no provider key in service' }));
+  }
+  authenticate(gw, req);
+  const limit = gw.config.server.max_body_bytes;
+  if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
+    const chat = parseChatRequest(exchange.surface, await readBody(req, limit));
+    return serveChat(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait));
+  }
+  if (method === 'POST' && path === '/v1/messages/count_tokens') {
+    return countTokens(gw, exchange, parseCountTokensRequest(await readBody(req, limit)));
+  }
+  if (method === 'GET' && path === '/v1/models') return listModels(gw, exchange);
+  throw new GatewayError('not_found', `${method} ${path} is not a spillway endpoint`);
+}
+
+export function handleRequest(gw: Gateway, req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  const requestId = `${requestIdPrefix}${(requestCounter++).toString(36)}`;
+  const abort = new AbortController();
+  // The client is gone when the response closes before it finished.
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const exchange: Exchange = { req, res, requestId, surface: surfaceOf(path, req), signal: abort.signal, spillwayHeaders: {} };
+  route(gw, exchange, req.method ?? 'GET', path).catch((error: unknown) => {
+    if (error instanceof GatewayError) {
+      if (error.kind === 'too_large') res.shouldKeepAlive = false;
+      return sendError(exchange, error);
+    }
+    gw.log(`spillway: internal error on ${req.method} ${path}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (res.headersSent) res.destroy();
+    else sendError(exchange, new GatewayError('upstream', 'internal gateway error'));
+  });
+}

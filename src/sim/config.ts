@@ -1,0 +1,92 @@
+/** YAML configuration for `spillway sim --config FILE`: SimOptions in snake_case, plus `port`. */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { SimOptions } from './options.js';
+
+const probability = z.number().min(0).max(1);
+const positive = z.number().positive();
+
+const schema = z
+  .object({
+    port: z.number().int().min(0).max(65535).optional(),
+    keys: z
+      .array(
+        z
+          .object({
+            id: z.string().min(1),
+            key: z.string().min(1),
+            limits: z
+              .object({ rpm: positive.optional(), rpd: positive.optional(), itpm: positive.optional(), otpm: positive.optional(), tpm: positive.optional() })
+              .strict()
+              .default({}),
+          })
+          .strict(),
+      )
+      .default([]),
+    window: z.enum(['minute', 'second']).optional(),
+    otpm: z.enum(['generated', 'max_tokens']).optional(),
+    latency: z.object({ ttft_ms: z.number().min(0).optional(), tokens_per_second: positive.optional() }).strict().optional(),
+    output_tokens: z.number().int().positive().optional(),
+    faults: z
+      .object({
+        overloaded: probability.optional(),
+        server_error: probability.optional(),
+        reset: probability.optional(),
+        stall: probability.optional(),
+        mid_stream_error: probability.optional(),
+      })
+      .strict()
+      .optional(),
+    seed: z.number().int().optional(),
+  })
+  .strict();
+
+/** Drop undefined fields so the result satisfies exactOptionalPropertyTypes-style consumers. */
+function defined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function loadSimConfig(path: string): { options: SimOptions; port?: number } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`${path}: cannot read the simulator config (${(err as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new Error(`${path}: invalid YAML: ${(err as Error).message}`);
+  }
+  const result = schema.safeParse(raw ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
+    throw new Error(`${path}: invalid simulator config: ${problems.join('; ')}`);
+  }
+  const c = result.data;
+  const ids = new Set<string>();
+  for (const [i, k] of c.keys.entries()) {
+    if (ids.has(k.id)) throw new Error(`${path}: invalid simulator config: keys.${i}.id: duplicate id "${k.id}"`);
+    ids.add(k.id);
+  }
+  const options: SimOptions = defined({
+    keys: c.keys.map((k) => ({ id: k.id, key: k.key, limits: defined(k.limits) })),
+    window: c.window,
+    otpm: c.otpm,
+    latency: c.latency && defined({ ttftMs: c.latency.ttft_ms, tokensPerSecond: c.latency.tokens_per_second }),
+    outputTokens: c.output_tokens,
+    faults:
+      c.faults &&
+      defined({
+        overloaded: c.faults.overloaded,
+        serverError: c.faults.server_error,
+        reset: c.faults.reset,
+        stall: c.faults.stall,
+        midStreamError: c.faults.mid_stream_error,
+      }),
+    seed: c.seed,
+  });
+  return c.port === undefined ? { options } : { options, port: c.port };
+}

@@ -1,0 +1,82 @@
+/** The simulator's public option and statistics types (re-exported by index.ts). */
+
+export interface SimLimits {
+  rpm?: number;
+  rpd?: number;
+  itpm?: number;
+  otpm?: number;
+  /** Input + output tokens per minute (OpenAI style). */
+  tpm?: number;
+}
+
+export interface SimKey {
+  id: string;
+  key: string;
+  limits: SimLimits;
+}
+
+export type SimWindow = 'minute' | 'second';
+export type OtpmMode = 'generated' | 'max_tokens';
+
+export interface SimLatency {
+  ttftMs?: number;
+  tokensPerSecond?: number;
+}
+
+export interface SimFaults {
+  overloaded?: number;
+  serverError?: number;
+  reset?: number;
+  stall?: number;
+  midStreamError?: number;
+}
+
+export interface SimOptions {
+  /** A request with an unknown key gets 401 in the API's own shape. */
+  keys: SimKey[];
+  /** 'second': per-minute limits enforced per second (bucket capacity = limit/60, min 1). Default 'minute'. */
+  window?: SimWindow;
+  /**
+   * 'generated' (default): otpm needs a positive level and is charged the generated tokens at the
+   * end (it may go negative). 'max_tokens': reserves max_tokens at admission, refunds the unused
+   * part at the end. `tpm` (input + output) is charged input at admission and output the same way.
+   * OpenAI requests without a cap reserve 4096 in 'max_tokens' mode.
+   */
+  otpm?: OtpmMode;
+  /** Default 0 ms / Infinity = instant. setOptions replaces the whole latency object. */
+  latency?: SimLatency;
+  /** Fixed prose answer length in tokens (capped by max_tokens; tool calls size themselves). */
+  outputTokens?: number;
+  /** Probabilities 0..1, drawn per request after auth and rate limiting. */
+  faults?: SimFaults;
+  seed?: number;
+}
+
+/**
+ * Counts for inference requests (messages, chat completions, embeddings, Ollama chat; not
+ * count_tokens or model lists). `requests` includes rejected ones; `errors` = 400/401, faults and
+ * streams cut off by the client. Token counts are what was charged upstream. Ollama traffic is
+ * listed under the key id 'ollama'.
+ */
+export interface SimKeyStats {
+  requests: number;
+  ok: number;
+  rateLimited: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  peakConcurrency: number;
+}
+
+export interface SimStats {
+  total: SimKeyStats;
+  keys: Record<string, SimKeyStats>;
+}
+
+export interface Simulator {
+  url: string;
+  stats(): SimStats;
+  resetStats(): void;
+  setOptions(patch: Partial<Pick<SimOptions, 'faults' | 'latency' | 'outputTokens' | 'window' | 'otpm'>>): void;
+  close(): Promise<void>;
+}

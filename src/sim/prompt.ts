@@ -1,0 +1,180 @@
+/**
+ * What the simulator needs to know about a prompt: its size in tokens (a deterministic estimate,
+ * ceil(chars / 4) plus a fixed amount per image) and a hash that seeds the answer. The same
+ * numbers feed count_tokens, usage and the input-token buckets.
+ */
+import { fnv1a } from './random.js';
+
+export const IMAGE_TOKENS = 1000;
+
+export interface PromptFacts {
+  inputTokens: number;
+  hash: number;
+  /** Text of the tool result(s) carried by the last message, if it carries any. */
+  toolResult?: string;
+}
+
+type Json = Record<string, unknown>;
+
+class Tally {
+  chars = 0;
+  images = 0;
+  hash = 0x811c9dc5;
+
+  text(value: unknown): void {
+    if (typeof value !== 'string') return;
+    this.chars += value.length;
+    this.hash = fnv1a(value, this.hash);
+  }
+
+  json(value: unknown): void {
+    if (value === undefined) return;
+    this.text(typeof value === 'string' ? value : JSON.stringify(value));
+  }
+
+  image(): void {
+    this.images++;
+    this.hash = fnv1a('\u0000image', this.hash);
+  }
+
+  facts(toolResult?: string): PromptFacts {
+    const inputTokens = Math.max(1, Math.ceil(this.chars / 4) + this.images * IMAGE_TOKENS);
+    return toolResult === undefined ? { inputTokens, hash: this.hash } : { inputTokens, hash: this.hash, toolResult };
+  }
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// --- Anthropic -------------------------------------------------------------------------------
+
+function anthropicBlock(t: Tally, block: unknown): void {
+  if (typeof block === 'string') return t.text(block);
+  if (!isObject(block)) return;
+  switch (block['type']) {
+    case 'text':
+      return t.text(block['text']);
+    case 'image':
+    case 'document':
+      return t.image();
+    case 'tool_use':
+      t.text(block['name']);
+      return t.json(block['input']);
+    case 'tool_result':
+      return anthropicContent(t, block['content']);
+    case 'thinking':
+      return t.text(block['thinking']);
+    case 'redacted_thinking':
+      return t.text(block['data']);
+    default:
+      return t.json(block);
+  }
+}
+
+function anthropicContent(t: Tally, content: unknown): void {
+  if (typeof content === 'string') return t.text(content);
+  if (Array.isArray(content)) for (const block of content) anthropicBlock(t, block);
+}
+
+function plainText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  const parts: string[] = [];
+  for (const block of content) {
+    if (typeof block === 'string') parts.push(block);
+    else if (isObject(block) && typeof block['text'] === 'string') parts.push(block['text']);
+  }
+  return parts.join(' ');
+}
+
+function anthropicToolResult(messages: unknown[]): string | undefined {
+  const last = messages[messages.length - 1];
+  if (!isObject(last) || last['role'] !== 'user' || !Array.isArray(last['content'])) return undefined;
+  const results = last['content'].filter((b): b is Json => isObject(b) && b['type'] === 'tool_result');
+  if (results.length === 0) return undefined;
+  return results.map((r) => plainText(r['content'])).join(' ');
+}
+
+/** Facts of an Anthropic Messages (or count_tokens) body whose `messages` is an array. */
+export function anthropicPrompt(body: Json): PromptFacts {
+  const t = new Tally();
+  anthropicContent(t, body['system']);
+  const messages = Array.isArray(body['messages']) ? body['messages'] : [];
+  for (const m of messages) if (isObject(m)) anthropicContent(t, m['content']);
+  t.json(body['tools']);
+  return t.facts(anthropicToolResult(messages));
+}
+
+// --- OpenAI and Ollama -------------------------------------------------------------------------
+
+function openaiContent(t: Tally, content: unknown): void {
+  if (typeof content === 'string') return t.text(content);
+  if (!Array.isArray(content)) return;
+  for (const part of content) {
+    if (!isObject(part)) continue;
+    if (part['type'] === 'text') t.text(part['text']);
+    else if (part['type'] === 'image_url' || part['type'] === 'input_audio' || part['type'] === 'file') t.image();
+    else t.json(part);
+  }
+}
+
+function trailingToolResults(messages: unknown[]): string | undefined {
+  const parts: string[] = [];
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (!isObject(m) || m['role'] !== 'tool') break;
+    parts.unshift(plainText(m['content']));
+  }
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
+/** Facts of an OpenAI chat body (`messages` array, optional `tools`). */
+export function openaiPrompt(body: Json): PromptFacts {
+  const t = new Tally();
+  const messages = Array.isArray(body['messages']) ? body['messages'] : [];
+  for (const m of messages) {
+    if (!isObject(m)) continue;
+    openaiContent(t, m['content']);
+    if (Array.isArray(m['tool_calls'])) {
+      for (const call of m['tool_calls']) {
+        const fn = isObject(call) ? call['function'] : undefined;
+        if (isObject(fn)) {
+          t.text(fn['name']);
+          t.text(fn['arguments']);
+        }
+      }
+    }
+  }
+  t.json(body['tools']);
+  return t.facts(trailingToolResults(messages));
+}
+
+/** Facts of an Ollama /api/chat body. */
+export function ollamaPrompt(body: Json): PromptFacts {
+  const t = new Tally();
+  const messages = Array.isArray(body['messages']) ? body['messages'] : [];
+  for (const m of messages) {
+    if (!isObject(m)) continue;
+    t.text(m['content']);
+    if (Array.isArray(m['images'])) for (let i = 0; i < m['images'].length; i++) t.image();
+    if (Array.isArray(m['tool_calls'])) {
+      for (const call of m['tool_calls']) {
+        const fn = isObject(call) ? call['function'] : undefined;
+        if (isObject(fn)) {
+          t.text(fn['name']);
+          t.json(fn['arguments']);
+        }
+      }
+    }
+  }
+  t.json(body['tools']);
+  return t.facts(trailingToolResults(messages));
+}
+
+/** Token estimate of one embeddings input (string or token array). */
+export function embeddingInputTokens(input: unknown): number {
+  if (typeof input === 'string') return Math.max(1, Math.ceil(input.length / 4));
+  if (Array.isArray(input)) return Math.max(1, input.length);
+  return 1;
+}

@@ -1,0 +1,66 @@
+/**
+ * A simulator and a gateway in front of it, on loopback ports, with official SDK clients for both.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
+import { startSimulator, type SimKey, type SimOptions, type Simulator } from '../../src/sim/index.js';
+
+export interface Stack {
+  sim: Simulator;
+  gateway: RunningGateway;
+  /** Anthropic SDK pointed at spillway. */
+  anthropic: Anthropic;
+  /** OpenAI SDK pointed at spillway. */
+  openai: OpenAI;
+  /** Anthropic SDK pointed straight at the simulator (the first key), for comparison. */
+  direct: Anthropic;
+  directOpenAI: OpenAI;
+  close(): Promise<void>;
+}
+
+export const generousLimits = { rpm: 100_000, itpm: 100_000_000, otpm: 100_000_000, tpm: 200_000_000 };
+
+export function simKeys(count: number, limits: SimKey['limits'] = generousLimits): SimKey[] {
+  return Array.from({ length: count }, (_, i) => ({ id: `k${i + 1}`, key: `sk-sim-${i + 1}`, limits }));
+}
+
+export interface StackOptions {
+  sim?: Partial<SimOptions>;
+  /** Config for the gateway; providers pointing at the simulator are filled in when absent. */
+  config?: (simUrl: string, keys: SimKey[]) => ConfigInput;
+  /** Limits the gateway is told (default: the simulator's). */
+  clientKey?: string;
+}
+
+export function defaultConfig(simUrl: string, keys: SimKey[]): ConfigInput {
+  const providerKeys = keys.map(({ id, key, limits }) => ({ id, key, limits }));
+  return {
+    providers: {
+      anthropic: { type: 'anthropic', base_url: simUrl, keys: providerKeys },
+      openai: { type: 'openai', base_url: `${simUrl}/v1`, keys: providerKeys },
+    },
+    routes: { 'gpt-*': { targets: [{ provider: 'openai' }] }, '*': { targets: [{ provider: 'anthropic' }] } },
+  };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const keys = options.sim?.keys ?? simKeys(1);
+  const sim = await startSimulator({ ...options.sim, keys });
+  const config = (options.config ?? defaultConfig)(sim.url, keys);
+  const gateway = await startGateway(config, { port: 0, quiet: true });
+  const apiKey = options.clientKey ?? 'client-key';
+  return {
+    sim,
+    gateway,
+    anthropic: new Anthropic({ baseURL: gateway.url, apiKey, maxRetries: 0 }),
+    openai: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 }),
+    direct: new Anthropic({ baseURL: sim.url, apiKey: keys[0]!.key, maxRetries: 0 }),
+    directOpenAI: new OpenAI({ baseURL: `${sim.url}/v1`, apiKey: keys[0]!.key, maxRetries: 0 }),
+    async close() {
+      await gateway.close();
+      await sim.close();
+    },
+  };
+}

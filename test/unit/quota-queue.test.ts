@@ -1,0 +1,257 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { setImmediate as tick } from 'node:timers/promises';
+import { KeyPool } from '../../src/quota/pool.js';
+import { AdmissionQueue, QueueRejection, type Admission, type Candidate, type Clock } from '../../src/quota/queue.js';
+import type { Demand, ReserveResult } from '../../src/quota/types.js';
+
+const T0 = 1_700_000_000_000;
+const small: Demand = { inputTokens: 10, outputTokens: 10 };
+
+class FakeClock implements Clock {
+  t = T0;
+  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  private nextId = 1;
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.nextId++;
+    this.timers.push({ at: this.t + ms, fn, id });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((timer) => timer.id !== handle);
+  }
+  get pending(): number {
+    return this.timers.length;
+  }
+  /** Moves time forward, firing due timers in order and letting promises settle between them. */
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      await settle();
+      this.timers.sort((a, b) => a.at - b.at);
+      const next = this.timers[0];
+      if (!next || next.at > end) break;
+      this.timers.shift();
+      this.t = next.at;
+      next.fn();
+    }
+    this.t = end;
+    await settle();
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await tick();
+}
+
+/** Tracks how each admission ends, in the order they end. */
+function track(promise: Promise<Admission>, name: string, log: string[]) {
+  const outcome: { admission?: Admission; rejection?: QueueRejection } = {};
+  promise.then(
+    (admission) => {
+      outcome.admission = admission;
+      log.push(name);
+    },
+    (error: QueueRejection) => {
+      outcome.rejection = error;
+      log.push(`${name}:${error.reason}`);
+    },
+  );
+  return outcome;
+}
+
+function setup(limits: ConstructorParameters<typeof KeyPool>[1][number]['limits'], maxDepth = 100) {
+  const clock = new FakeClock();
+  const pool = new KeyPool('p', [{ id: 'k', limits }]);
+  const queue = new AdmissionQueue({ maxDepth, clock });
+  const candidates = (demand: Demand = small): Candidate[] => [{ pool, demand }];
+  return { clock, pool, queue, candidates };
+}
+
+describe('admission queue', () => {
+  it('admits at once when a candidate has room, with the first that fits winning', async () => {
+    const clock = new FakeClock();
+    const full = new KeyPool('full', [{ id: 'a', limits: { rpm: 60 } }]);
+    full.tryReserve(small, clock.t);
+    const free = new KeyPool('free', [{ id: 'b', limits: { rpm: 60 } }]);
+    const queue = new AdmissionQueue({ maxDepth: 10, clock });
+    const admission = await queue.admit([{ pool: full, demand: small }, { pool: free, demand: small }], { priority: 'interactive', deadline: clock.t + 60_000 });
+    assert.equal(admission.candidateIndex, 1);
+    assert.equal(admission.reservation.keyId, 'b');
+    assert.equal(admission.queuedMs, 0);
+  });
+
+  it('releases waiters interactive before batch, first come first served within a priority', async () => {
+    const { clock, queue, candidates } = setup({ rpm: 60 }); // one per second
+    const log: string[] = [];
+    const deadline = T0 + 60_000;
+    track(queue.admit(candidates(), { priority: 'batch', deadline }), 'first', log);
+    await settle();
+    track(queue.admit(candidates(), { priority: 'batch', deadline }), 'b1', log);
+    track(queue.admit(candidates(), { priority: 'batch', deadline }), 'b2', log);
+    track(queue.admit(candidates(), { priority: 'interactive', deadline }), 'i1', log);
+    track(queue.admit(candidates(), { priority: 'interactive', deadline }), 'i2', log);
+    await settle();
+    assert.deepEqual(log, ['first']);
+    assert.equal(queue.depth, 4);
+    await clock.advance(999);
+    assert.deepEqual(log, ['first'], 'nothing before the bucket refills');
+    await clock.advance(1);
+    assert.deepEqual(log, ['first', 'i1']);
+    await clock.advance(3000);
+    assert.deepEqual(log, ['first', 'i1', 'i2', 'b1', 'b2']);
+    assert.equal(queue.depth, 0);
+    assert.equal(clock.pending, 0, 'no timer left behind');
+  });
+
+  it('reports how long a request waited', async () => {
+    const { clock, queue, candidates } = setup({ rpm: 60 });
+    await queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 10_000 });
+    const waiting = queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 10_000 });
+    await clock.advance(1000);
+    assert.equal((await waiting).queuedMs, 1000);
+  });
+
+  it('rejects at once, with an honest retry-after, a request the buckets cannot serve before its deadline', async () => {
+    const { clock, pool, queue, candidates } = setup({ rpm: 60, itpm: 6000 });
+    const big = { inputTokens: 1000, outputTokens: 0 };
+    await queue.admit(candidates(big), { priority: 'interactive', deadline: T0 + 1000 }); // a full bucket admits it, then owes 900
+    await assert.rejects(queue.admit(candidates(big), { priority: 'interactive', deadline: T0 + 5000 }), (error: QueueRejection) => {
+      assert.equal(error.reason, 'deadline');
+      assert.equal(error.retryAfterMs, 10_000);
+      return true;
+    });
+    assert.equal(clock.t, T0, 'rejected without waiting');
+    assert.equal(queue.depth, 0);
+    assert.ok(!pool.tryReserve(big, T0 + 9_999).ok);
+    assert.ok(pool.tryReserve(big, T0 + 10_000).ok, 'after retryAfterMs the same demand fits');
+  });
+
+  it('rejects a waiter as soon as the one ahead of it takes the slot it could have had in time', async () => {
+    const { clock, queue, candidates } = setup({ rpm: 60 });
+    const log: string[] = [];
+    await queue.admit(candidates(), { priority: 'batch', deadline: T0 + 60_000 });
+    track(queue.admit(candidates(), { priority: 'batch', deadline: T0 + 60_000 }), 'ahead', log);
+    const late = track(queue.admit(candidates(), { priority: 'batch', deadline: T0 + 1500 }), 'late', log);
+    await settle();
+    assert.deepEqual(log, [], 'the buckets alone would serve it at +1 s: it waits');
+    await clock.advance(1000);
+    assert.deepEqual(log, ['ahead', 'late:deadline']);
+    assert.equal(late.rejection?.retryAfterMs, 1000);
+  });
+
+  it('a waiter that never fits is rejected at its deadline, leaving no timer', async () => {
+    const clock = new FakeClock();
+    const never = { id: 'never', tryReserve: (): ReserveResult => ({ ok: false, waitMs: 50 }) };
+    const queue = new AdmissionQueue({ maxDepth: 10, clock });
+    const log: string[] = [];
+    track(queue.admit([{ pool: never, demand: small }], { priority: 'batch', deadline: T0 + 1000 }), 'w', log);
+    await clock.advance(900);
+    assert.deepEqual(log, []);
+    await clock.advance(100);
+    assert.deepEqual(log, ['w:deadline']);
+    assert.equal(clock.pending, 0);
+  });
+
+  it('rejects when the queue is full', async () => {
+    const { clock, queue, candidates } = setup({ rpm: 60 }, 2);
+    await queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 60_000 });
+    const log: string[] = [];
+    track(queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 60_000 }), 'w1', log);
+    track(queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 60_000 }), 'w2', log);
+    const third = track(queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 60_000 }), 'w3', log);
+    await settle();
+    assert.deepEqual(log, ['w3:full']);
+    assert.ok((third.rejection?.retryAfterMs ?? 0) >= 1000, 'retry-after is at least the bucket wait');
+    assert.equal(queue.depth, 2);
+    await clock.advance(2000);
+    assert.deepEqual(log, ['w3:full', 'w1', 'w2']);
+  });
+
+  it('an aborted request leaves the queue and no longer holds up the ones behind it', async () => {
+    const { clock, pool, queue, candidates } = setup({ rpm: 6000, itpm: 60_000 });
+    pool.observe('k', { inputTokens: { limit: 60_000, remaining: 60_000 } }, T0);
+    await queue.admit(candidates({ inputTokens: 55_000, outputTokens: 0 }), { priority: 'interactive', deadline: T0 + 60_000 });
+    const log: string[] = [];
+    const controller = new AbortController();
+    // The big one would make the small one wait 60 s behind it (head of line).
+    track(queue.admit(candidates({ inputTokens: 60_000, outputTokens: 0 }), { priority: 'interactive', deadline: T0 + 120_000, signal: controller.signal }), 'big', log);
+    track(queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 120_000 }), 'small', log);
+    await clock.advance(1000);
+    assert.deepEqual(log, []);
+    assert.equal(queue.depth, 2);
+    controller.abort();
+    await settle();
+    assert.deepEqual(log, ['big:aborted', 'small']);
+    assert.equal(queue.depth, 0);
+  });
+
+  it('an already aborted signal is rejected without queueing', async () => {
+    const { queue, candidates } = setup({ rpm: 60 });
+    await assert.rejects(queue.admit(candidates(), { priority: 'batch', deadline: T0 + 1000, signal: AbortSignal.abort() }), { reason: 'aborted' });
+  });
+
+  it('notify() wakes a waiter as soon as a settle frees capacity', async () => {
+    const { clock, pool, queue, candidates } = setup({ concurrency: 1 });
+    const first = await queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 60_000 });
+    const log: string[] = [];
+    track(queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 60_000 }), 'second', log);
+    await clock.advance(5000);
+    assert.deepEqual(log, []);
+    pool.settle(first.reservation, small, clock.t);
+    queue.notify();
+    await settle();
+    assert.deepEqual(log, ['second']);
+  });
+
+  it('notify() re-checks waiters that no timer would wake', async () => {
+    const clock = new FakeClock();
+    let open = false;
+    const gate = { id: 'gate', tryReserve: (demand: Demand, now: number): ReserveResult => (open ? { ok: true, reservation: { poolId: 'gate', keyId: 'g', demand, at: now } } : { ok: false, waitMs: 30_000 }) };
+    const queue = new AdmissionQueue({ maxDepth: 10, clock });
+    const log: string[] = [];
+    track(queue.admit([{ pool: gate, demand: small }], { priority: 'batch', deadline: T0 + 60_000 }), 'w', log);
+    await clock.advance(10);
+    open = true;
+    queue.notify();
+    await settle();
+    assert.deepEqual(log, ['w']);
+  });
+
+  it('a big request is not starved by later small ones on the same pool', async () => {
+    const { clock, queue, candidates } = setup({ rpm: 6000, itpm: 6000 }); // 100 tokens/s
+    await queue.admit(candidates({ inputTokens: 100, outputTokens: 0 }), { priority: 'batch', deadline: T0 + 60_000 });
+    const log: string[] = [];
+    track(queue.admit(candidates({ inputTokens: 100, outputTokens: 0 }), { priority: 'batch', deadline: T0 + 60_000 }), 'big', log);
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(300);
+      track(queue.admit(candidates({ inputTokens: 30, outputTokens: 0 }), { priority: 'batch', deadline: T0 + 60_000 }), `small${i}`, log);
+    }
+    await clock.advance(5000);
+    assert.equal(log[0], 'big', `order: ${log.join(', ')}`);
+    assert.equal(log.length, 6);
+  });
+
+  it('a request no key can serve is rejected as unavailable', async () => {
+    const { pool, queue, candidates } = setup({ rpm: 60 });
+    pool.disable('k', '401');
+    await assert.rejects(queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 60_000 }), { reason: 'unavailable' });
+  });
+
+  it('accepts pools whose tryReserve is async (a shared store)', async () => {
+    const clock = new FakeClock();
+    const inner = new KeyPool('remote', [{ id: 'r', limits: { rpm: 60 } }]);
+    const remote = { id: 'remote', tryReserve: async (demand: Demand, now: number) => inner.tryReserve(demand, now) };
+    const queue = new AdmissionQueue({ maxDepth: 10, clock });
+    const log: string[] = [];
+    track(queue.admit([{ pool: remote, demand: small }], { priority: 'interactive', deadline: T0 + 60_000 }), 'a', log);
+    track(queue.admit([{ pool: remote, demand: small }], { priority: 'interactive', deadline: T0 + 60_000 }), 'b', log);
+    await settle();
+    assert.deepEqual(log, ['a']);
+    await clock.advance(1000);
+    assert.deepEqual(log, ['a', 'b']);
+  });
+});
