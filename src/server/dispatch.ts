@@ -9,7 +9,7 @@ import { StreamUsage, usageOfBody, type TokenUsage } from '../protocol/usage.js'
 import type { Provider } from '../providers/provider.js';
 import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
 import type { Reservation } from '../quota/types.js';
-import { retryDelayFromHeaders } from '../quota/headers.js';
+import { cooldownMs } from '../quota/headers.js';
 import type { Outcome } from '../resilience/retry.js';
 import { streamErrorEvent } from './errors.js';
 import type { Exchange } from './exchange.js';
@@ -108,13 +108,14 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       timeoutMs: provider.config.timeout ?? 600_000,
     });
     const now = Date.now();
-    pool.observe(reservation.keyId, adapter.parseLimits(response.headers, now), now);
+    const observed = adapter.parseLimits(response.headers, now);
+    pool.observe(reservation.keyId, observed, now, reservation);
 
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const body = await response.body.text();
       settle(undefined);
       if (response.statusCode === 429) {
-        pool.coolDown(reservation.keyId, now + (retryDelayFromHeaders(response.headers, now) ?? 1000));
+        pool.coolDown(reservation.keyId, now + cooldownMs(observed));
       } else if (response.statusCode === 401 || response.statusCode === 403) {
         pool.disable(reservation.keyId, `the provider answered ${response.statusCode}`);
       }

@@ -21,30 +21,29 @@ function anyKey(provider: Provider): string | undefined {
   return key ? provider.secretOf(key.id) : undefined;
 }
 
-/** The upstream model ids of the providers a "*" route reaches, best effort. */
+/** The model ids of every provider that speaks the caller's protocol, best effort. */
 async function upstreamModels(gw: Gateway, exchange: Exchange): Promise<ModelEntry[]> {
-  const wildcard = gw.config.routes['*'];
-  if (!wildcard) return [];
-  const entries: ModelEntry[] = [];
-  for (const target of wildcard.targets) {
-    const provider = gw.providers.get(target.provider)!;
-    const key = anyKey(provider);
-    if (!provider.adapter.modelsPath || provider.adapter.protocol !== exchange.surface || key === undefined) continue;
-    try {
-      const response = await gw.upstream.send({
-        url: provider.baseUrl + provider.adapter.modelsPath,
-        method: 'GET',
-        headers: { ...provider.adapter.authHeaders(key), 'anthropic-version': '2023-06-01' },
-        timeoutMs: 10_000,
-        signal: exchange.signal,
-      });
-      const body = (await response.body.json()) as { data?: Array<{ id?: unknown }> };
-      for (const model of body.data ?? []) if (typeof model.id === 'string') entries.push({ id: model.id, created: CREATED });
-    } catch {
-      // A provider that cannot list its models still serves them; the list is a convenience.
-    }
-  }
-  return entries;
+  const providers = [...gw.providers.values()].filter((p) => p.adapter.modelsPath && p.adapter.protocol === exchange.surface);
+  const lists = await Promise.all(
+    providers.map(async (provider) => {
+      const key = anyKey(provider);
+      if (key === undefined) return [];
+      try {
+        const response = await gw.upstream.send({
+          url: provider.baseUrl + provider.adapter.modelsPath,
+          method: 'GET',
+          headers: { ...provider.adapter.authHeaders(key), 'anthropic-version': '2023-06-01' },
+          timeoutMs: 10_000,
+          signal: exchange.signal,
+        });
+        const body = (await response.body.json()) as { data?: Array<{ id?: unknown }> };
+        return (body.data ?? []).flatMap((model) => (typeof model.id === 'string' ? [{ id: model.id, created: CREATED }] : []));
+      } catch {
+        return []; // A provider that cannot list its models still serves them; the list is a convenience.
+      }
+    }),
+  );
+  return lists.flat();
 }
 
 export async function listModels(gw: Gateway, exchange: Exchange): Promise<void> {

@@ -11,6 +11,8 @@ const weatherTool = {
   input_schema: { type: 'object' as const, properties: { city: { type: 'string' } }, required: ['city'] },
 };
 
+const textOf = (block: { type: string; text?: string }) => (block.type === 'text' ? block.text : block.type);
+
 describe('the Anthropic SDK through spillway gets what it gets from the provider directly', () => {
   let stack: Stack;
   before(async () => {
@@ -18,7 +20,7 @@ describe('the Anthropic SDK through spillway gets what it gets from the provider
   });
   after(() => stack.close());
 
-  const params = { model: 'claude-sonnet-4-5', max_tokens: 200, messages: [{ role: 'user' as const, content: 'Write a haiku about rivers.' }] };
+  const params = { model: 'claude-sonnet-4-6', max_tokens: 200, messages: [{ role: 'user' as const, content: 'Write a haiku about rivers.' }] };
 
   it('non-streaming', async () => {
     const viaSpillway = await stack.anthropic.messages.create(params);
@@ -55,14 +57,14 @@ describe('the Anthropic SDK through spillway gets what it gets from the provider
       const second = stream ? await stack.anthropic.messages.stream(followUp).finalMessage() : await stack.anthropic.messages.create(followUp);
       const direct = await stack.direct.messages.create(followUp);
       assert.equal(second.stop_reason, 'end_turn');
-      assert.deepEqual(second.content, direct.content);
+      assert.deepEqual(second.content.map(textOf), direct.content.map(textOf));
     }
   });
 
   it('says which provider, model and key served the answer', async () => {
     const { response } = await stack.anthropic.messages.create(params).withResponse();
     assert.equal(response.headers.get('x-spillway-provider'), 'anthropic');
-    assert.equal(response.headers.get('x-spillway-model'), 'claude-sonnet-4-5');
+    assert.equal(response.headers.get('x-spillway-model'), 'claude-sonnet-4-6');
     assert.equal(response.headers.get('x-spillway-key'), 'k1');
     assert.equal(response.headers.get('x-spillway-attempts'), '1');
     assert.match(response.headers.get('x-spillway-queue-ms') ?? '', /^\d+$/);
@@ -133,7 +135,7 @@ describe('streams are relayed as they are produced, never buffered', () => {
     const started = Date.now();
     let firstText = 0;
     const stream = stack.anthropic.messages.stream({
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       max_tokens: 100,
       messages: [{ role: 'user', content: 'Tell me a long story.' }],
     });

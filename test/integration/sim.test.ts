@@ -38,7 +38,7 @@ describe('provider simulator through the official SDKs', () => {
   });
 
   it('answers Anthropic messages deterministically, with usage and rate-limit headers', async () => {
-    const params = { model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user' as const, content: 'Tell me about rivers' }] };
+    const params = { model: 'claude-sonnet-4-6', max_tokens: 256, messages: [{ role: 'user' as const, content: 'Tell me about rivers' }] };
     const { data: first, response } = await anthropic().messages.create(params).withResponse();
     const second = await anthropic().messages.create(params);
     assert.equal(first.type, 'message');
@@ -56,14 +56,14 @@ describe('provider simulator through the official SDKs', () => {
   });
 
   it('cuts the answer at max_tokens with stop_reason max_tokens', async () => {
-    const msg = await anthropic().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 3, messages: [{ role: 'user', content: 'Be long' }] });
+    const msg = await anthropic().messages.create({ model: 'claude-sonnet-4-6', max_tokens: 3, messages: [{ role: 'user', content: 'Be long' }] });
     assert.equal(msg.stop_reason, 'max_tokens');
     assert.equal(msg.usage.output_tokens, 3);
   });
 
   it('count_tokens returns the same number usage.input_tokens reports', async () => {
     const params = {
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       system: 'You are terse.',
       tools: [weatherTool],
       messages: [{ role: 'user' as const, content: 'How warm is it in Lisbon this afternoon, roughly?' }],
@@ -75,7 +75,7 @@ describe('provider simulator through the official SDKs', () => {
   });
 
   it('streams Anthropic events incrementally and the SDK assembles the same message', async () => {
-    const params = { model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user' as const, content: 'Stream please' }] };
+    const params = { model: 'claude-sonnet-4-6', max_tokens: 256, messages: [{ role: 'user' as const, content: 'Stream please' }] };
     const plain = await anthropic().messages.create(params);
     const stream = anthropic().messages.stream(params);
     const events: string[] = [];
@@ -91,7 +91,7 @@ describe('provider simulator through the official SDKs', () => {
   it('does tool use in two turns on the Anthropic surface', async () => {
     const client = anthropic();
     const user = { role: 'user' as const, content: 'Weather in Paris?' };
-    const first = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 500, tools: [weatherTool], messages: [user] });
+    const first = await client.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 500, tools: [weatherTool], messages: [user] });
     assert.equal(first.stop_reason, 'tool_use');
     const call = first.content.find((b) => b.type === 'tool_use');
     assert.ok(call && call.type === 'tool_use');
@@ -101,12 +101,12 @@ describe('provider simulator through the official SDKs', () => {
     assert.equal(input['unit'], 'celsius');
     assert.equal(typeof input['days'], 'number');
 
-    const streamed = await client.messages.stream({ model: 'claude-sonnet-4-5', max_tokens: 500, tools: [weatherTool], messages: [user] }).finalMessage();
+    const streamed = await client.messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 500, tools: [weatherTool], messages: [user] }).finalMessage();
     const streamedCall = streamed.content.find((b) => b.type === 'tool_use');
     assert.deepEqual(streamedCall && streamedCall.type === 'tool_use' ? streamedCall.input : undefined, call.input, 'input_json_delta fragments reassemble');
 
     const second = await client.messages.create({
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-4-6',
       max_tokens: 500,
       tools: [weatherTool],
       messages: [user, { role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: 'sunny 24C' }] }],

@@ -1,0 +1,75 @@
+/**
+ * A burst of requests fired at once with the official Anthropic SDK (default retry settings), and
+ * the least time the keys' limits allow for it: what the SKU-500 test, benchmark and demo measure.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import type { SimKey, SimKeyStats, SimWindow } from './options.js';
+
+export interface BurstResult {
+  succeeded: number;
+  failed: number;
+  /** From the first request sent to the last answer received. */
+  makespanMs: number;
+  /** Failure counts by HTTP status (or 'network'). */
+  failures: Record<string, number>;
+}
+
+export interface BurstOptions {
+  baseURL: string;
+  /** Requests are spread over these keys round robin, as a team with several keys would. */
+  apiKeys: string[];
+  count: number;
+  model?: string;
+  maxTokens?: number;
+  headers?: Record<string, string>;
+  /** Called as each request ends, for progress bars. */
+  onSettled?: (ok: boolean) => void;
+}
+
+/** A distinct prompt per request (so no answer could come from a cache), as in a catalogue job. */
+export function burstPrompt(i: number): string {
+  return `Write a two-sentence description for product #${i}: a handmade ceramic mug with a speckled glaze.`;
+}
+
+export async function fireBurst(options: BurstOptions): Promise<BurstResult> {
+  // The SDK's defaults (2 retries, 10-minute timeout), as a user would have them.
+  const clients = options.apiKeys.map((apiKey) => new Anthropic({ baseURL: options.baseURL, apiKey, defaultHeaders: options.headers }));
+  const failures: Record<string, number> = {};
+  let succeeded = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: options.count }, async (_, i) => {
+      try {
+        await clients[i % clients.length]!.messages.create({
+          model: options.model ?? 'claude-sonnet-4-6',
+          max_tokens: options.maxTokens ?? 64,
+          messages: [{ role: 'user', content: burstPrompt(i) }],
+        });
+        succeeded += 1;
+        options.onSettled?.(true);
+      } catch (error) {
+        const status = error instanceof Anthropic.APIError && error.status !== undefined ? String(error.status) : 'network';
+        failures[status] = (failures[status] ?? 0) + 1;
+        options.onSettled?.(false);
+      }
+    }),
+  );
+  return { succeeded, failed: options.count - succeeded, makespanMs: performance.now() - started, failures };
+}
+
+/**
+ * The least time in which the keys' buckets admit the work that was done upstream: for each limit,
+ * what the burst needs beyond the keys' full buckets, divided by their combined refill rate.
+ */
+export function minimumMakespanMs(keys: SimKey[], window: SimWindow, work: Pick<SimKeyStats, 'ok' | 'inputTokens' | 'outputTokens'>): number {
+  const demand = { rpm: work.ok, itpm: work.inputTokens, otpm: work.outputTokens, tpm: work.inputTokens + work.outputTokens };
+  let longest = 0;
+  for (const dimension of ['rpm', 'itpm', 'otpm', 'tpm'] as const) {
+    const limits = keys.map((key) => key.limits[dimension]);
+    if (limits.some((limit) => limit === undefined)) continue;
+    const perMinute = (limits as number[]).reduce((sum, limit) => sum + limit, 0);
+    const burst = window === 'minute' ? perMinute : (limits as number[]).reduce((sum, limit) => sum + Math.max(1, limit / 60), 0);
+    longest = Math.max(longest, (Math.max(0, demand[dimension] - burst) / perMinute) * 60_000);
+  }
+  return longest;
+}
