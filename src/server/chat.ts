@@ -59,6 +59,7 @@ function relayFailure(exchange: Exchange, failure: FailedAttempt): void {
 
 export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<void> {
   const targets = resolveTargets(gw, chat);
+  Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const started = Date.now();
   const deadline = started + maxWaitMs;
   const outputAllowance = chat.maxTokens ?? DEFAULT_OUTPUT_ALLOWANCE;
@@ -79,6 +80,7 @@ export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatReque
       if (!(error instanceof QueueRejection)) throw error;
       if (error.reason === 'aborted') return;
       if (lastFailure) return relayFailure(exchange, lastFailure);
+      exchange.trace.rejected = error.reason;
       throw rejectionError(error, chat.model);
     }
     queuedMs += admitted.queuedMs;
@@ -102,8 +104,16 @@ export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatReque
         if (usage) gw.estimator.calibrate(target.model, estimatedInput, usage.inputTokens);
         gw.queue.notify();
       },
+      observer: gw.observer,
+      log: gw.log,
     });
-    if (result.answered || exchange.signal.aborted) return;
+    Object.assign(exchange.trace, { provider: target.provider.name, model: target.model, keyId: reservation.keyId, queueMs: queuedMs, attempts });
+    if (result.answered) {
+      exchange.trace.inputTokens = result.usage?.inputTokens;
+      exchange.trace.outputTokens = result.usage?.outputTokens;
+      return;
+    }
+    if (exchange.signal.aborted) return;
     lastFailure = result;
 
     const now = Date.now();

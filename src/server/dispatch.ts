@@ -11,8 +11,9 @@ import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
 import type { Reservation } from '../quota/types.js';
 import { cooldownMs } from '../quota/headers.js';
 import type { Outcome } from '../resilience/retry.js';
+import type { Observer } from '../observe/observer.js';
 import { streamErrorEvent } from './errors.js';
-import type { Exchange } from './exchange.js';
+import { markFirstByte, type Exchange } from './exchange.js';
 import type { ChatRequest } from './ingress.js';
 
 /** An upstream answer that was not relayed: what happened, and the answer itself for passthrough. */
@@ -78,6 +79,8 @@ export interface AttemptContext {
   estimatedInput: number;
   /** Called once the reservation is settled, so capacity changes wake waiting requests. */
   onSettled(usage: TokenUsage | undefined): void;
+  observer: Observer;
+  log(message: string): void;
 }
 
 export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: AttemptContext): Promise<AttemptResult> {
@@ -94,6 +97,10 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
     ctx.onSettled(usage);
   };
 
+  const sentAt = Date.now();
+  const report = (status: number | 'timeout' | 'connection') =>
+    ctx.observer.upstream({ provider: provider.name, keyId: reservation.keyId, model: ctx.model, status, latencyMs: Date.now() - sentAt });
+
   try {
     const response = await ctx.upstream.send({
       url: provider.baseUrl + adapter.chatPath(ctx.model, chat.stream) + queryOf(exchange),
@@ -108,6 +115,7 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       timeoutMs: provider.config.timeout ?? 600_000,
     });
     const now = Date.now();
+    report(response.statusCode);
     const observed = adapter.parseLimits(response.headers, now);
     pool.observe(reservation.keyId, observed, now, reservation);
 
@@ -117,7 +125,10 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       if (response.statusCode === 429) {
         pool.coolDown(reservation.keyId, now + cooldownMs(observed));
       } else if (response.statusCode === 401 || response.statusCode === 403) {
-        pool.disable(reservation.keyId, `the provider answered ${response.statusCode}`);
+        const reason = `the provider answered ${response.statusCode}`;
+        pool.disable(reservation.keyId, reason);
+        ctx.log(`spillway: key ${reservation.keyId} of provider ${provider.name} taken out of service: ${reason}`);
+        ctx.observer.keyDisabled(provider.name, reservation.keyId, reason);
       }
       return {
         answered: false,
@@ -136,6 +147,7 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
         usage = undefined;
       }
       settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: reservation.demand.outputTokens });
+      markFirstByte(exchange);
       exchange.res.writeHead(response.statusCode, { ...headers, 'content-length': body.length });
       exchange.res.end(body);
       return { answered: true, usage };
@@ -147,7 +159,10 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
     return { answered: true, usage: total };
   } catch (error) {
     settle(undefined);
-    if (error instanceof UpstreamFailure) return { answered: false, outcome: { kind: error.kind } };
+    if (error instanceof UpstreamFailure) {
+      report(error.kind);
+      return { answered: false, outcome: { kind: error.kind } };
+    }
     throw error;
   } finally {
     exchange.signal.removeEventListener('abort', abortUpstream);
@@ -175,6 +190,7 @@ async function relayStream(
   const { res } = exchange;
   const parser = new SseParser();
   const usage = new StreamUsage(protocol);
+  markFirstByte(exchange);
   res.writeHead(status, headers);
   res.flushHeaders();
   try {

@@ -35,6 +35,8 @@ const openaiCodes: Partial<Record<GatewayErrorKind, string>> = {
   rate_limited: 'rate_limit_exceeded',
 };
 
+const RETRYABLE = new Set<GatewayErrorKind>(['rate_limited', 'overloaded', 'upstream', 'timeout']);
+
 export class GatewayError extends Error {
   override name = 'GatewayError';
   constructor(
@@ -59,6 +61,8 @@ export interface ErrorResponse {
 export function errorResponse(surface: Surface, error: GatewayError, requestId: string): ErrorResponse {
   const entry = table[error.kind];
   const headers: Record<string, string> = { 'content-type': 'application/json' };
+  // Claude Code and the SDKs retry 4xx such as 401 many times unless told not to.
+  if (!RETRYABLE.has(error.kind)) headers['x-should-retry'] = 'false';
   if (error.extra.retryAfterMs !== undefined) {
     headers['retry-after'] = String(Math.max(1, Math.ceil(error.extra.retryAfterMs / 1000)));
     headers['retry-after-ms'] = String(Math.max(1, Math.ceil(error.extra.retryAfterMs)));

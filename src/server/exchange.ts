@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestRecord } from '../observe/observer.js';
 import { errorResponse, type GatewayError, type Surface } from './errors.js';
 
 /** One client request and its response, with what spillway has learned about it so far. */
@@ -11,11 +12,19 @@ export interface Exchange {
   signal: AbortSignal;
   /** The `x-spillway-*` headers to put on the answer; filled in along the way. */
   spillwayHeaders: Record<string, string>;
+  /** What the observer is told when the exchange ends; filled in along the way. */
+  trace: Partial<RequestRecord> & { startedAt: number };
+}
+
+/** Note the moment the answer's first byte goes out. */
+export function markFirstByte(exchange: Exchange): void {
+  exchange.trace.ttfbMs ??= Date.now() - exchange.trace.startedAt;
 }
 
 export function sendJson(exchange: Exchange, status: number, body: string, headers: Record<string, string> = {}): void {
   const { res } = exchange;
   if (res.headersSent) return;
+  markFirstByte(exchange);
   res.writeHead(status, {
     ...headers,
     ...exchange.spillwayHeaders,

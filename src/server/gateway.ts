@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config, ConfigInput } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
+import { silentObserver, type Observer } from '../observe/observer.js';
 import { createProviders, type Provider } from '../providers/provider.js';
 import { UpstreamClient } from '../providers/upstream.js';
 import { TokenEstimator } from '../quota/estimate.js';
@@ -20,6 +21,7 @@ export interface Gateway {
   estimator: TokenEstimator;
   retryBudget: RetryBudget;
   upstream: UpstreamClient;
+  observer: Observer;
   log(message: string): void;
 }
 
@@ -49,6 +51,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
     estimator: new TokenEstimator(),
     retryBudget: new RetryBudget(config.retry.budget_ratio),
     upstream: new UpstreamClient(),
+    observer: silentObserver,
     log,
   };
 }

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CacheStatus, RequestRecord } from '../observe/observer.js';
 import { serveChat } from './chat.js';
 import { GatewayError, type Surface } from './errors.js';
 import { sendError, sendJson, type Exchange } from './exchange.js';
@@ -82,17 +83,42 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   throw new GatewayError('not_found', `${method} ${path} is not a spillway endpoint`);
 }
 
+/** Only chat requests are recorded: they are what limits, usage and cost are about. */
+function recordOf(exchange: Exchange): RequestRecord {
+  const { trace, res } = exchange;
+  return {
+    requestId: exchange.requestId,
+    surface: exchange.surface,
+    status: res.writableFinished ? res.statusCode : 499,
+    stream: false,
+    cache: (exchange.spillwayHeaders['x-spillway-cache'] as CacheStatus | undefined) ?? 'bypass',
+    queueMs: 0,
+    attempts: 0,
+    durationMs: Date.now() - trace.startedAt,
+    ...trace,
+  };
+}
+
 export function handleRequest(gw: Gateway, req: IncomingMessage, res: ServerResponse): void {
   const url = req.url ?? '/';
   const query = url.indexOf('?');
   const path = query < 0 ? url : url.slice(0, query);
   const requestId = `${requestIdPrefix}${(requestCounter++).toString(36)}`;
   const abort = new AbortController();
-  // The client is gone when the response closes before it finished.
+  const exchange: Exchange = {
+    req,
+    res,
+    requestId,
+    surface: surfaceOf(path, req),
+    signal: abort.signal,
+    spillwayHeaders: {},
+    trace: { startedAt: Date.now() },
+  };
   res.on('close', () => {
+    // The client is gone when the response closes before it finished.
     if (!res.writableFinished) abort.abort();
+    if (exchange.trace.requestedModel !== undefined) gw.observer.request(recordOf(exchange));
   });
-  const exchange: Exchange = { req, res, requestId, surface: surfaceOf(path, req), signal: abort.signal, spillwayHeaders: {} };
   route(gw, exchange, req.method ?? 'GET', path).catch((error: unknown) => {
     if (error instanceof GatewayError) {
       if (error.kind === 'too_large') res.shouldKeepAlive = false;

@@ -1,0 +1,59 @@
+/**
+ * What the request path tells the outside world: one record per client request and one per
+ * upstream attempt. Metrics, alerts and the usage log implement Observer; the request path only
+ * fills records and never waits on them.
+ */
+import type { Surface } from '../server/errors.js';
+
+export type CacheStatus = 'hit' | 'semantic' | 'miss' | 'bypass';
+
+export interface RequestRecord {
+  requestId: string;
+  /** Epoch ms when the request arrived. */
+  startedAt: number;
+  surface: Surface;
+  /** The gateway key's position in server.auth.keys as "client-N", or undefined without auth. */
+  clientKeyId?: string;
+  /** The model name the client asked for. */
+  requestedModel?: string;
+  provider?: string;
+  model?: string;
+  keyId?: string;
+  status: number;
+  stream: boolean;
+  inputTokens?: number;
+  outputTokens?: number;
+  cache: CacheStatus;
+  queueMs: number;
+  attempts: number;
+  durationMs: number;
+  /** Time to the first byte of the answer sent to the client. */
+  ttfbMs?: number;
+  /** When spillway itself refused the request (a 429 or 503 of its own): why. */
+  rejected?: 'deadline' | 'full' | 'unavailable';
+  /** Set when the request was served by a candidate other than the route's first. */
+  spill?: { reason: string; fallback: boolean };
+  /** Provider, model and usage cost in USD, when known. */
+  costUsd?: number;
+}
+
+export interface UpstreamRecord {
+  provider: string;
+  keyId: string;
+  model: string;
+  /** HTTP status, or what went wrong when there was none. */
+  status: number | 'timeout' | 'connection';
+  latencyMs: number;
+}
+
+export interface Observer {
+  request(record: RequestRecord): void;
+  upstream(record: UpstreamRecord): void;
+  keyDisabled(provider: string, keyId: string, reason: string): void;
+}
+
+export const silentObserver: Observer = {
+  request() {},
+  upstream() {},
+  keyDisabled() {},
+};
