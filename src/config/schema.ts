@@ -71,6 +71,66 @@ export const routeSchema = z
   })
   .strict();
 
+export const storeSchema = z
+  .object({
+    type: z.enum(['memory', 'redis']).default('memory'),
+    url: z.string().default('redis://127.0.0.1:6379'),
+    /** Key prefix in Redis, so several gateways can share one server. */
+    prefix: z.string().default('spillway:'),
+    /** How many replicas share the limits; used to split them when Redis is unreachable. */
+    replicas: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const cacheSchema = z
+  .object({
+    exact: z
+      .object({
+        enabled: z.boolean().default(true),
+        ttl: duration.default(6 * 3_600_000),
+        max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+        /** Answers to temperature > 0 requests vary by design; caching them is a choice. */
+        cache_nonzero_temperature: z.boolean().default(false),
+      })
+      .strict()
+      .default({ enabled: true, ttl: 6 * 3_600_000, max_bytes: 64 * 1024 * 1024, cache_nonzero_temperature: false }),
+    semantic: z
+      .object({
+        enabled: z.boolean().default(true),
+        threshold: z.number().min(0).max(1).default(0.92),
+        multi_turn: z.boolean().default(false),
+        embedder: z
+          .discriminatedUnion('type', [
+            z.object({ type: z.literal('builtin') }).strict(),
+            z.object({ type: z.literal('openai'), base_url: z.string().url(), key: z.string().optional(), model: z.string().min(1) }).strict(),
+          ])
+          .default({ type: 'builtin' }),
+      })
+      .strict()
+      .default({ enabled: true, threshold: 0.92, multi_turn: false, embedder: { type: 'builtin' } }),
+    negative: z
+      .object({ enabled: z.boolean().default(true), ttl: duration.default(600_000) })
+      .strict()
+      .default({ enabled: true, ttl: 600_000 }),
+  })
+  .strict();
+
+export const alertsSchema = z
+  .object({
+    webhooks: z.array(z.object({ url: z.string().url(), format: z.enum(['slack', 'json']).default('json') }).strict()).default([]),
+    rpm_utilisation: z.number().min(0).max(1).default(0.8),
+    daily_utilisation: z.number().min(0).max(1).default(0.9),
+    upstream_429_per_minute: z.number().nonnegative().default(3),
+    queue_depth: z.number().int().positive().default(1000),
+    fallback_rate: z.number().min(0).max(1).default(0.2),
+    /** How often conditions are evaluated. */
+    interval: duration.default(10_000),
+  })
+  .strict();
+
+/** USD per million tokens. */
+export const priceSchema = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }).strict();
+
 export const configSchema = z
   .object({
     server: z
@@ -88,6 +148,16 @@ export const configSchema = z
       .object({ max_wait: duration.default(120_000), max_depth: z.number().int().positive().default(10_000) })
       .strict()
       .default({ max_wait: 120_000, max_depth: 10_000 }),
+    store: storeSchema.default({ type: 'memory', url: 'redis://127.0.0.1:6379', prefix: 'spillway:' }),
+    /** Durable data (usage log, batch jobs) lives here, in SQLite. */
+    data_dir: z.string().default('./data'),
+    cache: cacheSchema.default(cacheSchema.parse({})),
+    alerts: alertsSchema.default(alertsSchema.parse({})),
+    usage: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+    /** Overrides of the built-in price table, by model name. */
+    prices: z.record(z.string(), priceSchema).default({}),
+    /** Keys for the dashboard and admin endpoints; server.auth.keys when absent. */
+    admin: z.object({ keys: z.array(z.string().min(1)).default([]) }).strict().default({ keys: [] }),
     retry: z
       .object({
         max_attempts: z.number().int().min(1).default(4),
