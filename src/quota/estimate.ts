@@ -70,9 +70,32 @@ export function rawInputTokens(body: unknown): number {
   return Math.ceil(counts.chars / CHARS_PER_TOKEN) + counts.fixed;
 }
 
+/**
+ * Output reserved before any answer of a model was seen. Providers count the tokens actually
+ * generated (newest Anthropic rules), so reserving all of a 32k `max_tokens` would idle the key.
+ */
+const UNCALIBRATED_OUTPUT = 4096;
+/** Reserve at least this much output once calibrated, and this multiple of the typical answer. */
+const MIN_OUTPUT_RESERVE = 256;
+const OUTPUT_HEADROOM = 2;
+
 /** Calibrated per model; one instance per gateway. */
 export class TokenEstimator {
   private readonly factors = new Map<string, number>();
+  private readonly typicalOutputs = new Map<string, number>();
+
+  /** The output tokens to reserve: the typical answer with headroom, never more than `maxTokens`. */
+  estimateOutput(model: string, maxTokens: number): number {
+    const typical = this.typicalOutputs.get(model);
+    const guess = typical === undefined ? UNCALIBRATED_OUTPUT : Math.max(MIN_OUTPUT_RESERVE, Math.ceil(typical * OUTPUT_HEADROOM));
+    return Math.min(maxTokens, guess);
+  }
+
+  calibrateOutput(model: string, actual: number): void {
+    if (!(actual >= 0)) return;
+    const typical = this.typicalOutputs.get(model);
+    this.typicalOutputs.set(model, typical === undefined ? actual : typical + EWMA_ALPHA * (actual - typical));
+  }
 
   estimateInput(model: string, body: unknown): number {
     return Math.ceil(rawInputTokens(body) * this.factor(model));

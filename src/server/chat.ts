@@ -15,8 +15,8 @@ import { sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
 import type { ChatRequest } from './ingress.js';
 
-/** Output allowance reserved when an OpenAI client sets no max_tokens; settled to the real count. */
-const DEFAULT_OUTPUT_ALLOWANCE = 4096;
+/** The output cap assumed when an OpenAI client sets none. */
+const DEFAULT_MAX_TOKENS = 4096;
 
 interface Target {
   provider: Provider;
@@ -62,7 +62,6 @@ export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatReque
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const started = Date.now();
   const deadline = started + maxWaitMs;
-  const outputAllowance = chat.maxTokens ?? DEFAULT_OUTPUT_ALLOWANCE;
   gw.retryBudget.recordRequest(started);
   let queuedMs = 0;
   let attempts = 0;
@@ -73,7 +72,10 @@ export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatReque
     let admitted;
     try {
       admitted = await gw.queue.admit(
-        targets.map((target, i) => ({ pool: target.provider.pool, demand: { inputTokens: estimates[i]!, outputTokens: outputAllowance } })),
+        targets.map((target, i) => ({
+          pool: target.provider.pool,
+          demand: { inputTokens: estimates[i]!, outputTokens: gw.estimator.estimateOutput(target.model, chat.maxTokens ?? DEFAULT_MAX_TOKENS) },
+        })),
         { priority, deadline, signal: exchange.signal },
       );
     } catch (error) {
@@ -101,7 +103,10 @@ export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatReque
       reservation,
       estimatedInput,
       onSettled: (usage) => {
-        if (usage) gw.estimator.calibrate(target.model, estimatedInput, usage.inputTokens);
+        if (usage) {
+          gw.estimator.calibrate(target.model, estimatedInput, usage.inputTokens);
+          gw.estimator.calibrateOutput(target.model, usage.outputTokens);
+        }
         gw.queue.notify();
       },
       observer: gw.observer,
