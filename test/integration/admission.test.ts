@@ -1,0 +1,100 @@
+/**
+ * Issue 3: requests wait for capacity within their deadline, in priority order, and a request that
+ * cannot be served in time gets an honest 429 without being sent upstream.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import { simKeys, startStack } from '../support/stack.js';
+
+const ask = (content: string) => ({ model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user' as const, content }] });
+
+describe('a request that cannot be served before its deadline', () => {
+  it('gets 429 with a retry-after that, when honored, succeeds; it never reached the provider', async () => {
+    // One request per second, enforced per second: after one request the key is empty for a second.
+    const stack = await startStack({ sim: { keys: simKeys(1, { rpm: 60, itpm: 1_000_000, otpm: 1_000_000 }), window: 'second' } });
+    try {
+      await stack.anthropic.messages.create(ask('first'));
+      const impatient = { headers: { 'x-spillway-max-wait': '0' } };
+      const rejection = await stack.anthropic.messages.create(ask('second'), impatient).then(
+        () => assert.fail('expected a 429'),
+        (error: unknown) => error,
+      );
+      assert.ok(rejection instanceof Anthropic.RateLimitError);
+      assert.equal(rejection.error?.type, 'error');
+      const retryAfter = Number(rejection.headers?.get('retry-after'));
+      assert.ok(retryAfter >= 1 && retryAfter <= 2, `retry-after ${retryAfter}`);
+      assert.equal(stack.sim.stats().total.requests, 1, 'the rejected request was not sent upstream');
+
+      await sleep(retryAfter * 1000);
+      const honored = await stack.anthropic.messages.create(ask('second'), impatient);
+      assert.equal(honored.type, 'message');
+      assert.equal(stack.sim.stats().total.rateLimited, 0);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('the SDK with its default retries honors that retry-after and succeeds', async () => {
+    const stack = await startStack({ sim: { keys: simKeys(1, { rpm: 60, itpm: 1_000_000, otpm: 1_000_000 }), window: 'second' } });
+    try {
+      const patient = new Anthropic({ baseURL: stack.gateway.url, apiKey: 'x', defaultHeaders: { 'x-spillway-max-wait': '0' } });
+      const answers = await Promise.all([1, 2, 3].map((n) => patient.messages.create(ask(`question ${n}`))));
+      assert.equal(answers.length, 3);
+      assert.equal(stack.sim.stats().total.ok, 3);
+      assert.equal(stack.sim.stats().total.rateLimited, 0);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('many concurrent streaming requests through one small key', () => {
+  it('all succeed, interactive ones before batch ones', async () => {
+    // Ten requests a second, in bursts of at most ten.
+    const stack = await startStack({ sim: { keys: simKeys(1, { rpm: 600, itpm: 1_000_000, otpm: 1_000_000 }), window: 'second' } });
+    try {
+      const finished: Array<{ priority: string; at: number }> = [];
+      const streamOne = async (priority: 'interactive' | 'batch', n: number) => {
+        const stream = stack.anthropic.messages.stream(ask(`${priority} ${n}`), { headers: { 'x-spillway-priority': priority } });
+        const message = await stream.finalMessage();
+        assert.equal(message.stop_reason === 'end_turn' || message.stop_reason === 'max_tokens', true);
+        finished.push({ priority, at: performance.now() });
+      };
+      const batch = Array.from({ length: 20 }, (_, n) => streamOne('batch', n));
+      await sleep(50); // the batch is queued first
+      const interactive = Array.from({ length: 10 }, (_, n) => streamOne('interactive', n));
+      await Promise.all([...batch, ...interactive]);
+
+      assert.equal(finished.length, 30);
+      assert.equal(stack.sim.stats().total.rateLimited, 0);
+      // The first ten batch requests found room at once; every interactive one beat the queued batch ones.
+      finished.sort((a, b) => a.at - b.at);
+      const lastInteractive = finished.findLastIndex((entry) => entry.priority === 'interactive');
+      assert.ok(lastInteractive < 20, `the last interactive request finished ${lastInteractive + 1}th of 30`);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('a client that disconnects while waiting', () => {
+  it('leaves the queue and never reaches the provider', async () => {
+    const stack = await startStack({ sim: { keys: simKeys(1, { rpm: 60, itpm: 1_000_000, otpm: 1_000_000 }), window: 'second' } });
+    try {
+      await stack.anthropic.messages.create(ask('fill the key'));
+      const abort = new AbortController();
+      const waiting = stack.anthropic.messages.create(ask('gives up'), { signal: abort.signal }).catch((error: unknown) => error);
+      await sleep(100);
+      assert.equal(stack.gateway.gateway.queue.depth, 1);
+      abort.abort();
+      assert.ok((await waiting) instanceof Anthropic.APIUserAbortError);
+      await sleep(1500);
+      assert.equal(stack.gateway.gateway.queue.depth, 0);
+      assert.equal(stack.sim.stats().total.requests, 1, 'only the first request went upstream');
+    } finally {
+      await stack.close();
+    }
+  });
+});
