@@ -3,9 +3,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAnswerCache, type AnswerCache } from '../cache/answer-cache.js';
 import type { Config, ConfigInput } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
-import { silentObserver, type Observer } from '../observe/observer.js';
+import { createObservability, type Observability } from '../observe/index.js';
+import type { Observer } from '../observe/observer.js';
 import { createProviders, type Provider } from '../providers/provider.js';
 import { UpstreamClient } from '../providers/upstream.js';
 import { TokenEstimator } from '../quota/estimate.js';
@@ -21,7 +23,10 @@ export interface Gateway {
   estimator: TokenEstimator;
   retryBudget: RetryBudget;
   upstream: UpstreamClient;
+  cache: AnswerCache;
   observer: Observer;
+  /** Metrics, alerts, usage log and the dashboard's figures; `observer` is its request-path face. */
+  observability: Observability;
   log(message: string): void;
 }
 
@@ -44,14 +49,26 @@ export interface StartOptions {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export function createGateway(config: Config, log: (message: string) => void): Gateway {
+  const providers = createProviders(config);
+  const queue = new AdmissionQueue({ maxDepth: config.queue.max_depth });
+  const observability = createObservability(
+    config,
+    {
+      pools: (now) => [...providers.values()].map((provider) => ({ provider: provider.name, keys: provider.pool.snapshot(now) })),
+      queueDepth: () => queue.depth,
+    },
+    { log },
+  );
   return {
     config,
-    providers: createProviders(config),
-    queue: new AdmissionQueue({ maxDepth: config.queue.max_depth }),
+    providers,
+    queue,
     estimator: new TokenEstimator(),
     retryBudget: new RetryBudget(config.retry.budget_ratio),
     upstream: new UpstreamClient(),
-    observer: silentObserver,
+    cache: createAnswerCache(config.cache),
+    observer: observability.observer,
+    observability,
     log,
   };
 }
@@ -83,6 +100,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.upstream.close();
+      gateway.observability.close();
     },
   };
 }

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheStatus, RequestRecord } from '../observe/observer.js';
-import { serveChat } from './chat.js';
+import { isAdminPath, serveAdmin } from './admin.js';
+import { serveChatCached } from './cached-chat.js';
 import { GatewayError, type Surface } from './errors.js';
 import { sendError, sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
@@ -70,11 +71,16 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
     const ready = [...gw.providers.values()].some((provider) => provider.pool.snapshot(Date.now()).some((key) => key.healthy));
     return sendJson(exchange, ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'no provider key in service' }));
   }
+  // The dashboard and /metrics have keys of their own (admin.keys), checked in admin.ts.
+  if (method === 'GET' && isAdminPath(path)) {
+    const url = req.url ?? '/';
+    return serveAdmin(gw, req, exchange.res, path, new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''));
+  }
   authenticate(gw, req);
   const limit = gw.config.server.max_body_bytes;
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
     const chat = parseChatRequest(exchange.surface, await readBody(req, limit));
-    return serveChat(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait));
+    return serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait));
   }
   if (method === 'POST' && path === '/v1/messages/count_tokens') {
     return countTokens(gw, exchange, parseCountTokensRequest(await readBody(req, limit)));

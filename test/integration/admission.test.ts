@@ -22,7 +22,7 @@ describe('a request that cannot be served before its deadline', () => {
         (error: unknown) => error,
       );
       assert.ok(rejection instanceof Anthropic.RateLimitError);
-      assert.equal(rejection.error?.type, 'error');
+      assert.equal((rejection.error as { type?: string } | undefined)?.type, 'error');
       const retryAfter = Number(rejection.headers?.get('retry-after'));
       assert.ok(retryAfter >= 1 && retryAfter <= 2, `retry-after ${retryAfter}`);
       assert.equal(stack.sim.stats().total.requests, 1, 'the rejected request was not sent upstream');
