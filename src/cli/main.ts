@@ -40,9 +40,14 @@ async function start(options: { config?: string; port?: number; host?: string })
   const gateway = await startGateway(config, { port: options.port, host: options.host });
   closers.unshift(() => gateway.close());
   const auth = gateway.gateway.config.server.auth.keys;
-  console.log(`spillway listening on ${gateway.url} (${mode})`);
-  if (auth.length === 0) console.log('  No server.auth.keys set: listening on loopback only, any client key is accepted.');
-  console.log(usageHint(gateway.url, auth.length > 0 ? '<one of server.auth.keys>' : 'anything'));
+  // One write, so whoever reads the log (or a test) sees the whole banner at once.
+  console.log(
+    [
+      `spillway listening on ${gateway.url} (${mode})`,
+      ...(auth.length === 0 ? ['  No server.auth.keys set: listening on loopback only, any client key is accepted.'] : []),
+      usageHint(gateway.url, auth.length > 0 ? '<one of server.auth.keys>' : 'anything'),
+    ].join('\n'),
+  );
   const stop = () => {
     Promise.all(closers.map((close) => close())).finally(() => process.exit(0));
   };
