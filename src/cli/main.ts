@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, configFromEnv, loadConfigFile } from '../config/load.js';
+import { watchConfig } from '../config/reload.js';
 import type { Config, ConfigInput } from '../config/schema.js';
 import { startGateway } from '../server/gateway.js';
 import { loadSimConfig } from '../sim/config.js';
@@ -39,6 +40,11 @@ async function start(options: { config?: string; port?: number; host?: string })
   }
   const gateway = await startGateway(config, { port: options.port, host: options.host });
   closers.unshift(() => gateway.close());
+  if (options.config) {
+    // Routes and providers follow the file (or SIGHUP) without a restart.
+    const watcher = watchConfig(options.config, gateway.gateway, (message) => console.log(message));
+    closers.push(async () => watcher.close());
+  }
   const auth = gateway.gateway.config.server.auth.keys;
   // One write, so whoever reads the log (or a test) sees the whole banner at once.
   console.log(

@@ -63,11 +63,41 @@ export const targetSchema = z
   })
   .strict();
 
+/** A step of quota tiering: use `model` while at least `min_remaining` (0..1) of the quota is left. */
+export const tierSchema = z
+  .object({
+    model: z.string().min(1),
+    /** The provider for this tier; the route's first target's when absent. */
+    provider: z.string().min(1).optional(),
+    min_remaining: z.number().min(0).max(1).default(0),
+  })
+  .strict();
+
+/** Conditions of a rule; all stated ones must hold. */
+export const ruleWhenSchema = z
+  .object({
+    min_input_tokens: z.number().int().nonnegative().optional(),
+    max_input_tokens: z.number().int().nonnegative().optional(),
+    has_tools: z.boolean().optional(),
+    has_thinking: z.boolean().optional(),
+    /** Header name → exact value, e.g. { x-spillway-tier: simple }. */
+    header: z.record(z.string(), z.string()).optional(),
+    /** Claude Code's small background requests (see routing/features.ts for the definition). */
+    claude_code_background: z.boolean().optional(),
+  })
+  .strict();
+
+export const ruleSchema = z.object({ when: ruleWhenSchema, target: targetSchema }).strict();
+
 export const routeSchema = z
   .object({
     strategy: z.enum(['spill', 'weighted']).default('spill'),
     targets: z.array(targetSchema).min(1),
     fallback: z.array(targetSchema).default([]),
+    /** Step the first target's model down as its provider's quota drains; highest min_remaining first. */
+    tiers: z.array(tierSchema).default([]),
+    /** Evaluated in order before the targets; the first match sends the request to its target. */
+    rules: z.array(ruleSchema).default([]),
   })
   .strict();
 
@@ -170,12 +200,18 @@ export const configSchema = z
   .strict()
   .superRefine((config, ctx) => {
     for (const [name, route] of Object.entries(config.routes)) {
-      for (const [list, targets] of [['targets', route.targets], ['fallback', route.fallback]] as const) {
+      const lists: Array<[Array<string | number>, Array<{ provider?: string }>]> = [
+        [['targets'], route.targets],
+        [['fallback'], route.fallback],
+        [['tiers'], route.tiers],
+        ...route.rules.map((rule, i): [Array<string | number>, Array<{ provider?: string }>] => [['rules', i, 'target'], [rule.target]]),
+      ];
+      for (const [list, targets] of lists) {
         targets.forEach((target, i) => {
-          if (!(target.provider in config.providers)) {
+          if (target.provider !== undefined && !(target.provider in config.providers)) {
             ctx.addIssue({
               code: 'custom',
-              path: ['routes', name, list, i, 'provider'],
+              path: ['routes', name, ...list, ...(list[0] === 'rules' ? [] : [i]), 'provider'],
               message: `unknown provider "${target.provider}" (known: ${Object.keys(config.providers).join(', ')})`,
             });
           }
@@ -203,3 +239,6 @@ export type ProviderConfig = z.output<typeof providerSchema>;
 export type ProviderType = (typeof providerTypes)[number];
 export type RouteConfig = z.output<typeof routeSchema>;
 export type TargetConfig = z.output<typeof targetSchema>;
+export type TierConfig = z.output<typeof tierSchema>;
+export type RuleConfig = z.output<typeof ruleSchema>;
+export type RuleWhen = z.output<typeof ruleWhenSchema>;

@@ -33,11 +33,15 @@ export interface RequestRecord {
   rejected?: 'deadline' | 'full' | 'unavailable';
   /** Set when the request was served by a candidate other than the route's first. */
   spill?: { reason: string; fallback: boolean };
-  /** Provider, model and usage cost in USD, when known. */
+  /** Set when a route rule or quota tier chose the target (e.g. "rule 0"). */
+  route?: string;
+  /** Cost in USD from the price table (filled by the observability layer when absent). */
   costUsd?: number;
 }
 
 export interface UpstreamRecord {
+  /** The client request this attempt serves, so its upstream time can be told from spillway's own. */
+  requestId?: string;
   provider: string;
   keyId: string;
   model: string;

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Config, ProviderConfig } from '../config/schema.js';
 import { KeyPool } from '../quota/pool.js';
+import type { QuotaPool } from '../quota/types.js';
+import { RedisKeyPool } from '../store/redis-pool.js';
+import { RedisStore } from '../store/redis-store.js';
 import { adapterFor } from './registry.js';
 import type { ProviderAdapter } from './types.js';
 
@@ -11,7 +14,7 @@ export interface Provider {
   adapter: ProviderAdapter;
   /** Base URL without a trailing slash. */
   baseUrl: string;
-  pool: KeyPool;
+  pool: QuotaPool;
   /** The secret for a key id; secrets never leave this map except in the upstream auth header. */
   secretOf(keyId: string): string;
 }
@@ -21,7 +24,8 @@ export function keyIdOf(key: { id?: string; key: string }): string {
   return key.id ?? `key-${createHash('sha256').update(key.key).digest('hex').slice(0, 8)}`;
 }
 
-export function createProvider(name: string, config: ProviderConfig): Provider {
+/** `store`: where the pool keeps its buckets; in this process when absent. */
+export function createProvider(name: string, config: ProviderConfig, store?: RedisStore): Provider {
   const adapter = adapterFor(config.type);
   const secrets = new Map<string, string>();
   const keys = (config.keys ?? []).map((key) => {
@@ -36,11 +40,18 @@ export function createProvider(name: string, config: ProviderConfig): Provider {
     config,
     adapter,
     baseUrl: (config.base_url ?? adapter.defaultBaseUrl).replace(/\/+$/, ''),
-    pool: new KeyPool(name, keys),
+    pool: store ? new RedisKeyPool(name, keys, store) : new KeyPool(name, keys),
     secretOf: (keyId) => secrets.get(keyId) ?? '',
   };
 }
 
-export function createProviders(config: Config): Map<string, Provider> {
-  return new Map(Object.entries(config.providers).map(([name, provider]) => [name, createProvider(name, provider)]));
+export function createProviders(config: Config, log: (message: string) => void = () => {}): Map<string, Provider> {
+  const { store: storeConfig } = config;
+  const store =
+    storeConfig.type === 'redis'
+      ? new RedisStore({ url: storeConfig.url, prefix: storeConfig.prefix, replicas: storeConfig.replicas, log })
+      : undefined;
+  const providers = new Map(Object.entries(config.providers).map(([name, provider]) => [name, createProvider(name, provider, store)]));
+  if (store && providers.size === 0) void store.close();
+  return providers;
 }

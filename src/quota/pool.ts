@@ -12,6 +12,7 @@ import {
   type KeySnapshot,
   type Observed,
   type ObservedLimits,
+  type QuotaPool,
   type ReserveResult,
   type Reservation,
   type Usage,
@@ -84,8 +85,10 @@ function configuredLimit(limits: Limits, dimension: number): number | undefined 
   return limits[DIMENSIONS[dimension] as Dimension];
 }
 
-export class KeyPool {
+export class KeyPool implements QuotaPool {
   readonly id: string;
+  /** In-process state is never out of reach. */
+  readonly degraded = false;
   private readonly keys: KeyState[] = [];
   private readonly byId = new Map<string, KeyState>();
 

@@ -20,6 +20,8 @@ export interface Reservation {
   demand: Demand;
   /** When it was made (ms). */
   at: number;
+  /** Its name in a shared store (Redis); in-process pools know a reservation by identity. */
+  id?: string;
 }
 
 /**
@@ -71,4 +73,36 @@ export interface KeySnapshot {
   /** Upstream 429s: admissions the policy got wrong. */
   predictionMisses: number;
   dimensions: Partial<Record<Dimension, DimensionSnapshot>>;
+}
+
+/**
+ * The keys of one provider behaving like one bigger key: what the request path needs of a pool,
+ * whether its state lives in this process (KeyPool) or in a store shared by replicas (RedisKeyPool).
+ * Any method may return a promise; the ones the request path does not wait for (settle, observe,
+ * coolDown, disable, enable) never reject, and calls from one process reach the state in order.
+ */
+export interface QuotaPool {
+  readonly id: string;
+  /** True while a shared store is unreachable and this replica serves on its share of each limit. */
+  readonly degraded: boolean;
+  /** Reserves on the key with the most headroom for this demand, or says how long until one has room. */
+  tryReserve(demand: Demand, now: number): ReserveResult | Promise<ReserveResult>;
+  /** ms until `tryReserve(demand)` would succeed, without reserving (Infinity: no key can serve). */
+  waitTime(demand: Demand, now: number): number | Promise<number>;
+  /** Reconciles with the real usage (undefined: the provider never counted it) and gives back what was not used. */
+  settle(reservation: Reservation, usage: Usage | undefined, now: number): void | Promise<void>;
+  /** Corrects a key from an answer's headers; `answered` is the reservation whose answer carried them. */
+  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation): void | Promise<void>;
+  /** After an upstream 429: the key takes nothing until `untilMs`. */
+  coolDown(keyId: string, untilMs: number): void | Promise<void>;
+  /** After 401/403: the key is out of service until enabled again. */
+  disable(keyId: string, reason: string): void | Promise<void>;
+  enable(keyId: string): void | Promise<void>;
+  /**
+   * The keys as of `now`, synchronously (dashboards, routing by remaining quota, readiness): a
+   * shared store's pool answers from the state it last read (at most a heartbeat old).
+   */
+  snapshot(now: number): KeySnapshot[];
+  /** Lets go of shared resources (connections, timers). */
+  close?(): Promise<void>;
 }

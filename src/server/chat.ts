@@ -7,8 +7,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Provider } from '../providers/provider.js';
 import { QueueRejection, type Priority } from '../quota/queue.js';
-import { decideRetry } from '../resilience/retry.js';
-import { findRoute, planRoute } from '../routing/plan.js';
+import { decideRetry, type Outcome } from '../resilience/retry.js';
+import { featuresOf } from '../routing/features.js';
+import { findRoute, planRequest, type Candidate } from '../routing/plan.js';
+import { remainingShare } from '../routing/tiers.js';
+import { weightedOrder } from '../routing/weighted.js';
 import { attempt, type FailedAttempt } from './dispatch.js';
 import { GatewayError } from './errors.js';
 import { sendJson, type Exchange } from './exchange.js';
@@ -21,25 +24,72 @@ const DEFAULT_MAX_TOKENS = 4096;
 interface Target {
   provider: Provider;
   model: string;
+  /** From the route's fallback chain. */
+  fallback: boolean;
 }
 
-function resolveTargets(gw: Gateway, chat: ChatRequest): Target[] {
-  const route = findRoute(gw.config.routes, chat.model);
+interface TargetPlan {
+  strategy: 'spill' | 'weighted';
+  primary: Target[];
+  fallback: Target[];
+}
+
+async function resolvePlan(gw: Gateway, exchange: Exchange, chat: ChatRequest): Promise<TargetPlan> {
+  // One config snapshot per request: a reload swaps gw.config for the next requests only.
+  const { config, providers } = gw;
+  const route = findRoute(config.routes, chat.model);
   if (!route) {
     throw new GatewayError('not_found', `model: no route for model "${chat.model}" (configure it under routes, or add a "*" route)`, {
       param: 'model',
     });
   }
-  const targets = planRoute(route, chat.model).map((candidate) => ({
-    provider: gw.providers.get(candidate.provider)!,
-    model: candidate.model,
-  }));
-  const reachable = targets.filter((target) => target.provider.adapter.protocol === chat.surface);
-  if (reachable.length === 0) {
-    const names = targets.map((target) => `${target.provider.name} (${target.provider.adapter.protocol})`).join(', ');
-    throw new GatewayError('invalid_request', `model "${chat.model}" routes to ${names}, which do not speak the ${chat.surface} API`);
+  const now = Date.now();
+  const features = featuresOf(chat.surface, chat.body, exchange.req.headers, {
+    inputTokens: gw.estimator.estimateInput(chat.model, chat.body),
+    maxTokens: chat.maxTokens,
+  });
+  // Tiering needs the first target's pool snapshot; read only for routes that have tiers.
+  const shares = new Map<string, number>();
+  const tiered = route.tiers.length > 0 && route.targets[0] ? providers.get(route.targets[0].provider) : undefined;
+  if (tiered) shares.set(tiered.name, remainingShare(await tiered.pool.snapshot(now), now));
+  const plan = planRequest(route, chat.model, { features, remainingShare: (name) => shares.get(name) ?? 1 });
+  if (plan.rule) exchange.trace.route = plan.rule;
+  if (plan.tier) exchange.trace.route = `tier ${plan.tier.model} (${Math.round(plan.tier.remaining * 100)}% left)`;
+  const toTarget = (candidate: Candidate): Target => {
+    const provider = providers.get(candidate.provider);
+    if (!provider) throw new GatewayError('invalid_request', `model "${chat.model}" routes to unknown provider "${candidate.provider}"`);
+    return { provider, model: candidate.model, fallback: candidate.fallback };
+  };
+  const primary = plan.primary.map(toTarget);
+  if (plan.strategy === 'weighted' && primary.length > 1) {
+    const hasRoom = await Promise.all(primary.map(async (target) => (await target.provider.pool.waitTime(demandFor(gw, chat, target.model), now)) === 0));
+    const order = weightedOrder(plan.primary.map((c) => c.weight ?? 1), hasRoom, Math.random);
+    return { strategy: plan.strategy, primary: order.map((i) => primary[i]!), fallback: plan.fallback.map(toTarget) };
   }
-  return reachable;
+  return { strategy: plan.strategy, primary, fallback: plan.fallback.map(toTarget) };
+}
+
+function demandFor(gw: Gateway, chat: ChatRequest, model: string) {
+  return {
+    inputTokens: gw.estimator.estimateInput(model, chat.body),
+    outputTokens: gw.estimator.estimateOutput(model, chat.maxTokens ?? DEFAULT_MAX_TOKENS),
+  };
+}
+
+/** Failures a fallback chain exists for: rate limits, overload, server errors, timeouts, resets. */
+export function worthFallingBack(outcome: Outcome): boolean {
+  if (outcome.kind !== 'status') return true;
+  return outcome.status === 429 || outcome.status === 529 || outcome.status >= 500 || outcome.status === 408;
+}
+
+function failureReason(outcome: Outcome): string {
+  return outcome.kind === 'status' ? `upstream ${outcome.status}` : `upstream ${outcome.kind}`;
+}
+
+/** Candidates after a failure: providers that failed this request go last, everything else keeps its order. */
+function afterFailure(plan: TargetPlan, failed: Set<string>): Target[] {
+  const all = [...plan.primary, ...plan.fallback];
+  return [...all.filter((t) => !failed.has(t.provider.name)), ...all.filter((t) => failed.has(t.provider.name))];
 }
 
 /** Answer with what the provider last said, when retrying cannot do better. */
@@ -58,7 +108,7 @@ function relayFailure(exchange: Exchange, failure: FailedAttempt): void {
 }
 
 export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<void> {
-  const targets = resolveTargets(gw, chat);
+  const plan = await resolvePlan(gw, exchange, chat);
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const started = Date.now();
   const deadline = started + maxWaitMs;
@@ -66,21 +116,29 @@ export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatReque
   let queuedMs = 0;
   let attempts = 0;
   let lastFailure: FailedAttempt | undefined;
+  // Fallbacks are candidates only after an upstream failure or when the primaries miss the deadline.
+  let targets = plan.primary;
+  let spillReason: string | undefined;
+  const failed = new Set<string>();
+  const maxAttempts = gw.config.retry.max_attempts;
 
   for (;;) {
-    const estimates = targets.map((target) => gw.estimator.estimateInput(target.model, chat.body));
+    const demands = targets.map((target) => demandFor(gw, chat, target.model));
     let admitted;
     try {
       admitted = await gw.queue.admit(
-        targets.map((target, i) => ({
-          pool: target.provider.pool,
-          demand: { inputTokens: estimates[i]!, outputTokens: gw.estimator.estimateOutput(target.model, chat.maxTokens ?? DEFAULT_MAX_TOKENS) },
-        })),
+        targets.map((target, i) => ({ pool: target.provider.pool, demand: demands[i]! })),
         { priority, deadline, signal: exchange.signal },
       );
     } catch (error) {
       if (!(error instanceof QueueRejection)) throw error;
       if (error.reason === 'aborted') return;
+      // The primaries cannot make it in time: the fallback chain gets its chance, through its own admission.
+      if ((error.reason === 'deadline' || error.reason === 'unavailable') && targets === plan.primary && plan.fallback.length > 0) {
+        targets = plan.fallback;
+        spillReason = error.reason === 'deadline' ? 'primary targets cannot meet the deadline' : 'primary targets unavailable';
+        continue;
+      }
       if (lastFailure) return relayFailure(exchange, lastFailure);
       exchange.trace.rejected = error.reason;
       throw rejectionError(error, chat.model);
@@ -94,8 +152,14 @@ export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatReque
     exchange.spillwayHeaders['x-spillway-key'] = reservation.keyId;
     exchange.spillwayHeaders['x-spillway-queue-ms'] = String(Math.round(queuedMs));
     exchange.spillwayHeaders['x-spillway-attempts'] = String(attempts);
+    const first = plan.primary[0];
+    if (target.fallback || target !== first) {
+      exchange.trace.spill = { reason: spillReason ?? (plan.strategy === 'weighted' ? 'weighted' : 'no room on earlier targets'), fallback: target.fallback };
+    } else {
+      delete exchange.trace.spill;
+    }
 
-    const estimatedInput = estimates[admitted.candidateIndex]!;
+    const estimatedInput = demands[admitted.candidateIndex]!.inputTokens;
     const result = await attempt(exchange, chat, {
       upstream: gw.upstream,
       provider: target.provider,
@@ -121,6 +185,15 @@ export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatReque
     if (exchange.signal.aborted) return;
     lastFailure = result;
 
+    // A fallback chain turns an upstream failure into an immediate move to another provider: no
+    // backoff and no retry budget, since the failing provider gets no more load from it.
+    if (plan.fallback.length > 0 && worthFallingBack(result.outcome) && !exchange.res.headersSent && attempts < maxAttempts && Date.now() < deadline) {
+      failed.add(target.provider.name);
+      targets = afterFailure(plan, failed);
+      spillReason = failureReason(result.outcome);
+      continue;
+    }
+
     const now = Date.now();
     const decision = decideRetry(result.outcome, attempts, {
       now,
@@ -128,7 +201,7 @@ export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatReque
       bytesSent: exchange.res.headersSent,
       budget: gw.retryBudget,
     });
-    if (decision.action === 'give-up' || attempts >= gw.config.retry.max_attempts) return relayFailure(exchange, result);
+    if (decision.action === 'give-up' || attempts >= maxAttempts) return relayFailure(exchange, result);
     // An upstream 429 already cooled its key down, so admission itself waits for the right moment;
     // other failures (overload, 5xx, network) back off here before choosing again.
     const rateLimited = result.outcome.kind === 'status' && result.outcome.status === 429;

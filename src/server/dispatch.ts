@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { SseParser } from '../protocol/sse.js';
+import { bridgeFor, type Bridge, type StreamBridge } from '../protocol/translate/bridge.js';
 import { StreamUsage, usageOfBody, type TokenUsage } from '../protocol/usage.js';
 import type { Provider } from '../providers/provider.js';
 import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
@@ -83,9 +84,48 @@ export interface AttemptContext {
   log(message: string): void;
 }
 
+/** Upstream headers worth keeping on a translated answer: only request ids; the rest is the other protocol's. */
+function translatedHeaders(headers: Record<string, string | string[] | undefined>, contentType: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = { 'content-type': contentType };
+  for (const name of ['request-id', 'x-request-id']) {
+    const value = headers[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/** What goes upstream: the client's request untouched, or translated when the provider speaks another protocol. */
+function upstreamRequest(exchange: Exchange, chat: ChatRequest, ctx: AttemptContext, bridge: Bridge | undefined) {
+  const { provider } = ctx;
+  const { adapter } = provider;
+  const credentials = adapter.authHeaders(provider.secretOf(ctx.reservation.keyId));
+  if (!bridge) {
+    return {
+      url: provider.baseUrl + adapter.chatPath(ctx.model, chat.stream) + queryOf(exchange),
+      headers: { ...forwardedHeaders(provider, exchange.req.headers), ...provider.config.headers, ...credentials, 'content-type': 'application/json' },
+      body: upstreamBody(chat, ctx.model),
+    };
+  }
+  // Across protocols the client's headers and query (anthropic-beta, ?beta=true) mean nothing upstream.
+  const { body, dropped } = bridge.request(chat.body, ctx.model, chat.stream);
+  if (dropped.length > 0) exchange.spillwayHeaders['x-spillway-dropped'] = dropped.join(', ').slice(0, 512);
+  return {
+    url: provider.baseUrl + adapter.chatPath(ctx.model, chat.stream),
+    headers: { ...bridge.headers, ...provider.config.headers, ...credentials, 'content-type': 'application/json' },
+    body,
+  };
+}
+
 export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: AttemptContext): Promise<AttemptResult> {
   const { provider, reservation } = ctx;
   const { pool, adapter } = provider;
+  const streamOptions = chat.body.stream_options as { include_usage?: unknown } | undefined;
+  const bridge = bridgeFor({
+    surface: chat.surface,
+    protocol: adapter.protocol,
+    requestedModel: chat.model,
+    includeUsage: streamOptions?.include_usage === true,
+  });
   const upstreamAbort = new AbortController();
   const abortUpstream = () => upstreamAbort.abort();
   exchange.signal.addEventListener('abort', abortUpstream, { once: true });
@@ -99,18 +139,13 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
 
   const sentAt = Date.now();
   const report = (status: number | 'timeout' | 'connection') =>
-    ctx.observer.upstream({ provider: provider.name, keyId: reservation.keyId, model: ctx.model, status, latencyMs: Date.now() - sentAt });
+    ctx.observer.upstream({ requestId: exchange.requestId, provider: provider.name, keyId: reservation.keyId, model: ctx.model, status, latencyMs: Date.now() - sentAt });
 
   try {
+    const outgoing = upstreamRequest(exchange, chat, ctx, bridge);
     const response = await ctx.upstream.send({
-      url: provider.baseUrl + adapter.chatPath(ctx.model, chat.stream) + queryOf(exchange),
+      ...outgoing,
       method: 'POST',
-      headers: {
-        ...forwardedHeaders(provider, exchange.req.headers),
-        ...adapter.authHeaders(provider.secretOf(reservation.keyId)),
-        'content-type': 'application/json',
-      },
-      body: upstreamBody(chat, ctx.model),
       signal: upstreamAbort.signal,
       timeoutMs: provider.config.timeout ?? 600_000,
     });
@@ -130,12 +165,16 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
         ctx.log(`spillway: key ${reservation.keyId} of provider ${provider.name} taken out of service: ${reason}`);
         ctx.observer.keyDisabled(provider.name, reservation.keyId, reason);
       }
+      // The outcome keeps the upstream's status (retry decisions); the relayed answer is in the caller's shape.
+      const relayed = bridge ? bridge.error(response.statusCode, body) : { status: response.statusCode, body };
       return {
         answered: false,
         outcome: { kind: 'status', status: response.statusCode, headers: response.headers },
-        response: { status: response.statusCode, headers: flatHeaders(response.headers), body },
+        response: { status: relayed.status, headers: flatHeaders(response.headers), body: relayed.body },
       };
     }
+
+    if (bridge) return await answerTranslated(exchange, chat, ctx, bridge, response, settle);
 
     const headers = { ...relayedHeaders(response.headers), ...exchange.spillwayHeaders };
     if (!chat.stream) {
@@ -166,6 +205,71 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
     throw error;
   } finally {
     exchange.signal.removeEventListener('abort', abortUpstream);
+  }
+}
+
+/** A 2xx answer from a provider of another protocol, translated whole or as a stream. */
+async function answerTranslated(
+  exchange: Exchange,
+  chat: ChatRequest,
+  ctx: AttemptContext,
+  bridge: Bridge,
+  response: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Buffer> & { text(): Promise<string> } },
+  settle: (usage: TokenUsage | undefined) => void,
+): Promise<AttemptResult> {
+  if (!chat.stream) {
+    const text = await response.body.text();
+    let translated: { body: string; usage: TokenUsage | undefined };
+    try {
+      translated = bridge.response(text, Date.now());
+    } catch {
+      // Not a readable answer: nothing was sent yet, so this is an upstream failure retry may fix.
+      settle(undefined);
+      return { answered: false, outcome: { kind: 'connection' } };
+    }
+    const usage = translated.usage;
+    settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens });
+    markFirstByte(exchange);
+    exchange.res.writeHead(200, {
+      ...translatedHeaders(response.headers, 'application/json'),
+      ...exchange.spillwayHeaders,
+      'content-length': Buffer.byteLength(translated.body),
+    });
+    exchange.res.end(translated.body);
+    return { answered: true, usage };
+  }
+  const stream = bridge.stream(Date.now());
+  const headers = { ...translatedHeaders(response.headers, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache', ...exchange.spillwayHeaders };
+  await relayTranslatedStream(exchange, headers, response.body, stream, chat.surface);
+  const usage = stream.usage() ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens };
+  settle(usage);
+  return { answered: true, usage };
+}
+
+/** Like relayStream, through a translator: each upstream read is translated and written at once. */
+async function relayTranslatedStream(
+  exchange: Exchange,
+  headers: Record<string, string | string[]>,
+  body: AsyncIterable<Buffer>,
+  stream: StreamBridge,
+  surface: 'anthropic' | 'openai',
+): Promise<void> {
+  const { res } = exchange;
+  markFirstByte(exchange);
+  res.writeHead(200, headers);
+  res.flushHeaders();
+  try {
+    for await (const chunk of body) {
+      const out = stream.push(chunk);
+      if (out.length > 0 && !res.write(out)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (res.destroyed) break;
+    }
+    if (!res.destroyed) res.end(stream.end());
+  } catch (error) {
+    if (!res.destroyed) {
+      const message = `upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
+      res.end(streamErrorEvent(surface, 'upstream', message));
+    }
   }
 }
 

@@ -54,7 +54,8 @@ export function createGateway(config: Config, log: (message: string) => void): G
   const observability = createObservability(
     config,
     {
-      pools: (now) => [...providers.values()].map((provider) => ({ provider: provider.name, keys: provider.pool.snapshot(now) })),
+      pools: (now) =>
+        Promise.all([...providers.values()].map(async (provider) => ({ provider: provider.name, keys: await provider.pool.snapshot(now) }))),
       queueDepth: () => queue.depth,
     },
     { log },
@@ -100,6 +101,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.upstream.close();
+      await Promise.all([...gateway.providers.values()].map((provider) => provider.pool.close?.()));
       gateway.observability.close();
     },
   };

@@ -17,3 +17,5 @@ export {
   type OllamaMessage,
 } from './ollama.js';
 export { NdjsonLines, OllamaToAnthropicStream, OllamaToOpenAIStream, type OllamaStreamOptions } from './ollama-stream.js';
+export { bridgeFor, type Bridge, type BridgeOptions, type StreamBridge } from './bridge.js';
+export { openAIToGeminiRequest, geminiToOpenAIResponse, geminiErrorToOpenAI, GeminiToOpenAIChunks, geminiUsage, type GeminiRequest, type GeminiGenerateContentResponse } from './gemini.js';

@@ -1,0 +1,81 @@
+/**
+ * The figures the dashboard shows, as one JSON document: built from the pools, the queue and the
+ * recent activity, with `now` passed in.
+ */
+import { DIMENSIONS, type Dimension } from '../quota/types.js';
+import type { Activity, RecentRequest, SeriesField, Totals } from './activity.js';
+import type { Condition } from './alerts.js';
+import { keyUtilisation } from './utilisation.js';
+import type { GatewayView } from './view.js';
+
+const FIVE_MINUTES = 300_000;
+
+export interface DashboardKey {
+  provider: string;
+  id: string;
+  healthy: boolean;
+  disabledReason?: string;
+  cooling: boolean;
+  inFlight: number;
+  learning: boolean;
+  predictionMisses: number;
+  dimensions: Array<{ dimension: Dimension; limit: number; remaining: number; utilisation: number }>;
+}
+
+export interface DashboardState {
+  now: number;
+  totals: Totals;
+  queueDepth: number;
+  /** Shares over the last five minutes; null when nothing to divide by. */
+  rates: { cacheHit: number | null; spill: number | null; fallback: number | null; upstream429: number | null };
+  window: Record<SeriesField, number>;
+  series: Array<{ t: number } & Record<SeriesField, number>>;
+  slotMs: number;
+  keys: DashboardKey[];
+  alerts: Array<Pick<Condition, 'kind' | 'summary'>>;
+  recent: RecentRequest[];
+}
+
+const share = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
+
+export async function dashboardState(view: GatewayView, activity: Activity, firing: Condition[], now: number): Promise<DashboardState> {
+  const window = activity.series.sum(now, FIVE_MINUTES);
+  const keys: DashboardKey[] = [];
+  for (const pool of await view.pools(now)) {
+    for (const key of pool.keys) {
+      const utilisation = keyUtilisation(key, activity.lastMinute(pool.provider, key.id, now));
+      const entry: DashboardKey = {
+        provider: pool.provider,
+        id: key.id,
+        healthy: key.healthy,
+        cooling: key.coolingUntil > now,
+        inFlight: key.inFlight,
+        learning: key.learning,
+        predictionMisses: key.predictionMisses,
+        dimensions: DIMENSIONS.flatMap((dimension) => {
+          const snap = key.dimensions[dimension];
+          return snap ? [{ dimension, limit: snap.limit, remaining: snap.remaining, utilisation: utilisation[dimension] ?? 0 }] : [];
+        }),
+      };
+      if (key.disabledReason !== undefined) entry.disabledReason = key.disabledReason;
+      keys.push(entry);
+    }
+  }
+  return {
+    now,
+    totals: { ...activity.totals },
+    queueDepth: view.queueDepth(),
+    rates: {
+      cacheHit: share(window.cacheHits, window.cacheLookups),
+      spill: share(window.spills, window.requests),
+      fallback: share(window.fallbacks, window.requests),
+      upstream429: share(window.upstream429, window.upstream),
+    },
+    window,
+    series: activity.series.points(now),
+    slotMs: activity.series.slotMs,
+    keys,
+    alerts: firing.map(({ kind, summary }) => ({ kind, summary })),
+    recent: activity.recent(),
+  };
+}

@@ -1,0 +1,22 @@
+/**
+ * What observability reads from a running gateway: the key pools' state and the queue. An interface
+ * rather than the Gateway itself, so metrics, alerts and the dashboard are tested on plain data.
+ */
+import type { KeySnapshot } from '../quota/types.js';
+
+export interface PoolView {
+  provider: string;
+  keys: KeySnapshot[];
+}
+
+export interface GatewayView {
+  /** Async: with a shared store (Redis) the pools live elsewhere. */
+  pools(now: number): Promise<PoolView[]>;
+  queueDepth(): number;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

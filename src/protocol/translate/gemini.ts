@@ -1,0 +1,346 @@
+/**
+ * Gemini (generateContent) ⇄ OpenAI Chat Completions. Anthropic clients reach Gemini through the
+ * OpenAI shapes (as they reach Ollama), so the Gemini rules live here once. Wire facts: §8.
+ *
+ * Choices worth knowing:
+ * - Tool schemas go in `parametersJsonSchema` (real JSON Schema), not the OpenAPI-subset
+ *   `parameters`, which rejects `additionalProperties` and friends.
+ * - History Gemini did not produce has no thought signatures; the first functionCall of each model
+ *   turn carries the documented placeholder so Gemini 3 accepts it.
+ * - Gemini has no tool-calls finish reason: a turn with function calls is reported as tool_calls.
+ * - Function-call ids are optional in Gemini; missing ones are invented for the client and never
+ *   sent back (functionResponse.id is left out unless Gemini gave one).
+ */
+import type { JsonObject } from '../anthropic.js';
+import type {
+  OpenAIChatChunk,
+  OpenAIChatCompletion,
+  OpenAIChatRequest,
+  OpenAIErrorBody,
+  OpenAIFinishReason,
+  OpenAIMessage,
+  OpenAIToolCall,
+  OpenAIUserPart,
+} from '../openai.js';
+import { OPENAI_STREAM_DONE } from '../openai.js';
+import type { SseEvent } from '../sse.js';
+import type { TokenUsage } from '../usage.js';
+import { DroppedFeatures } from './dropped.js';
+import { inventToolCallId, stableId } from './ids.js';
+import { parseDataUrl } from './media.js';
+import { parseArguments } from './request-to-anthropic.js';
+
+export interface GeminiPart {
+  text?: string;
+  thought?: boolean;
+  thoughtSignature?: string;
+  inlineData?: { mimeType: string; data: string };
+  functionCall?: { id?: string; name: string; args?: JsonObject };
+  functionResponse?: { id?: string; name: string; response: JsonObject };
+}
+
+export interface GeminiContent {
+  role: 'user' | 'model';
+  parts: GeminiPart[];
+}
+
+export interface GeminiRequest {
+  contents: GeminiContent[];
+  systemInstruction?: { parts: Array<{ text: string }> };
+  tools?: Array<{ functionDeclarations: Array<{ name: string; description?: string; parametersJsonSchema?: JsonObject }> }>;
+  toolConfig?: { functionCallingConfig: { mode: 'AUTO' | 'ANY' | 'NONE'; allowedFunctionNames?: string[] } };
+  generationConfig?: { maxOutputTokens?: number; temperature?: number; topP?: number; stopSequences?: string[]; seed?: number; candidateCount?: number };
+}
+
+export interface GeminiUsageMetadata {
+  promptTokenCount?: number;
+  candidatesTokenCount?: number;
+  thoughtsTokenCount?: number;
+  totalTokenCount?: number;
+  cachedContentTokenCount?: number;
+}
+
+export interface GeminiGenerateContentResponse {
+  candidates?: Array<{ content?: { role?: string; parts?: GeminiPart[] }; finishReason?: string; index?: number }>;
+  usageMetadata?: GeminiUsageMetadata;
+  promptFeedback?: { blockReason?: string };
+  modelVersion?: string;
+  responseId?: string;
+  error?: { code?: number; message?: string; status?: string };
+}
+
+/** Documented escape hatch for function calls in history Gemini did not sign. */
+export const SKIP_THOUGHT_SIGNATURE = 'skip_thought_signature_validator';
+
+function textOf(content: string | Array<{ type: string; text?: string }> | null | undefined): string {
+  if (content == null) return '';
+  if (typeof content === 'string') return content;
+  return content.map((part) => (part.type === 'text' ? (part.text ?? '') : '')).join('');
+}
+
+function userParts(content: string | OpenAIUserPart[], dropped: DroppedFeatures): GeminiPart[] {
+  if (typeof content === 'string') return [{ text: content }];
+  const parts: GeminiPart[] = [];
+  for (const part of content) {
+    if (part.type === 'text') parts.push({ text: (part as { text: string }).text });
+    else if (part.type === 'image_url') {
+      const inline = parseDataUrl((part as { image_url: { url: string } }).image_url.url);
+      if (inline) parts.push({ inlineData: { mimeType: inline.mediaType, data: inline.base64 } });
+      else dropped.add('image URL (Gemini needs inline data)');
+    } else dropped.add(`content part ${part.type}`);
+  }
+  return parts;
+}
+
+/** Appends, merging into the previous turn when the role repeats (Gemini wants alternation). */
+function push(contents: GeminiContent[], role: GeminiContent['role'], parts: GeminiPart[]): void {
+  if (parts.length === 0) return;
+  const last = contents.at(-1);
+  if (last && last.role === role) last.parts.push(...parts);
+  else contents.push({ role, parts });
+}
+
+function toolResultObject(text: string): JsonObject {
+  // A proto Struct is required; a JSON object result is passed as is, anything else goes under "output".
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as JsonObject;
+  } catch {
+    /* plain text */
+  }
+  return { output: text };
+}
+
+export function openAIToGeminiRequest(req: OpenAIChatRequest): { request: GeminiRequest; dropped: string[] } {
+  const dropped = new DroppedFeatures();
+  const system: string[] = [];
+  const contents: GeminiContent[] = [];
+  const nameByCallId = new Map<string, string>();
+  for (const message of req.messages as OpenAIMessage[]) {
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        system.push(textOf(message.content));
+        break;
+      case 'user':
+        push(contents, 'user', userParts(message.content, dropped));
+        break;
+      case 'assistant': {
+        const parts: GeminiPart[] = [];
+        const text = textOf(message.content as string | Array<{ type: string; text?: string }> | null | undefined);
+        if (text.length > 0) parts.push({ text });
+        (message.tool_calls ?? []).forEach((call, i) => {
+          nameByCallId.set(call.id, call.function.name);
+          const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, dropped) } };
+          if (i === 0) part.thoughtSignature = SKIP_THOUGHT_SIGNATURE;
+          parts.push(part);
+        });
+        push(contents, 'model', parts);
+        break;
+      }
+      case 'tool': {
+        const name = nameByCallId.get(message.tool_call_id) ?? message.tool_call_id;
+        push(contents, 'user', [{ functionResponse: { name, response: toolResultObject(textOf(message.content)) } }]);
+        break;
+      }
+      default:
+        dropped.add(`message role ${message.role}`);
+    }
+  }
+
+  const request: GeminiRequest = { contents };
+  const systemText = system.filter((part) => part.length > 0).join('\n');
+  if (systemText.length > 0) request.systemInstruction = { parts: [{ text: systemText }] };
+
+  const declarations = (req.tools ?? []).flatMap((tool) => {
+    if (tool.type !== 'function') {
+      dropped.add(`tool type ${tool.type}`);
+      return [];
+    }
+    const fn = (tool as { function: { name: string; description?: string; parameters?: JsonObject } }).function;
+    return [{ name: fn.name, ...(fn.description ? { description: fn.description } : {}), ...(fn.parameters ? { parametersJsonSchema: fn.parameters } : {}) }];
+  });
+  if (declarations.length > 0) {
+    request.tools = [{ functionDeclarations: declarations }];
+    const choice = req.tool_choice;
+    if (choice === 'none') request.toolConfig = { functionCallingConfig: { mode: 'NONE' } };
+    else if (choice === 'required') request.toolConfig = { functionCallingConfig: { mode: 'ANY' } };
+    else if (choice !== undefined && typeof choice === 'object' && 'function' in choice) {
+      request.toolConfig = { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [(choice as { function: { name: string } }).function.name] } };
+    }
+  }
+
+  const config: NonNullable<GeminiRequest['generationConfig']> = {};
+  const maxTokens = req.max_completion_tokens ?? req.max_tokens;
+  if (maxTokens != null) config.maxOutputTokens = maxTokens;
+  if (req.temperature != null) config.temperature = req.temperature;
+  if (req.top_p != null) config.topP = req.top_p;
+  if (req.stop != null) config.stopSequences = typeof req.stop === 'string' ? [req.stop] : req.stop;
+  if (req.seed != null) config.seed = req.seed;
+  if (req.n != null && req.n !== 1) dropped.add('n');
+  if (Object.keys(config).length > 0) request.generationConfig = config;
+  for (const field of ['response_format', 'logprobs', 'reasoning_effort', 'presence_penalty', 'frequency_penalty']) {
+    if (req[field] != null) dropped.add(field);
+  }
+  return { request, dropped: dropped.list() };
+}
+
+export function geminiFinishReason(reason: string | undefined, calledTools: boolean): OpenAIFinishReason {
+  if (calledTools) return 'tool_calls';
+  switch (reason) {
+    case 'MAX_TOKENS':
+      return 'length';
+    case 'SAFETY':
+    case 'RECITATION':
+    case 'BLOCKLIST':
+    case 'PROHIBITED_CONTENT':
+    case 'SPII':
+    case 'IMAGE_SAFETY':
+      return 'content_filter';
+    default:
+      return 'stop';
+  }
+}
+
+/** Output counts the thinking Gemini bills for; input includes cached tokens, as Gemini counts it. */
+export function geminiUsage(resp: Pick<GeminiGenerateContentResponse, 'usageMetadata'>): TokenUsage | undefined {
+  const meta = resp.usageMetadata;
+  if (!meta) return undefined;
+  return { inputTokens: meta.promptTokenCount ?? 0, outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0) };
+}
+
+function openAIUsageOf(meta: GeminiUsageMetadata | undefined): OpenAIChatCompletion['usage'] {
+  const prompt = meta?.promptTokenCount ?? 0;
+  const completion = (meta?.candidatesTokenCount ?? 0) + (meta?.thoughtsTokenCount ?? 0);
+  const usage: OpenAIChatCompletion['usage'] = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  if (meta?.thoughtsTokenCount) usage.completion_tokens_details = { reasoning_tokens: meta.thoughtsTokenCount };
+  return usage;
+}
+
+function callsOf(parts: GeminiPart[], seed: string, firstIndex: number): OpenAIToolCall[] {
+  return parts
+    .filter((part) => part.functionCall)
+    .map((part, i) => ({
+      id: part.functionCall!.id ?? inventToolCallId(seed, firstIndex + i),
+      type: 'function' as const,
+      function: { name: part.functionCall!.name, arguments: JSON.stringify(part.functionCall!.args ?? {}) },
+    }));
+}
+
+/** Answer text: thought summaries are left out, as thinking is for the other surfaces. */
+function answerText(parts: GeminiPart[]): string {
+  return parts.filter((part) => typeof part.text === 'string' && !part.thought).map((part) => part.text).join('');
+}
+
+export function geminiToOpenAIResponse(resp: GeminiGenerateContentResponse, options: { model: string; now: number }): OpenAIChatCompletion {
+  const candidate = resp.candidates?.[0];
+  const parts = candidate?.content?.parts ?? [];
+  const seed = resp.responseId ?? `${options.model}@${options.now}`;
+  const calls = callsOf(parts, seed, 0);
+  const text = answerText(parts);
+  const message: OpenAIChatCompletion['choices'][number]['message'] = { role: 'assistant', content: text.length > 0 || calls.length === 0 ? text : null, refusal: null };
+  if (calls.length > 0) message.tool_calls = calls;
+  // A blocked prompt comes back as 200 with no candidates at all.
+  const finish = resp.promptFeedback?.blockReason && !candidate ? 'content_filter' : geminiFinishReason(candidate?.finishReason, calls.length > 0);
+  return {
+    id: stableId('chatcmpl-', seed),
+    object: 'chat.completion',
+    created: Math.floor(options.now / 1000),
+    model: options.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
+    usage: openAIUsageOf(resp.usageMetadata),
+  };
+}
+
+/** A Gemini error body (google.rpc.Status, sometimes wrapped in an array) → OpenAI's shape. */
+export function geminiErrorToOpenAI(status: number, body: unknown): { status: number; body: OpenAIErrorBody } {
+  const root = Array.isArray(body) ? body[0] : body;
+  const error = (root as { error?: { message?: unknown; status?: unknown } } | null)?.error;
+  const message =
+    typeof error?.message === 'string' ? error.message : typeof body === 'string' && body.length > 0 ? body.slice(0, 500) : `upstream error (HTTP ${status})`;
+  const type = status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error';
+  const code = status === 429 ? 'rate_limit_exceeded' : typeof error?.status === 'string' ? error.status.toLowerCase() : null;
+  return { status, body: { error: { message, type, param: null, code } } };
+}
+
+/**
+ * Gemini SSE events (each a whole GenerateContentResponse holding only the new parts; usage a
+ * running snapshot on every chunk; no [DONE], the stream just ends) → OpenAI chunk events.
+ */
+export class GeminiToOpenAIChunks {
+  private readonly state = {
+    id: '',
+    started: false,
+    toolCalls: 0,
+    finish: undefined as OpenAIFinishReason | undefined,
+    usage: undefined as GeminiUsageMetadata | undefined,
+    finished: false,
+  };
+
+  constructor(private readonly options: { model: string; now: number; includeUsage: boolean }) {}
+
+  push(event: SseEvent): SseEvent[] {
+    if (this.state.finished) return [];
+    let resp: GeminiGenerateContentResponse;
+    try {
+      resp = JSON.parse(event.data) as GeminiGenerateContentResponse;
+    } catch {
+      return [];
+    }
+    if (resp.error) return this.onError(resp.error.message ?? 'upstream error', resp.error.code);
+    const events = this.ensureStarted(resp);
+    if (resp.usageMetadata) this.state.usage = resp.usageMetadata;
+    const candidate = resp.candidates?.[0];
+    const parts = candidate?.content?.parts ?? [];
+    const text = answerText(parts);
+    if (text.length > 0) events.push(this.chunk({ content: text }));
+    for (const call of callsOf(parts, this.state.id, this.state.toolCalls)) {
+      // Gemini sends each call whole: one fragment carries id, name and all arguments.
+      events.push(this.chunk({ tool_calls: [{ index: this.state.toolCalls++, ...call }] }));
+    }
+    if (candidate?.finishReason) this.state.finish = geminiFinishReason(candidate.finishReason, this.state.toolCalls > 0);
+    else if (!candidate && resp.promptFeedback?.blockReason) this.state.finish = 'content_filter';
+    return events;
+  }
+
+  /** The stream closed: whole if a finish reason came, otherwise cut short. */
+  end(): SseEvent[] {
+    if (this.state.finished) return [];
+    if (this.state.finish === undefined) return this.onError('Gemini stream ended without a finish reason');
+    this.state.finished = true;
+    const events = [...(this.state.started ? [] : this.ensureStarted({})), this.chunk({}, this.state.finish)];
+    if (this.options.includeUsage) events.push(this.event({ ...this.envelope(), choices: [], usage: openAIUsageOf(this.state.usage) }));
+    events.push({ data: OPENAI_STREAM_DONE });
+    return events;
+  }
+
+  usage(): TokenUsage | undefined {
+    return this.state.usage ? geminiUsage({ usageMetadata: this.state.usage }) : undefined;
+  }
+
+  private onError(message: string, code?: number): SseEvent[] {
+    this.state.finished = true;
+    const type = code === 429 ? 'rate_limit_error' : 'server_error';
+    const body: OpenAIErrorBody = { error: { message, type, param: null, code: code === 429 ? 'rate_limit_exceeded' : null } };
+    return [{ data: JSON.stringify(body) }];
+  }
+
+  private ensureStarted(resp: GeminiGenerateContentResponse): SseEvent[] {
+    if (this.state.started) return [];
+    this.state.started = true;
+    this.state.id = stableId('chatcmpl-', resp.responseId ?? `${this.options.model}@${this.options.now}`);
+    return [this.chunk({ role: 'assistant', content: '', refusal: null })];
+  }
+
+  private envelope(): Omit<OpenAIChatChunk, 'choices'> {
+    return { id: this.state.id, object: 'chat.completion.chunk', created: Math.floor(this.options.now / 1000), model: this.options.model };
+  }
+
+  private chunk(delta: OpenAIChatChunk['choices'][number]['delta'], finishReason: OpenAIFinishReason | null = null): SseEvent {
+    return this.event({ ...this.envelope(), choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
+  }
+
+  private event(chunk: OpenAIChatChunk): SseEvent {
+    return { data: JSON.stringify(chunk) };
+  }
+}

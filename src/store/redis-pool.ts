@@ -1,0 +1,314 @@
+/**
+ * RedisKeyPool: a KeyPool whose buckets and reservations live in Redis, so that every replica of
+ * the gateway admits against the same limits. Each admission is one script call (one round trip)
+ * that picks the key with the most headroom and reserves on it, or returns the wait; settle,
+ * observe, cool-down and disable are scripts too, sent without waiting for the reply (one
+ * connection keeps them in order, so a settle lands before the admission it makes room for).
+ *
+ * While Redis is out of reach the pool serves from an in-process KeyPool holding this replica's
+ * share of each limit (see replica-share.ts); settles for reservations made in Redis are kept and
+ * replayed when it returns.
+ */
+import type { Limits } from '../config/schema.js';
+import { createBucket, refill } from '../quota/bucket.js';
+import { KeyPool } from '../quota/pool.js';
+import {
+  DIMENSIONS,
+  type Demand,
+  type KeySnapshot,
+  type Observed,
+  type ObservedLimits,
+  type QuotaPool,
+  type ReserveResult,
+  type Reservation,
+  type Usage,
+} from '../quota/types.js';
+import { limitsOfSnapshot, shareOfLimits, shareOfObserved } from './replica-share.js';
+import type { RedisStore } from './redis-store.js';
+
+export interface RedisPoolOptions {
+  /** A reservation whose replica never settles it (it died) is released after this long. */
+  reservationTtlMs?: number;
+  /** Settles held while Redis is down, at most; older ones are dropped (their reservations expire). */
+  maxDeferred?: number;
+}
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+const DEFAULT_RESERVATION_TTL_MS = 15 * MINUTE;
+const DEFAULT_MAX_DEFERRED = 100_000;
+
+interface PoolKey {
+  id: string;
+  limits: Limits;
+}
+
+function limitArgs(limits: Limits): string[] {
+  return DIMENSIONS.map((d) => (limits[d] === undefined ? '' : String(limits[d])));
+}
+
+function observedArgs(o: Observed | undefined): string[] {
+  return [o?.limit === undefined ? '' : String(o.limit), o?.remaining === undefined ? '' : String(o.remaining)];
+}
+
+/** Anthropic's `tokens` is input + output when nothing tighter applies: only a tighter one is a limit of its own (as in KeyPool). */
+function combinedTokens(observed: ObservedLimits): Observed | undefined {
+  const tokens = observed.tokens;
+  if (!tokens) return undefined;
+  const input = observed.inputTokens?.limit;
+  const output = observed.outputTokens?.limit;
+  if (input === undefined || output === undefined) return tokens;
+  return tokens.limit !== undefined && tokens.limit < input + output ? tokens : undefined;
+}
+
+function periodOf(dimension: string): number {
+  if (dimension === 'rpd') return DAY;
+  if (dimension === 'concurrency') return Infinity;
+  return MINUTE;
+}
+
+/** A key's Redis hash (HGETALL reply) → the snapshot KeyPool would give. */
+export function snapshotOfHash(id: string, hash: Record<string, string>, configured: Limits, now: number): KeySnapshot {
+  if (hash.learn === undefined) {
+    // Not in Redis yet: what the key will start from.
+    const fresh = new KeyPool('snapshot', [{ id, limits: configured }]);
+    return fresh.snapshot(now)[0]!;
+  }
+  const dimensions: KeySnapshot['dimensions'] = {};
+  DIMENSIONS.forEach((dimension, d) => {
+    const limit = hash[`l${d}`];
+    if (limit === undefined) return;
+    const bucket = createBucket(Number(limit), periodOf(dimension), Number(hash[`c${d}`]), Number(hash[`t${d}`]));
+    bucket.level = Number(hash[`v${d}`]);
+    dimensions[dimension] = { limit: bucket.limit, capacity: bucket.capacity, remaining: refill(bucket, now) };
+  });
+  const coolingUntil = Number(hash.cool ?? 0);
+  const snapshot: KeySnapshot = {
+    id,
+    healthy: hash.off === undefined,
+    coolingUntil: coolingUntil > now ? coolingUntil : 0,
+    inFlight: Number(hash.n ?? 0),
+    learning: hash.learn === '1',
+    predictionMisses: Number(hash.miss ?? 0),
+    dimensions,
+  };
+  if (hash.off !== undefined) snapshot.disabledReason = hash.off;
+  return snapshot;
+}
+
+export class RedisKeyPool implements QuotaPool {
+  readonly id: string;
+  private readonly keys: PoolKey[];
+  private readonly byId = new Map<string, PoolKey>();
+  private readonly store: RedisStore;
+  private readonly ttlMs: number;
+  private readonly maxDeferred: number;
+  private counter = 0;
+  /** The in-process pool serving while Redis is down; created at the outage, dropped after. */
+  private local: KeyPool | undefined;
+  /** Reservations made by a local pool settle there, even after Redis is back. */
+  private readonly localOf = new WeakMap<Reservation, KeyPool>();
+  private deferred: Array<() => Promise<unknown>> = [];
+  /** Each key's hash as last read, so snapshots are synchronous and an outage starts from learned limits, cooldowns, disabled keys. */
+  private lastRead = new Map<string, Record<string, string>>();
+  private readonly unsubscribe: Array<() => void>;
+
+  constructor(id: string, keys: PoolKey[], store: RedisStore, options: RedisPoolOptions = {}) {
+    this.id = id;
+    this.keys = keys.map((key) => ({ id: key.id, limits: { ...key.limits } }));
+    for (const key of this.keys) this.byId.set(key.id, key);
+    this.store = store;
+    this.ttlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
+    this.maxDeferred = options.maxDeferred ?? DEFAULT_MAX_DEFERRED;
+    store.retain();
+    this.unsubscribe = [
+      store.onChange((down) => (down ? this.enterOutage() : this.leaveOutage())),
+      store.onHeartbeat(() => void this.refresh()),
+    ];
+  }
+
+  /** True while Redis is unreachable and this replica runs on its share of each limit. */
+  get degraded(): boolean {
+    return this.store.degraded;
+  }
+
+  async tryReserve(demand: Demand, now: number): Promise<ReserveResult> {
+    if (this.store.degraded) return this.reserveLocally(demand, now);
+    const id = `${this.store.replicaId}.${(this.counter++).toString(36)}`;
+    let reply: unknown;
+    try {
+      reply = await this.store.run('spillwayReserve', this.allKeys(), [now, demand.inputTokens, demand.outputTokens, id, this.ttlMs, 1, ...this.keyArgs()]);
+    } catch (error) {
+      this.store.markDown(error);
+      return this.reserveLocally(demand, now);
+    }
+    const [ok, value] = reply as [number, string];
+    if (ok === 1) return { ok: true, reservation: { poolId: this.id, keyId: value, demand, at: now, id } };
+    return { ok: false, waitMs: value === 'inf' ? Infinity : Number(value) };
+  }
+
+  async waitTime(demand: Demand, now: number): Promise<number> {
+    if (this.store.degraded) return this.localPool().waitTime(demand, now);
+    try {
+      const [, value] = (await this.store.run('spillwayReserve', this.allKeys(), [now, demand.inputTokens, demand.outputTokens, '', this.ttlMs, 0, ...this.keyArgs()])) as [
+        number,
+        string,
+      ];
+      return value === 'inf' ? Infinity : Number(value);
+    } catch (error) {
+      this.store.markDown(error);
+      return this.localPool().waitTime(demand, now);
+    }
+  }
+
+  /** Never rejects: the request path sends it and moves on. */
+  settle(reservation: Reservation, usage: Usage | undefined, now: number): Promise<void> {
+    const local = this.localOf.get(reservation);
+    if (local) {
+      local.settle(reservation, usage, now);
+      return Promise.resolve();
+    }
+    const key = this.byId.get(reservation.keyId);
+    if (!key || reservation.id === undefined) return Promise.resolve();
+    const args = [now, reservation.id, usage ? 1 : 0, usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, ...limitArgs(key.limits)];
+    return this.send(() => this.store.run('spillwaySettle', this.keysOf(key.id), args), true);
+  }
+
+  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation): Promise<void> {
+    const key = this.byId.get(keyId);
+    if (!key) return Promise.resolve();
+    if (this.store.degraded || (answered && this.localOf.has(answered))) {
+      this.local?.observe(keyId, shareOfObserved(observed, this.store.replicas), now, answered);
+      return Promise.resolve();
+    }
+    const args = [
+      now,
+      answered?.id ?? '',
+      ...limitArgs(key.limits),
+      ...observedArgs(observed.requests),
+      ...observedArgs(observed.inputTokens),
+      ...observedArgs(observed.outputTokens),
+      ...observedArgs(combinedTokens(observed)),
+    ];
+    // A correction is only worth its moment: one lost in an outage is not replayed.
+    return this.send(() => this.store.run('spillwayObserve', this.keysOf(keyId), args), false);
+  }
+
+  coolDown(keyId: string, untilMs: number): Promise<void> {
+    const key = this.byId.get(keyId);
+    if (!key) return Promise.resolve();
+    this.local?.coolDown(keyId, untilMs);
+    return this.send(() => this.store.run('spillwayCoolDown', [this.store.key(`{${this.id}}`, keyId)], [Date.now(), untilMs, ...limitArgs(key.limits)]), true);
+  }
+
+  disable(keyId: string, reason: string): Promise<void> {
+    return this.setService(keyId, reason);
+  }
+
+  enable(keyId: string): Promise<void> {
+    return this.setService(keyId, '');
+  }
+
+  /** The shared state as last read (each heartbeat, or `refresh`), brought up to `now`; the local share while Redis is down. */
+  snapshot(now: number): KeySnapshot[] {
+    if (this.store.degraded) return this.localPool().snapshot(now);
+    return this.keys.map((key) => snapshotOfHash(key.id, this.lastRead.get(key.id) ?? {}, key.limits, now));
+  }
+
+  /** Reads the shared state now (what `snapshot` shows); false if Redis could not be read. */
+  async refresh(): Promise<boolean> {
+    try {
+      const hashes = await Promise.all(this.keys.map((key) => this.store.client.hgetall(this.store.key(`{${this.id}}`, key.id))));
+      this.lastRead = new Map(this.keys.map((key, i) => [key.id, hashes[i]!]));
+      return true;
+    } catch {
+      return false; // the next heartbeat tries again; the last picture stays
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    await this.store.release();
+  }
+
+  private setService(keyId: string, reason: string): Promise<void> {
+    const key = this.byId.get(keyId);
+    if (!key) return Promise.resolve();
+    if (reason === '') this.local?.enable(keyId);
+    else this.local?.disable(keyId, reason);
+    return this.send(() => this.store.run('spillwaySetService', [this.store.key(`{${this.id}}`, keyId)], [Date.now(), reason, ...limitArgs(key.limits)]), true);
+  }
+
+  /** Sends a state change; while Redis is down, `replay` ones wait for it to return. */
+  private send(command: () => Promise<unknown>, replay: boolean): Promise<void> {
+    const defer = () => {
+      if (!replay) return;
+      if (this.deferred.length >= this.maxDeferred) this.deferred.shift();
+      this.deferred.push(command);
+    };
+    if (this.store.degraded) {
+      defer();
+      return Promise.resolve();
+    }
+    return command().then(
+      () => undefined,
+      (error: unknown) => {
+        this.store.markDown(error);
+        defer();
+      },
+    );
+  }
+
+  private reserveLocally(demand: Demand, now: number): ReserveResult {
+    const local = this.localPool();
+    const result = local.tryReserve(demand, now);
+    if (result.ok) this.localOf.set(result.reservation, local);
+    return result;
+  }
+
+  private localPool(): KeyPool {
+    if (!this.local) this.enterOutage();
+    return this.local!;
+  }
+
+  /** This replica's share of each key, from the shared state as last seen (else the config). */
+  private enterOutage(): void {
+    if (this.local) return;
+    const replicas = this.store.replicas;
+    const now = Date.now();
+    const lastSeen = new Map(this.keys.map((key) => [key.id, snapshotOfHash(key.id, this.lastRead.get(key.id) ?? {}, key.limits, now)]));
+    const local = new KeyPool(
+      this.id,
+      this.keys.map((key) => ({ id: key.id, limits: shareOfLimits(limitsOfSnapshot(lastSeen.get(key.id), key.limits), replicas) })),
+    );
+    for (const key of this.keys) {
+      const seen = lastSeen.get(key.id);
+      if (!seen) continue;
+      if (!seen.healthy) local.disable(key.id, seen.disabledReason ?? 'disabled');
+      if (seen.coolingUntil > now) local.coolDown(key.id, seen.coolingUntil);
+    }
+    this.local = local;
+  }
+
+  private leaveOutage(): void {
+    const replay = this.deferred;
+    this.deferred = [];
+    for (const command of replay) {
+      command().catch((error: unknown) => this.store.markDown(error));
+    }
+    this.local = undefined;
+  }
+
+  private keysOf(keyId: string): string[] {
+    const base = this.store.key(`{${this.id}}`, keyId);
+    return [base, `${base}:res`, `${base}:exp`];
+  }
+
+  private allKeys(): string[] {
+    return this.keys.flatMap((key) => this.keysOf(key.id));
+  }
+
+  private keyArgs(): string[] {
+    return this.keys.flatMap((key) => [key.id, ...limitArgs(key.limits)]);
+  }
+}

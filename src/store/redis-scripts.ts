@@ -1,0 +1,351 @@
+/**
+ * The quota engine's Lua scripts: the same bucket policy as src/quota/pool.ts and bucket.ts, run
+ * inside Redis so that every replica's admissions and corrections are atomic against one state.
+ *
+ * Time is always passed in by the caller (ARGV), never read from Redis TIME, so tests can drive a
+ * fake clock and a replica's own clock decides its own refill (replicas on one host agree).
+ *
+ * Layout, per key K of pool P (`{P}` is a cluster hash tag so one script's keys share a slot):
+ *   <prefix>{P}:K       hash: per dimension d (0 rpm, 1 rpd, 2 itpm, 3 otpm, 4 tpm, 5 concurrency)
+ *                       l<d> limit, c<d> burst capacity, v<d> level, t<d> last refill (ms),
+ *                       u<d> in-flight amount the provider has not counted yet (see observe);
+ *                       learn (1: no limit known yet), cool (ms), off (disabled reason), miss,
+ *                       n / si / so (in-flight count, input and output tokens).
+ *   <prefix>{P}:K:res   hash: reservation id → "mask,input,output" (mask: buckets it took from).
+ *   <prefix>{P}:K:exp   zset: reservation id by expiry, so a replica that died mid-request does
+ *                       not hold capacity forever.
+ * A key missing from Redis (first use, or a Redis restarted empty) is created from the limits the
+ * caller passes in (configured, or learned while Redis was up).
+ */
+
+/** Shared definitions prepended to every script. */
+const PRELUDE = `
+local EPS = 1e-9
+local ND = 6
+local RPD, ITPM, OTPM, TPM, CONC = 1, 2, 3, 4, 5
+local SETTLE_WAIT = 25
+
+local function period(d)
+  if d == RPD then return 86400000 elseif d == CONC then return 0 end
+  return 60000
+end
+local function rate(d, limit)
+  local p = period(d)
+  if p == 0 then return 0 end
+  return limit / p
+end
+local function amount(d, i, o)
+  if d == ITPM then return i elseif d == OTPM then return o elseif d == TPM then return i + o end
+  return 1
+end
+local function initialCap(d, limit)
+  if d == RPD or d == CONC then return limit end
+  return math.min(limit, math.max(limit / 60, 1))
+end
+local function bitOf(d) return bit.lshift(1, d) end
+
+-- limits: ARGV values from index 'at' on, one per dimension, '' when absent.
+local function fresh(at, now)
+  local s = { b = {}, cool = 0, learn = 1, miss = 0, n = 0, si = 0, so = 0, dirty = true }
+  for d = 0, ND - 1 do
+    local l = tonumber(ARGV[at + d])
+    if l then
+      local c = initialCap(d, l)
+      s.b[d] = { l = l, c = math.min(c, l), v = math.min(c, l), t = now, u = 0 }
+      s.learn = 0
+    end
+  end
+  return s
+end
+
+local function load(hkey, at, now)
+  local flat = redis.call('HGETALL', hkey)
+  local h = {}
+  for j = 1, #flat, 2 do h[flat[j]] = flat[j + 1] end
+  if h.learn == nil then return fresh(at, now) end
+  local s = { b = {}, cool = tonumber(h.cool), learn = tonumber(h.learn), miss = tonumber(h.miss),
+    n = tonumber(h.n), si = tonumber(h.si), so = tonumber(h.so), off = h.off, dirty = false }
+  for d = 0, ND - 1 do
+    local l = h['l' .. d]
+    if l then
+      s.b[d] = { l = tonumber(l), c = tonumber(h['c' .. d]), v = tonumber(h['v' .. d]), t = tonumber(h['t' .. d]), u = tonumber(h['u' .. d]) }
+    end
+  end
+  return s
+end
+
+local function save(hkey, s)
+  local args = { 'cool', s.cool, 'learn', s.learn, 'miss', s.miss, 'n', s.n, 'si', s.si, 'so', s.so }
+  for d = 0, ND - 1 do
+    local b = s.b[d]
+    if b then
+      for _, f in ipairs({ 'l', 'c', 'v', 't', 'u' }) do
+        args[#args + 1] = f .. d
+        args[#args + 1] = b[f]
+      end
+    end
+  end
+  redis.call('HSET', hkey, unpack(args))
+  if s.off then redis.call('HSET', hkey, 'off', s.off) else redis.call('HDEL', hkey, 'off') end
+end
+
+local function refill(b, d, now)
+  local elapsed = now - b.t
+  if elapsed > 0 then
+    local r = rate(d, b.l)
+    if r > 0 and b.v < b.c then b.v = math.min(b.c, b.v + elapsed * r) end
+    b.t = now
+  end
+  return b.v
+end
+local function needed(b, a) return math.min(a, b.c) end
+
+local function parseRecord(rec)
+  local m, i, o = string.match(rec, '^(%d+),([^,]+),([^,]+)$')
+  return tonumber(m), tonumber(i), tonumber(o)
+end
+
+-- Closes one reservation: its in-flight share leaves, and what it did not use goes back.
+-- hasUsage false: the provider never counted it. expired: its replica vanished; assume it was counted.
+local function release(s, rec, hasUsage, ui, uo, now, expired)
+  local m, ri, ro = parseRecord(rec)
+  s.n = math.max(0, s.n - 1)
+  s.si = math.max(0, s.si - ri)
+  s.so = math.max(0, s.so - ro)
+  for d = 0, ND - 1 do
+    local b = s.b[d]
+    if b and bit.band(m, bitOf(d)) ~= 0 then
+      b.u = b.u - amount(d, ri, ro)
+      if s.n == 0 or b.u < 0 then b.u = 0 end -- float noise must not outlive the reservations
+      local back = 0
+      if d == CONC then back = 1
+      elseif expired then back = 0
+      elseif not hasUsage then back = amount(d, ri, ro)
+      elseif d == ITPM then back = ri - ui
+      elseif d == OTPM then back = ro - uo
+      elseif d == TPM then back = ri + ro - ui - uo end
+      if back ~= 0 then
+        refill(b, d, now)
+        b.v = math.min(b.c, b.v + back)
+      end
+    end
+  end
+  s.dirty = true
+end
+
+local function expire(s, hres, hexp, now)
+  local ids = redis.call('ZRANGEBYSCORE', hexp, '-inf', now, 'LIMIT', 0, 100)
+  for _, id in ipairs(ids) do
+    local rec = redis.call('HGET', hres, id)
+    if rec then release(s, rec, false, 0, 0, now, true) end
+    redis.call('HDEL', hres, id)
+    redis.call('ZREM', hexp, id)
+  end
+end
+
+-- The smallest share of a limit left after the demand, or nil if it does not fit now.
+local function score(s, i, o, now)
+  if s.cool > now then return nil end
+  if s.learn == 1 and s.n > 0 then return nil end
+  local sc = 1
+  for d = 0, ND - 1 do
+    local b = s.b[d]
+    if b then
+      local a = amount(d, i, o)
+      if refill(b, d, now) + EPS < needed(b, a) then return nil end
+      local h = (b.v - a) / b.l
+      if h < sc then sc = h end
+    end
+  end
+  return sc
+end
+
+local function keyWait(s, i, o, now)
+  local w = math.max(0, s.cool - now)
+  if s.learn == 1 and s.n > 0 then w = math.max(w, SETTLE_WAIT) end
+  for d = 0, ND - 1 do
+    local b = s.b[d]
+    if b then
+      local missing = needed(b, amount(d, i, o)) - refill(b, d, now)
+      if missing > EPS then
+        local r = rate(d, b.l)
+        if r > 0 then w = math.max(w, math.ceil(missing / r)) else w = math.max(w, SETTLE_WAIT) end
+      end
+    end
+  end
+  return w
+end
+`;
+
+/**
+ * Admission: KEYS = (hash, res, exp) per key of the pool, in pool order.
+ * ARGV = now, input, output, reservation id, reservation ttl ms, reserve (1) or estimate only (0),
+ * then per key: id and six limits. Returns {1, keyId} or {0, waitMs} (waitMs "inf": no key can serve).
+ */
+export const RESERVE = `${PRELUDE}
+local now, i, o = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local rid, ttl, reserve = ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1'
+local nk = #KEYS / 3
+local states = {}
+local best, bestScore = nil, -math.huge
+local minWait = math.huge
+for k = 1, nk do
+  local at = 7 + (k - 1) * 7
+  local hkey, hres, hexp = KEYS[3 * k - 2], KEYS[3 * k - 1], KEYS[3 * k]
+  local s = load(hkey, at + 1, now)
+  if reserve then expire(s, hres, hexp, now) end
+  states[k] = s
+  if not s.off then
+    local sc = score(s, i, o, now)
+    if sc == nil then
+      minWait = math.min(minWait, keyWait(s, i, o, now))
+    elseif sc > bestScore then
+      best, bestScore = k, sc
+    end
+  end
+end
+if not reserve then
+  if best then return { 0, '0' } end
+  return { 0, tostring(minWait) }
+end
+if best then
+  local s = states[best]
+  local mask = 0
+  for d = 0, ND - 1 do
+    local b = s.b[d]
+    if b then
+      local a = amount(d, i, o)
+      refill(b, d, now)
+      b.v = b.v - a
+      b.u = b.u + a
+      mask = bit.bor(mask, bitOf(d))
+    end
+  end
+  s.n, s.si, s.so = s.n + 1, s.si + i, s.so + o
+  s.dirty = true
+  redis.call('HSET', KEYS[3 * best - 1], rid, mask .. ',' .. i .. ',' .. o)
+  redis.call('ZADD', KEYS[3 * best], now + ttl, rid)
+end
+for k = 1, nk do
+  if states[k].dirty then save(KEYS[3 * k - 2], states[k]) end
+end
+if best then return { 1, ARGV[7 + (best - 1) * 7] } end
+return { 0, tostring(minWait) }
+`;
+
+/**
+ * Settle: KEYS = hash, res, exp of the reservation's key. ARGV = now, reservation id,
+ * usage known (1/0), input used, output used, then six limits. Unknown ids (already settled,
+ * expired, or lost with a Redis restart) change nothing.
+ */
+export const SETTLE = `${PRELUDE}
+local now = tonumber(ARGV[1])
+local rec = redis.call('HGET', KEYS[2], ARGV[2])
+if not rec then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+local s = load(KEYS[1], 6, now)
+release(s, rec, ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5]), now, false)
+save(KEYS[1], s)
+return 1
+`;
+
+/**
+ * Observe: KEYS = hash, res, exp. ARGV = now, answered reservation id ('' if none), six limits,
+ * then limit and remaining ('' when absent) for rpm, itpm, otpm and tpm (the caller already decided
+ * whether Anthropic's combined tokens limit counts). Mirrors KeyPool.observe/learn.
+ */
+export const OBSERVE = `${PRELUDE}
+local now = tonumber(ARGV[1])
+local answered = ARGV[2]
+local s = load(KEYS[1], 3, now)
+s.learn = 0
+local counted = nil
+if answered ~= '' and redis.call('HEXISTS', KEYS[2], answered) == 1 then counted = answered end
+
+local function totalOf(d)
+  if d == ITPM then return s.si elseif d == OTPM then return s.so elseif d == TPM then return s.si + s.so end
+  return s.n
+end
+
+local function learn(d, limit, remaining, countedId)
+  local b = s.b[d]
+  if limit and limit > 0 then
+    if not b then
+      local c = math.min(limit, initialCap(d, limit))
+      b = { l = limit, c = c, v = c, t = now, u = totalOf(d) }
+      s.b[d] = b
+      -- What is in flight counts against the new bucket too, and settle gives it back there.
+      local all = redis.call('HGETALL', KEYS[2])
+      for j = 1, #all, 2 do
+        local m, ri, ro = parseRecord(all[j + 1])
+        redis.call('HSET', KEYS[2], all[j], bit.bor(m, bitOf(d)) .. ',' .. ri .. ',' .. ro)
+      end
+    elseif b.l ~= limit then
+      refill(b, d, now)
+      b.l = limit
+      b.c = math.min(limit, math.max(b.c, initialCap(d, limit)))
+      b.v = math.min(b.v, b.c)
+    end
+  end
+  if not b or remaining == nil then return end
+  b.c = math.max(b.c, math.min(b.l, remaining))
+  if countedId then
+    -- Already in 'remaining' at its real size: settle must not give the estimate's excess back here.
+    local m, ri, ro = parseRecord(redis.call('HGET', KEYS[2], countedId))
+    if bit.band(m, bitOf(d)) ~= 0 then
+      redis.call('HSET', KEYS[2], countedId, bit.band(m, bit.bnot(bitOf(d))) .. ',' .. ri .. ',' .. ro)
+      b.u = math.max(0, b.u - amount(d, ri, ro))
+    end
+  end
+  b.v = math.min(b.c, remaining - b.u)
+  b.t = now
+end
+
+learn(0, tonumber(ARGV[9]), tonumber(ARGV[10]), counted)
+learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted)
+learn(OTPM, tonumber(ARGV[13]), tonumber(ARGV[14]), nil)
+learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
+save(KEYS[1], s)
+return 1
+`;
+
+/** Cool down: KEYS = hash. ARGV = now, until (ms), six limits. Counts a prediction miss. */
+export const COOL_DOWN = `${PRELUDE}
+local s = load(KEYS[1], 3, tonumber(ARGV[1]))
+s.cool = math.max(s.cool, tonumber(ARGV[2]))
+s.miss = s.miss + 1
+save(KEYS[1], s)
+return 1
+`;
+
+/** Disable ('' reason: enable): KEYS = hash. ARGV = now, reason, six limits. */
+export const SET_SERVICE = `${PRELUDE}
+local s = load(KEYS[1], 3, tonumber(ARGV[1]))
+if ARGV[2] == '' then s.off = nil else s.off = ARGV[2] end
+save(KEYS[1], s)
+return 1
+`;
+
+/**
+ * Replica heartbeat: KEYS = the replicas zset. ARGV = now, replica id, ttl ms (0: leave).
+ * Returns how many replicas are alive, which is each one's share of the limits when Redis is gone.
+ */
+export const HEARTBEAT = `
+local now, ttl = tonumber(ARGV[1]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if ttl > 0 then redis.call('ZADD', KEYS[1], now + ttl, ARGV[2]) else redis.call('ZREM', KEYS[1], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[1], math.max(ttl, 1000) * 10)
+return redis.call('ZCARD', KEYS[1])
+`;
+
+export const SCRIPTS = {
+  spillwayReserve: RESERVE,
+  spillwaySettle: SETTLE,
+  spillwayObserve: OBSERVE,
+  spillwayCoolDown: COOL_DOWN,
+  spillwaySetService: SET_SERVICE,
+  spillwayHeartbeat: HEARTBEAT,
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;

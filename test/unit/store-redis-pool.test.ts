@@ -1,0 +1,238 @@
+/**
+ * The Redis-backed key pool against a real redis-server, with a fake clock passed into every call:
+ * the Lua admission must behave exactly like the in-process KeyPool, across replicas.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Limits } from '../../src/config/schema.js';
+import { KeyPool } from '../../src/quota/pool.js';
+import type { Demand, ObservedLimits, QuotaPool, ReserveResult, Reservation } from '../../src/quota/types.js';
+import { RedisKeyPool } from '../../src/store/redis-pool.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import { skipWithoutRedis, startRedis, type RedisServer } from '../support/redis.js';
+
+const T0 = 1_700_000_000_000;
+const small: Demand = { inputTokens: 100, outputTokens: 100 };
+
+function reserved(result: ReserveResult): Reservation {
+  assert.ok(result.ok, `expected room, got a wait of ${result.ok ? 0 : result.waitMs} ms`);
+  return result.reservation;
+}
+
+function waitOf(result: ReserveResult): number {
+  assert.ok(!result.ok, 'expected no room');
+  return result.waitMs;
+}
+
+describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis }, () => {
+  let redis: RedisServer;
+  const stores: RedisStore[] = [];
+  let n = 0;
+
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    await redis.stop();
+  });
+
+  /** A store (one replica's connection) with its own key prefix per test. */
+  function store(prefix: string, replicas?: number): RedisStore {
+    const s = new RedisStore({ url: redis.url, prefix, heartbeatMs: 0, replicas });
+    stores.push(s);
+    return s;
+  }
+
+  function pool(keys: Array<{ id: string; limits: Limits }>, ttlMs?: number): { pool: RedisKeyPool; prefix: string } {
+    const prefix = `t${n++}:`;
+    return { pool: new RedisKeyPool('p', keys, store(prefix), { reservationTtlMs: ttlMs }), prefix };
+  }
+
+  async function dim(p: RedisKeyPool, keyId: string, name: 'rpm' | 'itpm' | 'otpm' | 'concurrency', now: number) {
+    assert.ok(await p.refresh());
+    return p.snapshot(now).find((k) => k.id === keyId)?.dimensions[name];
+  }
+
+  it('a bucket refills at its rate: one request per second on 60 rpm', async () => {
+    const { pool: p } = pool([{ id: 'a', limits: { rpm: 60 } }]);
+    reserved(await p.tryReserve(small, T0));
+    assert.equal(waitOf(await p.tryReserve(small, T0)), 1000);
+    assert.equal(await p.waitTime(small, T0 + 400), 600);
+    waitOf(await p.tryReserve(small, T0 + 999));
+    reserved(await p.tryReserve(small, T0 + 1000));
+  });
+
+  it('reserve takes the estimate; settle gives back what was not used, once', async () => {
+    const { pool: p } = pool([{ id: 'a', limits: { rpm: 1000, itpm: 60_000, otpm: 12_000 } }]);
+    await p.observe('a', { inputTokens: { remaining: 60_000 }, outputTokens: { remaining: 12_000 } }, T0);
+    const r = reserved(await p.tryReserve({ inputTokens: 10_000, outputTokens: 4096 }, T0));
+    assert.equal((await dim(p, 'a', 'itpm', T0))?.remaining, 50_000);
+    assert.equal((await dim(p, 'a', 'otpm', T0))?.remaining, 12_000 - 4096);
+    await p.settle(r, { inputTokens: 8000, outputTokens: 300 }, T0);
+    assert.equal((await dim(p, 'a', 'itpm', T0))?.remaining, 52_000);
+    assert.equal((await dim(p, 'a', 'otpm', T0))?.remaining, 11_700);
+    await p.settle(r, { inputTokens: 0, outputTokens: 0 }, T0);
+    assert.equal((await dim(p, 'a', 'itpm', T0))?.remaining, 52_000, 'a second settle changes nothing');
+  });
+
+  it('a request the provider never counted gives everything back, concurrency included', async () => {
+    const { pool: p } = pool([{ id: 'a', limits: { rpm: 60, itpm: 6000, concurrency: 1 } }]);
+    const r = reserved(await p.tryReserve(small, T0));
+    assert.ok(!(await p.tryReserve(small, T0)).ok);
+    await p.settle(r, undefined, T0);
+    assert.equal((await dim(p, 'a', 'rpm', T0))?.remaining, 1);
+    assert.equal((await dim(p, 'a', 'concurrency', T0))?.remaining, 1);
+    reserved(await p.tryReserve(small, T0));
+  });
+
+  it('picks the key with the most headroom for the request', async () => {
+    const { pool: p } = pool([
+      { id: 'a', limits: { rpm: 600 } },
+      { id: 'b', limits: { rpm: 600 } },
+    ]);
+    await p.observe('a', { requests: { limit: 600, remaining: 100 } }, T0);
+    await p.observe('b', { requests: { limit: 600, remaining: 500 } }, T0);
+    for (let i = 0; i < 5; i++) assert.equal(reserved(await p.tryReserve(small, T0)).keyId, 'b');
+    const { pool: tokens } = pool([
+      { id: 'a', limits: { rpm: 600, itpm: 60_000 } },
+      { id: 'b', limits: { rpm: 600, itpm: 60_000 } },
+    ]);
+    await tokens.observe('a', { requests: { remaining: 500 }, inputTokens: { remaining: 5000 } }, T0);
+    await tokens.observe('b', { requests: { remaining: 100 }, inputTokens: { remaining: 50_000 } }, T0);
+    assert.equal(reserved(await tokens.tryReserve({ inputTokens: 4000, outputTokens: 0 }, T0)).keyId, 'b');
+  });
+
+  it('a cooled-down key takes nothing until its time; the miss is counted and shared', async () => {
+    const { pool: p, prefix } = pool([
+      { id: 'a', limits: { rpm: 6000 } },
+      { id: 'b', limits: { rpm: 60 } },
+    ]);
+    await p.coolDown('a', T0 + 5000);
+    assert.equal(reserved(await p.tryReserve(small, T0)).keyId, 'b');
+    assert.equal(waitOf(await p.tryReserve(small, T0)), 1000, 'b refills first');
+    assert.equal(reserved(await p.tryReserve(small, T0 + 5000)).keyId, 'a');
+    const other = new RedisKeyPool('p', [{ id: 'a', limits: { rpm: 6000 } }, { id: 'b', limits: { rpm: 60 } }], store(prefix));
+    await other.refresh();
+    assert.equal(other.snapshot(T0 + 1).find((k) => k.id === 'a')?.predictionMisses, 1);
+    assert.equal(other.snapshot(T0 + 1).find((k) => k.id === 'a')?.coolingUntil, T0 + 5000);
+  });
+
+  it('a disabled key serves nothing (wait: forever) until enabled', async () => {
+    const { pool: p } = pool([{ id: 'a', limits: { rpm: 60 } }]);
+    await p.disable('a', 'the provider answered 401');
+    assert.equal(waitOf(await p.tryReserve(small, T0)), Infinity);
+    await p.refresh();
+    assert.equal(p.snapshot(T0)[0]?.disabledReason, 'the provider answered 401');
+    await p.enable('a');
+    reserved(await p.tryReserve(small, T0));
+  });
+
+  it('a demand bigger than the burst is admitted on a full bucket; the next waits for the debt', async () => {
+    const { pool: p } = pool([{ id: 'a', limits: { itpm: 6000 } }]);
+    const big = { inputTokens: 1000, outputTokens: 0 };
+    reserved(await p.tryReserve(big, T0));
+    assert.equal(waitOf(await p.tryReserve(big, T0)), 10_000);
+    reserved(await p.tryReserve(big, T0 + 10_000));
+  });
+
+  it('learns limits not in the config: one request at a time until the first answer', async () => {
+    const { pool: p } = pool([{ id: 'a', limits: {} }]);
+    const first = reserved(await p.tryReserve(small, T0));
+    assert.equal(waitOf(await p.tryReserve(small, T0)), 25);
+    await p.observe('a', { requests: { limit: 50, remaining: 49 }, inputTokens: { limit: 40_000, remaining: 39_000 } }, T0 + 500, first);
+    await p.settle(first, small, T0 + 600);
+    await p.refresh();
+    const snap = p.snapshot(T0 + 600)[0]!;
+    assert.equal(snap.learning, false);
+    assert.equal(snap.dimensions.rpm?.limit, 50);
+    let admitted = 0;
+    while ((await p.tryReserve(small, T0 + 600)).ok) admitted++;
+    assert.ok(admitted >= 45 && admitted <= 50, `admitted ${admitted} of the 49 the headers allow`);
+  });
+
+  it('two replicas share one set of buckets', async () => {
+    const { pool: one, prefix } = pool([{ id: 'a', limits: { rpm: 120 } }]);
+    const two = new RedisKeyPool('p', [{ id: 'a', limits: { rpm: 120 } }], store(prefix));
+    reserved(await one.tryReserve(small, T0));
+    reserved(await two.tryReserve(small, T0));
+    assert.equal(waitOf(await one.tryReserve(small, T0)), 500, 'the burst of 2 is spent by both together');
+    assert.equal(waitOf(await two.tryReserve(small, T0)), 500);
+  });
+
+  it('a reservation whose replica vanished is released after its time to live', async () => {
+    const { pool: p } = pool([{ id: 'a', limits: { concurrency: 1 } }], 60_000);
+    reserved(await p.tryReserve(small, T0)); // never settled
+    assert.ok(!(await p.tryReserve(small, T0 + 59_999)).ok);
+    reserved(await p.tryReserve(small, T0 + 60_000));
+  });
+
+  it('makes the same decisions as the in-process KeyPool over a long mixed run', async () => {
+    const keys = [
+      { id: 'a', limits: { rpm: 90, itpm: 40_000, otpm: 8000 } },
+      { id: 'b', limits: { rpm: 50, itpm: 30_000, otpm: 16_000, concurrency: 4 } },
+    ];
+    const memory = new KeyPool('p', keys);
+    const { pool: shared } = pool(keys);
+    const pools: QuotaPool[] = [memory, shared];
+    const open: Array<[Reservation, Reservation]> = [];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let step = 0, t = T0; step < 400; step++, t += Math.floor(random() * 400)) {
+      const action = random();
+      if (action < 0.6) {
+        const demand = { inputTokens: 200 + Math.floor(random() * 3000), outputTokens: 50 + Math.floor(random() * 1000) };
+        const [m, r] = await Promise.all(pools.map((p) => p.tryReserve(demand, t)));
+        // Same key, or the same wait give or take the 1 ms a float summed in another order can round to.
+        if (m!.ok || r!.ok) assert.equal(r!.ok && r!.reservation.keyId, m!.ok && m!.reservation.keyId, `step ${step}`);
+        else assert.ok(Math.abs(r!.waitMs - m!.waitMs) <= 1, `step ${step}: wait ${r!.waitMs} vs ${m!.waitMs}`);
+        if (m!.ok && r!.ok) open.push([m!.reservation, r!.reservation]);
+      } else if (action < 0.9 && open.length > 0) {
+        const [m, r] = open.splice(Math.floor(random() * open.length), 1)[0]!;
+        const usage = random() < 0.1 ? undefined : { inputTokens: m.demand.inputTokens - 50, outputTokens: Math.floor(m.demand.outputTokens / 3) };
+        memory.settle(m, usage, t);
+        await shared.settle(r, usage, t);
+      } else if (open.length > 0) {
+        const [m, r] = open[0]!;
+        const observed: ObservedLimits = { requests: { limit: m.keyId === 'a' ? 90 : 50, remaining: 10 + Math.floor(random() * 30) }, inputTokens: { remaining: 20_000 } };
+        memory.observe(m.keyId, observed, t, m);
+        await shared.observe(r.keyId, observed, t, r);
+      }
+    }
+    await shared.refresh();
+    const end = T0 + 400 * 400;
+    const [ms, rs] = [memory.snapshot(end), shared.snapshot(end)];
+    for (let i = 0; i < ms.length; i++) {
+      for (const d of ['rpm', 'itpm', 'otpm', 'concurrency'] as const) {
+        const [a, b] = [ms[i]!.dimensions[d], rs[i]!.dimensions[d]];
+        assert.equal(a === undefined, b === undefined, d);
+        if (a && b) assert.ok(Math.abs(a.remaining - b.remaining) < 1e-6 && Math.abs(a.capacity - b.capacity) < 1e-9, `${ms[i]!.id} ${d}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+      }
+    }
+  });
+
+  it('with Redis gone it serves on its share of each limit, and shares again when Redis returns', async () => {
+    const prefix = `t${n++}:`;
+    const lines: string[] = [];
+    const s = new RedisStore({ url: redis.url, prefix, heartbeatMs: 0, replicas: 3, log: (line) => lines.push(line), commandTimeoutMs: 200 });
+    stores.push(s);
+    const p = new RedisKeyPool('p', [{ id: 'a', limits: { rpm: 600, concurrency: 30 } }], s);
+    const before = reserved(await p.tryReserve(small, T0));
+    assert.equal(p.degraded, false);
+    await redis.stop();
+    const during = await p.tryReserve(small, Date.now());
+    assert.equal(p.degraded, true);
+    assert.ok(lines.some((line) => line.includes('warning') && line.includes('1/3')), lines.join('\n'));
+    reserved(during);
+    const local = p.snapshot(Date.now())[0]!;
+    assert.equal(local.dimensions.rpm?.limit, 200, 'a third of 600');
+    assert.equal(local.dimensions.concurrency?.limit, 10);
+    await p.settle(before, small, T0); // deferred until Redis returns
+    await p.settle(during.ok ? during.reservation : before, small, Date.now());
+    await redis.start();
+    for (let i = 0; i < 40 && !(await s.heartbeat()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(p.degraded, false);
+    assert.ok(lines.some((line) => line.includes('reachable again')));
+    reserved(await p.tryReserve(small, Date.now()));
+  });
+});
