@@ -131,14 +131,14 @@ function renderChart(s) {
   g.fillStyle = color('--muted');
   g.font = '11px system-ui, sans-serif';
   g.lineWidth = 1;
-  for (let i = 0; i <= 4; i++) {
-    const y = pad.top + h - (h * i) / 4;
+  for (let i = 0; i <= 5; i++) {
+    const y = pad.top + h - (h * i) / 5;
     g.beginPath();
     g.moveTo(pad.left, y + 0.5);
     g.lineTo(pad.left + w, y + 0.5);
     g.stroke();
     g.textAlign = 'right';
-    g.fillText(fmt.compact((top * i) / 4), pad.left - 6, y + 4);
+    g.fillText(fmt.compact((top * i) / 5), pad.left - 6, y + 4);
   }
   g.textAlign = 'center';
   for (const [i, label] of [[0, '-5 min'], [points.length / 2, '-2.5 min'], [points.length - 1, 'now']]) {
@@ -182,7 +182,7 @@ function renderChart(s) {
   g.stroke();
   g.fillStyle = color('--violet');
   g.textAlign = 'left';
-  g.fillText(fmt.compact(qTop), pad.left + w + 6, pad.top + 4);
+  g.fillText(`q ${fmt.compact(qTop)}`, pad.left + w + 4, pad.top + 4);
 }
 
 function niceCeil(n) {

@@ -7,6 +7,9 @@ import { startGateway } from '../server/gateway.js';
 import { loadSimConfig } from '../sim/config.js';
 import { startSimulator } from '../sim/index.js';
 import { startDemoProviders } from './demo.js';
+import { demoTable, runDemo } from './demo-burst.js';
+import { GROUPINGS, usageReport } from './usage.js';
+import type { UsageGrouping } from '../observe/usage-log.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -88,5 +91,54 @@ program
   .option('-c, --config <file>', 'simulator YAML config (keys and limits, latency, faults)')
   .option('-p, --port <port>', 'port to listen on', port)
   .action((options) => sim(options).catch(fail));
+
+function usage(options: { config?: string; dataDir?: string; since: string; by?: string }): void {
+  const dataDir = options.dataDir ?? (options.config ? loadConfigFile(options.config).data_dir : undefined) ?? './data';
+  const by = (options.by ?? GROUPINGS.join(',')).split(',').map((name) => name.trim());
+  for (const name of by) {
+    if (!(GROUPINGS as readonly string[]).includes(name)) throw new InvalidArgumentError(`--by: unknown grouping "${name}" (use ${GROUPINGS.join(', ')})`);
+  }
+  console.log(usageReport({ dataDir, since: options.since, by: by as UsageGrouping[] }));
+}
+
+program
+  .command('usage')
+  .description('summaries of the usage log (requests, tokens, cost) by day, model, provider and client')
+  .option('-c, --config <file>', 'config file (its data_dir is used)')
+  .option('-d, --data-dir <dir>', 'data directory holding usage.sqlite (default: ./data)')
+  .option('-s, --since <span>', 'how far back: 7d, 24h, 30m or all', '30d')
+  .option('-b, --by <list>', `groupings, comma-separated (${GROUPINGS.join(',')})`)
+  .action((options) => {
+    try {
+      usage(options);
+    } catch (error) {
+      fail(error instanceof InvalidArgumentError || (error instanceof Error && error.message.startsWith('--')) ? new ConfigError(error.message) : error);
+    }
+  });
+
+program
+  .command('demo')
+  .description('watch spillway at work: a 500-request burst at two simulated keys, direct and through spillway, side by side')
+  .option('-n, --count <n>', 'requests in the burst', (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+    return n;
+  }, 500)
+  .action(async (options: { count: number }) => {
+    try {
+      const rows = await runDemo(options.count);
+      console.log(`\n${demoTable(rows)}\n`);
+      const [direct, through] = rows;
+      if (direct && through) {
+        console.log(
+          `Direct, ${direct.result.failed} of ${options.count} requests failed after the SDK's retries; through spillway ${through.result.failed} failed, ` +
+            `with ${through.upstream429} upstream 429s. Point your SDK at spillway by changing only its base URL.`,
+        );
+      }
+      process.exit(0);
+    } catch (error) {
+      fail(error);
+    }
+  });
 
 program.parseAsync().catch(fail);

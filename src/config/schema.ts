@@ -184,6 +184,17 @@ export const configSchema = z
     cache: cacheSchema.default(cacheSchema.parse({})),
     alerts: alertsSchema.default(alertsSchema.parse({})),
     usage: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+    /** The Message Batches API served by spillway itself; jobs in <data_dir>/batches.sqlite. */
+    batches: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** POSTed the batch object when a batch ends (x-spillway-batch-webhook overrides it per batch). */
+        webhook: z.string().url().optional(),
+        /** Batch requests in flight at once; admission paces them to the keys, interactive traffic first. */
+        concurrency: z.number().int().positive().default(256),
+      })
+      .strict()
+      .default({ enabled: true, concurrency: 256 }),
     /** Overrides of the built-in price table, by model name. */
     prices: z.record(z.string(), priceSchema).default({}),
     /** Keys for the dashboard and admin endpoints; server.auth.keys when absent. */

@@ -153,20 +153,19 @@ export class Metrics implements Observer {
         this.set(view.queueDepth());
       },
     });
-    // One collector fills all pool gauges from one snapshot, so the figures agree with each other;
-    // registered before them because a registry collects in registration order.
-    new Gauge({
-      name: 'spillway_keys',
-      help: 'Provider keys configured',
-      registers,
-      async collect() {
+    // The pool gauges are filled from one snapshot per scrape, so their figures agree with each
+    // other; a registry collects its metrics concurrently, so each joins the same fill.
+    let keyCount = 0;
+    let filling: Promise<void> | undefined;
+    const fill = (): Promise<void> =>
+      (filling ??= (async () => {
         const now = clock.now();
         const pools = await view.pools(now);
         for (const gauge of Object.values(poolGauges)) gauge.reset();
-        let count = 0;
+        keyCount = 0;
         for (const pool of pools) {
           for (const key of pool.keys) {
-            count += 1;
+            keyCount += 1;
             const labels = { provider: pool.provider, key: key.id };
             poolGauges.healthy.set(labels, key.healthy ? 1 : 0);
             poolGauges.cooling.set(labels, key.coolingUntil > now ? 1 : 0);
@@ -182,7 +181,19 @@ export class Metrics implements Observer {
             }
           }
         }
-        this.set(count);
+      })().finally(() => {
+        filling = undefined;
+      }));
+    const collect = async () => {
+      await fill();
+    };
+    new Gauge({
+      name: 'spillway_keys',
+      help: 'Provider keys configured',
+      registers,
+      async collect() {
+        await fill();
+        this.set(keyCount);
       },
     });
     const poolGauges = {
@@ -191,22 +202,25 @@ export class Metrics implements Observer {
         help: 'A key\'s limit per dimension (rpm, rpd, itpm, otpm, tpm, concurrency), configured or learned from headers',
         labelNames: ['provider', 'key', 'dimension'],
         registers,
+        collect,
       }),
       remaining: new Gauge({
         name: 'spillway_quota_remaining',
         help: "What is left in a key's bucket per dimension now",
         labelNames: ['provider', 'key', 'dimension'],
         registers,
+        collect,
       }),
       utilisation: new Gauge({
         name: 'spillway_quota_utilisation',
         help: 'Share of a key\'s limit in use: per-minute limits over the trailing minute, rpd spent today, concurrency in flight',
         labelNames: ['provider', 'key', 'dimension'],
         registers,
+        collect,
       }),
-      healthy: new Gauge({ name: 'spillway_key_healthy', help: '1 while a key is in service, 0 once taken out', labelNames: ['provider', 'key'], registers }),
-      cooling: new Gauge({ name: 'spillway_key_cooling', help: '1 while a key rests after an upstream 429', labelNames: ['provider', 'key'], registers }),
-      inFlight: new Gauge({ name: 'spillway_key_in_flight', help: 'Requests in flight on a key', labelNames: ['provider', 'key'], registers }),
+      healthy: new Gauge({ name: 'spillway_key_healthy', help: '1 while a key is in service, 0 once taken out', labelNames: ['provider', 'key'], registers, collect }),
+      cooling: new Gauge({ name: 'spillway_key_cooling', help: '1 while a key rests after an upstream 429', labelNames: ['provider', 'key'], registers, collect }),
+      inFlight: new Gauge({ name: 'spillway_key_in_flight', help: 'Requests in flight on a key', labelNames: ['provider', 'key'], registers, collect }),
     };
   }
 

@@ -22,4 +22,6 @@ export interface ProviderAdapter {
   /** Client request headers forwarded on same-protocol passthrough (lower case). */
   forwardsHeader(name: string): boolean;
   parseLimits(headers: Headers, now: number): ObservedLimits;
+  /** What an error body says about waiting, for providers that put it there instead of in headers (Gemini). */
+  parseErrorBody?(status: number, body: string): ObservedLimits;
 }

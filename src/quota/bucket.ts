@@ -42,9 +42,17 @@ export function refill(bucket: Bucket, now: number): number {
   return bucket.level;
 }
 
+/**
+ * A request reaches the provider some milliseconds after it was admitted, and not always in the
+ * order it was admitted; admitting exactly at the edge of the bucket would then overshoot the
+ * provider's own bucket. So a demand waits until it fits with this much refill to spare.
+ * (Mirrored in the Redis admission script.)
+ */
+export const DELIVERY_JITTER_MS = 50;
+
 /** The level that must be present to admit `amount` (see the oversized-demand rule above). */
 export function needed(bucket: Bucket, amount: number): number {
-  return Math.min(amount, bucket.capacity);
+  return Math.min(amount + rate(bucket) * DELIVERY_JITTER_MS, bucket.capacity);
 }
 
 export function fits(bucket: Bucket, amount: number, now: number): boolean {

@@ -46,6 +46,8 @@ interface KeyState {
   /** Open reservations → bitmask of the dimensions they took from (buckets may appear later). */
   inFlight: Map<Reservation, number>;
   predictionMisses: number;
+  /** Admission time of the request whose answer last corrected the key (see learn). */
+  seen: number;
 }
 
 function amountFor(dimension: number, demand: Demand): number {
@@ -113,6 +115,7 @@ export class KeyPool implements QuotaPool {
         learning: !known,
         inFlight: new Map(),
         predictionMisses: 0,
+        seen: -Infinity,
       };
       this.keys.push(state);
       this.byId.set(keyId, state);
@@ -193,15 +196,17 @@ export class KeyPool implements QuotaPool {
     if (!key) return;
     key.learning = false; // an answer without limits means the key has none to learn
     const counted = answered && key.inFlight.has(answered) ? answered : undefined;
-    this.learn(key, RPM, observed.requests, now, counted);
-    this.learn(key, ITPM, observed.inputTokens, now, counted);
-    this.learn(key, OTPM, observed.outputTokens, now, undefined);
+    const fresh = answered !== undefined && answered.at >= key.seen;
+    this.learn(key, RPM, observed.requests, now, counted, fresh);
+    this.learn(key, ITPM, observed.inputTokens, now, counted, fresh);
+    this.learn(key, OTPM, observed.outputTokens, now, undefined, fresh);
     // Anthropic's `tokens` is input + output when nothing tighter applies: only a tighter one is a limit of its own.
     const tokens = observed.tokens;
     const split = observed.inputTokens?.limit !== undefined && observed.outputTokens?.limit !== undefined;
     if (tokens && (!split || (tokens.limit !== undefined && tokens.limit < observed.inputTokens!.limit! + observed.outputTokens!.limit!))) {
-      this.learn(key, TPM, tokens, now, undefined);
+      this.learn(key, TPM, tokens, now, undefined, fresh);
     }
+    if (fresh) key.seen = answered.at;
   }
 
   /** After an upstream 429: the key takes nothing until `untilMs`. Counted as a prediction miss. */
@@ -278,10 +283,18 @@ export class KeyPool implements QuotaPool {
     return wait;
   }
 
-  private learn(key: KeyState, d: number, observed: Observed | undefined, now: number, counted: Reservation | undefined): void {
+  /**
+   * `fresh`: the answer is to a request admitted no earlier than the one that last corrected the
+   * key, so it is the newest word on the key and may raise the level. Answers arrive out of order:
+   * an older one arriving late may only lower it, or it would hand back capacity already used.
+   */
+  private learn(key: KeyState, d: number, observed: Observed | undefined, now: number, counted: Reservation | undefined, fresh: boolean): void {
     if (!observed) return;
     let bucket = key.buckets[d];
+    // A new or changed limit makes our level meaningless: take the provider's word outright.
+    let resync = false;
     if (observed.limit !== undefined && observed.limit > 0) {
+      resync = !bucket || bucket.limit !== observed.limit;
       if (!bucket) {
         bucket = key.buckets[d] = newBucket(d, observed.limit, now);
         // What is in flight counts against the new bucket too, and settle gives it back there.
@@ -294,18 +307,22 @@ export class KeyPool implements QuotaPool {
       }
     }
     if (!bucket || observed.remaining === undefined) return;
-    bucket.capacity = Math.max(bucket.capacity, Math.min(bucket.limit, observed.remaining));
+    refill(bucket, now);
+    // A burst larger than assumed is room we did not know of.
+    const grown = Math.max(0, Math.min(bucket.limit, observed.remaining) - bucket.capacity);
+    bucket.capacity += grown;
+    bucket.level += grown;
     let unseen = 0;
     const bit = 1 << d;
     for (const [reservation, mask] of key.inFlight) {
-      if (reservation === counted) {
-        // Already in `remaining` at its real size: settle must not give the estimate's excess back here.
-        key.inFlight.set(reservation, mask & ~bit);
-      } else if (mask & bit) {
-        unseen += amountFor(d, reservation.demand);
-      }
+      if (reservation !== counted && mask & bit) unseen += amountFor(d, reservation.demand);
     }
-    bucket.level = Math.min(bucket.capacity, observed.remaining - unseen);
-    bucket.updatedAt = now;
+    const truth = observed.remaining - unseen;
+    if (truth >= bucket.level && !resync && !fresh) return;
+    bucket.level = Math.min(bucket.capacity, truth);
+    // The answered request is in `remaining` at its real size now: settle must not give its
+    // estimate's excess back here.
+    const mask = counted && key.inFlight.get(counted);
+    if (counted && mask) key.inFlight.set(counted, mask & ~bit);
   }
 }

@@ -58,6 +58,12 @@ function relayedHeaders(headers: Record<string, string | string[] | undefined>):
   return out;
 }
 
+/** A wait known only from the body (Gemini's RetryInfo) still reaches the client as `retry-after`. */
+function withRetryAfter(headers: Record<string, string>, retryAfterMs: number | undefined): Record<string, string> {
+  if (retryAfterMs === undefined || headers['retry-after'] !== undefined) return headers;
+  return { ...headers, 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+}
+
 function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -157,6 +163,8 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const body = await response.body.text();
       settle(undefined);
+      const fromBody = adapter.parseErrorBody?.(response.statusCode, body);
+      if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
       if (response.statusCode === 429) {
         pool.coolDown(reservation.keyId, now + cooldownMs(observed));
       } else if (response.statusCode === 401 || response.statusCode === 403) {
@@ -170,7 +178,7 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       return {
         answered: false,
         outcome: { kind: 'status', status: response.statusCode, headers: response.headers },
-        response: { status: relayed.status, headers: flatHeaders(response.headers), body: relayed.body },
+        response: { status: relayed.status, headers: withRetryAfter(flatHeaders(response.headers), observed.retryAfterMs), body: relayed.body },
       };
     }
 

@@ -13,6 +13,7 @@ import { UpstreamClient } from '../providers/upstream.js';
 import { TokenEstimator } from '../quota/estimate.js';
 import { AdmissionQueue } from '../quota/queue.js';
 import { RetryBudget } from '../resilience/budget.js';
+import { BatchService } from '../batch/runner.js';
 import { handleRequest } from './routes.js';
 
 /** Everything a request handler needs, built once from config. */
@@ -27,6 +28,8 @@ export interface Gateway {
   observer: Observer;
   /** Metrics, alerts, usage log and the dashboard's figures; `observer` is its request-path face. */
   observability: Observability;
+  /** The Message Batches service, when batches.enabled. */
+  batches?: BatchService;
   log(message: string): void;
 }
 
@@ -49,7 +52,7 @@ export interface StartOptions {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export function createGateway(config: Config, log: (message: string) => void): Gateway {
-  const providers = createProviders(config);
+  const providers = createProviders(config, log);
   const queue = new AdmissionQueue({ maxDepth: config.queue.max_depth });
   const observability = createObservability(
     config,
@@ -92,12 +95,18 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
   });
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host;
+  if (config.batches.enabled) {
+    gateway.batches = new BatchService(gateway, { dataDir: config.data_dir, concurrency: config.batches.concurrency, webhook: config.batches.webhook, log });
+    gateway.batches.baseUrl = `http://${shownHost}:${port}`;
+    await gateway.batches.start();
+  }
   return {
     url: `http://${shownHost}:${port}`,
     port,
     host,
     gateway,
     async close() {
+      await gateway.batches?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.upstream.close();

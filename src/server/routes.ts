@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheStatus, RequestRecord } from '../observe/observer.js';
 import { isAdminPath, serveAdmin } from './admin.js';
+import { BATCHES_PATH, serveBatches } from './batches.js';
 import { serveChatCached } from './cached-chat.js';
 import { GatewayError, type Surface } from './errors.js';
 import { sendError, sendJson, type Exchange } from './exchange.js';
@@ -31,14 +32,17 @@ function clientCredential(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-function authenticate(gw: Gateway, req: IncomingMessage): void {
+function authenticate(gw: Gateway, req: IncomingMessage, exchange: Exchange): void {
   const keys = gw.config.server.auth.keys;
   if (keys.length === 0) return;
   const credential = clientCredential(req);
   if (credential === undefined) {
     throw new GatewayError('authentication', 'missing API key: send one of the gateway keys as x-api-key or Authorization: Bearer');
   }
-  if (!keys.includes(credential)) throw new GatewayError('authentication', 'invalid API key');
+  const index = keys.indexOf(credential);
+  if (index < 0) throw new GatewayError('authentication', 'invalid API key');
+  // Usage and cost are reported per client by the key's position, never by the key itself.
+  exchange.trace.clientKeyId = `client-${index}`;
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -76,7 +80,7 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
     const url = req.url ?? '/';
     return serveAdmin(gw, req, exchange.res, path, new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''));
   }
-  authenticate(gw, req);
+  authenticate(gw, req, exchange);
   const limit = gw.config.server.max_body_bytes;
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
     const chat = parseChatRequest(exchange.surface, await readBody(req, limit));
@@ -85,6 +89,7 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   if (method === 'POST' && path === '/v1/messages/count_tokens') {
     return countTokens(gw, exchange, parseCountTokensRequest(await readBody(req, limit)));
   }
+  if (path === BATCHES_PATH || path.startsWith(`${BATCHES_PATH}/`)) return serveBatches(gw, exchange, method, path, (max) => readBody(req, max));
   if (method === 'GET' && path === '/v1/models') return listModels(gw, exchange);
   throw new GatewayError('not_found', `${method} ${path} is not a spillway endpoint`);
 }

@@ -12,3 +12,11 @@ export const OLLAMA_MODELS: readonly string[] = ['llama3.2:latest', 'qwen2.5-cod
 
 /** A fixed creation time so listings are stable. */
 export const CREATED_AT_MS = Date.UTC(2025, 0, 15);
+
+/** Gemini models listed at GET /v1beta/models (any name is accepted in requests). */
+export const GEMINI_MODELS: readonly { id: string; displayName: string; inputTokenLimit: number; outputTokenLimit: number }[] = [
+  { id: 'gemini-2.5-pro', displayName: 'Gemini 2.5 Pro', inputTokenLimit: 1_048_576, outputTokenLimit: 65_536 },
+  { id: 'gemini-2.5-flash', displayName: 'Gemini 2.5 Flash', inputTokenLimit: 1_048_576, outputTokenLimit: 65_536 },
+  { id: 'gemini-2.5-flash-lite', displayName: 'Gemini 2.5 Flash-Lite', inputTokenLimit: 1_048_576, outputTokenLimit: 65_536 },
+  { id: 'gemini-3-pro-preview', displayName: 'Gemini 3 Pro Preview', inputTokenLimit: 1_048_576, outputTokenLimit: 65_536 },
+];

@@ -172,6 +172,58 @@ export function ollamaPrompt(body: Json): PromptFacts {
   return t.facts(trailingToolResults(messages));
 }
 
+// --- Gemini ------------------------------------------------------------------------------------
+
+/** Gemini field names arrive in lowerCamelCase or snake_case (both accepted by the REST layer). */
+function field(o: Json, camel: string): unknown {
+  if (camel in o) return o[camel];
+  return o[camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
+}
+
+function geminiResultText(response: unknown): string {
+  // By SDK convention the result sits under "output" (failures under "error"); else it is the whole object.
+  if (!isObject(response)) return '';
+  const output = response['output'] ?? response['error'];
+  if (typeof output === 'string') return output;
+  return JSON.stringify(output ?? response);
+}
+
+function geminiParts(t: Tally, parts: unknown): void {
+  if (!Array.isArray(parts)) return;
+  for (const part of parts) {
+    if (!isObject(part)) continue;
+    if (typeof part['text'] === 'string') t.text(part['text']);
+    else if (field(part, 'inlineData') !== undefined || field(part, 'fileData') !== undefined) t.image();
+    else if (isObject(field(part, 'functionCall'))) {
+      const call = field(part, 'functionCall') as Json;
+      t.text(call['name']);
+      t.json(call['args']);
+    } else if (isObject(field(part, 'functionResponse'))) {
+      t.text(geminiResultText((field(part, 'functionResponse') as Json)['response']));
+    }
+  }
+}
+
+/** Text of the function results the last user turn carries, if it carries any. */
+function geminiToolResult(contents: unknown[]): string | undefined {
+  const last = contents[contents.length - 1];
+  if (!isObject(last) || last['role'] === 'model' || !Array.isArray(last['parts'])) return undefined;
+  const results = last['parts'].filter(isObject).map((p) => field(p, 'functionResponse')).filter(isObject);
+  if (results.length === 0) return undefined;
+  return results.map((r) => geminiResultText(r['response'])).join(' ');
+}
+
+/** Facts of a Gemini generateContent body: systemInstruction, contents, then tools (as the others). */
+export function geminiPrompt(body: Json): PromptFacts {
+  const t = new Tally();
+  const system = field(body, 'systemInstruction');
+  if (isObject(system)) geminiParts(t, system['parts']);
+  const contents = Array.isArray(body['contents']) ? body['contents'] : [];
+  for (const c of contents) if (isObject(c)) geminiParts(t, c['parts']);
+  t.json(body['tools']);
+  return t.facts(geminiToolResult(contents));
+}
+
 /** Token estimate of one embeddings input (string or token array). */
 export function embeddingInputTokens(input: unknown): number {
   if (typeof input === 'string') return Math.max(1, Math.ceil(input.length / 4));

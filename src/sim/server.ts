@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { countTokens, anthropicSurface, modelOne as anthropicModel, modelsPage, parseMessages } from './anthropic.js';
 import { admit, applyWindow, createBuckets, settle, type KeyBuckets } from './limiter.js';
 import { levelAt } from './bucket.js';
+import { countGeminiTokens, geminiCall, geminiModel, geminiModelList, geminiModelNotFound, geminiSurface, parseGenerate, type GeminiMode } from './gemini.js';
 import { ollamaSurface, ollamaTags, parseOllamaChat } from './ollama.js';
 import { modelList, modelOne as openaiModel, openaiSurface, parseChat, parseEmbeddings } from './openai.js';
 import type { OtpmMode, SimFaults, SimKey, SimOptions, SimStats, SimWindow, Simulator } from './options.js';
@@ -146,7 +147,10 @@ class Simulation {
           this.resetStats();
           return this.json(res, 200, '{"ok":true}');
       }
+      const call = geminiCall(path);
+      if (call) return this.gemini(call.model, call.method, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), req, res);
     } else if (method === 'GET') {
+      if (path === '/v1beta/models' || path.startsWith('/v1beta/models/')) return this.geminiModels(req, res, path, url.slice(path.length + 1));
       if (path === '/_sim/stats') return this.json(res, 200, JSON.stringify(this.stats()));
       if (path === '/api/tags') return this.json(res, 200, ollamaTags());
       if (path === '/v1/models' || path.startsWith('/v1/models/')) return this.models(req, res, path, url.slice(path.length + 1));
@@ -166,12 +170,18 @@ class Simulation {
   private authenticate(surface: Surface, req: IncomingMessage, res: ServerResponse, requestId: string): KeyState | undefined {
     const secret = surface.credential(req);
     const state = typeof secret === 'string' ? this.bySecret.get(secret) : undefined;
-    if (!state) send(res, surface.unauthorized(requestId), { [surface.requestIdHeader]: requestId });
+    if (!state) send(res, surface.unauthorized(requestId, secret === undefined), { [surface.requestIdHeader]: requestId });
     return state;
   }
 
   private notFound(req: IncomingMessage, res: ServerResponse, method: string, path: string): void {
-    const surface = path.startsWith('/api/') ? ollamaSurface : req.headers['anthropic-version'] ? anthropicSurface : openaiSurface;
+    const surface = path.startsWith('/api/')
+      ? ollamaSurface
+      : path.startsWith('/v1beta/')
+        ? geminiSurface
+        : req.headers['anthropic-version']
+          ? anthropicSurface
+          : openaiSurface;
     const requestId = this.nextRequestId();
     const message = surface === openaiSurface ? `Invalid URL (${method} ${path})` : 'Not Found';
     send(res, surface.error('not_found', message, requestId), { [surface.requestIdHeader]: requestId });
@@ -196,6 +206,33 @@ class Simulation {
     const one = anthropic ? anthropicModel(id) : openaiModel(id);
     if (one) return this.json(res, 200, one, headers);
     send(res, surface.error('not_found', `The model '${id}' does not exist`, requestId, 'model'), headers);
+  }
+
+  /** `POST /v1beta/models/{model}:{method}`: generate (unary or streamed) or countTokens. */
+  private async gemini(model: string, method: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (method === 'generateContent' || method === 'streamGenerateContent') {
+      // Streaming is SSE with alt=sse, else one JSON array sent a piece at a time.
+      const mode: GeminiMode = method === 'generateContent' ? 'unary' : query.get('alt') === 'sse' ? 'sse' : 'array';
+      return this.inference(geminiSurface, (body) => parseGenerate(body, model, mode), req, res);
+    }
+    if (method === 'countTokens') {
+      const requestId = this.nextRequestId();
+      if (!this.authenticate(geminiSurface, req, res, requestId)) return;
+      const parsed = await this.parseJson(geminiSurface, req, requestId);
+      return send(res, 'error' in parsed ? parsed.error : countGeminiTokens(parsed.body, model), { [geminiSurface.requestIdHeader]: requestId });
+    }
+    return this.notFound(req, res, 'POST', `/v1beta/models/${model}:${method}`);
+  }
+
+  private geminiModels(req: IncomingMessage, res: ServerResponse, path: string, query: string): void {
+    const requestId = this.nextRequestId();
+    if (!this.authenticate(geminiSurface, req, res, requestId)) return;
+    const headers = { [geminiSurface.requestIdHeader]: requestId };
+    if (path === '/v1beta/models') return this.json(res, 200, geminiModelList(new URLSearchParams(query)), headers);
+    const id = decodeURIComponent(path.slice('/v1beta/models/'.length));
+    const one = geminiModel(id);
+    if (one) return this.json(res, 200, one, headers);
+    send(res, geminiModelNotFound(id), headers);
   }
 
   private async parseJson(surface: Surface, req: IncomingMessage, requestId: string): Promise<{ body: Json } | { error: ErrorReply }> {

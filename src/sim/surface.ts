@@ -1,5 +1,5 @@
 /**
- * What an API surface (Anthropic, OpenAI, Ollama) contributes to the shared request pipeline in
+ * What an API surface (Anthropic, OpenAI, Ollama, Gemini) contributes to the shared request pipeline in
  * server.ts: how it authenticates, parses a request into a Job, renders answers and errors, and
  * which rate-limit headers it speaks.
  */
@@ -64,7 +64,8 @@ export interface Surface {
   /** The caller's credential; null when the surface needs none (Ollama). */
   credential(req: IncomingMessage): string | undefined | null;
   error(kind: ErrorKind, message: string, requestId: string, param?: string): ErrorReply;
-  unauthorized(requestId: string): ErrorReply;
+  /** `missing`: no credential at all (Gemini answers that differently from a wrong one). */
+  unauthorized(requestId: string, missing?: boolean): ErrorReply;
   rateLimited(ctx: RateLimitContext): ErrorReply;
   limitHeaders(buckets: KeyBuckets, limits: SimLimits, now: number): Record<string, string>;
   /** The bytes that break a stream after a 200 (Anthropic `event: error`, OpenAI error chunk…). */

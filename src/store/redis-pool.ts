@@ -111,12 +111,17 @@ export class RedisKeyPool implements QuotaPool {
   private deferred: Array<() => Promise<unknown>> = [];
   /** Each key's hash as last read, so snapshots are synchronous and an outage starts from learned limits, cooldowns, disabled keys. */
   private lastRead = new Map<string, Record<string, string>>();
+  /** Limits a key is created with in Redis (first use, or Redis restarted empty): learned ones once seen. */
+  private readonly initLimits = new Map<string, Limits>();
   private readonly unsubscribe: Array<() => void>;
 
   constructor(id: string, keys: PoolKey[], store: RedisStore, options: RedisPoolOptions = {}) {
     this.id = id;
     this.keys = keys.map((key) => ({ id: key.id, limits: { ...key.limits } }));
-    for (const key of this.keys) this.byId.set(key.id, key);
+    for (const key of this.keys) {
+      this.byId.set(key.id, key);
+      this.initLimits.set(key.id, key.limits);
+    }
     this.store = store;
     this.ttlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
     this.maxDeferred = options.maxDeferred ?? DEFAULT_MAX_DEFERRED;
@@ -170,7 +175,7 @@ export class RedisKeyPool implements QuotaPool {
     }
     const key = this.byId.get(reservation.keyId);
     if (!key || reservation.id === undefined) return Promise.resolve();
-    const args = [now, reservation.id, usage ? 1 : 0, usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, ...limitArgs(key.limits)];
+    const args = [now, reservation.id, usage ? 1 : 0, usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, ...this.limitArgsOf(key.id)];
     return this.send(() => this.store.run('spillwaySettle', this.keysOf(key.id), args), true);
   }
 
@@ -184,11 +189,12 @@ export class RedisKeyPool implements QuotaPool {
     const args = [
       now,
       answered?.id ?? '',
-      ...limitArgs(key.limits),
+      ...this.limitArgsOf(key.id),
       ...observedArgs(observed.requests),
       ...observedArgs(observed.inputTokens),
       ...observedArgs(observed.outputTokens),
       ...observedArgs(combinedTokens(observed)),
+      answered?.at ?? '',
     ];
     // A correction is only worth its moment: one lost in an outage is not replayed.
     return this.send(() => this.store.run('spillwayObserve', this.keysOf(keyId), args), false);
@@ -198,7 +204,7 @@ export class RedisKeyPool implements QuotaPool {
     const key = this.byId.get(keyId);
     if (!key) return Promise.resolve();
     this.local?.coolDown(keyId, untilMs);
-    return this.send(() => this.store.run('spillwayCoolDown', [this.store.key(`{${this.id}}`, keyId)], [Date.now(), untilMs, ...limitArgs(key.limits)]), true);
+    return this.send(() => this.store.run('spillwayCoolDown', [this.store.key(`{${this.id}}`, keyId)], [Date.now(), untilMs, ...this.limitArgsOf(key.id)]), true);
   }
 
   disable(keyId: string, reason: string): Promise<void> {
@@ -220,6 +226,10 @@ export class RedisKeyPool implements QuotaPool {
     try {
       const hashes = await Promise.all(this.keys.map((key) => this.store.client.hgetall(this.store.key(`{${this.id}}`, key.id))));
       this.lastRead = new Map(this.keys.map((key, i) => [key.id, hashes[i]!]));
+      for (const key of this.keys) {
+        const hash = this.lastRead.get(key.id)!;
+        if (hash.learn === '0') this.initLimits.set(key.id, limitsOfSnapshot(snapshotOfHash(key.id, hash, key.limits, Date.now()), key.limits));
+      }
       return true;
     } catch {
       return false; // the next heartbeat tries again; the last picture stays
@@ -236,7 +246,7 @@ export class RedisKeyPool implements QuotaPool {
     if (!key) return Promise.resolve();
     if (reason === '') this.local?.enable(keyId);
     else this.local?.disable(keyId, reason);
-    return this.send(() => this.store.run('spillwaySetService', [this.store.key(`{${this.id}}`, keyId)], [Date.now(), reason, ...limitArgs(key.limits)]), true);
+    return this.send(() => this.store.run('spillwaySetService', [this.store.key(`{${this.id}}`, keyId)], [Date.now(), reason, ...this.limitArgsOf(key.id)]), true);
   }
 
   /** Sends a state change; while Redis is down, `replay` ones wait for it to return. */
@@ -286,6 +296,11 @@ export class RedisKeyPool implements QuotaPool {
       if (!seen) continue;
       if (!seen.healthy) local.disable(key.id, seen.disabledReason ?? 'disabled');
       if (seen.coolingUntil > now) local.coolDown(key.id, seen.coolingUntil);
+      // The other replicas may just have spent the shared buckets: start this share empty.
+      if (!seen.learning) {
+        const empty = { remaining: 0 };
+        local.observe(key.id, { requests: empty, inputTokens: empty, outputTokens: empty, tokens: empty }, now);
+      }
     }
     this.local = local;
   }
@@ -293,10 +308,19 @@ export class RedisKeyPool implements QuotaPool {
   private leaveOutage(): void {
     const replay = this.deferred;
     this.deferred = [];
+    const now = Date.now();
+    for (const key of this.keys) {
+      const drain = [now, ...this.limitArgsOf(key.id)];
+      this.store.run('spillwayDrain', [this.store.key(`{${this.id}}`, key.id)], drain).catch((error: unknown) => this.store.markDown(error));
+    }
     for (const command of replay) {
       command().catch((error: unknown) => this.store.markDown(error));
     }
     this.local = undefined;
+  }
+
+  private limitArgsOf(keyId: string): string[] {
+    return limitArgs(this.initLimits.get(keyId) ?? {});
   }
 
   private keysOf(keyId: string): string[] {
@@ -309,6 +333,6 @@ export class RedisKeyPool implements QuotaPool {
   }
 
   private keyArgs(): string[] {
-    return this.keys.flatMap((key) => [key.id, ...limitArgs(key.limits)]);
+    return this.keys.flatMap((key) => [key.id, ...this.limitArgsOf(key.id)]);
   }
 }

@@ -1,3 +1,5 @@
+import { DELIVERY_JITTER_MS } from '../quota/bucket.js';
+
 /**
  * The quota engine's Lua scripts: the same bucket policy as src/quota/pool.ts and bucket.ts, run
  * inside Redis so that every replica's admissions and corrections are atomic against one state.
@@ -21,6 +23,7 @@
 /** Shared definitions prepended to every script. */
 const PRELUDE = `
 local EPS = 1e-9
+local JITTER_MS = ${DELIVERY_JITTER_MS}
 local ND = 6
 local RPD, ITPM, OTPM, TPM, CONC = 1, 2, 3, 4, 5
 local SETTLE_WAIT = 25
@@ -64,7 +67,7 @@ local function load(hkey, at, now)
   for j = 1, #flat, 2 do h[flat[j]] = flat[j + 1] end
   if h.learn == nil then return fresh(at, now) end
   local s = { b = {}, cool = tonumber(h.cool), learn = tonumber(h.learn), miss = tonumber(h.miss),
-    n = tonumber(h.n), si = tonumber(h.si), so = tonumber(h.so), off = h.off, dirty = false }
+    seen = tonumber(h.seen) or 0, n = tonumber(h.n), si = tonumber(h.si), so = tonumber(h.so), off = h.off, dirty = false }
   for d = 0, ND - 1 do
     local l = h['l' .. d]
     if l then
@@ -75,7 +78,7 @@ local function load(hkey, at, now)
 end
 
 local function save(hkey, s)
-  local args = { 'cool', s.cool, 'learn', s.learn, 'miss', s.miss, 'n', s.n, 'si', s.si, 'so', s.so }
+  local args = { 'cool', s.cool, 'learn', s.learn, 'miss', s.miss, 'seen', s.seen or 0, 'n', s.n, 'si', s.si, 'so', s.so }
   for d = 0, ND - 1 do
     local b = s.b[d]
     if b then
@@ -98,7 +101,8 @@ local function refill(b, d, now)
   end
   return b.v
 end
-local function needed(b, a) return math.min(a, b.c) end
+-- A demand must fit with some refill to spare, as in quota/bucket.ts (DELIVERY_JITTER_MS).
+local function needed(b, d, a) return math.min(a + rate(d, b.l) * JITTER_MS, b.c) end
 
 local function parseRecord(rec)
   local m, i, o = string.match(rec, '^(%d+),([^,]+),([^,]+)$')
@@ -152,7 +156,7 @@ local function score(s, i, o, now)
     local b = s.b[d]
     if b then
       local a = amount(d, i, o)
-      if refill(b, d, now) + EPS < needed(b, a) then return nil end
+      if refill(b, d, now) + EPS < needed(b, d, a) then return nil end
       local h = (b.v - a) / b.l
       if h < sc then sc = h end
     end
@@ -166,7 +170,7 @@ local function keyWait(s, i, o, now)
   for d = 0, ND - 1 do
     local b = s.b[d]
     if b then
-      local missing = needed(b, amount(d, i, o)) - refill(b, d, now)
+      local missing = needed(b, d, amount(d, i, o)) - refill(b, d, now)
       if missing > EPS then
         local r = rate(d, b.l)
         if r > 0 then w = math.max(w, math.ceil(missing / r)) else w = math.max(w, SETTLE_WAIT) end
@@ -258,7 +262,11 @@ return 1
 export const OBSERVE = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local answered = ARGV[2]
+local answeredAt = tonumber(ARGV[17])
 local s = load(KEYS[1], 3, now)
+-- The answer to a request admitted no earlier than the last one applied is the newest word on the
+-- key and may raise the level; an older one arriving late may only lower it (see KeyPool.learn).
+local fresh = answeredAt ~= nil and answeredAt >= (s.seen or 0)
 s.learn = 0
 local counted = nil
 if answered ~= '' and redis.call('HEXISTS', KEYS[2], answered) == 1 then counted = answered end
@@ -270,7 +278,10 @@ end
 
 local function learn(d, limit, remaining, countedId)
   local b = s.b[d]
+  -- A new or changed limit makes our level meaningless: take the provider's word outright.
+  local resync = false
   if limit and limit > 0 then
+    resync = (not b) or b.l ~= limit
     if not b then
       local c = math.min(limit, initialCap(d, limit))
       b = { l = limit, c = c, v = c, t = now, u = totalOf(d) }
@@ -289,23 +300,32 @@ local function learn(d, limit, remaining, countedId)
     end
   end
   if not b or remaining == nil then return end
-  b.c = math.max(b.c, math.min(b.l, remaining))
-  if countedId then
+  refill(b, d, now)
+  -- A burst larger than we assumed is room we did not know of.
+  local grown = math.max(0, math.min(b.l, remaining) - b.c)
+  b.c = b.c + grown
+  b.v = b.v + grown
+  local record = countedId and redis.call('HGET', KEYS[2], countedId)
+  local m, ri, ro
+  if record then m, ri, ro = parseRecord(record) end
+  local counted = record and bit.band(m, bitOf(d)) ~= 0
+  local unseen = b.u
+  if counted then unseen = math.max(0, unseen - amount(d, ri, ro)) end
+  local truth = remaining - unseen
+  if truth >= b.v and not resync and not fresh then return end
+  b.v = math.min(b.c, truth)
+  if counted then
     -- Already in 'remaining' at its real size: settle must not give the estimate's excess back here.
-    local m, ri, ro = parseRecord(redis.call('HGET', KEYS[2], countedId))
-    if bit.band(m, bitOf(d)) ~= 0 then
-      redis.call('HSET', KEYS[2], countedId, bit.band(m, bit.bnot(bitOf(d))) .. ',' .. ri .. ',' .. ro)
-      b.u = math.max(0, b.u - amount(d, ri, ro))
-    end
+    redis.call('HSET', KEYS[2], countedId, bit.band(m, bit.bnot(bitOf(d))) .. ',' .. ri .. ',' .. ro)
+    b.u = unseen
   end
-  b.v = math.min(b.c, remaining - b.u)
-  b.t = now
 end
 
 learn(0, tonumber(ARGV[9]), tonumber(ARGV[10]), counted)
 learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted)
 learn(OTPM, tonumber(ARGV[13]), tonumber(ARGV[14]), nil)
 learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
+if fresh then s.seen = answeredAt end
 save(KEYS[1], s)
 return 1
 `;
@@ -328,6 +348,25 @@ return 1
 `;
 
 /**
+ * After an outage: KEYS = hash. ARGV = now, six limits. While replicas spent their local shares the
+ * shared buckets refilled in Redis (or Redis restarted full): empty them, and let the next
+ * answer's headers say what is really left.
+ */
+export const DRAIN = `${PRELUDE}
+local now = tonumber(ARGV[1])
+local s = load(KEYS[1], 2, now)
+for d = 0, ND - 1 do
+  local b = s.b[d]
+  if b and d ~= CONC then
+    refill(b, d, now)
+    b.v = math.min(b.v, 0)
+  end
+end
+save(KEYS[1], s)
+return 1
+`;
+
+/**
  * Replica heartbeat: KEYS = the replicas zset. ARGV = now, replica id, ttl ms (0: leave).
  * Returns how many replicas are alive, which is each one's share of the limits when Redis is gone.
  */
@@ -345,6 +384,7 @@ export const SCRIPTS = {
   spillwayObserve: OBSERVE,
   spillwayCoolDown: COOL_DOWN,
   spillwaySetService: SET_SERVICE,
+  spillwayDrain: DRAIN,
   spillwayHeartbeat: HEARTBEAT,
 } as const;
 

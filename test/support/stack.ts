@@ -1,6 +1,9 @@
 /**
  * A simulator and a gateway in front of it, on loopback ports, with official SDK clients for both.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { ConfigInput } from '../../src/config/schema.js';
@@ -48,7 +51,8 @@ export function defaultConfig(simUrl: string, keys: SimKey[]): ConfigInput {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const keys = options.sim?.keys ?? simKeys(1);
   const sim = await startSimulator({ ...options.sim, keys });
-  const config = (options.config ?? defaultConfig)(sim.url, keys);
+  // Durable data (usage log, batches) goes to a fresh directory, not the working tree.
+  const config = { data_dir: mkdtempSync(join(tmpdir(), 'spillway-test-')), ...(options.config ?? defaultConfig)(sim.url, keys) };
   const gateway = await startGateway(config, { port: 0, quiet: true });
   const apiKey = options.clientKey ?? 'client-key';
   return {

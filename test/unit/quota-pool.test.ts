@@ -185,7 +185,9 @@ describe('key pool', () => {
       assert.equal(dim(pool, 'a', 'rpm', T0 + 200)?.capacity, 59);
       let burst = 0;
       while (pool.tryReserve(small, T0 + 200).ok) burst++;
-      assert.equal(burst, 59);
+      // The last request of the burst waits for the delivery margin (DELIVERY_JITTER_MS) to refill.
+      assert.equal(burst, 58);
+      assert.ok(pool.tryReserve(small, T0 + 200 + 1000).ok);
     });
 
     it('without knowing which request answered, what is in flight is subtracted once more (conservative)', () => {

@@ -12,6 +12,7 @@ import { StreamUsage, usageOfBody, type TokenUsage } from '../usage.js';
 import { anthropicErrorToOpenAI, openAIErrorToAnthropic } from './errors.js';
 import {
   geminiErrorToOpenAI,
+  GeminiSseReader,
   geminiToOpenAIResponse,
   GeminiToOpenAIChunks,
   geminiUsage,
@@ -256,10 +257,13 @@ function toGemini(opts: BridgeOptions): Bridge {
       const chunks = new GeminiToOpenAIChunks({ model: opts.requestedModel, now, includeUsage: opts.surface === 'anthropic' || opts.includeUsage });
       const anthropic = opts.surface === 'anthropic' ? new OpenAIToAnthropicStream({ model: opts.requestedModel }) : undefined;
       const relay = (events: SseEvent[]) => events.map((event) => (anthropic ? anthropic.push(event) : `data: ${event.data}\n\n`)).join('');
-      return new SseStreamBridge(
-        { push: (event) => relay(chunks.push(event)), end: () => relay(chunks.end()) + (anthropic?.end() ?? '') },
-        { push: () => undefined, usage: () => chunks.usage() },
-      );
+      // Not SseStreamBridge: Gemini appends mid-stream errors as raw JSON, which GeminiSseReader also reads.
+      const reader = new GeminiSseReader();
+      return {
+        push: (chunk) => relay(reader.push(chunk).flatMap((event) => chunks.push(event))),
+        end: () => relay([...reader.end().flatMap((event) => chunks.push(event)), ...chunks.end()]) + (anthropic?.end() ?? ''),
+        usage: () => chunks.usage(),
+      };
     },
   };
 }

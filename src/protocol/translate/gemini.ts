@@ -23,7 +23,7 @@ import type {
   OpenAIUserPart,
 } from '../openai.js';
 import { OPENAI_STREAM_DONE } from '../openai.js';
-import type { SseEvent } from '../sse.js';
+import { SseParser, type SseEvent } from '../sse.js';
 import type { TokenUsage } from '../usage.js';
 import { DroppedFeatures } from './dropped.js';
 import { inventToolCallId, stableId } from './ids.js';
@@ -111,6 +111,12 @@ function toolResultObject(text: string): JsonObject {
   return { output: text };
 }
 
+/** OpenAI request fields with a Gemini equivalent (or, like `user` and `stream`, no bearing on the answer). */
+const GEMINI_TRANSLATED_FIELDS = new Set([
+  'model', 'messages', 'tools', 'tool_choice', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed', 'n',
+  'stream', 'stream_options', 'user',
+]);
+
 export function openAIToGeminiRequest(req: OpenAIChatRequest): { request: GeminiRequest; dropped: string[] } {
   const dropped = new DroppedFeatures();
   const system: string[] = [];
@@ -179,8 +185,9 @@ export function openAIToGeminiRequest(req: OpenAIChatRequest): { request: Gemini
   if (req.seed != null) config.seed = req.seed;
   if (req.n != null && req.n !== 1) dropped.add('n');
   if (Object.keys(config).length > 0) request.generationConfig = config;
-  for (const field of ['response_format', 'logprobs', 'reasoning_effort', 'presence_penalty', 'frequency_penalty']) {
-    if (req[field] != null) dropped.add(field);
+  // Everything else is named as dropped: Gemini rejects unknown fields, so nothing else is sent.
+  for (const [field, value] of Object.entries(req)) {
+    if (value != null && !GEMINI_TRANSLATED_FIELDS.has(field)) dropped.add(field);
   }
   return { request, dropped: dropped.list() };
 }
@@ -321,7 +328,9 @@ export class GeminiToOpenAIChunks {
   private onError(message: string, code?: number): SseEvent[] {
     this.state.finished = true;
     const type = code === 429 ? 'rate_limit_error' : 'server_error';
-    const body: OpenAIErrorBody = { error: { message, type, param: null, code: code === 429 ? 'rate_limit_exceeded' : null } };
+    // 503 UNAVAILABLE is Gemini's overload: Anthropic clients get overloaded_error for it (§8.8).
+    const errorCode = code === 429 ? 'rate_limit_exceeded' : code === 503 ? 'overloaded' : null;
+    const body: OpenAIErrorBody = { error: { message, type, param: null, code: errorCode } };
     return [{ data: JSON.stringify(body) }];
   }
 
@@ -342,5 +351,63 @@ export class GeminiToOpenAIChunks {
 
   private event(chunk: OpenAIChatChunk): SseEvent {
     return { data: JSON.stringify(chunk) };
+  }
+}
+
+/**
+ * Reads Gemini's `alt=sse` stream. Besides `data:` events, an error that happens after the 200 is
+ * appended as a raw, pretty-printed JSON object with no `data:` prefix (§8.4), sometimes wrapped in
+ * an array; a plain SSE parser would skip it. Such a block comes out as one event whose data is the
+ * error object, so the translator reports the real error instead of a truncated stream.
+ */
+export class GeminiSseReader {
+  private readonly sse = new SseParser();
+  private readonly decoder = new TextDecoder();
+  private pending = '';
+  private raw: string[] = [];
+
+  push(chunk: Uint8Array | string): SseEvent[] {
+    this.pending += typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    const events: SseEvent[] = [];
+    let newline: number;
+    while ((newline = this.pending.indexOf('\n')) >= 0) {
+      const line = this.pending.slice(0, newline + 1);
+      this.pending = this.pending.slice(newline + 1);
+      this.line(line, events);
+    }
+    return events;
+  }
+
+  end(): SseEvent[] {
+    const events: SseEvent[] = [];
+    if (this.pending !== '') this.line(this.pending, events);
+    this.pending = '';
+    if (this.raw.length > 0) this.flushRaw(events, true);
+    events.push(...this.sse.end());
+    return events;
+  }
+
+  private line(line: string, events: SseEvent[]): void {
+    const trimmed = line.trim();
+    if (this.raw.length > 0 || trimmed.startsWith('{') || trimmed.startsWith('[')) {
+      this.raw.push(line);
+      this.flushRaw(events, false);
+      return;
+    }
+    events.push(...this.sse.push(line));
+  }
+
+  /** Emits the raw block once it parses as JSON; at the end of the stream, whatever is there. */
+  private flushRaw(events: SseEvent[], final: boolean): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(this.raw.join(''));
+    } catch {
+      if (final) this.raw = [];
+      return;
+    }
+    this.raw = [];
+    const value = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (value !== null && typeof value === 'object') events.push({ data: JSON.stringify(value) });
   }
 }

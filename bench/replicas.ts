@@ -1,0 +1,66 @@
+/**
+ * SKU-500 across three replicas: 500 requests fired at once with the official Anthropic SDK,
+ * round robin over three spillway processes that share one redis-server, through two keys, with
+ * per-minute and per-second enforcement. Prints successes, upstream 429s and the makespan against
+ * the least time the keys' limits allow.
+ *
+ *   npm run bench:replicas        (needs redis-server)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { minimumMakespanMs } from '../src/sim/burst.js';
+import { startSimulator, type SimKey, type SimWindow } from '../src/sim/index.js';
+import { redisBinary, startRedis } from '../test/support/redis.js';
+import { fireAcross, replicaConfig, spawnGateway } from '../test/support/replicas.js';
+
+const COUNT = Number(process.env.SKU_COUNT ?? 500);
+const REPLICAS = Number(process.env.REPLICAS ?? 3);
+const LATENCY = { ttftMs: 100, tokensPerSecond: 400 };
+const OUTPUT_TOKENS = 40;
+const requestLatencyMs = LATENCY.ttftMs + (OUTPUT_TOKENS / LATENCY.tokensPerSecond) * 1000;
+
+const scenarios: Array<{ window: SimWindow; rpm: number }> = [
+  { window: 'minute', rpm: 210 }, // a burst of 420, then 7/s
+  { window: 'second', rpm: 1800 }, // a burst of 60, then 60/s
+];
+
+if (!redisBinary) {
+  console.error('bench:replicas needs redis-server (looked in /usr/bin and /usr/local/bin)');
+  process.exit(1);
+}
+
+const rows: Array<Record<string, string | number>> = [];
+for (const { window, rpm } of scenarios) {
+  const keys: SimKey[] = [1, 2].map((n) => ({ id: `k${n}`, key: `sk-sim-${n}`, limits: { rpm, itpm: 2_000_000, otpm: 400_000 } }));
+  const redis = await startRedis();
+  const sim = await startSimulator({ keys, window, latency: LATENCY, outputTokens: OUTPUT_TOKENS });
+  const dataDir = mkdtempSync(join(tmpdir(), 'spillway-bench-'));
+  const gateways = await Promise.all(Array.from({ length: REPLICAS }, () => spawnGateway(replicaConfig(sim.url, keys, redis.url, dataDir))));
+  try {
+    const result = await fireAcross(
+      gateways.map((g) => g.url),
+      COUNT,
+    );
+    const stats = sim.stats().total;
+    const minimum = minimumMakespanMs(keys, window, { ok: COUNT, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + requestLatencyMs;
+    rows.push({
+      scenario: `per ${window}, 2 × ${rpm} rpm`,
+      replicas: REPLICAS,
+      succeeded: result.succeeded,
+      failed: result.failed,
+      'upstream 429s': `${stats.rateLimited} / ${stats.requests} (${((100 * stats.rateLimited) / stats.requests).toFixed(1)}%)`,
+      'makespan s': (result.makespanMs / 1000).toFixed(2),
+      'minimum s': (minimum / 1000).toFixed(2),
+      'makespan / minimum': result.failed === 0 ? (result.makespanMs / minimum).toFixed(3) : '(incomplete)',
+    });
+    console.error(`done: per ${window}`);
+  } finally {
+    await Promise.all(gateways.map((g) => g.stop()));
+    await sim.close();
+    await redis.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+console.log(`\nSKU-${COUNT} across ${REPLICAS} replicas sharing Redis, round robin, Anthropic SDK defaults, two keys\n`);
+console.table(rows);

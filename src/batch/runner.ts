@@ -1,0 +1,295 @@
+/**
+ * The batch runner: drains pending batch requests through the interactive request path at
+ * priority 'batch', so they take whatever capacity interactive traffic leaves and the admission
+ * queue paces them to the keys' limits. Durable state lives in a BatchStore; this module holds
+ * only what is in flight.
+ *
+ * The exactly-once rule: a request's answer and its `succeeded` state are written in one
+ * transaction. A request that was `running` when the process died had no recorded answer, so it
+ * is sent again on restart; one recorded as succeeded never is.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { serveChat } from '../server/chat.js';
+import type { Exchange } from '../server/exchange.js';
+import { errorResponse, GatewayError } from '../server/errors.js';
+import type { Gateway } from '../server/gateway.js';
+import { parseChatRequest, type ChatRequest } from '../server/ingress.js';
+import { inProcessExchange } from './in-process.js';
+import { batchObject, type BatchRecord, type MessageBatch } from './shape.js';
+import { BATCH_FILE, SqliteBatchStore } from './sqlite-store.js';
+import type { BatchStore, ClaimedRequest } from './store.js';
+
+export interface BatchServiceOptions {
+  dataDir: string;
+  /** Requests in flight at once; the admission queue holds them until a key has room. */
+  concurrency: number;
+  /** Default webhook for batches created without the x-spillway-batch-webhook header. */
+  webhook?: string;
+  log(message: string): void;
+  /** Another store (tests, Redis); SQLite in dataDir otherwise. */
+  openStore?: () => BatchStore;
+}
+
+/** How often the runner looks for expired batches and webhooks to retry when nothing wakes it. */
+const TICK_MS = 1000;
+const WEBHOOK_RETRY_MS = 30_000;
+const WEBHOOK_TIMEOUT_MS = 10_000;
+/** After spillway itself refused a batch request (queue full, no key in service), wait this long. */
+const REFUSED_PAUSE_MS = 1000;
+
+let batchRequestCounter = 0;
+
+interface Flight {
+  batchId: string;
+  abort: AbortController;
+  /** Set once admission chose a key: from then on the request is sent and allowed to finish. */
+  admitted(): boolean;
+}
+
+export class BatchService {
+  private opened: BatchStore | undefined;
+  /** What is in flight, with a way to stop each one while it still waits for admission. */
+  private readonly inFlight = new Map<Promise<void>, Flight>();
+  private readonly batches = new Map<string, BatchRecord>();
+  private wakeUp: (() => void) | undefined;
+  private closed = false;
+  private loopDone: Promise<void> | undefined;
+  private pausedUntil = 0;
+  private webhookRetryAt = 0;
+  private readonly webhooksSending = new Set<string>();
+  private woken = false;
+  private housekeptAt = 0;
+  /** The URL clients reach spillway at; results_url and webhook payloads are built on it. */
+  baseUrl = 'http://127.0.0.1';
+
+  constructor(
+    private readonly gw: Gateway,
+    private readonly options: BatchServiceOptions,
+  ) {}
+
+  get defaultWebhook(): string | undefined {
+    return this.options.webhook;
+  }
+
+  /** The store, opened on first use so a gateway that never sees a batch creates no file. */
+  store(): BatchStore {
+    this.opened ??= this.options.openStore?.() ?? new SqliteBatchStore(this.options.dataDir);
+    return this.opened;
+  }
+
+  /** Resume whatever a previous process left, then drain. */
+  async start(): Promise<void> {
+    if (this.options.openStore || existsSync(join(this.options.dataDir, BATCH_FILE))) {
+      const store = this.store();
+      const requeued = await store.requeueRunning();
+      if (requeued > 0) this.options.log(`spillway: batches: ${requeued} request(s) interrupted by a restart are pending again`);
+      await store.endIdle(Date.now());
+    }
+    this.loopDone = this.loop().catch((error: unknown) => {
+      this.options.log(`spillway: batch runner stopped: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    });
+  }
+
+  /** New work or a cancel: look again now rather than at the next tick. */
+  wake(): void {
+    // Remembered when the loop is busy (claiming), so the wake is not lost until the next tick.
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  async object(batch: BatchRecord, base = this.baseUrl): Promise<MessageBatch> {
+    return batchObject(batch, await this.store().stateCounts(batch.id), base);
+  }
+
+  /**
+   * Cancel a batch: pending requests become canceled in the store, and requests still waiting in
+   * the admission queue are withdrawn (they go back to the store, which cancels them). Requests
+   * already sent upstream finish. Returns false for an unknown batch.
+   */
+  async cancel(id: string): Promise<boolean> {
+    const store = this.store();
+    if (!(await store.getBatch(id))) return false;
+    if (await store.cancel(id, Date.now())) await this.ended(id);
+    for (const flight of this.inFlight.values()) {
+      if (flight.batchId === id && !flight.admitted()) flight.abort.abort();
+    }
+    this.wake();
+    return true;
+  }
+
+  /** A batch ended (all answered, canceled or expired): tell its webhook. */
+  async ended(id: string): Promise<void> {
+    this.batches.delete(id);
+    // Not awaited: a slow webhook receiver must not hold a request slot.
+    this.sendWebhooks().catch((error: unknown) => this.options.log(`spillway: batch webhooks: ${error instanceof Error ? error.message : String(error)}`));
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      this.woken = false;
+      const room = this.options.concurrency - this.inFlight.size;
+      if (this.opened && room > 0 && Date.now() >= this.pausedUntil) {
+        for (const claimed of await this.opened.claim(room)) this.launch(claimed);
+      }
+      if (this.opened && Date.now() - this.housekeptAt >= TICK_MS) await this.housekeeping();
+      if (this.woken) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, Math.min(TICK_MS, this.pausedUntil - Date.now())) || TICK_MS);
+        timer.unref();
+        this.wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeUp = undefined;
+    }
+  }
+
+  private async housekeeping(): Promise<void> {
+    const store = this.opened!;
+    const now = Date.now();
+    this.housekeptAt = now;
+    const expired = await store.expire(now);
+    if (expired.length > 0 || now >= this.webhookRetryAt) await this.sendWebhooks();
+  }
+
+  private launch(claimed: ClaimedRequest): void {
+    const abort = new AbortController();
+    let exchange: Exchange | undefined;
+    // The request path sets x-spillway-attempts when admission has chosen a key, before dispatch.
+    const flight: Flight = { batchId: claimed.batchId, abort, admitted: () => exchange?.spillwayHeaders['x-spillway-attempts'] !== undefined };
+    const running: Promise<void> = this.serve(claimed, abort.signal, (created) => {
+      exchange = created;
+    })
+      .catch(async (error: unknown) => {
+        this.options.log(`spillway: batch ${claimed.batchId} request ${claimed.customId}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        // An internal failure must not leave the request running forever: it is errored, as upstream would.
+        const result = { type: 'errored', error: { type: 'error', error: { type: 'api_error', message: 'internal gateway error' }, request_id: null } };
+        if (await this.store().complete(claimed.batchId, claimed.customId, 'errored', JSON.stringify(result), Date.now())) await this.ended(claimed.batchId);
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.inFlight.delete(running);
+        this.wake();
+      });
+    this.inFlight.set(running, flight);
+  }
+
+  private async batchOf(id: string): Promise<BatchRecord | undefined> {
+    let batch = this.batches.get(id);
+    if (!batch) {
+      batch = await this.store().getBatch(id);
+      if (batch) this.batches.set(id, batch);
+    }
+    return batch;
+  }
+
+  private async serve(claimed: ClaimedRequest, signal: AbortSignal, watch: (exchange: Exchange) => void): Promise<void> {
+    const store = this.store();
+    const batch = await this.batchOf(claimed.batchId);
+    if (!batch) return; // deleted meanwhile
+    const requestId = `req_spw_batch_${(batchRequestCounter++).toString(36)}`;
+    const finish = async (state: 'succeeded' | 'errored', result: unknown) => {
+      if (await store.complete(claimed.batchId, claimed.customId, state, JSON.stringify(result), Date.now())) await this.ended(claimed.batchId);
+    };
+    const errored = (error: GatewayError) => finish('errored', { type: 'errored', error: JSON.parse(errorResponse('anthropic', error, requestId).body) as unknown });
+
+    let chat: ChatRequest;
+    try {
+      chat = parseChatRequest('anthropic', Buffer.from(claimed.params));
+    } catch (error) {
+      if (error instanceof GatewayError) return errored(error);
+      throw error;
+    }
+    const { exchange, response } = inProcessExchange(requestId, { ...batch.headers, 'content-type': 'application/json' }, signal);
+    watch(exchange);
+    const maxWaitMs = Math.max(0, batch.expiresAt - Date.now());
+    try {
+      await serveChat(this.gw, exchange, chat, 'batch', maxWaitMs);
+    } catch (error) {
+      if (!(error instanceof GatewayError)) throw error;
+      // A full queue says nothing about the request: it goes back for later.
+      if (exchange.trace.rejected === 'full') {
+        this.pausedUntil = Date.now() + Math.max(REFUSED_PAUSE_MS, Math.min(error.extra.retryAfterMs ?? 0, 30_000));
+        return store.release(claimed.batchId, claimed.customId);
+      }
+      this.record(exchange, error.status);
+      return errored(error);
+    }
+    if (!response.writableEnded) {
+      // Withdrawn (cancel, shutdown) before an answer: nothing recorded, so the store decides:
+      // canceled in a canceling batch, pending (sent by the next start) otherwise.
+      return store.release(claimed.batchId, claimed.customId);
+    }
+    this.record(exchange, response.statusCode);
+    const text = response.body();
+    if (response.statusCode === 200) {
+      let message: unknown;
+      try {
+        message = JSON.parse(text);
+      } catch {
+        return errored(new GatewayError('upstream', 'the provider answered with a body that is not JSON'));
+      }
+      return finish('succeeded', { type: 'succeeded', message });
+    }
+    let error: unknown;
+    try {
+      error = JSON.parse(text);
+    } catch {
+      error = { type: 'error', error: { type: 'api_error', message: text.slice(0, 1000) }, request_id: requestId };
+    }
+    return finish('errored', { type: 'errored', error });
+  }
+
+  /** Batch traffic shows in metrics and the usage log like any other request. */
+  private record(exchange: Exchange, status: number): void {
+    const { trace } = exchange;
+    this.gw.observer.request({
+      requestId: exchange.requestId,
+      surface: 'anthropic',
+      status,
+      stream: false,
+      cache: 'bypass',
+      queueMs: 0,
+      attempts: 0,
+      durationMs: Date.now() - trace.startedAt,
+      ...trace,
+    });
+  }
+
+  private async sendWebhooks(): Promise<void> {
+    if (!this.opened) return;
+    this.webhookRetryAt = Date.now() + WEBHOOK_RETRY_MS;
+    for (const batch of await this.opened.webhooksDue()) {
+      // Two batches ending together both find each other due: each webhook is sent by one caller.
+      if (this.webhooksSending.has(batch.id)) continue;
+      this.webhooksSending.add(batch.id);
+      try {
+        const response = await fetch(batch.webhookUrl!, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'spillway-batches' },
+          body: JSON.stringify(await this.object(batch)),
+          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+        });
+        await response.arrayBuffer();
+        if (!response.ok) throw new Error(`status ${response.status}`);
+        await this.opened.markWebhookSent(batch.id, Date.now());
+      } catch (error) {
+        this.options.log(`spillway: batch ${batch.id} webhook ${batch.webhookUrl} failed (${error instanceof Error ? error.message : String(error)}); retrying later`);
+      } finally {
+        this.webhooksSending.delete(batch.id);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const flight of this.inFlight.values()) flight.abort.abort();
+    this.wake();
+    await this.loopDone;
+    // Aborted requests return quickly; do not hang a shutdown on one that does not.
+    await Promise.race([Promise.allSettled([...this.inFlight.keys()]), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    await this.opened?.close();
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The Message Batches API (wire-facts §3.3), served by spillway itself over whatever provider and
+ * route each request's model resolves to. Jobs live in the batch store; batch/runner.ts drains them.
+ */
+import { z } from 'zod';
+import type { BatchService } from '../batch/runner.js';
+import { BATCH_LIFETIME_MS, newBatchId, page, resultLine } from '../batch/shape.js';
+import type { NewRequest } from '../batch/store.js';
+import { GatewayError } from './errors.js';
+import { sendJson, type Exchange } from './exchange.js';
+import type { Gateway } from './gateway.js';
+import { parseChatRequest } from './ingress.js';
+
+export const BATCHES_PATH = '/v1/messages/batches';
+
+/** Upstream allows 256 MB batch bodies, more than a single message. */
+const MAX_BATCH_BYTES = 256 * 1024 * 1024;
+const MAX_REQUESTS = 100_000;
+
+const createSchema = z.object({
+  requests: z
+    .array(
+      z.object({
+        custom_id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'expected 1 to 64 letters, digits, "-" or "_"'),
+        params: z.record(z.string(), z.unknown()),
+      }),
+    )
+    .min(1)
+    .max(MAX_REQUESTS),
+});
+
+/** Request headers that shape what the provider does, kept with the batch and sent with each request. */
+const REPLAYED_HEADERS = ['anthropic-version', 'anthropic-beta'];
+
+function header(exchange: Exchange, name: string): string | undefined {
+  const value = exchange.req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** results_url must be absolute: the SDK fetches it as given. */
+function baseUrlOf(exchange: Exchange): string {
+  const host = header(exchange, 'x-forwarded-host') ?? header(exchange, 'host') ?? '127.0.0.1';
+  const proto = header(exchange, 'x-forwarded-proto') === 'https' ? 'https' : 'http';
+  return `${proto}://${host}`;
+}
+
+function parseCreate(raw: Buffer): NewRequest[] {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw new GatewayError('invalid_request', `The request body is not valid JSON: ${(error as Error).message}`);
+  }
+  const parsed = createSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new GatewayError('invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+  }
+  const seen = new Set<string>();
+  return parsed.data.requests.map(({ custom_id: customId, params }, i) => {
+    if (seen.has(customId)) throw new GatewayError('invalid_request', `requests.${i}.custom_id: "${customId}" is used twice; custom_id must be unique within a batch`);
+    seen.add(customId);
+    if (params.stream === true) throw new GatewayError('invalid_request', `requests.${i}.params.stream: streaming is not supported in batches`);
+    const text = JSON.stringify(params);
+    try {
+      // The same checks an interactive request gets, now rather than hours later.
+      parseChatRequest('anthropic', Buffer.from(text));
+    } catch (error) {
+      if (error instanceof GatewayError) throw new GatewayError('invalid_request', `requests.${i}.params.${error.message}`);
+      throw error;
+    }
+    return { customId, params: text };
+  });
+}
+
+async function create(service: BatchService, exchange: Exchange, raw: Buffer): Promise<void> {
+  const requests = parseCreate(raw);
+  const webhook = header(exchange, 'x-spillway-batch-webhook') ?? service.defaultWebhook;
+  if (webhook !== undefined && !URL.canParse(webhook)) throw new GatewayError('invalid_request', `x-spillway-batch-webhook: not a URL: ${webhook}`);
+  const headers: Record<string, string> = {};
+  for (const name of REPLAYED_HEADERS) {
+    const value = header(exchange, name);
+    if (value !== undefined) headers[name] = value;
+  }
+  headers['anthropic-version'] ??= '2023-06-01';
+  const now = Date.now();
+  const batch = {
+    id: newBatchId(),
+    processingStatus: 'in_progress' as const,
+    total: requests.length,
+    createdAt: now,
+    expiresAt: now + BATCH_LIFETIME_MS,
+    endedAt: null,
+    cancelInitiatedAt: null,
+    webhookUrl: webhook ?? null,
+    webhookSentAt: null,
+    headers,
+  };
+  const store = service.store();
+  await store.createBatch(batch, requests);
+  service.wake();
+  const stored = await store.getBatch(batch.id);
+  sendJson(exchange, 200, JSON.stringify(await service.object(stored!, baseUrlOf(exchange))));
+}
+
+function listLimit(query: URLSearchParams): number {
+  const raw = query.get('limit');
+  if (raw === null) return 20;
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new GatewayError('invalid_request', 'limit: expected an integer from 1 to 1000');
+  return limit;
+}
+
+async function list(service: BatchService, exchange: Exchange, query: URLSearchParams): Promise<void> {
+  const { batches, hasMore } = await service.store().listBatches({
+    limit: listLimit(query),
+    beforeId: query.get('before_id') ?? undefined,
+    afterId: query.get('after_id') ?? undefined,
+  });
+  const base = baseUrlOf(exchange);
+  const data = await Promise.all(batches.map((batch) => service.object(batch, base)));
+  sendJson(exchange, 200, JSON.stringify(page(data, hasMore)));
+}
+
+async function results(service: BatchService, exchange: Exchange, id: string): Promise<void> {
+  const batch = await service.store().getBatch(id);
+  if (!batch) throw notFound(id);
+  if (batch.processingStatus !== 'ended') throw new GatewayError('invalid_request', `message batch ${id} is still processing; results are available once it has ended`);
+  const { res } = exchange;
+  res.writeHead(200, { 'content-type': 'application/x-jsonl', ...exchange.spillwayHeaders });
+  // Written line by line as read, so a 100,000-request batch is never held in memory whole.
+  for await (const { customId, result } of service.store().results(id)) {
+    if (!res.write(resultLine(customId, JSON.parse(result) as unknown))) {
+      await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+    }
+    if (res.destroyed) return;
+  }
+  res.end();
+}
+
+function notFound(id: string): GatewayError {
+  return new GatewayError('not_found', `message batch ${id} not found`);
+}
+
+export async function serveBatches(
+  gw: Gateway,
+  exchange: Exchange,
+  method: string,
+  path: string,
+  readBody: (limit: number) => Promise<Buffer>,
+): Promise<void> {
+  const service = gw.batches;
+  if (!service) throw new GatewayError('not_found', 'message batches are disabled on this gateway (batches.enabled)');
+  const url = exchange.req.url ?? '';
+  const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+  const rest = path.slice(BATCHES_PATH.length).replace(/\/$/, '');
+  if (rest === '') {
+    if (method === 'POST') return create(service, exchange, await readBody(Math.max(gw.config.server.max_body_bytes, MAX_BATCH_BYTES)));
+    if (method === 'GET') return list(service, exchange, query);
+  }
+  const match = /^\/([A-Za-z0-9_-]+)(\/results|\/cancel)?$/.exec(rest);
+  if (match) {
+    const [, id, action] = match as unknown as [string, string, string | undefined];
+    const store = service.store();
+    if (action === '/results' && method === 'GET') return results(service, exchange, id);
+    if (action === '/cancel' && method === 'POST') {
+      if (!(await service.cancel(id))) throw notFound(id);
+      return sendJson(exchange, 200, JSON.stringify(await service.object((await store.getBatch(id))!, baseUrlOf(exchange))));
+    }
+    if (action === undefined && method === 'GET') {
+      const batch = await store.getBatch(id);
+      if (!batch) throw notFound(id);
+      return sendJson(exchange, 200, JSON.stringify(await service.object(batch, baseUrlOf(exchange))));
+    }
+    if (action === undefined && method === 'DELETE') {
+      const batch = await store.getBatch(id);
+      if (!batch) throw notFound(id);
+      if (batch.processingStatus !== 'ended') {
+        throw new GatewayError('invalid_request', `message batch ${id} is still processing; cancel it and wait for it to end before deleting it`);
+      }
+      await store.deleteBatch(id);
+      return sendJson(exchange, 200, JSON.stringify({ id, type: 'message_batch_deleted' }));
+    }
+  }
+  throw new GatewayError('not_found', `${method} ${path} is not a spillway endpoint`);
+}

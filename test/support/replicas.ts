@@ -1,0 +1,101 @@
+/**
+ * Several spillway gateway processes sharing one Redis, as a deployment with replicas would run
+ * them, and a burst spread round robin across them.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { burstPrompt, type BurstResult } from '../../src/sim/burst.js';
+import type { SimKey } from '../../src/sim/index.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface GatewayProcess {
+  url: string;
+  /** Everything the process printed. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function replicaConfig(simUrl: string, keys: SimKey[], redisUrl: string, dataDir: string, prefix = 'spillway-test:'): ConfigInput {
+  return {
+    server: { host: '127.0.0.1', port: 0 },
+    store: { type: 'redis', url: redisUrl, prefix },
+    data_dir: dataDir,
+    usage: { enabled: false },
+    providers: { anthropic: { type: 'anthropic', base_url: simUrl, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
+    routes: { '*': { targets: [{ provider: 'anthropic' }] } },
+  };
+}
+
+/** `spillway start --config FILE --port 0`, resolved once it prints the address it listens on. */
+export async function spawnGateway(config: ConfigInput): Promise<GatewayProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-replica-'));
+  const file = join(dir, 'spillway.yaml');
+  writeFileSync(file, JSON.stringify(config, null, 2)); // JSON is YAML
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--config', file, '--port', '0'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start in 20 s:\n${output}`)), 20_000);
+    const check = () => {
+      const match = /spillway listening on (http:\/\/[^\s]+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited (${code}):\n${output}`));
+    });
+  });
+  return {
+    url,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Like fireBurst, with request i sent to gateway i mod n (official SDK, default retries). */
+export async function fireAcross(baseURLs: string[], count: number, maxTokens = 64): Promise<BurstResult> {
+  const clients = baseURLs.map((baseURL) => new Anthropic({ baseURL, apiKey: 'client' }));
+  const failures: Record<string, number> = {};
+  let succeeded = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      try {
+        await clients[i % clients.length]!.messages.create({
+          model: 'claude-sonnet-4-6',
+          max_tokens: maxTokens,
+          messages: [{ role: 'user', content: burstPrompt(i) }],
+        });
+        succeeded += 1;
+      } catch (error) {
+        const status = error instanceof Anthropic.APIError && error.status !== undefined ? String(error.status) : 'network';
+        failures[status] = (failures[status] ?? 0) + 1;
+      }
+    }),
+  );
+  return { succeeded, failed: count - succeeded, makespanMs: performance.now() - started, failures };
+}
