@@ -48,7 +48,7 @@ export function refill(bucket: Bucket, now: number): number {
  * provider's own bucket. So a demand waits until it fits with this much refill to spare.
  * (Mirrored in the Redis admission script.)
  */
-export const DELIVERY_JITTER_MS = 50;
+export const DELIVERY_JITTER_MS = 100;
 
 /** The level that must be present to admit `amount` (see the oversized-demand rule above). */
 export function needed(bucket: Bucket, amount: number): number {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Limits } from '../../src/config/schema.js';
+import { DELIVERY_JITTER_MS } from '../../src/quota/bucket.js';
 import { KeyPool } from '../../src/quota/pool.js';
 import type { Demand, ObservedLimits, QuotaPool, ReserveResult, Reservation } from '../../src/quota/types.js';
 import { RedisKeyPool } from '../../src/store/redis-pool.js';
@@ -154,11 +155,12 @@ describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis 
   it('two replicas share one set of buckets', async () => {
     const { pool: one, prefix } = pool([{ id: 'a', limits: { rpm: 120 } }]);
     const two = new RedisKeyPool('p', [{ id: 'a', limits: { rpm: 120 } }], store(prefix));
-    // A burst of 2 (one second of 120 rpm); the second request also waits out the 50 ms delivery margin.
+    // A burst of 2 (one second of 120 rpm); the second request also waits out the delivery margin.
+    const later = T0 + DELIVERY_JITTER_MS;
     reserved(await one.tryReserve(small, T0));
-    reserved(await two.tryReserve(small, T0 + 50));
-    assert.equal(waitOf(await one.tryReserve(small, T0 + 50)), 500, 'the burst of 2 is spent by both together');
-    assert.equal(waitOf(await two.tryReserve(small, T0 + 50)), 500);
+    reserved(await two.tryReserve(small, later));
+    assert.equal(waitOf(await one.tryReserve(small, later)), 500, 'the burst of 2 is spent by both together');
+    assert.equal(waitOf(await two.tryReserve(small, later)), 500);
   });
 
   it('a reservation whose replica vanished is released after its time to live', async () => {
@@ -224,10 +226,11 @@ describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis 
     const outage = Date.now();
     // The other replicas may just have spent the shared buckets, so the local share starts empty.
     const wait = waitOf(await p.tryReserve(small, outage));
-    assert.ok(wait > 200 && wait <= 350, `a third of 600 rpm refills one request (plus the delivery margin) in 350 ms; waited ${wait}`);
+    const expected = 300 + DELIVERY_JITTER_MS;
+    assert.ok(wait > 200 && wait <= expected, `a third of 600 rpm refills one request (plus the delivery margin) in ${expected} ms; waited ${wait}`);
     assert.equal(p.degraded, true);
     assert.ok(lines.some((line) => line.includes('warning') && line.includes('1/3')), lines.join('\n'));
-    const during = reserved(await p.tryReserve(small, Date.now() + 350));
+    const during = reserved(await p.tryReserve(small, Date.now() + 300 + DELIVERY_JITTER_MS));
     const local = p.snapshot(Date.now())[0]!;
     assert.equal(local.dimensions.rpm?.limit, 200, 'a third of 600');
     assert.equal(local.dimensions.concurrency?.limit, 10);
@@ -237,11 +240,13 @@ describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis 
     for (let i = 0; i < 40 && !(await s.heartbeat()); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(p.degraded, false);
     assert.ok(lines.some((line) => line.includes('reachable again')));
-    // Shared again, starting from empty buckets (replicas spent their shares meanwhile): 600 rpm refills one in 100 ms.
+    // Shared again, starting from empty buckets (replicas spent their shares meanwhile): 600 rpm
+    // refills one in 100 ms, plus the delivery margin.
     const back = Date.now();
+    const refilled = back + 100 + DELIVERY_JITTER_MS;
     assert.ok(!(await p.tryReserve(small, back)).ok);
-    reserved(await p.tryReserve(small, back + 100));
+    reserved(await p.tryReserve(small, refilled));
     await p.refresh();
-    assert.equal(p.snapshot(back + 100)[0]?.inFlight, 1, 'the settle held during the outage was replayed; one reservation open');
+    assert.equal(p.snapshot(refilled)[0]?.inFlight, 1, 'the settle held during the outage was replayed; one reservation open');
   });
 });
