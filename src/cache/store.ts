@@ -12,4 +12,6 @@ export interface CacheStore {
   set(key: string, entry: CacheEntry, ttlMs?: number): Promise<void> | void;
   delete(key: string): Promise<void> | void;
   stats(): CacheStoreStats;
+  /** Lets go of a connection, for stores that hold one. */
+  close?(): Promise<void>;
 }

@@ -45,12 +45,17 @@ export function createProvider(name: string, config: ProviderConfig, store?: Red
   };
 }
 
-export function createProviders(config: Config, log: (message: string) => void = () => {}): Map<string, Provider> {
-  const { store: storeConfig } = config;
-  const store =
-    storeConfig.type === 'redis'
-      ? new RedisStore({ url: storeConfig.url, prefix: storeConfig.prefix, replicas: storeConfig.replicas, log })
-      : undefined;
+/** The shared-state connection when `store.type` is redis; one per process. */
+export function createStore(config: Config, log: (message: string) => void = () => {}): RedisStore | undefined {
+  const { store } = config;
+  return store.type === 'redis' ? new RedisStore({ url: store.url, prefix: store.prefix, replicas: store.replicas, log }) : undefined;
+}
+
+export function createProviders(
+  config: Config,
+  log: (message: string) => void = () => {},
+  store: RedisStore | undefined = createStore(config, log),
+): Map<string, Provider> {
   const providers = new Map(Object.entries(config.providers).map(([name, provider]) => [name, createProvider(name, provider, store)]));
   if (store && providers.size === 0) void store.close();
   return providers;

@@ -8,7 +8,8 @@ import type { Config, ConfigInput } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
 import { createObservability, type Observability } from '../observe/index.js';
 import type { Observer } from '../observe/observer.js';
-import { createProviders, type Provider } from '../providers/provider.js';
+import { createProviders, createStore, type Provider } from '../providers/provider.js';
+import { RedisCacheStore } from '../store/redis-cache.js';
 import { UpstreamClient } from '../providers/upstream.js';
 import { TokenEstimator } from '../quota/estimate.js';
 import { AdmissionQueue } from '../quota/queue.js';
@@ -52,7 +53,8 @@ export interface StartOptions {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export function createGateway(config: Config, log: (message: string) => void): Gateway {
-  const providers = createProviders(config, log);
+  const store = createStore(config, log);
+  const providers = createProviders(config, log, store);
   const queue = new AdmissionQueue({ maxDepth: config.queue.max_depth });
   const observability = createObservability(
     config,
@@ -70,7 +72,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
     estimator: new TokenEstimator(),
     retryBudget: new RetryBudget(config.retry.budget_ratio),
     upstream: new UpstreamClient(),
-    cache: createAnswerCache(config.cache),
+    cache: createAnswerCache(config.cache, store && new RedisCacheStore(store, { defaultTtlMs: config.cache.exact.ttl })),
     observer: observability.observer,
     observability,
     log,
@@ -111,6 +113,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.upstream.close();
       await Promise.all([...gateway.providers.values()].map((provider) => provider.pool.close?.()));
+      await gateway.cache.exact?.close?.();
       gateway.observability.close();
     },
   };

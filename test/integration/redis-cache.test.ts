@@ -1,0 +1,52 @@
+/**
+ * Issue 5 with issue 7: with `store: redis`, replicas share the exact cache, so an answer one
+ * replica got is a hit on another.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
+import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { skipWithoutRedis, startRedis, type RedisServer } from '../support/redis.js';
+import { defaultConfig, simKeys } from '../support/stack.js';
+
+describe('two replicas sharing Redis', { skip: skipWithoutRedis }, () => {
+  let redis: RedisServer;
+  let sim: Simulator;
+  const gateways: RunningGateway[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    const keys = simKeys(1);
+    sim = await startSimulator({ keys });
+    for (let i = 0; i < 2; i++) {
+      const config = {
+        ...defaultConfig(sim.url, keys),
+        data_dir: mkdtempSync(join(tmpdir(), 'spillway-test-')),
+        store: { type: 'redis' as const, url: redis.url, prefix: `cache-test:` },
+      };
+      gateways.push(await startGateway(config, { port: 0, quiet: true }));
+    }
+  });
+  after(async () => {
+    for (const gateway of gateways) await gateway.close();
+    await sim.close();
+    await redis.stop();
+  });
+
+  it('an answer cached by one replica is a hit on the other, streamed or not', async () => {
+    const [one, two] = gateways.map((gateway) => new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 }));
+    const params = { model: 'claude-haiku-4-5', max_tokens: 40, temperature: 0, messages: [{ role: 'user' as const, content: 'Name a prime number.' }] };
+    const first = await one!.messages.create(params).withResponse();
+    assert.equal(first.response.headers.get('x-spillway-cache'), 'miss');
+    const second = await two!.messages.create(params).withResponse();
+    assert.equal(second.response.headers.get('x-spillway-cache'), 'hit');
+    assert.deepEqual(second.data.content, first.data.content);
+    const streamed = await two!.messages.stream(params).finalMessage();
+    assert.equal(streamed.content[0]?.type === 'text' && streamed.content[0].text, first.data.content[0]?.type === 'text' && first.data.content[0].text);
+    assert.equal(sim.stats().total.requests, 1);
+  });
+});
