@@ -153,6 +153,30 @@ export class Metrics implements Observer {
         this.set(view.queueDepth());
       },
     });
+    new Gauge({
+      name: 'spillway_cache_entries',
+      help: 'Answers held by the exact cache',
+      registers,
+      collect() {
+        this.set(view.cacheHeld?.().entries ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'spillway_cache_bytes',
+      help: 'Bytes held by the exact cache (its own accounting, within cache.exact.max_bytes)',
+      registers,
+      collect() {
+        this.set(view.cacheHeld?.().bytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'spillway_store_degraded',
+      help: '1 while the shared store (Redis) is unreachable and each replica serves on its share of the limits',
+      registers,
+      collect() {
+        this.set(view.degraded?.() ? 1 : 0);
+      },
+    });
     // The pool gauges are filled from one snapshot per scrape, so their figures agree with each
     // other; a registry collects its metrics concurrently, so each joins the same fill.
     let keyCount = 0;

@@ -13,6 +13,10 @@ export interface GatewayView {
   /** Async: with a shared store (Redis) the pools live elsewhere. */
   pools(now: number): Promise<PoolView[]>;
   queueDepth(): number;
+  /** Entries and bytes the exact cache holds (zero without one). */
+  cacheHeld?(): { entries: number; bytes: number };
+  /** Whether the shared store is unreachable and limits are split per replica. */
+  degraded?(): boolean;
 }
 
 export interface Clock {

@@ -56,12 +56,15 @@ export function createGateway(config: Config, log: (message: string) => void): G
   const store = createStore(config, log);
   const providers = createProviders(config, log, store);
   const queue = new AdmissionQueue({ maxDepth: config.queue.max_depth });
+  const cache = createAnswerCache(config.cache, store && new RedisCacheStore(store, { defaultTtlMs: config.cache.exact.ttl }));
   const observability = createObservability(
     config,
     {
       pools: (now) =>
         Promise.all([...providers.values()].map(async (provider) => ({ provider: provider.name, keys: await provider.pool.snapshot(now) }))),
       queueDepth: () => queue.depth,
+      cacheHeld: () => cache.exact?.stats() ?? { entries: 0, bytes: 0 },
+      degraded: () => [...providers.values()].some((provider) => provider.pool.degraded),
     },
     { log },
   );
@@ -72,7 +75,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
     estimator: new TokenEstimator(),
     retryBudget: new RetryBudget(config.retry.budget_ratio),
     upstream: new UpstreamClient(),
-    cache: createAnswerCache(config.cache, store && new RedisCacheStore(store, { defaultTtlMs: config.cache.exact.ttl })),
+    cache,
     observer: observability.observer,
     observability,
     log,
