@@ -2,6 +2,8 @@
  * Errors spillway itself gives, in the caller's own API shape: Anthropic error JSON on Anthropic
  * paths, OpenAI error JSON on OpenAI paths.
  */
+import type { AnthropicErrorType } from '../protocol/anthropic.js';
+import { openAIShapeOf } from '../protocol/translate/errors.js';
 
 export type Surface = 'anthropic' | 'openai';
 
@@ -17,22 +19,17 @@ export type GatewayErrorKind =
   | 'upstream'
   | 'timeout';
 
-const table: Record<GatewayErrorKind, { status: number; anthropic: string; openai: string }> = {
-  invalid_request: { status: 400, anthropic: 'invalid_request_error', openai: 'invalid_request_error' },
-  authentication: { status: 401, anthropic: 'authentication_error', openai: 'invalid_request_error' },
-  permission: { status: 403, anthropic: 'permission_error', openai: 'invalid_request_error' },
-  not_found: { status: 404, anthropic: 'not_found_error', openai: 'invalid_request_error' },
-  too_large: { status: 413, anthropic: 'request_too_large', openai: 'invalid_request_error' },
-  rate_limited: { status: 429, anthropic: 'rate_limit_error', openai: 'rate_limit_exceeded' },
-  overloaded: { status: 503, anthropic: 'overloaded_error', openai: 'server_error' },
-  upstream: { status: 502, anthropic: 'api_error', openai: 'server_error' },
-  timeout: { status: 504, anthropic: 'timeout_error', openai: 'server_error' },
-};
-
-const openaiCodes: Partial<Record<GatewayErrorKind, string>> = {
-  authentication: 'invalid_api_key',
-  not_found: 'not_found',
-  rate_limited: 'rate_limit_exceeded',
+/** Each kind's status, and its Anthropic error type; the OpenAI shape follows from the type. */
+const table: Record<GatewayErrorKind, { status: number; type: AnthropicErrorType }> = {
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  authentication: { status: 401, type: 'authentication_error' },
+  permission: { status: 403, type: 'permission_error' },
+  not_found: { status: 404, type: 'not_found_error' },
+  too_large: { status: 413, type: 'request_too_large' },
+  rate_limited: { status: 429, type: 'rate_limit_error' },
+  overloaded: { status: 503, type: 'overloaded_error' },
+  upstream: { status: 502, type: 'api_error' },
+  timeout: { status: 504, type: 'timeout_error' },
 };
 
 const RETRYABLE = new Set<GatewayErrorKind>(['rate_limited', 'overloaded', 'upstream', 'timeout']);
@@ -69,23 +66,14 @@ export function errorResponse(surface: Surface, error: GatewayError, requestId: 
   }
   const body =
     surface === 'anthropic'
-      ? { type: 'error', error: { type: entry.anthropic, message: error.message }, request_id: requestId }
-      : {
-          error: {
-            message: error.message,
-            type: entry.openai === 'rate_limit_exceeded' ? 'requests' : entry.openai,
-            param: error.extra.param ?? null,
-            code: openaiCodes[error.kind] ?? null,
-          },
-        };
+      ? { type: 'error', error: { type: entry.type, message: error.message }, request_id: requestId }
+      : { error: { message: error.message, ...openAIShapeOf(entry.type), param: error.extra.param ?? null } };
   return { status: entry.status, headers, body: JSON.stringify(body) };
 }
 
 /** A mid-stream failure after the first byte: the surface's own error event. */
 export function streamErrorEvent(surface: Surface, kind: GatewayErrorKind, message: string): string {
-  const entry = table[kind];
-  if (surface === 'anthropic') {
-    return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: entry.anthropic, message } })}\n\n`;
-  }
-  return `data: ${JSON.stringify({ error: { message, type: entry.openai, param: null, code: openaiCodes[kind] ?? null } })}\n\n`;
+  const { type } = table[kind];
+  if (surface === 'anthropic') return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`;
+  return `data: ${JSON.stringify({ error: { message, ...openAIShapeOf(type), param: null } })}\n\n`;
 }

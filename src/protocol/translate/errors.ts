@@ -45,6 +45,12 @@ const ANTHROPIC_STATUS: Record<AnthropicErrorType, number> = {
   overloaded_error: 529,
 };
 
+/** The OpenAI error `type` and `code` that stand for an Anthropic error type. */
+export function openAIShapeOf(type: AnthropicErrorType): { type: string; code: string | null } {
+  const { type: openAIType, code } = ANTHROPIC_TO_OPENAI[type];
+  return { type: openAIType, code };
+}
+
 function isAnthropicType(type: string): type is AnthropicErrorType {
   return Object.hasOwn(ANTHROPIC_STATUS, type);
 }
