@@ -26,6 +26,7 @@ function usageHint(url: string, apiKey: string): string {
   return [
     `  Anthropic SDK / Claude Code:  ANTHROPIC_BASE_URL=${url} ANTHROPIC_API_KEY=${apiKey}`,
     `  OpenAI SDK:                   OPENAI_BASE_URL=${url}/v1 OPENAI_API_KEY=${apiKey}`,
+    `  Dashboard: ${url}/    Metrics: ${url}/metrics`,
     `  Try it:  curl ${url}/v1/messages -H 'content-type: application/json' -H 'x-api-key: ${apiKey}' \\`,
     `             -d '{"model":"claude-sonnet-4-6","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}'`,
   ].join('\n');
