@@ -90,6 +90,8 @@ function entryOf(chat: ChatRequest, body: Buffer): CacheEntry | undefined {
 
 export async function serveChatCached(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<void> {
   const cache: AnswerCache = gw.cache;
+  // Answers from cache are requests too: metrics and the usage log count them.
+  Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const directive = directiveOf(exchange.req.headers);
   if (directive === 'no-store' || !cache.exact) {
     setCacheHeader(exchange, 'bypass');

@@ -102,3 +102,21 @@ describe('the answer cache', () => {
     assert.equal(stack.sim.stats().total.requests, 1);
   });
 });
+
+describe('cache hits in the metrics', () => {
+  it('counts exact and semantic hits by kind', async () => {
+    const stack = await startStack();
+    try {
+      const ask = (content: string) => stack.anthropic.messages.create(question(content));
+      await ask('What is the boiling point of water?');
+      await ask('What is the boiling point of water?');
+      await ask('what is the boiling point of water');
+      const metrics = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+      assert.match(metrics, /spillway_cache_hits_total\{kind="exact"\} 1\b/);
+      assert.match(metrics, /spillway_cache_hits_total\{kind="semantic"\} 1\b/);
+      assert.match(metrics, /spillway_cache_entries \d+/);
+    } finally {
+      await stack.close();
+    }
+  });
+});
