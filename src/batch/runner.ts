@@ -37,6 +37,8 @@ const WEBHOOK_RETRY_MS = 30_000;
 const WEBHOOK_TIMEOUT_MS = 10_000;
 /** After spillway itself refused a batch request (queue full, no key in service), wait this long. */
 const REFUSED_PAUSE_MS = 1000;
+/** A shared store: how often to take back requests of replicas that stopped heartbeating. */
+const REQUEUE_EVERY_MS = 1000;
 
 let batchRequestCounter = 0;
 
@@ -60,6 +62,8 @@ export class BatchService {
   private readonly webhooksSending = new Set<string>();
   private woken = false;
   private housekeptAt = 0;
+  private requeuedAt = 0;
+  private failing = false;
   /** The URL clients reach spillway at; results_url and webhook payloads are built on it. */
   baseUrl = 'http://127.0.0.1';
 
@@ -82,9 +86,15 @@ export class BatchService {
   async start(): Promise<void> {
     if (this.options.openStore || existsSync(join(this.options.dataDir, BATCH_FILE))) {
       const store = this.store();
-      const requeued = await store.requeueRunning();
-      if (requeued > 0) this.options.log(`spillway: batches: ${requeued} request(s) interrupted by a restart are pending again`);
-      await store.endIdle(Date.now());
+      try {
+        const requeued = await store.requeueRunning();
+        if (requeued > 0) this.options.log(`spillway: batches: ${requeued} request(s) interrupted by a restart are pending again`);
+        await store.endIdle(Date.now());
+      } catch (error) {
+        // A shared store out of reach at startup: the periodic requeue catches up once it is back.
+        if (!store.shared) throw error;
+        this.options.log(`spillway: batches: store unreachable at startup (${error instanceof Error ? error.message : String(error)}); the runner waits for it`);
+      }
     }
     this.loopDone = this.loop().catch((error: unknown) => {
       this.options.log(`spillway: batch runner stopped: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -128,11 +138,22 @@ export class BatchService {
   private async loop(): Promise<void> {
     while (!this.closed) {
       this.woken = false;
-      const room = this.options.concurrency - this.inFlight.size;
-      if (this.opened && room > 0 && Date.now() >= this.pausedUntil) {
-        for (const claimed of await this.opened.claim(room)) this.launch(claimed);
+      // While the store is out of reach (Redis down) the runner pauses; in-flight requests finish.
+      if (this.opened && !this.opened.degraded) {
+        try {
+          const room = this.options.concurrency - this.inFlight.size;
+          if (room > 0 && Date.now() >= this.pausedUntil) {
+            for (const claimed of await this.opened.claim(room)) this.launch(claimed);
+          }
+          if (Date.now() - this.housekeptAt >= TICK_MS) await this.housekeeping();
+          this.failing = false;
+        } catch (error) {
+          // A store that failed once is tried again next tick rather than stopping the runner.
+          if (!this.failing) this.options.log(`spillway: batch runner paused: ${error instanceof Error ? error.message : String(error)}`);
+          this.failing = true;
+          this.woken = false;
+        }
       }
-      if (this.opened && Date.now() - this.housekeptAt >= TICK_MS) await this.housekeeping();
       if (this.woken) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.max(0, Math.min(TICK_MS, this.pausedUntil - Date.now())) || TICK_MS);
@@ -150,6 +171,11 @@ export class BatchService {
     const store = this.opened!;
     const now = Date.now();
     this.housekeptAt = now;
+    if (store.shared && now - this.requeuedAt >= REQUEUE_EVERY_MS) {
+      this.requeuedAt = now;
+      const requeued = await store.requeueRunning();
+      if (requeued > 0) this.options.log(`spillway: batches: ${requeued} request(s) of a replica that stopped are pending again`);
+    }
     const expired = await store.expire(now);
     if (expired.length > 0 || now >= this.webhookRetryAt) await this.sendWebhooks();
   }

@@ -27,6 +27,13 @@ export interface ListOptions {
 }
 
 export interface BatchStore {
+  /**
+   * Several replicas drain this store. requeueRunning then only takes back requests of replicas
+   * that are gone, so the runner also calls it periodically to pick up a dead replica's work.
+   */
+  readonly shared?: boolean;
+  /** True while the store cannot be reached: the runner pauses and the HTTP surface answers 503. */
+  readonly degraded?: boolean;
   createBatch(batch: Omit<BatchRecord, 'seq'>, requests: NewRequest[]): Promise<void>;
   getBatch(id: string): Promise<BatchRecord | undefined>;
   /** Newest first; `afterId` pages towards older batches, `beforeId` towards newer ones. */
@@ -42,7 +49,10 @@ export interface BatchStore {
   cancel(id: string, now: number): Promise<boolean>;
   /** Pending requests of batches past their expiry become expired. Returns the ids of batches that ended. */
   expire(now: number): Promise<string[]>;
-  /** After a crash: `running` was never recorded as answered, so it goes back to pending. Returns how many. */
+  /**
+   * After a crash: `running` was never recorded as answered, so it goes back to pending (canceled in
+   * a batch being canceled). A shared store only takes back those of replicas no longer alive. Returns how many.
+   */
   requeueRunning(): Promise<number>;
   /** Unfinished batches with nothing pending or running are ended. Returns their ids. */
   endIdle(now: number): Promise<string[]>;

@@ -145,6 +145,10 @@ function notFound(id: string): GatewayError {
   return new GatewayError('not_found', `message batch ${id} not found`);
 }
 
+/**
+ * While the batch store is out of reach (Redis down) the endpoints answer 503 overloaded_error,
+ * which the SDKs retry, rather than a 500 or a stale answer; interactive traffic is unaffected.
+ */
 export async function serveBatches(
   gw: Gateway,
   exchange: Exchange,
@@ -154,6 +158,24 @@ export async function serveBatches(
 ): Promise<void> {
   const service = gw.batches;
   if (!service) throw new GatewayError('not_found', 'message batches are disabled on this gateway (batches.enabled)');
+  const unavailable = () => new GatewayError('overloaded', 'the batch store is unreachable right now; retry shortly');
+  if (service.store().degraded) throw unavailable();
+  try {
+    return await route(service, gw, exchange, method, path, readBody);
+  } catch (error) {
+    if (!(error instanceof GatewayError) && service.store().degraded) throw unavailable();
+    throw error;
+  }
+}
+
+async function route(
+  service: BatchService,
+  gw: Gateway,
+  exchange: Exchange,
+  method: string,
+  path: string,
+  readBody: (limit: number) => Promise<Buffer>,
+): Promise<void> {
   const url = exchange.req.url ?? '';
   const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
   const rest = path.slice(BATCHES_PATH.length).replace(/\/$/, '');

@@ -10,11 +10,13 @@ import { createObservability, type Observability } from '../observe/index.js';
 import type { Observer } from '../observe/observer.js';
 import { createProviders, createStore, type Provider } from '../providers/provider.js';
 import { RedisCacheStore } from '../store/redis-cache.js';
+import type { RedisStore } from '../store/redis-store.js';
 import { UpstreamClient } from '../providers/upstream.js';
 import { TokenEstimator } from '../quota/estimate.js';
 import { AdmissionQueue } from '../quota/queue.js';
 import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
+import { RedisBatchStore } from '../batch/redis-store.js';
 import { handleRequest } from './routes.js';
 
 /** Everything a request handler needs, built once from config. */
@@ -29,6 +31,8 @@ export interface Gateway {
   observer: Observer;
   /** Metrics, alerts, usage log and the dashboard's figures; `observer` is its request-path face. */
   observability: Observability;
+  /** The Redis connection shared by pools, cache and batches, with `store: redis`. */
+  redis?: RedisStore;
   /** The Message Batches service, when batches.enabled. */
   batches?: BatchService;
   log(message: string): void;
@@ -56,7 +60,10 @@ export function createGateway(config: Config, log: (message: string) => void): G
   const store = createStore(config, log);
   const providers = createProviders(config, log, store);
   const queue = new AdmissionQueue({ maxDepth: config.queue.max_depth });
-  const cache = createAnswerCache(config.cache, store && new RedisCacheStore(store, { defaultTtlMs: config.cache.exact.ttl }));
+  const cache = createAnswerCache(
+    config.cache,
+    store && config.cache.exact.enabled ? new RedisCacheStore(store, { defaultTtlMs: config.cache.exact.ttl }) : undefined,
+  );
   const observability = createObservability(
     config,
     {
@@ -78,6 +85,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
     cache,
     observer: observability.observer,
     observability,
+    redis: store,
     log,
   };
 }
@@ -101,7 +109,15 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
   const { port } = server.address() as AddressInfo;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   if (config.batches.enabled) {
-    gateway.batches = new BatchService(gateway, { dataDir: config.data_dir, concurrency: config.batches.concurrency, webhook: config.batches.webhook, log });
+    const { redis } = gateway;
+    gateway.batches = new BatchService(gateway, {
+      dataDir: config.data_dir,
+      concurrency: config.batches.concurrency,
+      webhook: config.batches.webhook,
+      log,
+      // With `store: redis` batches live in the Redis every replica shares; SQLite otherwise.
+      openStore: redis ? () => new RedisBatchStore(redis) : undefined,
+    });
     gateway.batches.baseUrl = `http://${shownHost}:${port}`;
     await gateway.batches.start();
   }
