@@ -9,21 +9,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { minimumMakespanMs } from '../src/sim/burst.js';
-import { startSimulator, type SimKey, type SimWindow } from '../src/sim/index.js';
+import { minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS, SKU_SCENARIOS } from '../src/sim/burst.js';
+import { startSimulator, type SimKey } from '../src/sim/index.js';
 import { redisBinary, startRedis } from '../test/support/redis.js';
 import { fireAcross, replicaConfig, spawnGateway } from '../test/support/replicas.js';
 
 const COUNT = Number(process.env.SKU_COUNT ?? 500);
 const REPLICAS = Number(process.env.REPLICAS ?? 3);
-const LATENCY = { ttftMs: 100, tokensPerSecond: 400 };
-const OUTPUT_TOKENS = 40;
-const requestLatencyMs = LATENCY.ttftMs + (OUTPUT_TOKENS / LATENCY.tokensPerSecond) * 1000;
-
-const scenarios: Array<{ window: SimWindow; rpm: number }> = [
-  { window: 'minute', rpm: 210 }, // a burst of 420, then 7/s
-  { window: 'second', rpm: 1800 }, // a burst of 60, then 60/s
-];
 
 if (!redisBinary) {
   console.error('bench:replicas needs redis-server (looked in /usr/bin and /usr/local/bin)');
@@ -31,10 +23,10 @@ if (!redisBinary) {
 }
 
 const rows: Array<Record<string, string | number>> = [];
-for (const { window, rpm } of scenarios) {
+for (const { window, rpm } of SKU_SCENARIOS) {
   const keys: SimKey[] = [1, 2].map((n) => ({ id: `k${n}`, key: `sk-sim-${n}`, limits: { rpm, itpm: 2_000_000, otpm: 400_000 } }));
   const redis = await startRedis();
-  const sim = await startSimulator({ keys, window, latency: LATENCY, outputTokens: OUTPUT_TOKENS });
+  const sim = await startSimulator({ keys, window, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
   const dataDir = mkdtempSync(join(tmpdir(), 'spillway-bench-'));
   const gateways = await Promise.all(Array.from({ length: REPLICAS }, () => spawnGateway(replicaConfig(sim.url, keys, redis.url, dataDir))));
   try {
@@ -43,7 +35,7 @@ for (const { window, rpm } of scenarios) {
       COUNT,
     );
     const stats = sim.stats().total;
-    const minimum = minimumMakespanMs(keys, window, { ok: COUNT, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + requestLatencyMs;
+    const minimum = minimumMakespanMs(keys, window, { ok: COUNT, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + SKU_REQUEST_MS;
     rows.push({
       scenario: `per ${window}, 2 × ${rpm} rpm`,
       replicas: REPLICAS,

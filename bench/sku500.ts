@@ -5,19 +5,11 @@
  *
  *   npm run bench:sku500
  */
-import { fireBurst, minimumMakespanMs } from '../src/sim/burst.js';
+import { fireBurst, minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS, SKU_SCENARIOS } from '../src/sim/burst.js';
 import { startSimulator, type SimKey, type SimWindow } from '../src/sim/index.js';
 import { startGateway } from '../src/server/gateway.js';
 
 const COUNT = Number(process.env.SKU_COUNT ?? 500);
-const LATENCY = { ttftMs: 100, tokensPerSecond: 400 };
-const OUTPUT_TOKENS = 40;
-const requestLatencyMs = LATENCY.ttftMs + (OUTPUT_TOKENS / LATENCY.tokensPerSecond) * 1000;
-
-const scenarios: Array<{ window: SimWindow; rpm: number }> = [
-  { window: 'minute', rpm: 210 }, // a burst of 420, then 7/s
-  { window: 'second', rpm: 1800 }, // a burst of 60, then 60/s
-];
 
 interface Row {
   scenario: string;
@@ -32,7 +24,7 @@ interface Row {
 
 async function run(window: SimWindow, rpm: number, viaSpillway: boolean): Promise<Row> {
   const keys: SimKey[] = [1, 2].map((n) => ({ id: `k${n}`, key: `sk-sim-${n}`, limits: { rpm, itpm: 2_000_000, otpm: 400_000 } }));
-  const sim = await startSimulator({ keys, window, latency: LATENCY, outputTokens: OUTPUT_TOKENS });
+  const sim = await startSimulator({ keys, window, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
   const gateway = viaSpillway
     ? await startGateway(
         { providers: { anthropic: { type: 'anthropic', base_url: sim.url, keys } }, routes: { '*': { targets: [{ provider: 'anthropic' }] } } },
@@ -54,7 +46,7 @@ async function run(window: SimWindow, rpm: number, viaSpillway: boolean): Promis
       upstream: stats.requests,
       upstream429: stats.rateLimited,
       makespan: result.makespanMs,
-      minimum: minimumMakespanMs(keys, window, { ok: COUNT, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + requestLatencyMs,
+      minimum: minimumMakespanMs(keys, window, { ok: COUNT, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + SKU_REQUEST_MS,
     };
   } finally {
     await gateway?.close();
@@ -63,7 +55,7 @@ async function run(window: SimWindow, rpm: number, viaSpillway: boolean): Promis
 }
 
 const rows: Row[] = [];
-for (const { window, rpm } of scenarios) {
+for (const { window, rpm } of SKU_SCENARIOS) {
   for (const via of [false, true]) {
     const row = await run(window, rpm, via);
     rows.push(row);

@@ -5,14 +5,12 @@
  * steals the other's quota. Then a table: succeeded, failed, upstream 429s, makespan.
  */
 import cliProgress from 'cli-progress';
-import { fireBurst, minimumMakespanMs, type BurstResult } from '../sim/burst.js';
+import { fireBurst, minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS, SKU_SCENARIOS, type BurstResult } from '../sim/burst.js';
 import { startSimulator, type SimKey } from '../sim/index.js';
 import { startGateway } from '../server/gateway.js';
 
-/** As bench/sku500.ts: a minute's burst of 2 × 210 requests, then 7 a second. */
-const RPM = 210;
-const LATENCY = { ttftMs: 100, tokensPerSecond: 400 };
-const OUTPUT_TOKENS = 40;
+/** The per-minute SKU-500 scenario, as in bench/sku500.ts. */
+const RPM = SKU_SCENARIOS.find((scenario) => scenario.window === 'minute')!.rpm;
 
 export interface DemoRow {
   path: 'direct' | 'spillway';
@@ -29,8 +27,8 @@ function demoKeys(): SimKey[] {
 export async function runDemo(count: number, out: NodeJS.WriteStream = process.stdout): Promise<DemoRow[]> {
   const keys = demoKeys();
   const [simDirect, simGateway] = await Promise.all([
-    startSimulator({ keys, window: 'minute', latency: LATENCY, outputTokens: OUTPUT_TOKENS }),
-    startSimulator({ keys, window: 'minute', latency: LATENCY, outputTokens: OUTPUT_TOKENS }),
+    startSimulator({ keys, window: 'minute', latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS }),
+    startSimulator({ keys, window: 'minute', latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS }),
   ]);
   const gateway = await startGateway(
     {
@@ -72,7 +70,7 @@ export async function runDemo(count: number, out: NodeJS.WriteStream = process.s
         baseURL,
         apiKeys,
         count,
-        maxTokens: OUTPUT_TOKENS,
+        maxTokens: SKU_OUTPUT_TOKENS,
         onSettled: (success) => {
           if (success) p.ok += 1;
           else p.failed += 1;
@@ -91,7 +89,6 @@ export async function runDemo(count: number, out: NodeJS.WriteStream = process.s
       run('spillway', gateway.url, ['demo-client']),
     ]);
     bars?.stop();
-    const requestLatencyMs = LATENCY.ttftMs + (OUTPUT_TOKENS / LATENCY.tokensPerSecond) * 1000;
     return (
       [
         ['direct', direct, simDirect],
@@ -104,7 +101,7 @@ export async function runDemo(count: number, out: NodeJS.WriteStream = process.s
         result,
         upstream: stats.requests,
         upstream429: stats.rateLimited,
-        minimumMs: minimumMakespanMs(keys, 'minute', { ok: count, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + requestLatencyMs,
+        minimumMs: minimumMakespanMs(keys, 'minute', { ok: count, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + SKU_REQUEST_MS,
       };
     });
   } finally {

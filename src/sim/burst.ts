@@ -3,7 +3,20 @@
  * the least time the keys' limits allow for it: what the SKU-500 test, benchmark and demo measure.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import type { SimKey, SimKeyStats, SimWindow } from './options.js';
+import type { SimKey, SimKeyStats, SimLatency, SimWindow } from './options.js';
+
+/**
+ * The SKU-500 setting shared by the benchmarks and `spillway demo`: answers of 40 tokens after
+ * 100 ms at 400 tokens/s, and two keys limited so that the burst must wait either way.
+ */
+export const SKU_LATENCY = { ttftMs: 100, tokensPerSecond: 400 } satisfies SimLatency;
+export const SKU_OUTPUT_TOKENS = 40;
+/** How long one request takes upstream: the least makespan includes the last one. */
+export const SKU_REQUEST_MS = SKU_LATENCY.ttftMs + (SKU_OUTPUT_TOKENS / SKU_LATENCY.tokensPerSecond) * 1000;
+export const SKU_SCENARIOS: ReadonlyArray<{ window: SimWindow; rpm: number }> = [
+  { window: 'minute', rpm: 210 }, // a burst of 2 × 210, then 7/s
+  { window: 'second', rpm: 1800 }, // a burst of 2 × 30, then 60/s
+];
 
 export interface BurstResult {
   succeeded: number;
