@@ -61,8 +61,12 @@ export function errorResponse(surface: Surface, error: GatewayError, requestId: 
   // Claude Code and the SDKs retry 4xx such as 401 many times unless told not to.
   if (!RETRYABLE.has(error.kind)) headers['x-should-retry'] = 'false';
   if (error.extra.retryAfterMs !== undefined) {
-    headers['retry-after'] = String(Math.max(1, Math.ceil(error.extra.retryAfterMs / 1000)));
-    headers['retry-after-ms'] = String(Math.max(1, Math.ceil(error.extra.retryAfterMs)));
+    const wait = error.extra.retryAfterMs;
+    // Whole seconds round up, which leaves slack. The precise header, which the SDKs prefer, gets
+    // some too: a client retrying exactly on time (with another waiter at the same moment) must
+    // still find the room there.
+    headers['retry-after'] = String(Math.max(1, Math.ceil(wait / 1000)));
+    headers['retry-after-ms'] = String(Math.ceil(wait + Math.min(wait * 0.1, 250) + 50));
   }
   const body =
     surface === 'anthropic'
