@@ -78,6 +78,11 @@ export function giveBack(bucket: Bucket, amount: number, now: number): void {
   bucket.level = Math.min(bucket.capacity, bucket.level + amount);
 }
 
+/** A level known to be at least `floor` (a bound from what the provider cannot have done). */
+export function raiseTo(bucket: Bucket, floor: number, now: number): void {
+  if (refill(bucket, now) < floor) bucket.level = Math.min(bucket.capacity, floor);
+}
+
 /** Share of the limit left after taking `amount`: the pool prefers the key where this is largest. */
 export function headroomAfter(bucket: Bucket, amount: number): number {
   return (bucket.level - amount) / bucket.limit;

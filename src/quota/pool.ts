@@ -4,7 +4,7 @@
  * Configured limits are priors; `observe` corrects them from the provider's headers.
  */
 import type { Limits } from '../config/schema.js';
-import { type Bucket, createBucket, fits, giveBack, headroomAfter, refill, take, waitFor } from './bucket.js';
+import { type Bucket, createBucket, DELIVERY_JITTER_MS, fits, giveBack, headroomAfter, rate, raiseTo, refill, take, waitFor } from './bucket.js';
 import {
   DIMENSIONS,
   type Demand,
@@ -45,10 +45,51 @@ interface KeyState {
   learning: boolean;
   /** Open reservations → bitmask of the dimensions they took from (buckets may appear later). */
   inFlight: Map<Reservation, number>;
+  /** Per dimension, what those reservations hold that no answer has shown the provider counting. */
+  uncounted: number[];
+  /** Dimensions whose last correction counted doubtful requests as unseen (see settle); a bitmask. */
+  doubted: number;
   predictionMisses: number;
-  /** Admission time of the request whose answer last corrected the key (see learn). */
+  /** Admission time of the request whose answer last corrected the key (see Answer.fresh). */
   seen: number;
 }
+
+/**
+ * What an answer's headers can say about the key, beyond the numbers.
+ * `remaining` is the provider's level when the answered request arrived, which was about when it
+ * was admitted; since then the provider has refilled, and has counted the requests that reached it
+ * after that one.
+ */
+interface Answer {
+  /** The answered reservation, while in flight: `remaining` includes it at its real size. */
+  counted: Reservation | undefined;
+  /**
+   * The answered request was admitted no earlier than the one that last corrected the key, so this
+   * is the newest word on the key and may raise the level. Answers arrive out of order: an older
+   * one arriving late may only lower it, or it would hand back capacity already used.
+   */
+  fresh: boolean;
+  /**
+   * How long the provider has surely refilled since `remaining` was true (fresh answers only): since
+   * the request was admitted, less the delivery margin it may have spent on the way.
+   */
+  refilledMs: number;
+  /** When the answered request was admitted (-Infinity if unknown). */
+  admittedAt: number;
+  /**
+   * Requests admitted before this were delivered before the answered one and are in `remaining`;
+   * later ones are not yet. Requests overtake each other on the way by some milliseconds, so the
+   * line is drawn a delivery margin early: the doubtful ones count as not yet seen.
+   */
+  seenBefore: number;
+}
+
+/**
+ * The provider counts these when a request arrives and refuses what does not fit, so its level is
+ * never below zero: ours is never below minus what is in flight uncounted. Output is counted as it
+ * is generated and may overdraw.
+ */
+const CHARGED_ON_ARRIVAL = new Set([RPM, RPD, ITPM]);
 
 function amountFor(dimension: number, demand: Demand): number {
   switch (dimension) {
@@ -114,6 +155,8 @@ export class KeyPool implements QuotaPool {
         coolingUntil: 0,
         learning: !known,
         inFlight: new Map(),
+        uncounted: new Array(DIMENSION_COUNT).fill(0),
+        doubted: 0,
         predictionMisses: 0,
         seen: -Infinity,
       };
@@ -143,7 +186,9 @@ export class KeyPool implements QuotaPool {
     for (let d = 0; d < DIMENSION_COUNT; d++) {
       const bucket = best.buckets[d];
       if (bucket) {
-        take(bucket, amountFor(d, demand), now);
+        const amount = amountFor(d, demand);
+        take(bucket, amount, now);
+        best.uncounted[d]! += amount;
         mask |= 1 << d;
       }
     }
@@ -170,6 +215,7 @@ export class KeyPool implements QuotaPool {
     for (let d = 0; d < DIMENSION_COUNT; d++) {
       const bucket = key.buckets[d];
       if (!bucket || (mask & (1 << d)) === 0) continue;
+      key.uncounted[d]! -= amountFor(d, demand);
       let back: number;
       if (d === CONCURRENCY) back = 1;
       else if (usage === undefined) back = amountFor(d, demand); // the provider never counted it
@@ -179,12 +225,22 @@ export class KeyPool implements QuotaPool {
       else back = 0; // the request itself was counted
       if (back !== 0) giveBack(bucket, back, now);
     }
+    // A correction may have counted as unseen requests that the provider had in fact seen (they
+    // overtook the answered one on the way). No later answer may correct that (they are older), but
+    // as they settle the provider's own floor applies: it never goes below zero on these.
+    for (const d of CHARGED_ON_ARRIVAL) {
+      const bucket = key.buckets[d];
+      if (bucket && key.doubted & (1 << d)) raiseTo(bucket, -key.uncounted[d]!, now);
+    }
+    if (key.inFlight.size === 0) {
+      key.uncounted.fill(0); // no float residue
+      key.doubted = 0;
+    }
   }
 
   /**
-   * Corrects a key from an answer's headers. `remaining` is the truth at the time of the answer,
-   * minus everything still in flight on the key: some of it the provider has not counted yet, and
-   * counting all of it is the simple, conservative choice (the next answer corrects the excess).
+   * Corrects a key from an answer's headers (see Answer): the level becomes `remaining`, plus the
+   * refill since, minus what is in flight that the provider had not seen yet.
    * The burst capacity grows to the largest `remaining` seen: if it never exceeds limit/60, the
    * provider enforces per second and the capacity stays there.
    * `answered`: the reservation whose answer carried these headers, if known. The provider has
@@ -195,16 +251,24 @@ export class KeyPool implements QuotaPool {
     const key = this.byId.get(keyId);
     if (!key) return;
     key.learning = false; // an answer without limits means the key has none to learn
-    const counted = answered && key.inFlight.has(answered) ? answered : undefined;
     const fresh = answered !== undefined && answered.at >= key.seen;
-    this.learn(key, RPM, observed.requests, now, counted, fresh);
-    this.learn(key, ITPM, observed.inputTokens, now, counted, fresh);
-    this.learn(key, OTPM, observed.outputTokens, now, undefined, fresh);
+    const onArrival: Answer = {
+      counted: answered && key.inFlight.has(answered) ? answered : undefined,
+      fresh,
+      refilledMs: fresh ? Math.max(0, now - answered.at - DELIVERY_JITTER_MS) : 0,
+      admittedAt: answered?.at ?? -Infinity,
+      seenBefore: answered ? answered.at - DELIVERY_JITTER_MS : -Infinity,
+    };
+    // Output is counted as it is generated: everything in flight may still add to it.
+    const asGenerated: Answer = { ...onArrival, counted: undefined, seenBefore: -Infinity };
+    this.learn(key, RPM, observed.requests, now, onArrival);
+    this.learn(key, ITPM, observed.inputTokens, now, onArrival);
+    this.learn(key, OTPM, observed.outputTokens, now, asGenerated);
     // Anthropic's `tokens` is input + output when nothing tighter applies: only a tighter one is a limit of its own.
     const tokens = observed.tokens;
     const split = observed.inputTokens?.limit !== undefined && observed.outputTokens?.limit !== undefined;
     if (tokens && (!split || (tokens.limit !== undefined && tokens.limit < observed.inputTokens!.limit! + observed.outputTokens!.limit!))) {
-      this.learn(key, TPM, tokens, now, undefined, fresh);
+      this.learn(key, TPM, tokens, now, asGenerated);
     }
     if (fresh) key.seen = answered.at;
   }
@@ -283,12 +347,7 @@ export class KeyPool implements QuotaPool {
     return wait;
   }
 
-  /**
-   * `fresh`: the answer is to a request admitted no earlier than the one that last corrected the
-   * key, so it is the newest word on the key and may raise the level. Answers arrive out of order:
-   * an older one arriving late may only lower it, or it would hand back capacity already used.
-   */
-  private learn(key: KeyState, d: number, observed: Observed | undefined, now: number, counted: Reservation | undefined, fresh: boolean): void {
+  private learn(key: KeyState, d: number, observed: Observed | undefined, now: number, answer: Answer): void {
     if (!observed) return;
     let bucket = key.buckets[d];
     // A new or changed limit makes our level meaningless: take the provider's word outright.
@@ -298,7 +357,11 @@ export class KeyPool implements QuotaPool {
       if (!bucket) {
         bucket = key.buckets[d] = newBucket(d, observed.limit, now);
         // What is in flight counts against the new bucket too, and settle gives it back there.
-        for (const [reservation, mask] of key.inFlight) key.inFlight.set(reservation, mask | (1 << d));
+        key.uncounted[d] = 0;
+        for (const [reservation, mask] of key.inFlight) {
+          key.inFlight.set(reservation, mask | (1 << d));
+          key.uncounted[d] += amountFor(d, reservation.demand);
+        }
       } else if (bucket.limit !== observed.limit) {
         refill(bucket, now);
         bucket.limit = observed.limit;
@@ -312,17 +375,26 @@ export class KeyPool implements QuotaPool {
     const grown = Math.max(0, Math.min(bucket.limit, observed.remaining) - bucket.capacity);
     bucket.capacity += grown;
     bucket.level += grown;
+    const { counted, seenBefore } = answer;
     let unseen = 0;
+    let doubtful = false;
     const bit = 1 << d;
     for (const [reservation, mask] of key.inFlight) {
-      if (reservation !== counted && mask & bit) unseen += amountFor(d, reservation.demand);
+      if (reservation !== counted && reservation.at >= seenBefore && mask & bit) {
+        unseen += amountFor(d, reservation.demand);
+        if (reservation.at < answer.admittedAt) doubtful = true;
+      }
     }
-    const truth = observed.remaining - unseen;
-    if (truth >= bucket.level && !resync && !fresh) return;
+    const truth = observed.remaining + rate(bucket) * answer.refilledMs - unseen;
+    if (truth >= bucket.level && !resync && !answer.fresh) return;
     bucket.level = Math.min(bucket.capacity, truth);
+    if (doubtful && CHARGED_ON_ARRIVAL.has(d)) key.doubted |= bit;
     // The answered request is in `remaining` at its real size now: settle must not give its
     // estimate's excess back here.
     const mask = counted && key.inFlight.get(counted);
-    if (counted && mask) key.inFlight.set(counted, mask & ~bit);
+    if (counted && mask && mask & bit) {
+      key.inFlight.set(counted, mask & ~bit);
+      key.uncounted[d]! -= amountFor(d, counted.demand);
+    }
   }
 }

@@ -28,6 +28,11 @@ export interface AdmissionPool {
   tryReserve(demand: Demand, now: number): ReserveResult | Promise<ReserveResult>;
   /** Wait estimate without reserving; lets the queue reject at once a request stuck behind others. */
   waitTime?(demand: Demand, now: number): number | Promise<number>;
+  /**
+   * Other processes change this pool's capacity without telling this queue (a pool shared through
+   * Redis): a waiter re-tries at least this often rather than sleep through their corrections.
+   */
+  readonly recheckMs?: number;
   /** Gives a reservation back untouched (the waiter was aborted while its reservation was in progress). */
   settle?(reservation: Reservation, usage: undefined, now: number): void | Promise<void>;
 }
@@ -208,7 +213,7 @@ export class AdmissionQueue {
           }
         } else {
           wait = Math.min(wait, result.waitMs);
-          ownWait = Math.min(ownWait, result.waitMs);
+          ownWait = Math.min(ownWait, result.waitMs, pool.recheckMs ?? Infinity);
         }
       }
       if (admitted || waiter.done) continue;

@@ -96,8 +96,15 @@ export function snapshotOfHash(id: string, hash: Record<string, string>, configu
   return snapshot;
 }
 
+/**
+ * A waiter re-tries at least this often: other replicas' answers correct the shared buckets (often
+ * upward) without this replica's queue hearing of it.
+ */
+const RECHECK_MS = 100;
+
 export class RedisKeyPool implements QuotaPool {
   readonly id: string;
+  readonly recheckMs = RECHECK_MS;
   private readonly keys: PoolKey[];
   private readonly byId = new Map<string, PoolKey>();
   private readonly store: RedisStore;

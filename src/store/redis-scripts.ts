@@ -12,8 +12,10 @@ import { DELIVERY_JITTER_MS } from '../quota/bucket.js';
  *                       l<d> limit, c<d> burst capacity, v<d> level, t<d> last refill (ms),
  *                       u<d> in-flight amount the provider has not counted yet (see observe);
  *                       learn (1: no limit known yet), cool (ms), off (disabled reason), miss,
- *                       n / si / so (in-flight count, input and output tokens).
- *   <prefix>{P}:K:res   hash: reservation id → "mask,input,output" (mask: buckets it took from).
+ *                       n / si / so (in-flight count, input and output tokens), seen (admission
+ *                       time of the request whose answer last corrected the key), dbt (bitmask:
+ *                       dimensions whose last correction counted doubtful requests as unseen).
+ *   <prefix>{P}:K:res   hash: reservation id → "mask,input,output,admitted at" (mask: buckets it took from).
  *   <prefix>{P}:K:exp   zset: reservation id by expiry, so a replica that died mid-request does
  *                       not hold capacity forever.
  * A key missing from Redis (first use, or a Redis restarted empty) is created from the limits the
@@ -25,7 +27,9 @@ const PRELUDE = `
 local EPS = 1e-9
 local JITTER_MS = ${DELIVERY_JITTER_MS}
 local ND = 6
-local RPD, ITPM, OTPM, TPM, CONC = 1, 2, 3, 4, 5
+local RPM, RPD, ITPM, OTPM, TPM, CONC = 0, 1, 2, 3, 4, 5
+-- Counted by the provider on arrival, never below zero there (KeyPool's CHARGED_ON_ARRIVAL).
+local ON_ARRIVAL = { RPM, RPD, ITPM }
 local SETTLE_WAIT = 25
 
 local function period(d)
@@ -48,8 +52,8 @@ end
 local function bitOf(d) return bit.lshift(1, d) end
 
 -- limits: ARGV values from index 'at' on, one per dimension, '' when absent.
-local function fresh(at, now)
-  local s = { b = {}, cool = 0, learn = 1, miss = 0, n = 0, si = 0, so = 0, dirty = true }
+local function newState(at, now)
+  local s = { b = {}, cool = 0, learn = 1, miss = 0, seen = 0, dbt = 0, n = 0, si = 0, so = 0, dirty = true }
   for d = 0, ND - 1 do
     local l = tonumber(ARGV[at + d])
     if l then
@@ -65,9 +69,9 @@ local function load(hkey, at, now)
   local flat = redis.call('HGETALL', hkey)
   local h = {}
   for j = 1, #flat, 2 do h[flat[j]] = flat[j + 1] end
-  if h.learn == nil then return fresh(at, now) end
+  if h.learn == nil then return newState(at, now) end
   local s = { b = {}, cool = tonumber(h.cool), learn = tonumber(h.learn), miss = tonumber(h.miss),
-    seen = tonumber(h.seen) or 0, n = tonumber(h.n), si = tonumber(h.si), so = tonumber(h.so), off = h.off, dirty = false }
+    seen = tonumber(h.seen) or 0, dbt = tonumber(h.dbt) or 0, n = tonumber(h.n), si = tonumber(h.si), so = tonumber(h.so), off = h.off, dirty = false }
   for d = 0, ND - 1 do
     local l = h['l' .. d]
     if l then
@@ -78,7 +82,7 @@ local function load(hkey, at, now)
 end
 
 local function save(hkey, s)
-  local args = { 'cool', s.cool, 'learn', s.learn, 'miss', s.miss, 'seen', s.seen or 0, 'n', s.n, 'si', s.si, 'so', s.so }
+  local args = { 'cool', s.cool, 'learn', s.learn, 'miss', s.miss, 'seen', s.seen or 0, 'dbt', s.dbt or 0, 'n', s.n, 'si', s.si, 'so', s.so }
   for d = 0, ND - 1 do
     local b = s.b[d]
     if b then
@@ -104,10 +108,12 @@ end
 -- A demand must fit with some refill to spare, as in quota/bucket.ts (DELIVERY_JITTER_MS).
 local function needed(b, d, a) return math.min(a + rate(d, b.l) * JITTER_MS, b.c) end
 
+-- A reservation record: "mask,input,output,admitted at".
 local function parseRecord(rec)
-  local m, i, o = string.match(rec, '^(%d+),([^,]+),([^,]+)$')
-  return tonumber(m), tonumber(i), tonumber(o)
+  local m, i, o, at = string.match(rec, '^(%d+),([^,]+),([^,]+),([^,]+)$')
+  return tonumber(m), tonumber(i), tonumber(o), tonumber(at)
 end
+local function record(m, i, o, at) return m .. ',' .. i .. ',' .. o .. ',' .. at end
 
 -- Closes one reservation: its in-flight share leaves, and what it did not use goes back.
 -- hasUsage false: the provider never counted it. expired: its replica vanished; assume it was counted.
@@ -134,6 +140,13 @@ local function release(s, rec, hasUsage, ui, uo, now, expired)
       end
     end
   end
+  -- A correction may have counted as unseen requests the provider had in fact seen (they overtook
+  -- the answered one on the way); as they settle, the provider's own floor of zero applies.
+  for _, d in ipairs(ON_ARRIVAL) do
+    local b = s.b[d]
+    if b and bit.band(s.dbt, bitOf(d)) ~= 0 and refill(b, d, now) < -b.u then b.v = math.min(b.c, -b.u) end
+  end
+  if s.n == 0 then s.dbt = 0 end
   s.dirty = true
 end
 
@@ -227,7 +240,7 @@ if best then
   end
   s.n, s.si, s.so = s.n + 1, s.si + i, s.so + o
   s.dirty = true
-  redis.call('HSET', KEYS[3 * best - 1], rid, mask .. ',' .. i .. ',' .. o)
+  redis.call('HSET', KEYS[3 * best - 1], rid, record(mask, i, o, now))
   redis.call('ZADD', KEYS[3 * best], now + ttl, rid)
 end
 for k = 1, nk do
@@ -265,8 +278,11 @@ local answered = ARGV[2]
 local answeredAt = tonumber(ARGV[17])
 local s = load(KEYS[1], 3, now)
 -- The answer to a request admitted no earlier than the last one applied is the newest word on the
--- key and may raise the level; an older one arriving late may only lower it (see KeyPool.learn).
+-- key and may raise the level; an older one arriving late may only lower it (see Answer in quota/pool.ts).
 local fresh = answeredAt ~= nil and answeredAt >= (s.seen or 0)
+-- The provider has refilled since the answered request reached it: at most a delivery margin after it was admitted.
+local since = 0
+if fresh then since = math.max(0, now - answeredAt - JITTER_MS) end
 s.learn = 0
 local counted = nil
 if answered ~= '' and redis.call('HEXISTS', KEYS[2], answered) == 1 then counted = answered end
@@ -276,7 +292,22 @@ local function totalOf(d)
   return s.n
 end
 
-local function learn(d, limit, remaining, countedId)
+-- In flight on dimension d: what was admitted before 'seenBefore' (the provider has counted it),
+-- and whether any was admitted between that and the answered request (doubtful: counted as unseen).
+local function inFlightBefore(d, seenBefore)
+  local sum, doubtful = 0, false
+  local all = redis.call('HGETALL', KEYS[2])
+  for j = 1, #all, 2 do
+    local m, ri, ro, admitted = parseRecord(all[j + 1])
+    if bit.band(m, bitOf(d)) ~= 0 then
+      if admitted < seenBefore then sum = sum + amount(d, ri, ro)
+      elseif admitted < answeredAt then doubtful = true end
+    end
+  end
+  return sum, doubtful
+end
+
+local function learn(d, limit, remaining, countedId, seenBefore)
   local b = s.b[d]
   -- A new or changed limit makes our level meaningless: take the provider's word outright.
   local resync = false
@@ -289,8 +320,8 @@ local function learn(d, limit, remaining, countedId)
       -- What is in flight counts against the new bucket too, and settle gives it back there.
       local all = redis.call('HGETALL', KEYS[2])
       for j = 1, #all, 2 do
-        local m, ri, ro = parseRecord(all[j + 1])
-        redis.call('HSET', KEYS[2], all[j], bit.bor(m, bitOf(d)) .. ',' .. ri .. ',' .. ro)
+        local m, ri, ro, at = parseRecord(all[j + 1])
+        redis.call('HSET', KEYS[2], all[j], record(bit.bor(m, bitOf(d)), ri, ro, at))
       end
     elseif b.l ~= limit then
       refill(b, d, now)
@@ -305,24 +336,30 @@ local function learn(d, limit, remaining, countedId)
   local grown = math.max(0, math.min(b.l, remaining) - b.c)
   b.c = b.c + grown
   b.v = b.v + grown
-  local record = countedId and redis.call('HGET', KEYS[2], countedId)
-  local m, ri, ro
-  if record then m, ri, ro = parseRecord(record) end
-  local counted = record and bit.band(m, bitOf(d)) ~= 0
+  local rec = countedId and redis.call('HGET', KEYS[2], countedId)
+  local m, ri, ro, rat
+  if rec then m, ri, ro, rat = parseRecord(rec) end
+  local counted = rec and bit.band(m, bitOf(d)) ~= 0
   local unseen = b.u
-  if counted then unseen = math.max(0, unseen - amount(d, ri, ro)) end
-  local truth = remaining - unseen
+  if counted then unseen = unseen - amount(d, ri, ro) end
+  local seen, doubtful = 0, false
+  if seenBefore then seen, doubtful = inFlightBefore(d, seenBefore) end
+  local truth = remaining + rate(d, b.l) * since - math.max(0, unseen - seen)
   if truth >= b.v and not resync and not fresh then return end
   b.v = math.min(b.c, truth)
+  if doubtful then s.dbt = bit.bor(s.dbt, bitOf(d)) end
   if counted then
     -- Already in 'remaining' at its real size: settle must not give the estimate's excess back here.
-    redis.call('HSET', KEYS[2], countedId, bit.band(m, bit.bnot(bitOf(d))) .. ',' .. ri .. ',' .. ro)
-    b.u = unseen
+    redis.call('HSET', KEYS[2], countedId, record(bit.band(m, bit.bnot(bitOf(d))), ri, ro, rat))
+    b.u = math.max(0, b.u - amount(d, ri, ro))
   end
 end
 
-learn(0, tonumber(ARGV[9]), tonumber(ARGV[10]), counted)
-learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted)
+-- Requests overtake each other on the way by some milliseconds: those admitted within a delivery
+-- margin before the answered one count as not yet seen (see KeyPool's Answer).
+local seenBefore = answeredAt and answeredAt - JITTER_MS
+learn(RPM, tonumber(ARGV[9]), tonumber(ARGV[10]), counted, seenBefore)
+learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted, seenBefore)
 learn(OTPM, tonumber(ARGV[13]), tonumber(ARGV[14]), nil)
 learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
 if fresh then s.seen = answeredAt end

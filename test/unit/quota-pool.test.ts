@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { DELIVERY_JITTER_MS } from '../../src/quota/bucket.js';
 import { KeyPool, SETTLE_BOUND_WAIT_MS } from '../../src/quota/pool.js';
 import type { Demand, ReserveResult, Reservation } from '../../src/quota/types.js';
 
@@ -196,6 +197,32 @@ describe('key pool', () => {
       pool.observe('a', { requests: { limit: 60, remaining: 59 } }, T0 + 100);
       pool.settle(r, small, T0 + 100);
       assert.equal(dim(pool, 'a', 'rpm', T0 + 100)?.remaining, 58);
+    });
+
+    it('an answer credits the refill since its request reached the provider', () => {
+      const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 600 } }]); // 10 at once, 1 per 100 ms
+      const r = reserved(pool.tryReserve(small, T0));
+      // The provider had 5 left when the request arrived, at most the delivery margin after it was
+      // admitted; 400 ms after admission it has surely refilled (400 - margin) / 100 more.
+      pool.observe('a', { requests: { limit: 600, remaining: 5 } }, T0 + 400, r);
+      pool.settle(r, small, T0 + 400);
+      const expected = 5 + (400 - DELIVERY_JITTER_MS) / 100;
+      assert.ok(Math.abs((dim(pool, 'a', 'rpm', T0 + 400)?.remaining ?? 0) - expected) < 1e-9);
+    });
+
+    it('requests admitted just before the answered one count as unseen, and as they settle the level is not left below zero', () => {
+      const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 6000 } }]); // 100 at once, 1 per 10 ms
+      const early = Array.from({ length: 40 }, (_, i) => reserved(pool.tryReserve(small, T0 + i)));
+      const last = reserved(pool.tryReserve(small, T0 + 40));
+      // The last one overtook the others on the way and met an empty bucket (the others had arrived).
+      pool.observe('a', { requests: { limit: 6000, remaining: 0 } }, T0 + 41, last);
+      pool.settle(last, undefined, T0 + 41);
+      assert.ok((dim(pool, 'a', 'rpm', T0 + 41)?.remaining ?? 0) < -35, 'the 40 within the delivery margin may not have arrived yet');
+      for (const r of early) pool.settle(r, small, T0 + 240);
+      // All 40 were counted (each answered 200), so the provider's level is at least zero: one
+      // request waits for one unit plus the delivery margin, not for 40 units to refill.
+      const wait = waitOf(pool.tryReserve(small, T0 + 240));
+      assert.ok(wait <= 10 + DELIVERY_JITTER_MS, `waited ${wait} ms`);
     });
 
     it('keeps the per-second capacity when remaining never exceeds limit/60', () => {

@@ -221,6 +221,24 @@ describe('admission queue', () => {
     assert.deepEqual(log, ['w']);
   });
 
+  it('a pool shared with other processes is re-tried every recheckMs: their answers free room no notify() announces', async () => {
+    const clock = new FakeClock();
+    let open = false;
+    const shared = {
+      id: 'shared',
+      recheckMs: 100,
+      tryReserve: (demand: Demand, now: number): ReserveResult => (open ? { ok: true, reservation: { poolId: 'shared', keyId: 's', demand, at: now } } : { ok: false, waitMs: 30_000 }),
+    };
+    const queue = new AdmissionQueue({ maxDepth: 10, clock });
+    const log: string[] = [];
+    const outcome = track(queue.admit([{ pool: shared, demand: small }], { priority: 'interactive', deadline: T0 + 60_000 }), 'w', log);
+    await clock.advance(250);
+    open = true; // another replica's answer corrected the shared bucket
+    await clock.advance(100);
+    assert.deepEqual(log, ['w']);
+    assert.ok(outcome.admission!.queuedMs <= 300, `queued ${outcome.admission!.queuedMs} ms`);
+  });
+
   it('a big request is not starved by later small ones on the same pool', async () => {
     const { clock, queue, candidates } = setup({ rpm: 6000, itpm: 6000 }); // 100 tokens/s
     await queue.admit(candidates({ inputTokens: 100, outputTokens: 0 }), { priority: 'batch', deadline: T0 + 60_000 });

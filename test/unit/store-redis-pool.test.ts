@@ -170,6 +170,30 @@ describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis 
     reserved(await p.tryReserve(small, T0 + 60_000));
   });
 
+  it('as in KeyPool: credit for the refill since the answer, doubtful requests unseen, and the floor as they settle', async () => {
+    const limits = { rpm: 6000 }; // 100 at once, 1 per 10 ms
+    const memory = new KeyPool('p', [{ id: 'a', limits }]);
+    const { pool: shared } = pool([{ id: 'a', limits }]);
+    const levels: number[][] = [];
+    for (const p of [memory, shared] as QuotaPool[]) {
+      const early: Reservation[] = [];
+      for (let i = 0; i < 40; i++) early.push(reserved(await p.tryReserve(small, T0 + i)));
+      const last = reserved(await p.tryReserve(small, T0 + 40));
+      await p.observe('a', { requests: { limit: 6000, remaining: 0 } }, T0 + 45, last);
+      await p.settle(last, undefined, T0 + 45);
+      const seen: number[] = [];
+      if (p instanceof RedisKeyPool) await p.refresh();
+      seen.push(p.snapshot(T0 + 45)[0]!.dimensions.rpm!.remaining);
+      for (const r of early) await p.settle(r, small, T0 + 240);
+      seen.push(waitOf(await p.tryReserve(small, T0 + 240)));
+      levels.push(seen);
+    }
+    const [inProcess, inRedis] = levels;
+    assert.ok(inProcess![0]! < -35 && Math.abs(inProcess![0]! - inRedis![0]!) < 1e-6, `levels after the 429: ${inProcess![0]} vs ${inRedis![0]}`);
+    assert.ok(inRedis![1]! <= 10 + DELIVERY_JITTER_MS, `waited ${inRedis![1]} ms`);
+    assert.equal(inRedis![1], inProcess![1]);
+  });
+
   it('makes the same decisions as the in-process KeyPool over a long mixed run', async () => {
     const keys = [
       { id: 'a', limits: { rpm: 90, itpm: 40_000, otpm: 8000 } },
@@ -196,7 +220,8 @@ describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis 
         memory.settle(m, usage, t);
         await shared.settle(r, usage, t);
       } else if (open.length > 0) {
-        const [m, r] = open[0]!;
+        // Answers arrive in any order: fresh ones, late ones, ones that overtook others.
+        const [m, r] = open[Math.floor(random() * open.length)]!;
         const observed: ObservedLimits = { requests: { limit: m.keyId === 'a' ? 90 : 50, remaining: 10 + Math.floor(random() * 30) }, inputTokens: { remaining: 20_000 } };
         memory.observe(m.keyId, observed, t, m);
         await shared.observe(r.keyId, observed, t, r);
