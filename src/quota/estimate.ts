@@ -98,7 +98,12 @@ export class TokenEstimator {
   }
 
   estimateInput(model: string, body: unknown): number {
-    return Math.ceil(rawInputTokens(body) * this.factor(model));
+    return this.inputFromRaw(model, rawInputTokens(body));
+  }
+
+  /** estimateInput for a body whose rawInputTokens is already known (one request, several models). */
+  inputFromRaw(model: string, raw: number): number {
+    return Math.ceil(raw * this.factor(model));
   }
 
   /** The factor applied to raw counts for this model (above 1 means the model's tokens are smaller). */

@@ -6,7 +6,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Provider } from '../providers/provider.js';
+import { rawInputTokens } from '../quota/estimate.js';
 import { QueueRejection, type Priority } from '../quota/queue.js';
+import type { Demand } from '../quota/types.js';
 import { decideRetry, type Outcome } from '../resilience/retry.js';
 import { featuresOf } from '../routing/features.js';
 import { findRoute, planRequest, type Candidate } from '../routing/plan.js';
@@ -34,7 +36,7 @@ interface TargetPlan {
   fallback: Target[];
 }
 
-async function resolvePlan(gw: Gateway, exchange: Exchange, chat: ChatRequest): Promise<TargetPlan> {
+async function resolvePlan(gw: Gateway, exchange: Exchange, chat: ChatRequest, demandOf: (model: string) => Demand): Promise<TargetPlan> {
   // One config snapshot per request: a reload swaps gw.config for the next requests only.
   const { config, providers } = gw;
   const route = findRoute(config.routes, chat.model);
@@ -45,7 +47,7 @@ async function resolvePlan(gw: Gateway, exchange: Exchange, chat: ChatRequest): 
   }
   const now = Date.now();
   const features = featuresOf(chat.surface, chat.body, exchange.req.headers, {
-    inputTokens: gw.estimator.estimateInput(chat.model, chat.body),
+    inputTokens: demandOf(chat.model).inputTokens,
     maxTokens: chat.maxTokens,
   });
   // Tiering needs the first target's pool snapshot; read only for routes that have tiers.
@@ -62,18 +64,23 @@ async function resolvePlan(gw: Gateway, exchange: Exchange, chat: ChatRequest): 
   };
   const primary = plan.primary.map(toTarget);
   if (plan.strategy === 'weighted' && primary.length > 1) {
-    const hasRoom = await Promise.all(primary.map(async (target) => (await target.provider.pool.waitTime(demandFor(gw, chat, target.model), now)) === 0));
+    const hasRoom = await Promise.all(primary.map(async (target) => (await target.provider.pool.waitTime(demandOf(target.model), now)) === 0));
     const order = weightedOrder(plan.primary.map((c) => c.weight ?? 1), hasRoom, Math.random);
     return { strategy: plan.strategy, primary: order.map((i) => primary[i]!), fallback: plan.fallback.map(toTarget) };
   }
   return { strategy: plan.strategy, primary, fallback: plan.fallback.map(toTarget) };
 }
 
-function demandFor(gw: Gateway, chat: ChatRequest, model: string) {
-  return {
-    inputTokens: gw.estimator.estimateInput(model, chat.body),
+/**
+ * What the request would take from a key of each model it may go to. The prompt is measured once;
+ * the estimate per model follows that model's calibration at the moment it is asked.
+ */
+function demandsFor(gw: Gateway, chat: ChatRequest): (model: string) => Demand {
+  const promptSize = rawInputTokens(chat.body);
+  return (model) => ({
+    inputTokens: gw.estimator.inputFromRaw(model, promptSize),
     outputTokens: gw.estimator.estimateOutput(model, chat.maxTokens ?? DEFAULT_MAX_TOKENS),
-  };
+  });
 }
 
 /** Failures a fallback chain exists for: rate limits, overload, server errors, timeouts, resets. */
@@ -107,57 +114,50 @@ function relayFailure(exchange: Exchange, failure: FailedAttempt): void {
   throw new GatewayError(kind, `the provider ${what} (${exchange.spillwayHeaders['x-spillway-provider'] ?? 'unknown'})`);
 }
 
+/** Where one request stands between attempts. */
+interface Progress {
+  plan: TargetPlan;
+  /** Candidates for the next admission. Fallbacks join only after an upstream failure or when the primaries miss the deadline. */
+  targets: Target[];
+  /** Why the request is no longer on its first choice (shown in the trace). */
+  spillReason: string | undefined;
+  /** Providers that failed this request: they go last. */
+  failed: Set<string>;
+  deadline: number;
+  attempts: number;
+  queuedMs: number;
+  lastFailure: FailedAttempt | undefined;
+}
+
 export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<void> {
-  const plan = await resolvePlan(gw, exchange, chat);
+  const demandOf = demandsFor(gw, chat);
+  const plan = await resolvePlan(gw, exchange, chat, demandOf);
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const started = Date.now();
-  const deadline = started + maxWaitMs;
   gw.retryBudget.recordRequest(started);
-  let queuedMs = 0;
-  let attempts = 0;
-  let lastFailure: FailedAttempt | undefined;
-  // Fallbacks are candidates only after an upstream failure or when the primaries miss the deadline.
-  let targets = plan.primary;
-  let spillReason: string | undefined;
-  const failed = new Set<string>();
-  const maxAttempts = gw.config.retry.max_attempts;
+  const progress: Progress = { plan, targets: plan.primary, spillReason: undefined, failed: new Set(), deadline: started + maxWaitMs, attempts: 0, queuedMs: 0, lastFailure: undefined };
 
   for (;;) {
-    const demands = targets.map((target) => demandFor(gw, chat, target.model));
+    const demands = progress.targets.map((target) => demandOf(target.model));
     let admitted;
     try {
       admitted = await gw.queue.admit(
-        targets.map((target, i) => ({ pool: target.provider.pool, demand: demands[i]! })),
-        { priority, deadline, signal: exchange.signal },
+        progress.targets.map((target, i) => ({ pool: target.provider.pool, demand: demands[i]! })),
+        { priority, deadline: progress.deadline, signal: exchange.signal },
       );
     } catch (error) {
       if (!(error instanceof QueueRejection)) throw error;
       if (error.reason === 'aborted') return;
-      // The primaries cannot make it in time: the fallback chain gets its chance, through its own admission.
-      if ((error.reason === 'deadline' || error.reason === 'unavailable') && targets === plan.primary && plan.fallback.length > 0) {
-        targets = plan.fallback;
-        spillReason = error.reason === 'deadline' ? 'primary targets cannot meet the deadline' : 'primary targets unavailable';
-        continue;
-      }
-      if (lastFailure) return relayFailure(exchange, lastFailure);
+      if (spillToFallbacks(progress, error)) continue;
+      if (progress.lastFailure) return relayFailure(exchange, progress.lastFailure);
       exchange.trace.rejected = error.reason;
       throw rejectionError(error, chat.model);
     }
-    queuedMs += admitted.queuedMs;
-    attempts += 1;
-    const target = targets[admitted.candidateIndex]!;
+    progress.queuedMs += admitted.queuedMs;
+    progress.attempts += 1;
+    const target = progress.targets[admitted.candidateIndex]!;
     const { reservation } = admitted;
-    exchange.spillwayHeaders['x-spillway-provider'] = target.provider.name;
-    exchange.spillwayHeaders['x-spillway-model'] = target.model;
-    exchange.spillwayHeaders['x-spillway-key'] = reservation.keyId;
-    exchange.spillwayHeaders['x-spillway-queue-ms'] = String(Math.round(queuedMs));
-    exchange.spillwayHeaders['x-spillway-attempts'] = String(attempts);
-    const first = plan.primary[0];
-    if (target.fallback || target !== first) {
-      exchange.trace.spill = { reason: spillReason ?? (plan.strategy === 'weighted' ? 'weighted' : 'no room on earlier targets'), fallback: target.fallback };
-    } else {
-      delete exchange.trace.spill;
-    }
+    announce(exchange, progress, target, reservation.keyId);
 
     const estimatedInput = demands[admitted.candidateIndex]!.inputTokens;
     const result = await attempt(exchange, chat, {
@@ -176,39 +176,76 @@ export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatReque
       observer: gw.observer,
       log: gw.log,
     });
-    Object.assign(exchange.trace, { provider: target.provider.name, model: target.model, keyId: reservation.keyId, queueMs: queuedMs, attempts });
+    Object.assign(exchange.trace, { provider: target.provider.name, model: target.model, keyId: reservation.keyId, queueMs: progress.queuedMs, attempts: progress.attempts });
     if (result.answered) {
       exchange.trace.inputTokens = result.usage?.inputTokens;
       exchange.trace.outputTokens = result.usage?.outputTokens;
       return;
     }
     if (exchange.signal.aborted) return;
-    lastFailure = result;
-
-    // A fallback chain turns an upstream failure into an immediate move to another provider: no
-    // backoff and no retry budget, since the failing provider gets no more load from it.
-    if (plan.fallback.length > 0 && worthFallingBack(result.outcome) && !exchange.res.headersSent && attempts < maxAttempts && Date.now() < deadline) {
-      failed.add(target.provider.name);
-      targets = afterFailure(plan, failed);
-      spillReason = failureReason(result.outcome);
-      continue;
-    }
+    progress.lastFailure = result;
+    if (fallBack(gw, exchange, progress, target, result)) continue;
 
     const now = Date.now();
-    const decision = decideRetry(result.outcome, attempts, {
+    const decision = decideRetry(result.outcome, progress.attempts, {
       now,
-      deadline,
+      deadline: progress.deadline,
       bytesSent: exchange.res.headersSent,
       budget: gw.retryBudget,
     });
-    if (decision.action === 'give-up' || attempts >= maxAttempts) return relayFailure(exchange, result);
+    if (decision.action === 'give-up' || progress.attempts >= gw.config.retry.max_attempts) return relayFailure(exchange, result);
     // An upstream 429 already cooled its key down, so admission itself waits for the right moment;
     // other failures (overload, 5xx, network) back off here before choosing again.
     const rateLimited = result.outcome.kind === 'status' && result.outcome.status === 429;
     if (decision.action === 'retry-after' && !rateLimited && decision.delayMs > 0) {
-      await sleep(Math.min(decision.delayMs, Math.max(0, deadline - now)), undefined, { signal: exchange.signal }).catch(() => undefined);
+      await sleep(Math.min(decision.delayMs, Math.max(0, progress.deadline - now)), undefined, { signal: exchange.signal }).catch(() => undefined);
       if (exchange.signal.aborted) return;
     }
+  }
+}
+
+/** The primaries cannot make it in time, or none is in service: the fallback chain gets its chance, through its own admission. */
+function spillToFallbacks(progress: Progress, rejection: QueueRejection): boolean {
+  const { plan } = progress;
+  if ((rejection.reason !== 'deadline' && rejection.reason !== 'unavailable') || progress.targets !== plan.primary || plan.fallback.length === 0) return false;
+  progress.targets = plan.fallback;
+  progress.spillReason = rejection.reason === 'deadline' ? 'primary targets cannot meet the deadline' : 'primary targets unavailable';
+  return true;
+}
+
+/**
+ * A fallback chain turns an upstream failure into an immediate move to another provider: no
+ * backoff and no retry budget, since the failing provider gets no more load from it.
+ */
+function fallBack(gw: Gateway, exchange: Exchange, progress: Progress, target: Target, failure: FailedAttempt): boolean {
+  const { plan } = progress;
+  const canMove =
+    plan.fallback.length > 0 &&
+    worthFallingBack(failure.outcome) &&
+    !exchange.res.headersSent &&
+    progress.attempts < gw.config.retry.max_attempts &&
+    Date.now() < progress.deadline;
+  if (!canMove) return false;
+  progress.failed.add(target.provider.name);
+  progress.targets = afterFailure(plan, progress.failed);
+  progress.spillReason = failureReason(failure.outcome);
+  return true;
+}
+
+/** Tells the caller (x-spillway-* headers) and the trace where this attempt goes. */
+function announce(exchange: Exchange, progress: Progress, target: Target, keyId: string): void {
+  Object.assign(exchange.spillwayHeaders, {
+    'x-spillway-provider': target.provider.name,
+    'x-spillway-model': target.model,
+    'x-spillway-key': keyId,
+    'x-spillway-queue-ms': String(Math.round(progress.queuedMs)),
+    'x-spillway-attempts': String(progress.attempts),
+  });
+  const { plan } = progress;
+  if (target.fallback || target !== plan.primary[0]) {
+    exchange.trace.spill = { reason: progress.spillReason ?? (plan.strategy === 'weighted' ? 'weighted' : 'no room on earlier targets'), fallback: target.fallback };
+  } else {
+    delete exchange.trace.spill;
   }
 }
 
