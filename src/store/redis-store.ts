@@ -124,9 +124,10 @@ export class RedisStore {
     if (this.down || this.closed) return;
     this.down = true;
     const reason = error instanceof Error ? error.message : String(error);
-    this.log(
-      `spillway: warning: Redis at ${this.where} is unreachable (${reason}); serving with this replica's share (1/${this.replicas}) of each limit until it returns`,
-    );
+    // Redis answering with an error (a failed script, OOM, a read-only replica) is no outage, but
+    // shared state cannot be trusted either: serve the same way, and say what Redis said.
+    const what = error instanceof Error && error.name === 'ReplyError' ? 'answered with an error' : 'is unreachable';
+    this.log(`spillway: warning: Redis at ${this.where} ${what} (${reason}); serving with this replica's share (1/${this.replicas}) of each limit until it returns`);
     for (const listener of this.listeners) listener(true);
   }
 
