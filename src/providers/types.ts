@@ -23,5 +23,5 @@ export interface ProviderAdapter {
   forwardsHeader(name: string): boolean;
   parseLimits(headers: Headers, now: number): ObservedLimits;
   /** What an error body says about waiting, for providers that put it there instead of in headers (Gemini). */
-  parseErrorBody?(status: number, body: string): ObservedLimits;
+  parseErrorBody?(status: number, body: string, now: number): ObservedLimits;
 }

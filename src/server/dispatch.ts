@@ -163,7 +163,7 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const body = await response.body.text();
       settle(undefined);
-      const fromBody = adapter.parseErrorBody?.(response.statusCode, body);
+      const fromBody = adapter.parseErrorBody?.(response.statusCode, body, now);
       if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
       if (response.statusCode === 429) {
         pool.coolDown(reservation.keyId, now + cooldownMs(observed));
