@@ -52,7 +52,8 @@ export interface InProcessExchange {
   response: CapturedResponse;
 }
 
-export function inProcessExchange(requestId: string, headers: IncomingHttpHeaders, signal: AbortSignal): InProcessExchange {
+/** `owner`: the batch's, so each request acts for the client that created the batch. */
+export function inProcessExchange(requestId: string, owner: string, headers: IncomingHttpHeaders, signal: AbortSignal): InProcessExchange {
   // A real IncomingMessage (headers, url, method) on a socket that is never connected.
   const req = new IncomingMessage(new Socket());
   req.method = 'POST';
@@ -65,6 +66,7 @@ export function inProcessExchange(requestId: string, headers: IncomingHttpHeader
     res: response as unknown as ServerResponse,
     requestId,
     surface: 'anthropic',
+    owner,
     signal,
     spillwayHeaders: {},
     trace: { startedAt: Date.now() },

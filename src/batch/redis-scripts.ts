@@ -4,7 +4,9 @@
  *
  * Key layout under the store prefix P (batch ids are [A-Za-z0-9_-], so ':' cannot collide):
  *   P batches:seq        counter giving each batch its insertion order
- *   P batches:list       zset id -> seq, every batch (listing and paging)
+ *   P batches:list       zset id -> seq, every batch
+ *   P batches:owner:<o>  zset id -> seq, the batches of owner o (listing and paging; o is '' in open mode)
+ *   P batches:owners     set once batches stored before owners existed were given the open-mode owner
  *   P batches:open       zset id -> seq, batches in_progress (claim, oldest batch first)
  *   P batches:live       zset id -> seq, batches not ended (requeue, endIdle)
  *   P batches:expiry     zset id -> expiresAt, batches not ended (expire)
@@ -35,6 +37,7 @@ local function k(id, part)
   if part then return P .. 'batch:' .. id .. ':' .. part end
   return P .. 'batch:' .. id
 end
+local function ownerIndex(owner) return P .. 'batches:owner:' .. owner end
 
 -- Ends the batch when nothing is pending or running. Returns 1 when it ended now.
 local function endIfDone(id)
@@ -75,21 +78,58 @@ end
 const CREATE = `${PRELUDE}
 local id = ARGV[4]
 local fields = {}
-local status, expiresAt
+local status, expiresAt, owner
 for i = 3, #ARGV, 2 do
   fields[#fields + 1] = ARGV[i]; fields[#fields + 1] = ARGV[i + 1]
   if ARGV[i] == 'status' then status = ARGV[i + 1] end
   if ARGV[i] == 'expiresAt' then expiresAt = tonumber(ARGV[i + 1]) end
+  if ARGV[i] == 'owner' then owner = ARGV[i + 1] end
 end
 local seq = redis.call('INCR', P .. 'batches:seq')
 redis.call('HSET', k(id), 'seq', seq, unpack(fields))
 redis.call('ZADD', P .. 'batches:list', seq, id)
+redis.call('ZADD', ownerIndex(owner), seq, id)
 if status == 'in_progress' then redis.call('ZADD', P .. 'batches:open', seq, id) end
 if status ~= 'ended' then
   redis.call('ZADD', P .. 'batches:live', seq, id)
   redis.call('ZADD', P .. 'batches:expiry', expiresAt, id)
 end
 return seq
+`;
+
+/**
+ * ARGV[3]: batch. Removes the batch, its requests and its place in every index. Returns 1 when
+ * there was such a batch. A script rather than MULTI because the owner's index is read from the batch.
+ */
+const DELETE = `${PRELUDE}
+local id = ARGV[3]
+local owner = redis.call('HGET', k(id), 'owner') or ''
+local existed = redis.call('DEL', k(id))
+for _, part in ipairs({ 'ids', 'idx', 'params', 'pending', 'running', 'result', 'counts', 'webhook-lease' }) do
+  redis.call('DEL', k(id, part))
+end
+for _, index in ipairs({ 'list', 'open', 'live', 'expiry' }) do redis.call('ZREM', P .. 'batches:' .. index, id) end
+redis.call('ZREM', ownerIndex(owner), id)
+redis.call('SREM', P .. 'batches:webhooks', id)
+return existed
+`;
+
+/**
+ * Batches stored before owners existed get the open-mode owner (''), so a single-user gateway
+ * keeps listing them after an upgrade. Runs in full once per Redis; after that it is one SET.
+ */
+const INDEX_OWNERS = `${PRELUDE}
+if not redis.call('SET', P .. 'batches:owners', '1', 'NX') then return 0 end
+local listed = redis.call('ZRANGE', P .. 'batches:list', 0, -1, 'WITHSCORES')
+local n = 0
+for i = 1, #listed, 2 do
+  local id = listed[i]
+  if redis.call('EXISTS', k(id)) == 1 and redis.call('HSETNX', k(id), 'owner', '') == 1 then
+    redis.call('ZADD', ownerIndex(''), listed[i + 1], id)
+    n = n + 1
+  end
+end
+return n
 `;
 
 /** ARGV[3]: how many, ARGV[4]: the claiming replica. Returns flat [batchId, customId, params, ...]. */
@@ -217,6 +257,8 @@ return out
 
 export const BATCH_SCRIPTS = {
   spillwayBatchCreate: CREATE,
+  spillwayBatchDelete: DELETE,
+  spillwayBatchIndexOwners: INDEX_OWNERS,
   spillwayBatchClaim: CLAIM,
   spillwayBatchComplete: COMPLETE,
   spillwayBatchRelease: RELEASE,

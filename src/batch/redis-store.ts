@@ -31,6 +31,7 @@ function toHash(batch: Omit<BatchRecord, 'seq'>): Array<string | number> {
   const opt = (value: number | string | null) => (value === null ? '' : value);
   return [
     'id', batch.id,
+    'owner', batch.owner,
     'status', batch.processingStatus,
     'total', batch.total,
     'createdAt', batch.createdAt,
@@ -49,6 +50,8 @@ function fromHash(hash: Record<string, string>): BatchRecord | undefined {
   return {
     id: hash.id,
     seq: Number(hash.seq),
+    // Stored before owners existed: the open-mode owner, as the SQLite migration gives them.
+    owner: hash.owner ?? '',
     processingStatus: hash.status as ProcessingStatus,
     total: Number(hash.total),
     createdAt: Number(hash.createdAt),
@@ -65,6 +68,8 @@ export class RedisBatchStore implements BatchStore {
   readonly shared = true;
   private readonly now: () => number;
   private closed = false;
+  /** The one-time owner migration (INDEX_OWNERS), awaited by the first listing of this process. */
+  private ownersIndexed: Promise<unknown> | undefined;
 
   constructor(
     private readonly redis: RedisStore,
@@ -144,9 +149,11 @@ export class RedisBatchStore implements BatchStore {
     return fromHash(await this.call(() => this.redis.client.hgetall(this.batchKey(id))));
   }
 
-  async listBatches({ limit, beforeId, afterId }: ListOptions): Promise<{ batches: BatchRecord[]; hasMore: boolean }> {
+  async listBatches({ owner, limit, beforeId, afterId }: ListOptions): Promise<{ batches: BatchRecord[]; hasMore: boolean }> {
+    await this.indexOwners();
     const { client } = this.redis;
-    const list = this.key('batches', 'list');
+    // The owner's own index, so another owner's id has no score here: it pages like an unknown one.
+    const list = this.key('batches', 'owner', owner);
     const seqOf = async (id: string) => {
       const score = await this.call(() => client.zscore(list, id));
       return score === null ? undefined : Number(score);
@@ -231,18 +238,16 @@ export class RedisBatchStore implements BatchStore {
   }
 
   async deleteBatch(id: string): Promise<boolean> {
-    const parts = ['ids', 'idx', 'params', 'pending', 'running', 'result', 'counts', 'webhook-lease'];
-    const replies = await this.transaction((multi) =>
-      multi
-        .del(this.batchKey(id))
-        .del(...parts.map((part) => this.batchKey(id, part)))
-        .zrem(this.key('batches', 'list'), id)
-        .zrem(this.key('batches', 'open'), id)
-        .zrem(this.key('batches', 'live'), id)
-        .zrem(this.key('batches', 'expiry'), id)
-        .srem(this.key('batches', 'webhooks'), id),
-    );
-    return Number(replies[0]?.[1] ?? 0) > 0;
+    return Number(await this.script('spillwayBatchDelete', this.now(), id)) === 1;
+  }
+
+  /** Retried by the next listing if it failed (Redis out of reach). */
+  private indexOwners(): Promise<unknown> {
+    this.ownersIndexed ??= this.script('spillwayBatchIndexOwners', this.now()).catch((error: unknown) => {
+      this.ownersIndexed = undefined;
+      throw error;
+    });
+    return this.ownersIndexed;
   }
 
   async close(): Promise<void> {

@@ -228,7 +228,7 @@ export class BatchService {
       if (error instanceof GatewayError) return errored(error);
       throw error;
     }
-    const { exchange, response } = inProcessExchange(requestId, { ...batch.headers, 'content-type': 'application/json' }, signal);
+    const { exchange, response } = inProcessExchange(requestId, batch.owner, { ...batch.headers, 'content-type': 'application/json' }, signal);
     watch(exchange);
     const maxWaitMs = Math.max(0, batch.expiresAt - Date.now());
     try {

@@ -14,6 +14,11 @@ export interface BatchRecord {
   id: string;
   /** Insertion order, for listing newest first and paging by id. */
   seq: number;
+  /**
+   * The client credential that created the batch, as an opaque hash (never the key itself); only
+   * that client lists and reaches it. '' when the gateway has no client keys (open mode).
+   */
+  owner: string;
   processingStatus: ProcessingStatus;
   total: number;
   createdAt: number;

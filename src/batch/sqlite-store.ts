@@ -17,6 +17,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS batches (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
+  owner TEXT NOT NULL DEFAULT '',       -- hash of the client credential; '' in open mode
   processing_status TEXT NOT NULL,      -- in_progress | canceling | ended
   total INTEGER NOT NULL,
   created_at INTEGER NOT NULL,          -- epoch ms
@@ -40,9 +41,23 @@ CREATE INDEX IF NOT EXISTS requests_state ON requests (batch_id, state, idx);
 CREATE INDEX IF NOT EXISTS requests_running ON requests (state) WHERE state = 'running';
 `;
 
+/**
+ * Files written before batches had owners lack the column: their batches get the open-mode owner
+ * (''), so a single-user gateway keeps listing them. IMMEDIATE, so two processes opening the same
+ * old file cannot both add it. The index comes after, as it needs the column.
+ */
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const columns = db.prepare(`PRAGMA table_info(batches)`).all() as Array<{ name: string }>;
+    if (!columns.some((column) => column.name === 'owner')) db.exec(`ALTER TABLE batches ADD COLUMN owner TEXT NOT NULL DEFAULT ''`);
+  }).immediate();
+  db.exec(`CREATE INDEX IF NOT EXISTS batches_owner ON batches (owner, seq)`);
+}
+
 interface BatchRow {
   seq: number;
   id: string;
+  owner: string;
   processing_status: ProcessingStatus;
   total: number;
   created_at: number;
@@ -58,6 +73,7 @@ function recordOf(row: BatchRow): BatchRecord {
   return {
     id: row.id,
     seq: row.seq,
+    owner: row.owner,
     processingStatus: row.processing_status,
     total: row.total,
     createdAt: row.created_at,
@@ -84,14 +100,18 @@ export class SqliteBatchStore implements BatchStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    migrate(this.db);
     const db = this.db;
     this.stmts = {
       insertBatch: db.prepare(
-        `INSERT INTO batches (id, processing_status, total, created_at, expires_at, ended_at, cancel_initiated_at, webhook_url, webhook_sent_at, headers)
-         VALUES (@id, @processingStatus, @total, @createdAt, @expiresAt, @endedAt, @cancelInitiatedAt, @webhookUrl, @webhookSentAt, @headers)`,
+        `INSERT INTO batches (id, owner, processing_status, total, created_at, expires_at, ended_at, cancel_initiated_at, webhook_url, webhook_sent_at, headers)
+         VALUES (@id, @owner, @processingStatus, @total, @createdAt, @expiresAt, @endedAt, @cancelInitiatedAt, @webhookUrl, @webhookSentAt, @headers)`,
       ),
       insertRequest: db.prepare(`INSERT INTO requests (batch_id, idx, custom_id, state, params) VALUES (?, ?, ?, 'pending', ?)`),
       getBatch: db.prepare(`SELECT * FROM batches WHERE id = ?`),
+      ownedSeq: db.prepare(`SELECT seq FROM batches WHERE id = ? AND owner = ?`),
+      olderOf: db.prepare(`SELECT * FROM batches WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
+      newerOf: db.prepare(`SELECT * FROM batches WHERE owner = ? AND seq > ? ORDER BY seq ASC LIMIT ?`),
       counts: db.prepare(`SELECT state, COUNT(*) AS n FROM requests WHERE batch_id = ? GROUP BY state`),
       openBatches: db.prepare(`SELECT id FROM batches WHERE processing_status = 'in_progress' ORDER BY seq`),
       pendingOf: db.prepare(`SELECT custom_id, params FROM requests WHERE batch_id = ? AND state = 'pending' ORDER BY idx LIMIT ?`),
@@ -126,18 +146,17 @@ export class SqliteBatchStore implements BatchStore {
     return row ? recordOf(row) : undefined;
   }
 
-  async listBatches({ limit, beforeId, afterId }: ListOptions): Promise<{ batches: BatchRecord[]; hasMore: boolean }> {
-    const seqOf = (id: string) => (this.stmts.getBatch.get(id) as BatchRow | undefined)?.seq;
-    let rows: BatchRow[];
+  async listBatches({ owner, limit, beforeId, afterId }: ListOptions): Promise<{ batches: BatchRecord[]; hasMore: boolean }> {
+    // Another owner's id is as unknown as a made-up one: where it sits must not show through paging.
+    const seqOf = (id: string) => (this.stmts.ownedSeq.get(id, owner) as { seq: number } | undefined)?.seq;
     if (beforeId !== undefined) {
       // Newer than before_id: the ones closest to it, shown newest first like every page.
       const seq = seqOf(beforeId) ?? Number.MAX_SAFE_INTEGER;
-      rows = (this.db.prepare(`SELECT * FROM batches WHERE seq > ? ORDER BY seq ASC LIMIT ?`).all(seq, limit + 1) as BatchRow[]);
-      const hasMore = rows.length > limit;
-      return { batches: rows.slice(0, limit).reverse().map(recordOf), hasMore };
+      const rows = this.stmts.newerOf.all(owner, seq, limit + 1) as BatchRow[];
+      return { batches: rows.slice(0, limit).reverse().map(recordOf), hasMore: rows.length > limit };
     }
     const seq = afterId !== undefined ? (seqOf(afterId) ?? 0) : Number.MAX_SAFE_INTEGER;
-    rows = this.db.prepare(`SELECT * FROM batches WHERE seq < ? ORDER BY seq DESC LIMIT ?`).all(seq, limit + 1) as BatchRow[];
+    const rows = this.stmts.olderOf.all(owner, seq, limit + 1) as BatchRow[];
     return { batches: rows.slice(0, limit).map(recordOf), hasMore: rows.length > limit };
   }
 

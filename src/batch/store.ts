@@ -21,6 +21,8 @@ export interface ClaimedRequest {
 export type FinalState = 'succeeded' | 'errored';
 
 export interface ListOptions {
+  /** Only this owner's batches are listed, and paged through; ids of other owners count as unknown. */
+  owner: string;
   limit: number;
   beforeId?: string;
   afterId?: string;
@@ -35,8 +37,9 @@ export interface BatchStore {
   /** True while the store cannot be reached: the runner pauses and the HTTP surface answers 503. */
   readonly degraded?: boolean;
   createBatch(batch: Omit<BatchRecord, 'seq'>, requests: NewRequest[]): Promise<void>;
+  /** Whoever owns it: the runner needs every batch, so the HTTP surface checks `owner` itself. */
   getBatch(id: string): Promise<BatchRecord | undefined>;
-  /** Newest first; `afterId` pages towards older batches, `beforeId` towards newer ones. */
+  /** One owner's batches, newest first; `afterId` pages towards older batches, `beforeId` towards newer ones. */
   listBatches(options: ListOptions): Promise<{ batches: BatchRecord[]; hasMore: boolean }>;
   stateCounts(id: string): Promise<StateCounts>;
   /** Mark up to `limit` pending requests of unfinished batches running, oldest batch first. */

@@ -1,10 +1,13 @@
 /**
  * The Message Batches API (wire-facts §3.3), served by spillway itself over whatever provider and
  * route each request's model resolves to. Jobs live in the batch store; batch/runner.ts drains them.
+ *
+ * Every batch belongs to the client credential that created it (`exchange.owner`): a client lists
+ * and reaches only its own, and another client's batch answers exactly like an unknown id.
  */
 import { z } from 'zod';
 import type { BatchService } from '../batch/runner.js';
-import { BATCH_LIFETIME_MS, newBatchId, page, resultLine } from '../batch/shape.js';
+import { BATCH_LIFETIME_MS, newBatchId, page, resultLine, type BatchRecord } from '../batch/shape.js';
 import type { NewRequest } from '../batch/store.js';
 import { GatewayError } from './errors.js';
 import { sendJson, type Exchange } from './exchange.js';
@@ -86,6 +89,7 @@ async function create(service: BatchService, exchange: Exchange, raw: Buffer): P
   const now = Date.now();
   const batch = {
     id: newBatchId(),
+    owner: exchange.owner,
     processingStatus: 'in_progress' as const,
     total: requests.length,
     createdAt: now,
@@ -113,6 +117,7 @@ function listLimit(query: URLSearchParams): number {
 
 async function list(service: BatchService, exchange: Exchange, query: URLSearchParams): Promise<void> {
   const { batches, hasMore } = await service.store().listBatches({
+    owner: exchange.owner,
     limit: listLimit(query),
     beforeId: query.get('before_id') ?? undefined,
     afterId: query.get('after_id') ?? undefined,
@@ -123,8 +128,7 @@ async function list(service: BatchService, exchange: Exchange, query: URLSearchP
 }
 
 async function results(service: BatchService, exchange: Exchange, id: string): Promise<void> {
-  const batch = await service.store().getBatch(id);
-  if (!batch) throw notFound(id);
+  const batch = await ownBatch(service, exchange, id);
   if (batch.processingStatus !== 'ended') throw new GatewayError('invalid_request', `message batch ${id} is still processing; results are available once it has ended`);
   const { res } = exchange;
   res.writeHead(200, { 'content-type': 'application/x-jsonl', ...exchange.spillwayHeaders });
@@ -143,6 +147,13 @@ async function results(service: BatchService, exchange: Exchange, id: string): P
 
 function notFound(id: string): GatewayError {
   return new GatewayError('not_found', `message batch ${id} not found`);
+}
+
+/** The caller's batch `id`. Another client's is not found, like an unknown id: its existence must not show. */
+async function ownBatch(service: BatchService, exchange: Exchange, id: string): Promise<BatchRecord> {
+  const batch = await service.store().getBatch(id);
+  if (!batch || batch.owner !== exchange.owner) throw notFound(id);
+  return batch;
 }
 
 /**
@@ -189,17 +200,16 @@ async function route(
     const store = service.store();
     if (action === '/results' && method === 'GET') return results(service, exchange, id);
     if (action === '/cancel' && method === 'POST') {
+      await ownBatch(service, exchange, id);
       if (!(await service.cancel(id))) throw notFound(id);
       return sendJson(exchange, 200, JSON.stringify(await service.object((await store.getBatch(id))!, baseUrlOf(exchange))));
     }
     if (action === undefined && method === 'GET') {
-      const batch = await store.getBatch(id);
-      if (!batch) throw notFound(id);
+      const batch = await ownBatch(service, exchange, id);
       return sendJson(exchange, 200, JSON.stringify(await service.object(batch, baseUrlOf(exchange))));
     }
     if (action === undefined && method === 'DELETE') {
-      const batch = await store.getBatch(id);
-      if (!batch) throw notFound(id);
+      const batch = await ownBatch(service, exchange, id);
       if (batch.processingStatus !== 'ended') {
         throw new GatewayError('invalid_request', `message batch ${id} is still processing; cancel it and wait for it to end before deleting it`);
       }

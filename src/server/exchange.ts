@@ -8,6 +8,11 @@ export interface Exchange {
   res: ServerResponse;
   requestId: string;
   surface: Surface;
+  /**
+   * Who the request acts for: an opaque, stable hash of the client's credential (routes.ts
+   * `ownerOf`), '' while the gateway has no client keys. Batches are scoped by it.
+   */
+  owner: string;
   /** Fires when the client goes away before the answer is complete. */
   signal: AbortSignal;
   /** The `x-spillway-*` headers to put on the answer; filled in along the way. */

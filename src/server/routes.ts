@@ -2,7 +2,7 @@
  * The HTTP surfaces: which path does what, client authentication, body limits, and turning every
  * failure into an error in the caller's own API shape.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheStatus, RequestRecord } from '../observe/observer.js';
 import { isAdminPath, serveAdmin } from './admin.js';
@@ -32,6 +32,15 @@ function clientCredential(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
+/**
+ * The owner id of a client credential: a hash, so nothing secret is stored with a batch, and of the
+ * key itself rather than its position, so reordering server.auth.keys changes no one's batches.
+ */
+function ownerOf(credential: string): string {
+  return createHash('sha256').update(`spillway-owner:${credential}`).digest('hex').slice(0, 16);
+}
+
+/** Open mode (no client keys) leaves the exchange's owner at '': everyone is the same client. */
 function authenticate(gw: Gateway, req: IncomingMessage, exchange: Exchange): void {
   const keys = gw.config.server.auth.keys;
   if (keys.length === 0) return;
@@ -43,6 +52,7 @@ function authenticate(gw: Gateway, req: IncomingMessage, exchange: Exchange): vo
   if (index < 0) throw new GatewayError('authentication', 'invalid API key');
   // Usage and cost are reported per client by the key's position, never by the key itself.
   exchange.trace.clientKeyId = `client-${index}`;
+  exchange.owner = ownerOf(credential);
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -121,6 +131,7 @@ export function handleRequest(gw: Gateway, req: IncomingMessage, res: ServerResp
     res,
     requestId,
     surface: surfaceOf(path, req),
+    owner: '',
     signal: abort.signal,
     spillwayHeaders: {},
     trace: { startedAt: Date.now() },

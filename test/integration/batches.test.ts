@@ -1,7 +1,8 @@
 /**
  * The Message Batches API served by spillway, driven with the official Anthropic SDK against the
- * simulator: create, poll, results, cancel, list, delete, priority against interactive traffic and
- * the end-of-batch webhook.
+ * simulator: create, poll, results, cancel, list, delete, priority against interactive traffic,
+ * the end-of-batch webhook, batches scoped to the client key that created them, and a batch file
+ * written before batches had owners.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type Anthropic from '@anthropic-ai/sdk';
+import Anthropic from '@anthropic-ai/sdk';
+import Database from 'better-sqlite3';
+import { BATCH_FILE } from '../../src/batch/sqlite-store.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
 import { defaultConfig, simKeys, startStack, type Stack } from '../support/stack.js';
 
 type BatchRequest = Anthropic.Messages.Batches.BatchCreateParams.Request;
@@ -232,4 +237,168 @@ describe('message batches', () => {
     assert.ok(hook.results_url?.endsWith(`/v1/messages/batches/${batch.id}/results`));
     assert.equal(hooks.filter((h) => (h as { id: string }).id === batch.id).length, 1);
   });
+});
+
+/** Every batch id a client sees, following the pages the SDK fetches. */
+async function listedIds(client: Anthropic, limit: number): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const batch of client.messages.batches.list({ limit })) ids.push(batch.id);
+  return ids;
+}
+
+/** The status and error a call fails with, its batch id masked, so two failures can be compared whole. */
+async function failureOf(call: Promise<unknown>, id: string): Promise<{ status: number | undefined; error: unknown }> {
+  try {
+    await call;
+  } catch (error) {
+    if (!(error instanceof Anthropic.APIError)) throw error;
+    const body = error.error as { type?: string; error?: { type?: string; message?: string } } | undefined;
+    return { status: error.status, error: { type: body?.type, error: { type: body?.error?.type, message: body?.error?.message?.replaceAll(id, '<id>') } } };
+  }
+  assert.fail(`expected the call on ${id} to fail`);
+}
+
+describe('message batches belong to the client key that created them', () => {
+  const ALICE = 'sk-spillway-alice';
+  const BOB = 'sk-spillway-bob';
+  const keys = simKeys(1);
+  const ownersDir = mkdtempSync(join(tmpdir(), 'spillway-batch-owners-'));
+  const configFor = (simUrl: string, clientKeys: string[]): ConfigInput => ({
+    ...defaultConfig(simUrl, keys),
+    data_dir: ownersDir,
+    usage: { enabled: false },
+    server: { auth: { keys: clientKeys } },
+  });
+  let stack: Stack;
+  /** The gateway started again with the key list reordered; closed instead of the stack's. */
+  let restarted: RunningGateway | undefined;
+  let alice: Anthropic;
+  let bob: Anthropic;
+
+  before(async () => {
+    stack = await startStack({ sim: { keys, latency: { ttftMs: 20 } }, clientKey: ALICE, config: (simUrl) => configFor(simUrl, [ALICE, BOB]) });
+    alice = stack.anthropic;
+    bob = new Anthropic({ baseURL: stack.gateway.url, apiKey: BOB, maxRetries: 0 });
+  });
+
+  after(async () => {
+    await (restarted ?? stack.gateway).close();
+    await stack.sim.close();
+    rmSync(ownersDir, { recursive: true, force: true });
+  });
+
+  test('two clients: each lists, retrieves, reads, cancels and deletes only its own batches, and both complete', async () => {
+    const a1 = await alice.messages.batches.create({ requests: requests(3, 'alice-1') });
+    const b1 = await bob.messages.batches.create({ requests: requests(3, 'bob-1') });
+    const a2 = await alice.messages.batches.create({ requests: requests(3, 'alice-2') });
+
+    // Pages of one: every page boundary of Alice's falls next to Bob's batch.
+    assert.deepEqual(await listedIds(alice, 1), [a2.id, a1.id]);
+    assert.deepEqual(await listedIds(bob, 1), [b1.id]);
+    const first = await alice.messages.batches.list({ limit: 1 });
+    assert.deepEqual([first.data.map((b) => b.id), first.has_more, first.first_id, first.last_id], [[a2.id], true, a2.id, a2.id]);
+    const last = await alice.messages.batches.list({ limit: 1, after_id: a2.id });
+    assert.deepEqual([last.data.map((b) => b.id), last.has_more, last.first_id, last.last_id], [[a1.id], false, a1.id, a1.id]);
+    const newer = await alice.messages.batches.list({ limit: 5, before_id: a1.id });
+    assert.deepEqual([newer.data.map((b) => b.id), newer.has_more], [[a2.id], false]);
+
+    // Bob's batch, seen from Alice, answers exactly like an id that never existed.
+    const unknown = await failureOf(alice.messages.batches.retrieve('msgbatch_spw_unknown'), 'msgbatch_spw_unknown');
+    assert.deepEqual(unknown, { status: 404, error: { type: 'error', error: { type: 'not_found_error', message: 'message batch <id> not found' } } });
+    assert.deepEqual(await failureOf(alice.messages.batches.retrieve(b1.id), b1.id), unknown);
+    assert.deepEqual(await failureOf(alice.messages.batches.cancel(b1.id), b1.id), unknown);
+    assert.deepEqual(await failureOf(alice.messages.batches.delete(b1.id), b1.id), unknown);
+    assert.deepEqual(await failureOf(bob.messages.batches.retrieve(a1.id), a1.id), unknown);
+    await assert.rejects(alice.messages.batches.retrieve(b1.id), Anthropic.NotFoundError);
+
+    const endedB1 = await waitEnded(bob, b1.id);
+    assert.equal(endedB1.cancel_initiated_at, null, "Alice's cancel did not reach Bob's batch");
+    assert.deepEqual(endedB1.request_counts, { processing: 0, succeeded: 3, errored: 0, canceled: 0, expired: 0 });
+    for (const id of [a1.id, a2.id]) assert.equal((await waitEnded(alice, id)).request_counts.succeeded, 3);
+
+    // Results once there are some: the SDK's call, and the results URL fetched by hand.
+    assert.deepEqual(await failureOf(alice.messages.batches.results(b1.id), b1.id), unknown);
+    const raw = async (apiKey: string) => fetch(`${stack.gateway.url}/v1/messages/batches/${b1.id}/results`, { headers: { 'x-api-key': apiKey } });
+    const foreign = await raw(ALICE);
+    assert.equal(foreign.status, 404);
+    assert.equal(((await foreign.json()) as { error: { type: string } }).error.type, 'not_found_error');
+    const own = await raw(BOB);
+    assert.equal(own.status, 200);
+    await own.arrayBuffer();
+    assert.deepEqual([...(await resultsOf(bob, b1.id)).keys()].sort(), requests(3, 'bob-1').map((r) => r.custom_id));
+    assert.deepEqual([...(await resultsOf(alice, a1.id)).keys()].sort(), requests(3, 'alice-1').map((r) => r.custom_id));
+
+    // Ended, so deletable: still not by Alice.
+    assert.deepEqual(await failureOf(alice.messages.batches.delete(b1.id), b1.id), unknown);
+    assert.equal((await bob.messages.batches.retrieve(b1.id)).id, b1.id);
+    assert.deepEqual(await bob.messages.batches.delete(b1.id), { id: b1.id, type: 'message_batch_deleted' });
+    assert.deepEqual(await listedIds(bob, 20), []);
+    assert.deepEqual(await listedIds(alice, 20), [a2.id, a1.id]);
+  });
+
+  test('reordering server.auth.keys changes no one\'s batches', async () => {
+    const mine = await alice.messages.batches.create({ requests: requests(1, 'alice-reorder') });
+    const theirs = await bob.messages.batches.create({ requests: requests(1, 'bob-reorder') });
+    await stack.gateway.close();
+    restarted = await startGateway(configFor(stack.sim.url, [BOB, ALICE]), { port: 0, quiet: true });
+    const aliceAgain = new Anthropic({ baseURL: restarted.url, apiKey: ALICE, maxRetries: 0 });
+    const bobAgain = new Anthropic({ baseURL: restarted.url, apiKey: BOB, maxRetries: 0 });
+    const aliceIds = await listedIds(aliceAgain, 20);
+    assert.equal(aliceIds[0], mine.id);
+    assert.ok(!aliceIds.includes(theirs.id));
+    assert.deepEqual(await listedIds(bobAgain, 20), [theirs.id]);
+    assert.equal((await waitEnded(aliceAgain, mine.id)).request_counts.succeeded, 1);
+    await assert.rejects(aliceAgain.messages.batches.retrieve(theirs.id), Anthropic.NotFoundError);
+  });
+});
+
+/** The batches file exactly as the version before owners created it. */
+const SCHEMA_BEFORE_OWNERS = `
+CREATE TABLE batches (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, processing_status TEXT NOT NULL, total INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, ended_at INTEGER, cancel_initiated_at INTEGER,
+  webhook_url TEXT, webhook_sent_at INTEGER, headers TEXT NOT NULL
+);
+CREATE TABLE requests (
+  batch_id TEXT NOT NULL, idx INTEGER NOT NULL, custom_id TEXT NOT NULL, state TEXT NOT NULL, params TEXT NOT NULL, result TEXT,
+  PRIMARY KEY (batch_id, custom_id)
+);
+CREATE INDEX requests_state ON requests (batch_id, state, idx);
+CREATE INDEX requests_running ON requests (state) WHERE state = 'running';
+`;
+
+test('a batches file from before owners opens, and its batches are listed, read and joined by new ones in open mode', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-batch-upgrade-'));
+  const oldId = 'msgbatch_spw_from_before_owners';
+  const now = Date.now();
+  const db = new Database(join(dir, BATCH_FILE));
+  db.exec(SCHEMA_BEFORE_OWNERS);
+  db.prepare(`INSERT INTO batches (id, processing_status, total, created_at, expires_at, ended_at, headers) VALUES (?, 'ended', 2, ?, ?, ?, ?)`).run(
+    oldId, now - 60_000, now + 86_340_000, now - 30_000, '{"anthropic-version":"2023-06-01"}',
+  );
+  const message = {
+    id: 'msg_old', type: 'message', role: 'assistant', model: 'claude-sonnet-4-6', content: [{ type: 'text', text: 'from before' }],
+    stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 3, output_tokens: 2 },
+  };
+  const insert = db.prepare(`INSERT INTO requests (batch_id, idx, custom_id, state, params, result) VALUES (?, ?, ?, ?, '{}', ?)`);
+  insert.run(oldId, 0, 'old-0', 'succeeded', JSON.stringify({ type: 'succeeded', message }));
+  insert.run(oldId, 1, 'old-1', 'canceled', JSON.stringify({ type: 'canceled' }));
+  db.close();
+
+  const stack = await startStack({ config: (simUrl, keys) => ({ ...defaultConfig(simUrl, keys), data_dir: dir, usage: { enabled: false } }) });
+  try {
+    assert.deepEqual(await listedIds(stack.anthropic, 20), [oldId]);
+    const old = await stack.anthropic.messages.batches.retrieve(oldId);
+    assert.equal(old.processing_status, 'ended');
+    assert.deepEqual(old.request_counts, { processing: 0, succeeded: 1, errored: 0, canceled: 1, expired: 0 });
+    const results = await resultsOf(stack.anthropic, oldId);
+    assert.deepEqual([...results.values()].map((r) => r.type), ['succeeded', 'canceled']);
+
+    const fresh = await stack.anthropic.messages.batches.create({ requests: requests(2, 'after-upgrade') });
+    assert.equal((await waitEnded(stack.anthropic, fresh.id)).request_counts.succeeded, 2);
+    assert.deepEqual(await listedIds(stack.anthropic, 1), [fresh.id, oldId]);
+  } finally {
+    await stack.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

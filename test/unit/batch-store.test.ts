@@ -53,9 +53,11 @@ const implementations: Implementation[] = [
   },
 ];
 
-function batch(id: string, total: number, now = 1_000): Omit<BatchRecord, 'seq'> {
+/** `owner` '' is open mode, what every batch had before owners existed. */
+function batch(id: string, total: number, now = 1_000, owner = ''): Omit<BatchRecord, 'seq'> {
   return {
     id,
+    owner,
     processingStatus: 'in_progress',
     total,
     createdAt: now,
@@ -124,16 +126,52 @@ for (const impl of implementations) {
     test('list pages newest first in both directions', async () => {
       const store = await impl.open(`${impl.name}-c`);
       for (const id of ['x1', 'x2', 'x3', 'x4']) await store.createBatch(batch(id, 1), reqs(1));
-      const first = await store.listBatches({ limit: 2 });
+      const first = await store.listBatches({ owner: '', limit: 2 });
       assert.deepEqual(first.batches.map((b) => b.id), ['x4', 'x3']);
       assert.equal(first.hasMore, true);
-      const next = await store.listBatches({ limit: 2, afterId: 'x3' });
+      const next = await store.listBatches({ owner: '', limit: 2, afterId: 'x3' });
       assert.deepEqual(next.batches.map((b) => b.id), ['x2', 'x1']);
       assert.equal(next.hasMore, false);
-      const back = await store.listBatches({ limit: 1, beforeId: 'x2' });
+      const back = await store.listBatches({ owner: '', limit: 1, beforeId: 'x2' });
       assert.deepEqual(back.batches.map((b) => b.id), ['x3']);
       await store.close();
   });
+    test('each owner lists and pages through only its own batches; deleting one leaves the others listed', async () => {
+      const store = await impl.open(`${impl.name}-h`);
+      // Interleaved, so every page boundary of one owner falls between batches of the other.
+      const created: Array<[string, string]> = [['a1', 'alice'], ['b1', 'bob'], ['a2', 'alice'], ['b2', 'bob'], ['a3', 'alice'], ['a4', 'alice'], ['b3', 'bob']];
+      for (const [id, owner] of created) await store.createBatch(batch(id, 1, 1_000, owner), reqs(1));
+      const list = async (owner: string, options: { limit: number; afterId?: string; beforeId?: string }) => {
+        const { batches, hasMore } = await store.listBatches({ owner, ...options });
+        return { ids: batches.map((b) => b.id), hasMore };
+      };
+
+      assert.equal((await store.getBatch('b1'))!.owner, 'bob', 'the owner is stored with the batch');
+      assert.deepEqual(await list('alice', { limit: 2 }), { ids: ['a4', 'a3'], hasMore: true });
+      assert.deepEqual(await list('alice', { limit: 2, afterId: 'a3' }), { ids: ['a2', 'a1'], hasMore: false });
+      assert.deepEqual(await list('alice', { limit: 1, beforeId: 'a2' }), { ids: ['a3'], hasMore: true });
+      assert.deepEqual(await list('alice', { limit: 5, beforeId: 'a1' }), { ids: ['a4', 'a3', 'a2'], hasMore: false });
+      assert.deepEqual(await list('bob', { limit: 10 }), { ids: ['b3', 'b2', 'b1'], hasMore: false });
+      assert.deepEqual(await list('', { limit: 10 }), { ids: [], hasMore: false }, 'open mode sees no client\'s batches');
+
+      // Another owner's id pages exactly like a made-up one: where it sits does not show.
+      assert.deepEqual(await list('alice', { limit: 2, afterId: 'b2' }), await list('alice', { limit: 2, afterId: 'msgbatch_nope' }));
+      assert.deepEqual(await list('alice', { limit: 2, beforeId: 'b1' }), await list('alice', { limit: 2, beforeId: 'msgbatch_nope' }));
+
+      assert.equal(await store.deleteBatch('a3'), true);
+      assert.equal(await store.deleteBatch('a3'), false, 'gone');
+      assert.equal(await store.getBatch('a3'), undefined);
+      assert.deepEqual(await list('alice', { limit: 10 }), { ids: ['a4', 'a2', 'a1'], hasMore: false });
+      assert.deepEqual(await list('bob', { limit: 10 }), { ids: ['b3', 'b2', 'b1'], hasMore: false });
+      await store.close();
+
+      // Another process on the same store: owners survive the restart.
+      const reopened = await impl.open(`${impl.name}-h`);
+      assert.equal((await reopened.getBatch('a4'))!.owner, 'alice');
+      assert.deepEqual((await reopened.listBatches({ owner: 'bob', limit: 1 })).batches.map((b) => b.id), ['b3']);
+      await reopened.close();
+    });
+
     test('complete is idempotent: a second answer for a succeeded request changes nothing', async () => {
       const store = await impl.open(`${impl.name}-d`);
       await store.createBatch(batch('b4', 2), reqs(2));
@@ -242,5 +280,26 @@ describe('batch store: redis, several replicas', { skip: skipWithoutRedis }, () 
       await dying.store.close();
       await survivor.store.close();
     }
+  });
+});
+
+describe('batch store: redis, after an upgrade', { skip: skipWithoutRedis }, () => {
+  test('batches stored before owners existed are listed in open mode', async () => {
+    const redisStore = new RedisStore({ url: redis!.url, prefix: 'upgrade:', heartbeatMs: 0 });
+    connections.push(redisStore);
+    const previous = new RedisBatchStore(redisStore);
+    await previous.createBatch(batch('old1', 1), reqs(1));
+    await previous.createBatch(batch('old2', 1), reqs(1));
+    // What the previous version left: batch hashes without an owner, and no per-owner index.
+    for (const id of ['old1', 'old2']) await redisStore.client.hdel(redisStore.key('batch', id), 'owner');
+    await redisStore.client.del(redisStore.key('batches', 'owner', ''));
+
+    const store = new RedisBatchStore(redisStore);
+    assert.equal((await store.getBatch('old1'))!.owner, '');
+    assert.deepEqual((await store.listBatches({ owner: '', limit: 10 })).batches.map((b) => b.id), ['old2', 'old1']);
+    await store.createBatch(batch('new1', 1, 1_000, 'alice'), reqs(1));
+    assert.deepEqual((await store.listBatches({ owner: 'alice', limit: 10 })).batches.map((b) => b.id), ['new1']);
+    assert.equal(await store.deleteBatch('old1'), true);
+    assert.deepEqual((await store.listBatches({ owner: '', limit: 10 })).batches.map((b) => b.id), ['old2']);
   });
 });
