@@ -10,6 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { postWebhook } from '../observe/webhook.js';
 import { serveChat } from '../server/chat.js';
 import type { Exchange } from '../server/exchange.js';
 import { errorResponse, GatewayError } from '../server/errors.js';
@@ -26,6 +27,8 @@ export interface BatchServiceOptions {
   concurrency: number;
   /** Default webhook for batches created without the x-spillway-batch-webhook header. */
   webhook?: string;
+  /** Signs every batch webhook POST. */
+  webhookSecret?: string | undefined;
   log(message: string): void;
   /** Another store (tests, Redis); SQLite in dataDir otherwise. */
   openStore?: () => BatchStore;
@@ -175,9 +178,26 @@ export class BatchService {
       this.requeuedAt = now;
       const requeued = await store.requeueRunning();
       if (requeued > 0) this.options.log(`spillway: batches: ${requeued} request(s) of a replica that stopped are pending again`);
+      await this.withdrawCanceledElsewhere();
     }
     const expired = await store.expire(now);
     if (expired.length > 0 || now >= this.webhookRetryAt) await this.sendWebhooks();
+  }
+
+  /**
+   * A batch canceled (or deleted) through another replica still has requests waiting in this one's
+   * admission queue: withdraw them, as `cancel` does for the replica that received the cancel.
+   */
+  private async withdrawCanceledElsewhere(): Promise<void> {
+    const waiting = new Set<string>();
+    for (const flight of this.inFlight.values()) if (!flight.admitted()) waiting.add(flight.batchId);
+    for (const id of waiting) {
+      const batch = await this.store().getBatch(id);
+      if (batch?.processingStatus === 'in_progress') continue;
+      for (const flight of this.inFlight.values()) {
+        if (flight.batchId === id && !flight.admitted()) flight.abort.abort();
+      }
+    }
   }
 
   private launch(claimed: ClaimedRequest): void {
@@ -292,14 +312,13 @@ export class BatchService {
       if (this.webhooksSending.has(batch.id)) continue;
       this.webhooksSending.add(batch.id);
       try {
-        const response = await fetch(batch.webhookUrl!, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'spillway-batches' },
+        await postWebhook({
+          url: batch.webhookUrl!,
           body: JSON.stringify(await this.object(batch)),
-          signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+          secret: this.options.webhookSecret,
+          userAgent: 'spillway-batches',
+          timeoutMs: WEBHOOK_TIMEOUT_MS,
         });
-        await response.arrayBuffer();
-        if (!response.ok) throw new Error(`status ${response.status}`);
         await this.opened.markWebhookSent(batch.id, Date.now());
       } catch (error) {
         this.options.log(`spillway: batch ${batch.id} webhook ${batch.webhookUrl} failed (${error instanceof Error ? error.message : String(error)}); retrying later`);

@@ -147,7 +147,18 @@ export const cacheSchema = z
 
 export const alertsSchema = z
   .object({
-    webhooks: z.array(z.object({ url: z.string().url(), format: z.enum(['slack', 'json']).default('json') }).strict()).default([]),
+    webhooks: z
+      .array(
+        z
+          .object({
+            url: z.string().url(),
+            format: z.enum(['slack', 'json']).default('json'),
+            /** Signs each POST: x-spillway-signature (see src/observe/webhook.ts). */
+            secret: z.string().min(1).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
     rpm_utilisation: z.number().min(0).max(1).default(0.8),
     daily_utilisation: z.number().min(0).max(1).default(0.9),
     upstream_429_per_minute: z.number().nonnegative().default(3),
@@ -190,6 +201,8 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         /** POSTed the batch object when a batch ends (x-spillway-batch-webhook overrides it per batch). */
         webhook: z.string().url().optional(),
+        /** Signs each batch webhook POST: x-spillway-signature (see src/observe/webhook.ts). */
+        webhook_secret: z.string().min(1).optional(),
         /** Batch requests in flight at once; admission paces them to the keys, interactive traffic first. */
         concurrency: z.number().int().positive().default(256),
       })

@@ -5,6 +5,7 @@
  */
 import type { Dimension } from '../quota/types.js';
 import type { Clock } from './view.js';
+import { postWebhook } from './webhook.js';
 
 export interface AlertThresholds {
   rpm_utilisation: number;
@@ -170,15 +171,13 @@ export function webhookBody(event: AlertEvent, format: WebhookFormat): Record<st
 export interface Webhook {
   url: string;
   format: WebhookFormat;
+  /** Signs each POST (see webhook.ts). */
+  secret?: string | undefined;
 }
 
-export type Send = (url: string, body: string) => Promise<void>;
+export type Send = (hook: Webhook, body: string) => Promise<void>;
 
-const postJson: Send = async (url, body) => {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5_000) });
-  await response.arrayBuffer();
-  if (!response.ok) throw new Error(`webhook answered ${response.status}`);
-};
+const postJson: Send = (hook, body) => postWebhook({ url: hook.url, body, secret: hook.secret, userAgent: 'spillway-alerts', timeoutMs: 5_000 });
 
 export interface AlertMonitorOptions {
   webhooks: Webhook[];
@@ -240,7 +239,7 @@ export class AlertMonitor {
     await Promise.all(
       events.flatMap((event) =>
         this.options.webhooks.map((hook) =>
-          this.send(hook.url, JSON.stringify(webhookBody(event, hook.format))).catch((error: unknown) => {
+          this.send(hook, JSON.stringify(webhookBody(event, hook.format))).catch((error: unknown) => {
             this.options.log?.(`spillway: alert webhook ${new URL(hook.url).host} failed: ${error instanceof Error ? error.message : String(error)}`);
           }),
         ),

@@ -114,6 +114,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       dataDir: config.data_dir,
       concurrency: config.batches.concurrency,
       webhook: config.batches.webhook,
+      webhookSecret: config.batches.webhook_secret,
       log,
       // With `store: redis` batches live in the Redis every replica shares; SQLite otherwise.
       openStore: redis ? () => new RedisBatchStore(redis) : undefined,

@@ -243,3 +243,64 @@ describe('batches in Redis, two gateways', { skip: skipWithoutRedis }, () => {
     }
   });
 });
+
+describe('batches in Redis: a cancel through one gateway reaches the others', { skip: skipWithoutRedis }, () => {
+  let redis: RedisServer;
+  let sim: Simulator;
+  const gateways: RunningGateway[] = [];
+  const dirs: string[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    // Two requests a second: each gateway claims 20 and most of them wait in its admission queue.
+    const keys = simKeys(1, { rpm: 120 });
+    sim = await startSimulator({ keys, window: 'second' });
+    for (let i = 0; i < 2; i++) {
+      const dataDir = mkdtempSync(join(tmpdir(), 'spillway-batches-cancel-'));
+      dirs.push(dataDir);
+      gateways.push(
+        await startGateway(
+          {
+            providers: { anthropic: { type: 'anthropic', base_url: sim.url, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
+            routes: { '*': { targets: [{ provider: 'anthropic' }] } },
+            data_dir: dataDir,
+            usage: { enabled: false },
+            batches: { concurrency: 20 },
+            store: { type: 'redis', url: redis.url, prefix: 'batches-cancel:' },
+          },
+          { port: 0, quiet: true },
+        ),
+      );
+    }
+  });
+
+  after(async () => {
+    for (const gateway of gateways) await gateway.close();
+    await sim.close();
+    await redis.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the other gateway withdraws its queued requests: the batch ends soon, and little more goes upstream', async () => {
+    const [a, b] = gateways.map((g) => new Anthropic({ baseURL: g.url, apiKey: 'client', maxRetries: 0 })) as [Anthropic, Anthropic];
+    const created = await a.messages.batches.create({ requests: requests('cancel').slice(0, 100) });
+    // Both gateways have claimed their share and are sending at the key's pace.
+    const deadline = Date.now() + 10_000;
+    while (sim.stats().total.ok < 4) {
+      assert.ok(Date.now() < deadline, 'the batch started');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const canceled = await b.messages.batches.cancel(created.id);
+    assert.equal(canceled.processing_status, 'canceling');
+    const sentAtCancel = sim.stats().total.requests;
+    // Gateway a's queued requests would take ~10 s at two a second; withdrawn, the batch ends at once.
+    const ended = await waitEnded(a, created.id, 4000);
+    const { succeeded, canceled: withdrawn } = ended.request_counts;
+    assert.equal(succeeded + withdrawn, 100);
+    assert.ok(withdrawn >= 80, `${withdrawn} canceled`);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const sentAfter = sim.stats().total.requests - sentAtCancel;
+    assert.ok(sentAfter <= 6, `${sentAfter} requests went upstream after the cancel`);
+    assert.equal(sim.stats().total.ok, succeeded, 'every request sent upstream is in the results as succeeded');
+  });
+});

@@ -5,6 +5,7 @@
  * written before batches had owners.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,8 @@ import { BATCH_FILE } from '../../src/batch/sqlite-store.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
 import { defaultConfig, simKeys, startStack, type Stack } from '../support/stack.js';
+
+const WEBHOOK_SECRET = 'whsec-batches-test';
 
 type BatchRequest = Anthropic.Messages.Batches.BatchCreateParams.Request;
 
@@ -51,12 +54,16 @@ async function resultsOf(client: Anthropic, id: string): Promise<Map<string, Ant
 describe('message batches', () => {
   let stack: Stack;
   const hooks: unknown[] = [];
+  const signatures = new Map<string, { header: string | undefined; raw: string }>();
   let hookUrl = '';
   const hookServer = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      hooks.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const hook = JSON.parse(raw) as { id: string };
+      hooks.push(hook);
+      signatures.set(hook.id, { header: req.headers['x-spillway-signature'] as string | undefined, raw });
       res.end('ok');
     });
   });
@@ -76,6 +83,7 @@ describe('message batches', () => {
           providers: { ...config.providers, anthropic: { type: 'anthropic', base_url: simUrl, keys: limited } },
           data_dir: dataDir,
           usage: { enabled: false },
+          batches: { webhook_secret: WEBHOOK_SECRET },
         };
       },
     });
@@ -236,6 +244,12 @@ describe('message batches', () => {
     assert.equal(hook.request_counts.succeeded, 3);
     assert.ok(hook.results_url?.endsWith(`/v1/messages/batches/${batch.id}/results`));
     assert.equal(hooks.filter((h) => (h as { id: string }).id === batch.id).length, 1);
+    // Signed with the configured secret: the receiver recomputes the HMAC over "<t>.<body>".
+    const { header, raw } = signatures.get(batch.id)!;
+    const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? '');
+    assert.ok(match, `x-spillway-signature: ${header}`);
+    assert.ok(Math.abs(Number(match[1]) - Date.now() / 1000) < 60, 'a current timestamp');
+    assert.equal(match[2], createHmac('sha256', WEBHOOK_SECRET).update(`${match[1]}.${raw}`).digest('hex'));
   });
 });
 

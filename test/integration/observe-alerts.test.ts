@@ -4,6 +4,7 @@
  * the webhook receiver is a real HTTP server on loopback.
  */
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +16,11 @@ import type { KeySnapshot } from '../../src/quota/types.js';
 interface Delivery {
   path: string;
   body: Record<string, unknown>;
+  raw: string;
+  signature: string | undefined;
 }
+
+const SECRET = 'whsec-alerts-test';
 
 function key(id: string, healthy = true): KeySnapshot {
   return {
@@ -44,7 +49,7 @@ describe('alert webhooks', () => {
       let data = '';
       req.on('data', (chunk: Buffer) => (data += chunk));
       req.on('end', () => {
-        deliveries.push({ path: req.url ?? '', body: JSON.parse(data) as Record<string, unknown> });
+        deliveries.push({ path: req.url ?? '', body: JSON.parse(data) as Record<string, unknown>, raw: data, signature: req.headers['x-spillway-signature'] as string | undefined });
         res.end('ok');
       });
     });
@@ -54,7 +59,7 @@ describe('alert webhooks', () => {
       {
         providers: { anthropic: { type: 'anthropic', keys: [{ id: 'team-a', key: 'sk-a' }] } },
         usage: { enabled: false },
-        alerts: { webhooks: [{ url: `${url}/slack`, format: 'slack' }, { url: `${url}/json`, format: 'json' }], queue_depth: 50 },
+        alerts: { webhooks: [{ url: `${url}/slack`, format: 'slack' }, { url: `${url}/json`, format: 'json', secret: SECRET }], queue_depth: 50 },
       },
       'test',
     );
@@ -85,6 +90,10 @@ describe('alert webhooks', () => {
     assert.equal(json.body.alert, 'upstream_429');
     assert.equal(json.body.value, 4);
     assert.equal(json.body.at, new Date(now).toISOString());
+    // The hook with a secret is signed (HMAC-SHA256 over "<t>.<body>"); the other is not.
+    const [, t, mac] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(json.signature ?? '') ?? [];
+    assert.equal(mac, createHmac('sha256', SECRET).update(`${t}.${json.raw}`).digest('hex'), `signature ${json.signature}`);
+    assert.equal(slack.signature, undefined);
   });
 
   it('stays quiet while the condition lasts', async () => {
