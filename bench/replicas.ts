@@ -2,7 +2,8 @@
  * SKU-500 across three replicas: 500 requests fired at once with the official Anthropic SDK,
  * round robin over three spillway processes that share one redis-server, through two keys, with
  * per-minute and per-second enforcement. Prints successes, upstream 429s and the makespan against
- * the least time the keys' limits allow.
+ * the least time the keys' limits allow. The simulator runs in a process of its own, as a provider
+ * would: beside the load generator it would read requests only when 500 clients let it.
  *
  *   npm run bench:replicas        (needs redis-server)
  */
@@ -10,9 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS, SKU_SCENARIOS } from '../src/sim/burst.js';
-import { startSimulator, type SimKey } from '../src/sim/index.js';
+import type { SimKey } from '../src/sim/index.js';
 import { redisBinary, startRedis } from '../test/support/redis.js';
-import { fireAcross, replicaConfig, spawnGateway } from '../test/support/replicas.js';
+import { fireAcross, replicaConfig, spawnGateway, spawnSimulator } from '../test/support/replicas.js';
 
 const COUNT = Number(process.env.SKU_COUNT ?? 500);
 const REPLICAS = Number(process.env.REPLICAS ?? 3);
@@ -26,7 +27,7 @@ const rows: Array<Record<string, string | number>> = [];
 for (const { window, rpm } of SKU_SCENARIOS) {
   const keys: SimKey[] = [1, 2].map((n) => ({ id: `k${n}`, key: `sk-sim-${n}`, limits: { rpm, itpm: 2_000_000, otpm: 400_000 } }));
   const redis = await startRedis();
-  const sim = await startSimulator({ keys, window, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
+  const sim = await spawnSimulator({ keys, window, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
   const dataDir = mkdtempSync(join(tmpdir(), 'spillway-bench-'));
   const gateways = await Promise.all(Array.from({ length: REPLICAS }, () => spawnGateway(replicaConfig(sim.url, keys, redis.url, dataDir))));
   try {
@@ -34,7 +35,7 @@ for (const { window, rpm } of SKU_SCENARIOS) {
       gateways.map((g) => g.url),
       COUNT,
     );
-    const stats = sim.stats().total;
+    const stats = (await sim.stats()).total;
     const minimum = minimumMakespanMs(keys, window, { ok: COUNT, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + SKU_REQUEST_MS;
     rows.push({
       scenario: `per ${window}, 2 × ${rpm} rpm`,
@@ -49,7 +50,7 @@ for (const { window, rpm } of SKU_SCENARIOS) {
     console.error(`done: per ${window}`);
   } finally {
     await Promise.all(gateways.map((g) => g.stop()));
-    await sim.close();
+    await sim.stop();
     await redis.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }

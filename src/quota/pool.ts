@@ -71,7 +71,7 @@ interface Answer {
   fresh: boolean;
   /**
    * How long the provider has surely refilled since `remaining` was true (fresh answers only): since
-   * the request was admitted, less the delivery margin it may have spent on the way.
+   * the request was sent (admitted, if unknown), less the delivery margin it may have spent on the way.
    */
   refilledMs: number;
   /** When the answered request was admitted (-Infinity if unknown). */
@@ -247,7 +247,7 @@ export class KeyPool implements QuotaPool {
    * counted its request and its input, so those are not subtracted again (its output may still be
    * streaming, so that stays reserved).
    */
-  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation): void {
+  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation, sentAt?: number): void {
     const key = this.byId.get(keyId);
     if (!key) return;
     key.learning = false; // an answer without limits means the key has none to learn
@@ -255,7 +255,7 @@ export class KeyPool implements QuotaPool {
     const onArrival: Answer = {
       counted: answered && key.inFlight.has(answered) ? answered : undefined,
       fresh,
-      refilledMs: fresh ? Math.max(0, now - answered.at - DELIVERY_JITTER_MS) : 0,
+      refilledMs: fresh ? Math.max(0, now - Math.max(answered.at, sentAt ?? answered.at) - DELIVERY_JITTER_MS) : 0,
       admittedAt: answered?.at ?? -Infinity,
       seenBefore: answered ? answered.at - DELIVERY_JITTER_MS : -Infinity,
     };

@@ -270,19 +270,21 @@ return 1
 /**
  * Observe: KEYS = hash, res, exp. ARGV = now, answered reservation id ('' if none), six limits,
  * then limit and remaining ('' when absent) for rpm, itpm, otpm and tpm (the caller already decided
- * whether Anthropic's combined tokens limit counts). Mirrors KeyPool.observe/learn.
+ * whether Anthropic's combined tokens limit counts), the answered reservation's admission time and
+ * when its request was sent ('' when unknown). Mirrors KeyPool.observe/learn.
  */
 export const OBSERVE = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local answered = ARGV[2]
 local answeredAt = tonumber(ARGV[17])
+local sentAt = tonumber(ARGV[18]) or answeredAt
 local s = load(KEYS[1], 3, now)
 -- The answer to a request admitted no earlier than the last one applied is the newest word on the
 -- key and may raise the level; an older one arriving late may only lower it (see Answer in quota/pool.ts).
 local fresh = answeredAt ~= nil and answeredAt >= (s.seen or 0)
--- The provider has refilled since the answered request reached it: at most a delivery margin after it was admitted.
+-- The provider has refilled since the answered request reached it: at most a delivery margin after it was sent.
 local since = 0
-if fresh then since = math.max(0, now - answeredAt - JITTER_MS) end
+if fresh then since = math.max(0, now - math.max(answeredAt, sentAt) - JITTER_MS) end
 s.learn = 0
 local counted = nil
 if answered ~= '' and redis.call('HEXISTS', KEYS[2], answered) == 1 then counted = answered end

@@ -1,7 +1,8 @@
 /**
- * Issue 7: many replicas, one set of limits. Three spillway processes share one redis-server; a
- * burst sent round robin across them through two keys all succeeds, with upstream 429s at most 1%
- * of upstream requests, as if one gateway had sent it. (Makespan ratio: bench/replicas.ts.)
+ * Issue 7: many replicas, one set of limits. Three spillway processes share one redis-server;
+ * SKU-500 (per-second enforcement) sent round robin across them through two keys all succeeds,
+ * with upstream 429s at most 1% of upstream requests, as if one gateway had sent it. (The makespan
+ * against the minimum is measured side by side in bench/replicas.ts.)
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,32 +10,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { minimumMakespanMs } from '../../src/sim/burst.js';
-import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS, SKU_SCENARIOS } from '../../src/sim/burst.js';
 import { skipWithoutRedis, startRedis, type RedisServer } from '../support/redis.js';
-import { fireAcross, replicaConfig, spawnGateway, type GatewayProcess } from '../support/replicas.js';
+import { fireAcross, replicaConfig, spawnGateway, spawnSimulator, type GatewayProcess, type SimulatorProcess } from '../support/replicas.js';
 import { simKeys } from '../support/stack.js';
 
-const COUNT = 300;
-const TTFT_MS = 20;
+const COUNT = 500;
+const SCENARIO = SKU_SCENARIOS.find((scenario) => scenario.window === 'second')!;
 
 describe('three replicas sharing Redis', { skip: skipWithoutRedis }, () => {
   let redis: RedisServer;
-  let sim: Simulator;
+  let sim: SimulatorProcess;
   let gateways: GatewayProcess[] = [];
   let dataDir: string;
-  // Per-second enforcement: a burst of 40 per key, then 40/s per key.
-  const keys = simKeys(2, { rpm: 2400, itpm: 10_000_000, otpm: 10_000_000 });
+  // A burst of 30 per key, then 30/s per key.
+  const keys = simKeys(2, { rpm: SCENARIO.rpm, itpm: 2_000_000, otpm: 400_000 });
 
   before(async () => {
     redis = await startRedis();
-    sim = await startSimulator({ keys, window: 'second', latency: { ttftMs: TTFT_MS } });
+    sim = await spawnSimulator({ keys, window: SCENARIO.window, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
     dataDir = mkdtempSync(join(tmpdir(), 'spillway-replicas-'));
     gateways = await Promise.all([0, 1, 2].map(() => spawnGateway(replicaConfig(sim.url, keys, redis.url, dataDir))));
   });
   after(async () => {
     await Promise.all(gateways.map((g) => g.stop()));
-    await sim?.close();
+    await sim?.stop();
     await redis?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
@@ -44,9 +44,9 @@ describe('three replicas sharing Redis', { skip: skipWithoutRedis }, () => {
       gateways.map((g) => g.url),
       COUNT,
     );
-    const stats = sim.stats();
+    const stats = await sim.stats();
     const upstream = stats.total;
-    const minimum = minimumMakespanMs(keys, 'second', upstream) + TTFT_MS;
+    const minimum = minimumMakespanMs(keys, SCENARIO.window, upstream) + SKU_REQUEST_MS;
     console.log(
       `replicas: ${result.succeeded}/${COUNT} ok, upstream 429s ${upstream.rateLimited}/${upstream.requests}, ` +
         `makespan ${(result.makespanMs / 1000).toFixed(2)} s vs minimum ${(minimum / 1000).toFixed(2)} s (×${(result.makespanMs / minimum).toFixed(3)})`,

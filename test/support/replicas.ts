@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { burstPrompt, type BurstResult } from '../../src/sim/burst.js';
-import type { SimKey } from '../../src/sim/index.js';
+import type { SimKey, SimLatency, SimStats, SimWindow } from '../../src/sim/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -32,22 +32,31 @@ export function replicaConfig(simUrl: string, keys: SimKey[], redisUrl: string, 
   };
 }
 
-/** `spillway start --config FILE --port 0`, resolved once it prints the address it listens on. */
-export async function spawnGateway(config: ConfigInput): Promise<GatewayProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'spillway-replica-'));
-  const file = join(dir, 'spillway.yaml');
+export interface SimulatorProcess extends GatewayProcess {
+  /** The simulator's counters, read over HTTP (/_sim/stats). */
+  stats(): Promise<SimStats>;
+}
+
+/**
+ * `spillway <command> --config FILE --port 0` as a child process, resolved once it prints the
+ * address it listens on (`<what> listening on <url>`).
+ */
+async function spawnSpillway(command: 'start' | 'sim', what: string, config: unknown): Promise<GatewayProcess> {
+  const dir = mkdtempSync(join(tmpdir(), `spillway-${command}-`));
+  const file = join(dir, 'config.yaml');
   writeFileSync(file, JSON.stringify(config, null, 2)); // JSON is YAML
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start', '--config', file, '--port', '0'], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', command, '--config', file, '--port', '0'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const listening = new RegExp(`${what} listening on (http://[^\\s]+)`);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start in 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 20 s:\n${output}`)), 20_000);
     const check = () => {
-      const match = /spillway listening on (http:\/\/[^\s]+)/.exec(output);
+      const match = listening.exec(output);
       if (match) {
         clearTimeout(timer);
         child.stdout!.off('data', check);
@@ -57,7 +66,7 @@ export async function spawnGateway(config: ConfigInput): Promise<GatewayProcess>
     child.stdout!.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`gateway exited (${code}):\n${output}`));
+      reject(new Error(`${what} exited (${code}):\n${output}`));
     });
   });
   return {
@@ -72,6 +81,32 @@ export async function spawnGateway(config: ConfigInput): Promise<GatewayProcess>
         clearTimeout(timer);
       }
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `spillway start` with this config. */
+export function spawnGateway(config: ConfigInput): Promise<GatewayProcess> {
+  return spawnSpillway('start', 'spillway', config);
+}
+
+/**
+ * `spillway sim` in a process of its own, as a provider is a machine of its own: in the process
+ * that fires a burst, the simulator would read requests only when the load generator lets it.
+ */
+export async function spawnSimulator(options: { keys: SimKey[]; window: SimWindow; latency: SimLatency; outputTokens?: number }): Promise<SimulatorProcess> {
+  const config = {
+    keys: options.keys,
+    window: options.window,
+    latency: { ttft_ms: options.latency.ttftMs, tokens_per_second: options.latency.tokensPerSecond },
+    output_tokens: options.outputTokens,
+  };
+  const sim = await spawnSpillway('sim', 'spillway simulator', config);
+  return {
+    ...sim,
+    async stats() {
+      const response = await fetch(`${sim.url}/_sim/stats`);
+      return (await response.json()) as SimStats;
     },
   };
 }
