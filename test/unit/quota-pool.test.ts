@@ -2,20 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DELIVERY_JITTER_MS } from '../../src/quota/bucket.js';
 import { KeyPool, SETTLE_BOUND_WAIT_MS } from '../../src/quota/pool.js';
-import type { Demand, ReserveResult, Reservation } from '../../src/quota/types.js';
+import type { Demand } from '../../src/quota/types.js';
+import { reserved, small, T0, waitOf } from '../support/quota.js';
 
-const T0 = 1_700_000_000_000;
-const small: Demand = { inputTokens: 100, outputTokens: 100 };
-
-function reserved(result: ReserveResult): Reservation {
-  assert.ok(result.ok, `expected room, got a wait of ${result.ok ? 0 : result.waitMs} ms`);
-  return result.reservation;
-}
-
-function waitOf(result: ReserveResult): number {
-  assert.ok(!result.ok, 'expected no room');
-  return result.waitMs;
-}
 
 function dim(pool: KeyPool, keyId: string, name: 'rpm' | 'itpm' | 'otpm' | 'tpm' | 'concurrency' | 'rpd', now: number) {
   const key = pool.snapshot(now).find((k) => k.id === keyId);

@@ -7,23 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import type { Limits } from '../../src/config/schema.js';
 import { DELIVERY_JITTER_MS } from '../../src/quota/bucket.js';
 import { KeyPool } from '../../src/quota/pool.js';
-import type { Demand, ObservedLimits, QuotaPool, ReserveResult, Reservation } from '../../src/quota/types.js';
+import type { ObservedLimits, QuotaPool, Reservation } from '../../src/quota/types.js';
+import { reserved, small, T0, waitOf } from '../support/quota.js';
 import { RedisKeyPool } from '../../src/store/redis-pool.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { skipWithoutRedis, startRedis, type RedisServer } from '../support/redis.js';
 
-const T0 = 1_700_000_000_000;
-const small: Demand = { inputTokens: 100, outputTokens: 100 };
-
-function reserved(result: ReserveResult): Reservation {
-  assert.ok(result.ok, `expected room, got a wait of ${result.ok ? 0 : result.waitMs} ms`);
-  return result.reservation;
-}
-
-function waitOf(result: ReserveResult): number {
-  assert.ok(!result.ok, 'expected no room');
-  return result.waitMs;
-}
 
 describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis }, () => {
   let redis: RedisServer;
