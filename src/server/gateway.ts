@@ -10,6 +10,7 @@ import { createObservability, type Observability } from '../observe/index.js';
 import type { Observer } from '../observe/observer.js';
 import { createProviders, createStore, type Provider } from '../providers/provider.js';
 import { RedisCacheStore } from '../store/redis-cache.js';
+import { RedisSemanticLog } from '../store/redis-semantic.js';
 import type { RedisStore } from '../store/redis-store.js';
 import { UpstreamClient } from '../providers/upstream.js';
 import { TokenEstimator } from '../quota/estimate.js';
@@ -62,7 +63,12 @@ export function createGateway(config: Config, log: (message: string) => void): G
   const queue = new AdmissionQueue({ maxDepth: config.queue.max_depth });
   const cache = createAnswerCache(
     config.cache,
-    store && config.cache.exact.enabled ? new RedisCacheStore(store, { defaultTtlMs: config.cache.exact.ttl }) : undefined,
+    store
+      ? {
+          exact: config.cache.exact.enabled ? new RedisCacheStore(store, { defaultTtlMs: config.cache.exact.ttl }) : undefined,
+          openSemanticLog: () => new RedisSemanticLog(store, { log }),
+        }
+      : {},
   );
   const observability = createObservability(
     config,
@@ -133,7 +139,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.upstream.close();
       await Promise.all([...gateway.providers.values()].map((provider) => provider.pool.close?.()));
-      await gateway.cache.exact?.close?.();
+      await gateway.cache.close();
       gateway.observability.close();
     },
   };

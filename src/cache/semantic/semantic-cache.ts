@@ -2,12 +2,14 @@
  * The semantic cache: a prompt close enough to one answered before (cosine ≥ threshold within the
  * same partition) and agreeing with it on negations, numbers, names and identifiers (the guard)
  * is answered with the earlier answer. It stores pointers (the exact-cache key of the answer),
- * not answers: the exact store keeps the bytes, its budget and its TTL.
+ * not answers: the exact store keeps the bytes, its budget and its TTL. Replicas share what they
+ * remember through `onRemember` and `add` (see semantic-log.ts); lookups stay in process.
  */
 import type { KeyInput } from '../key.js';
 import type { Embedder } from './embedder.js';
 import { checkGuard, guardFeatures, type GuardFeatures } from './guard.js';
 import { semanticQuery } from './prompt.js';
+import type { SemanticEntry } from './semantic-log.js';
 import { VectorIndex } from './vector-index.js';
 
 export const DEFAULT_SIMILARITY_THRESHOLD = 0.92;
@@ -21,6 +23,8 @@ export interface SemanticCacheOptions {
   ttlMs?: number;
   /** How many nearest neighbours above the threshold are offered to the guard (default 3). */
   candidates?: number;
+  /** Called with each prompt this cache remembers, so other replicas can `add` it. */
+  onRemember?: (entry: SemanticEntry) => void;
 }
 
 interface Remembered {
@@ -47,6 +51,7 @@ export class SemanticCache {
   private readonly multiTurn: boolean;
   private readonly ttlMs: number;
   private readonly candidates: number;
+  private readonly onRemember: ((entry: SemanticEntry) => void) | undefined;
   private readonly partitions = new Map<string, VectorIndex<Remembered>>();
 
   constructor(options: SemanticCacheOptions) {
@@ -57,6 +62,7 @@ export class SemanticCache {
     this.multiTurn = options.multiTurn ?? false;
     this.ttlMs = options.ttlMs ?? 6 * 60 * 60 * 1000;
     this.candidates = options.candidates ?? 3;
+    this.onRemember = options.onRemember;
   }
 
   async lookup(input: KeyInput, now: number): Promise<SemanticHit | undefined> {
@@ -89,9 +95,28 @@ export class SemanticCache {
     if (!query) return false;
     const [vector] = await this.embedder.embed([query.prompt]);
     if (!vector) return false;
-    let index = this.partitions.get(query.partition);
+    const entry: SemanticEntry = { partition: query.partition, prompt: query.prompt, value, expiresAt: now + this.ttlMs, vector };
+    this.insert(entry);
+    this.onRemember?.(entry);
+    return true;
+  }
+
+  /**
+   * Takes in an entry another replica remembered; false if it has expired or comes from an
+   * embedder of another size (replicas configured differently: its similarities would mean nothing).
+   */
+  add(entry: SemanticEntry, now: number): boolean {
+    if (entry.expiresAt <= now) return false;
+    // An OpenAI-style embedder learns its size from its first answer (0 until then).
+    if (this.embedder.dims > 0 && entry.vector.length !== this.embedder.dims) return false;
+    this.insert(entry);
+    return true;
+  }
+
+  private insert(entry: SemanticEntry): void {
+    let index = this.partitions.get(entry.partition);
     if (index) {
-      this.partitions.delete(query.partition); // re-insert: partitions are kept in use order
+      this.partitions.delete(entry.partition); // re-insert: partitions are kept in use order
     } else {
       index = new VectorIndex<Remembered>(this.maxEntriesPerPartition);
       if (this.partitions.size >= this.maxPartitions) {
@@ -99,9 +124,8 @@ export class SemanticCache {
         if (!oldest.done) this.partitions.delete(oldest.value);
       }
     }
-    this.partitions.set(query.partition, index);
-    index.add(vector, { prompt: query.prompt, features: guardFeatures(query.prompt), value, expiresAt: now + this.ttlMs });
-    return true;
+    this.partitions.set(entry.partition, index);
+    index.add(entry.vector, { prompt: entry.prompt, features: guardFeatures(entry.prompt), value: entry.value, expiresAt: entry.expiresAt });
   }
 
   /** Drops expired entries and empty partitions; for a periodic timer owned by the caller. */

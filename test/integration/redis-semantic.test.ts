@@ -1,0 +1,59 @@
+/**
+ * Issue 5 with issue 7: with `store: redis`, replicas share the semantic index too. It is a log in
+ * Redis (a stream) that every replica follows into its own index, searched locally: a paraphrase
+ * of a prompt answered through one replica is a semantic hit on another, with no second upstream call.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
+import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { skipWithoutRedis, startRedis, type RedisServer } from '../support/redis.js';
+import { defaultConfig, simKeys } from '../support/stack.js';
+
+describe('two replicas sharing the semantic index through Redis', { skip: skipWithoutRedis }, () => {
+  let redis: RedisServer;
+  let sim: Simulator;
+  const gateways: RunningGateway[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    const keys = simKeys(1);
+    sim = await startSimulator({ keys });
+    for (let i = 0; i < 2; i++) {
+      const config = {
+        ...defaultConfig(sim.url, keys),
+        data_dir: mkdtempSync(join(tmpdir(), 'spillway-test-')),
+        store: { type: 'redis' as const, url: redis.url, prefix: 'semantic-test:' },
+      };
+      gateways.push(await startGateway(config, { port: 0, quiet: true }));
+    }
+  });
+  after(async () => {
+    for (const gateway of gateways) await gateway.close();
+    await sim.close();
+    await redis.stop();
+  });
+
+  it('a paraphrase of a prompt answered through one replica is a semantic hit on the other', async () => {
+    const [one, two] = gateways.map((gateway) => new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 }));
+    const ask = (content: string) => ({ model: 'claude-haiku-4-5', max_tokens: 40, temperature: 0, messages: [{ role: 'user' as const, content }] });
+    const first = await one!.messages.create(ask('What is a closure in JavaScript?')).withResponse();
+    assert.equal(first.response.headers.get('x-spillway-cache'), 'miss');
+
+    // The entry reaches the other replica's index in the background; lookups never wait on Redis.
+    const otherIndex = gateways[1]!.gateway.cache.semantic!;
+    for (const deadline = Date.now() + 2000; otherIndex.stats().entries === 0; await sleep(20)) {
+      assert.ok(Date.now() < deadline, 'the entry never reached the other replica');
+    }
+
+    const paraphrase = await two!.messages.create(ask('Could you tell me what a closure is in JavaScript?')).withResponse();
+    assert.equal(paraphrase.response.headers.get('x-spillway-cache'), 'semantic');
+    assert.deepEqual(paraphrase.data.content, first.data.content);
+    assert.equal(sim.stats().total.requests, 1);
+  });
+});
