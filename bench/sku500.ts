@@ -2,12 +2,17 @@
  * SKU-500: 500 requests fired at once with the official Anthropic SDK (default settings) at two
  * keys, sent directly and through spillway, with per-minute and per-second enforcement. Prints
  * successes, upstream 429s and the makespan against the least time the keys' limits allow.
+ * The simulator and the gateway run in processes of their own, as a provider and a deployed
+ * gateway would; this process is the load.
  *
  *   npm run bench:sku500
  */
 import { fireBurst, minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS, SKU_SCENARIOS } from '../src/sim/burst.js';
-import { startSimulator, type SimKey, type SimWindow } from '../src/sim/index.js';
-import { startGateway } from '../src/server/gateway.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SimKey, SimWindow } from '../src/sim/index.js';
+import { spawnGateway, spawnSimulator } from '../test/support/replicas.js';
 
 const COUNT = Number(process.env.SKU_COUNT ?? 500);
 
@@ -24,12 +29,16 @@ interface Row {
 
 async function run(window: SimWindow, rpm: number, viaSpillway: boolean): Promise<Row> {
   const keys: SimKey[] = [1, 2].map((n) => ({ id: `k${n}`, key: `sk-sim-${n}`, limits: { rpm, itpm: 2_000_000, otpm: 400_000 } }));
-  const sim = await startSimulator({ keys, window, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
+  const sim = await spawnSimulator({ keys, window, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
+  const dataDir = mkdtempSync(join(tmpdir(), 'spillway-bench-'));
   const gateway = viaSpillway
-    ? await startGateway(
-        { providers: { anthropic: { type: 'anthropic', base_url: sim.url, keys } }, routes: { '*': { targets: [{ provider: 'anthropic' }] } } },
-        { port: 0, quiet: true },
-      )
+    ? await spawnGateway({
+        server: { host: '127.0.0.1', port: 0 },
+        data_dir: dataDir,
+        usage: { enabled: false },
+        providers: { anthropic: { type: 'anthropic', base_url: sim.url, keys } },
+        routes: { '*': { targets: [{ provider: 'anthropic' }] } },
+      })
     : undefined;
   try {
     const result = await fireBurst({
@@ -37,7 +46,7 @@ async function run(window: SimWindow, rpm: number, viaSpillway: boolean): Promis
       apiKeys: gateway ? ['client'] : keys.map((key) => key.key),
       count: COUNT,
     });
-    const stats = sim.stats().total;
+    const stats = (await sim.stats()).total;
     return {
       scenario: `per ${window}, 2 × ${rpm} rpm`,
       path: viaSpillway ? 'spillway' : 'direct',
@@ -49,8 +58,9 @@ async function run(window: SimWindow, rpm: number, viaSpillway: boolean): Promis
       minimum: minimumMakespanMs(keys, window, { ok: COUNT, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + SKU_REQUEST_MS,
     };
   } finally {
-    await gateway?.close();
-    await sim.close();
+    await gateway?.stop();
+    await sim.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
