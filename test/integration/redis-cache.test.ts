@@ -1,11 +1,13 @@
 /**
  * Issue 5 with issue 7: with `store: redis`, replicas share the exact cache, so an answer one
- * replica got is a hit on another.
+ * replica got is a hit on another; and the semantic index, a log in Redis (a stream) that every
+ * replica follows into its own index, searched locally, so a paraphrase is a hit on another too.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
@@ -48,5 +50,29 @@ describe('two replicas sharing Redis', { skip: skipWithoutRedis }, () => {
     const streamed = await two!.messages.stream(params).finalMessage();
     assert.equal(streamed.content[0]?.type === 'text' && streamed.content[0].text, first.data.content[0]?.type === 'text' && first.data.content[0].text);
     assert.equal(sim.stats().total.requests, 1);
+  });
+
+  it('a paraphrase of a prompt answered through one replica is a semantic hit on the other', async () => {
+    const [one, two] = gateways.map((gateway) => new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 }));
+    const ask = (content: string) => ({ model: 'claude-haiku-4-5', max_tokens: 40, temperature: 0, messages: [{ role: 'user' as const, content }] });
+    const upstreamBefore = sim.stats().total.requests;
+    const otherIndex = gateways[1]!.gateway.cache.semantic!;
+    const arrived = async (count: number) => {
+      for (const deadline = Date.now() + 2000; otherIndex.stats().entries < count; await sleep(20)) {
+        assert.ok(Date.now() < deadline, 'the entry never reached the other replica');
+      }
+    };
+    await arrived(1); // the prompt of the test above
+    const entriesBefore = otherIndex.stats().entries;
+    const first = await one!.messages.create(ask('What is a closure in JavaScript?')).withResponse();
+    assert.equal(first.response.headers.get('x-spillway-cache'), 'miss');
+
+    // The entry reaches the other replica's index in the background; lookups never wait on Redis.
+    await arrived(entriesBefore + 1);
+
+    const paraphrase = await two!.messages.create(ask('Could you tell me what a closure is in JavaScript?')).withResponse();
+    assert.equal(paraphrase.response.headers.get('x-spillway-cache'), 'semantic');
+    assert.deepEqual(paraphrase.data.content, first.data.content);
+    assert.equal(sim.stats().total.requests - upstreamBefore, 1);
   });
 });
