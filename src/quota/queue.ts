@@ -3,9 +3,9 @@
  * first come first served within a priority, until a candidate fits or its deadline would pass.
  * The only timers of the quota engine live here, behind an injectable clock.
  */
-import type { Demand, ReserveResult, Reservation } from './types.js';
+import type { Demand, Priority, ReserveResult, Reservation } from './types.js';
 
-export type Priority = 'interactive' | 'batch';
+export type { Priority } from './types.js';
 
 export type RejectionReason = 'deadline' | 'full' | 'aborted' | 'unavailable';
 
@@ -25,9 +25,11 @@ export class QueueRejection extends Error {
 /** What the queue needs of a pool; every call may be async so a shared store (Redis) fits behind it. */
 export interface AdmissionPool {
   id: string;
-  tryReserve(demand: Demand, now: number): ReserveResult | Promise<ReserveResult>;
+  tryReserve(demand: Demand, now: number, priority: Priority): ReserveResult | Promise<ReserveResult>;
   /** Wait estimate without reserving; lets the queue reject at once a request stuck behind others. */
   waitTime?(demand: Demand, now: number): number | Promise<number>;
+  /** An interactive waiter did not fit (see QuotaPool.interactiveWaiting). */
+  interactiveWaiting?(now: number): void;
   /**
    * Other processes change this pool's capacity without telling this queue (a pool shared through
    * Redis): a waiter re-tries at least this often rather than sleep through their corrections.
@@ -202,7 +204,7 @@ export class AdmissionQueue {
           else wait = Math.min(wait, estimate);
           continue;
         }
-        const result = await this.call(waiter, () => pool.tryReserve(demand, now));
+        const result = await this.call(waiter, () => pool.tryReserve(demand, now, waiter.priority));
         if (result === undefined) break; // the store failed; the waiter has the error
         if (result.ok) {
           admitted = true;
@@ -214,6 +216,7 @@ export class AdmissionQueue {
         } else {
           wait = Math.min(wait, result.waitMs);
           ownWait = Math.min(ownWait, result.waitMs, pool.recheckMs ?? Infinity);
+          if (waiter.priority === 'interactive') pool.interactiveWaiting?.(now);
         }
       }
       if (admitted || waiter.done) continue;

@@ -81,14 +81,25 @@ export interface KeySnapshot {
  * Any method may return a promise; the ones the request path does not wait for (settle, observe,
  * coolDown, disable, enable) never reject, and calls from one process reach the state in order.
  */
+/** Interactive requests are admitted before batch requests waiting for the same keys. */
+export type Priority = 'interactive' | 'batch';
+
 export interface QuotaPool {
   readonly id: string;
   /** True while a shared store is unreachable and this replica serves on its share of each limit. */
   readonly degraded: boolean;
-  /** Reserves on the key with the most headroom for this demand, or says how long until one has room. */
-  tryReserve(demand: Demand, now: number): ReserveResult | Promise<ReserveResult>;
+  /**
+   * Reserves on the key with the most headroom for this demand, or says how long until one has
+   * room. `priority` matters only to a pool shared by replicas (see interactiveWaiting).
+   */
+  tryReserve(demand: Demand, now: number, priority?: Priority): ReserveResult | Promise<ReserveResult>;
   /** ms until `tryReserve(demand)` would succeed, without reserving (Infinity: no key can serve). */
   waitTime(demand: Demand, now: number): number | Promise<number>;
+  /**
+   * An interactive request of this process waits for the pool. A pool shared by replicas tells the
+   * others, whose batch requests then leave it the room; in one process the queue's order does that.
+   */
+  interactiveWaiting?(now: number): void;
   /** Reconciles with the real usage (undefined: the provider never counted it) and gives back what was not used. */
   settle(reservation: Reservation, usage: Usage | undefined, now: number): void | Promise<void>;
   /**

@@ -18,6 +18,7 @@ import {
   type KeySnapshot,
   type Observed,
   type ObservedLimits,
+  type Priority,
   type QuotaPool,
   type ReserveResult,
   type Reservation,
@@ -101,6 +102,11 @@ export function snapshotOfHash(id: string, hash: Record<string, string>, configu
  * upward) without this replica's queue hearing of it.
  */
 const RECHECK_MS = 100;
+/**
+ * While interactive requests of this replica wait, the pool's flag names it for this long, renewed
+ * at most every RECHECK_MS: other replicas' batch requests leave the room to them meanwhile.
+ */
+const INTERACTIVE_FLAG_MS = 3 * RECHECK_MS;
 
 export class RedisKeyPool implements QuotaPool {
   readonly id: string;
@@ -111,6 +117,8 @@ export class RedisKeyPool implements QuotaPool {
   private readonly ttlMs: number;
   private readonly maxDeferred: number;
   private counter = 0;
+  /** When this replica last raised the interactive-waiting flag. */
+  private flaggedAt = -Infinity;
   /** The in-process pool serving while Redis is down; created at the outage, dropped after. */
   private local: KeyPool | undefined;
   /** Reservations made by a local pool settle there, even after Redis is back. */
@@ -144,12 +152,13 @@ export class RedisKeyPool implements QuotaPool {
     return this.store.degraded;
   }
 
-  async tryReserve(demand: Demand, now: number): Promise<ReserveResult> {
+  async tryReserve(demand: Demand, now: number, priority: Priority = 'interactive'): Promise<ReserveResult> {
     if (this.store.degraded) return this.reserveLocally(demand, now);
     const id = `${this.store.replicaId}.${(this.counter++).toString(36)}`;
+    const batchOf = priority === 'batch' ? this.store.replicaId : '';
     let reply: unknown;
     try {
-      reply = await this.store.run('spillwayReserve', this.allKeys(), [now, demand.inputTokens, demand.outputTokens, id, this.ttlMs, 1, ...this.keyArgs()]);
+      reply = await this.store.run('spillwayReserve', this.allKeys(), [now, demand.inputTokens, demand.outputTokens, id, this.ttlMs, 1, batchOf, ...this.keyArgs()]);
     } catch (error) {
       this.store.markDown(error);
       return this.reserveLocally(demand, now);
@@ -162,7 +171,7 @@ export class RedisKeyPool implements QuotaPool {
   async waitTime(demand: Demand, now: number): Promise<number> {
     if (this.store.degraded) return this.localPool().waitTime(demand, now);
     try {
-      const [, value] = (await this.store.run('spillwayReserve', this.allKeys(), [now, demand.inputTokens, demand.outputTokens, '', this.ttlMs, 0, ...this.keyArgs()])) as [
+      const [, value] = (await this.store.run('spillwayReserve', this.allKeys(), [now, demand.inputTokens, demand.outputTokens, '', this.ttlMs, 0, '', ...this.keyArgs()])) as [
         number,
         string,
       ];
@@ -171,6 +180,13 @@ export class RedisKeyPool implements QuotaPool {
       this.store.markDown(error);
       return this.localPool().waitTime(demand, now);
     }
+  }
+
+  /** Raises this replica's flag on the pool (see INTERACTIVE_FLAG_MS); sent without waiting. */
+  interactiveWaiting(now: number): void {
+    if (this.store.degraded || now - this.flaggedAt < RECHECK_MS) return;
+    this.flaggedAt = now;
+    void this.send(() => this.store.client.set(this.interactiveFlag(), this.store.replicaId, 'PX', INTERACTIVE_FLAG_MS), false);
   }
 
   /** Never rejects: the request path sends it and moves on. */
@@ -337,7 +353,12 @@ export class RedisKeyPool implements QuotaPool {
   }
 
   private allKeys(): string[] {
-    return this.keys.flatMap((key) => this.keysOf(key.id));
+    return [...this.keys.flatMap((key) => this.keysOf(key.id)), this.interactiveFlag()];
+  }
+
+  /** Beside the keys' hashes (same hash tag), named so that no key id can collide with it. */
+  private interactiveFlag(): string {
+    return `${this.store.key(`{${this.id}}`)}!interactive-waiting`;
   }
 
   private keyArgs(): string[] {

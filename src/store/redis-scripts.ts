@@ -18,6 +18,9 @@ import { DELIVERY_JITTER_MS } from '../quota/bucket.js';
  *   <prefix>{P}:K:res   hash: reservation id → "mask,input,output,admitted at" (mask: buckets it took from).
  *   <prefix>{P}:K:exp   zset: reservation id by expiry, so a replica that died mid-request does
  *                       not hold capacity forever.
+ *   <prefix>{P}!interactive-waiting   the id of a replica whose interactive requests wait for
+ *                       the pool (short-lived, renewed while they wait): other replicas' batch
+ *                       requests yield to them.
  * A key missing from Redis (first use, or a Redis restarted empty) is created from the limits the
  * caller passes in (configured, or learned while Redis was up).
  */
@@ -31,6 +34,8 @@ local RPM, RPD, ITPM, OTPM, TPM, CONC = 0, 1, 2, 3, 4, 5
 -- Counted by the provider on arrival, never below zero there (KeyPool's CHARGED_ON_ARRIVAL).
 local ON_ARRIVAL = { RPM, RPD, ITPM }
 local SETTLE_WAIT = 25
+-- How long a batch request waits before trying again while another replica's interactive ones wait.
+local YIELD_MS = 50
 
 local function period(d)
   if d == RPD then return 86400000 elseif d == CONC then return 0 end
@@ -195,19 +200,26 @@ end
 `;
 
 /**
- * Admission: KEYS = (hash, res, exp) per key of the pool, in pool order.
- * ARGV = now, input, output, reservation id, reservation ttl ms, reserve (1) or estimate only (0),
- * then per key: id and six limits. Returns {1, keyId} or {0, waitMs} (waitMs "inf": no key can serve).
+ * Admission: KEYS = (hash, res, exp) per key of the pool, in pool order, then the pool's
+ * interactive-waiting flag. ARGV = now, input, output, reservation id, reservation ttl ms, reserve
+ * (1) or estimate only (0), the replica id for a batch request ('' for an interactive one), then per
+ * key: id and six limits. Returns {1, keyId} or {0, waitMs} (waitMs "inf": no key can serve).
+ * A batch request yields while another replica has interactive requests waiting for the pool.
  */
 export const RESERVE = `${PRELUDE}
 local now, i, o = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local rid, ttl, reserve = ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1'
-local nk = #KEYS / 3
+local batchOf = ARGV[7]
+local nk = (#KEYS - 1) / 3
+if reserve and batchOf ~= '' then
+  local waiting = redis.call('GET', KEYS[#KEYS])
+  if waiting and waiting ~= batchOf then return { 0, tostring(YIELD_MS) } end
+end
 local states = {}
 local best, bestScore = nil, -math.huge
 local minWait = math.huge
 for k = 1, nk do
-  local at = 7 + (k - 1) * 7
+  local at = 8 + (k - 1) * 7
   local hkey, hres, hexp = KEYS[3 * k - 2], KEYS[3 * k - 1], KEYS[3 * k]
   local s = load(hkey, at + 1, now)
   if reserve then expire(s, hres, hexp, now) end
@@ -246,7 +258,7 @@ end
 for k = 1, nk do
   if states[k].dirty then save(KEYS[3 * k - 2], states[k]) end
 end
-if best then return { 1, ARGV[7 + (best - 1) * 7] } end
+if best then return { 1, ARGV[8 + (best - 1) * 7] } end
 return { 0, tostring(minWait) }
 `;
 

@@ -16,8 +16,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { Redis } from 'ioredis';
+import type { Limits } from '../../src/config/schema.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
-import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { startSimulator, type SimKey, type SimOptions, type Simulator } from '../../src/sim/index.js';
 import { skipWithoutRedis, startRedis, type RedisServer } from '../support/redis.js';
 import { simKeys } from '../support/stack.js';
 
@@ -244,45 +245,50 @@ describe('batches in Redis, two gateways', { skip: skipWithoutRedis }, () => {
   });
 });
 
-describe('batches in Redis: a cancel through one gateway reaches the others', { skip: skipWithoutRedis }, () => {
-  let redis: RedisServer;
-  let sim: Simulator;
-  const gateways: RunningGateway[] = [];
+/**
+ * Two gateways sharing one Redis and one simulator, for the tests below: they start before and stop
+ * after the tests of the describe block that calls this.
+ */
+function twoGateways(sim: Partial<SimOptions> & { keys: SimKey[] }, batchConcurrency: number, limits?: Limits) {
+  const running = { redis: undefined as RedisServer | undefined, sim: undefined as Simulator | undefined, gateways: [] as RunningGateway[], clients: [] as Anthropic[] };
   const dirs: string[] = [];
-
   before(async () => {
-    redis = await startRedis();
-    // Two requests a second: each gateway claims 20 and most of them wait in its admission queue.
-    const keys = simKeys(1, { rpm: 120 });
-    sim = await startSimulator({ keys, window: 'second' });
+    running.redis = await startRedis();
+    running.sim = await startSimulator(sim);
     for (let i = 0; i < 2; i++) {
-      const dataDir = mkdtempSync(join(tmpdir(), 'spillway-batches-cancel-'));
+      const dataDir = mkdtempSync(join(tmpdir(), 'spillway-batches-two-'));
       dirs.push(dataDir);
-      gateways.push(
-        await startGateway(
-          {
-            providers: { anthropic: { type: 'anthropic', base_url: sim.url, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
-            routes: { '*': { targets: [{ provider: 'anthropic' }] } },
-            data_dir: dataDir,
-            usage: { enabled: false },
-            batches: { concurrency: 20 },
-            store: { type: 'redis', url: redis.url, prefix: 'batches-cancel:' },
-          },
-          { port: 0, quiet: true },
-        ),
+      const gateway = await startGateway(
+        {
+          providers: { anthropic: { type: 'anthropic', base_url: running.sim.url, keys: sim.keys.map((k) => ({ id: k.id, key: k.key, limits: limits ?? k.limits })) } },
+          routes: { '*': { targets: [{ provider: 'anthropic' }] } },
+          data_dir: dataDir,
+          usage: { enabled: false },
+          batches: { concurrency: batchConcurrency },
+          store: { type: 'redis', url: running.redis.url, prefix: 'batches-two:' },
+        },
+        { port: 0, quiet: true },
       );
+      running.gateways.push(gateway);
+      running.clients.push(new Anthropic({ baseURL: gateway.url, apiKey: 'client', maxRetries: 0 }));
     }
   });
-
   after(async () => {
-    for (const gateway of gateways) await gateway.close();
-    await sim.close();
-    await redis.stop();
+    for (const gateway of running.gateways) await gateway.close();
+    await running.sim?.close();
+    await running.redis?.stop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
+  return running;
+}
+
+describe('batches in Redis: a cancel through one gateway reaches the others', { skip: skipWithoutRedis }, () => {
+  // Two requests a second: each gateway claims 20 and most of them wait in its admission queue.
+  const running = twoGateways({ keys: simKeys(1, { rpm: 120 }), window: 'second' }, 20);
 
   test('the other gateway withdraws its queued requests: the batch ends soon, and little more goes upstream', async () => {
-    const [a, b] = gateways.map((g) => new Anthropic({ baseURL: g.url, apiKey: 'client', maxRetries: 0 })) as [Anthropic, Anthropic];
+    const [a, b] = running.clients as [Anthropic, Anthropic];
+    const sim = running.sim!;
     const created = await a.messages.batches.create({ requests: requests('cancel').slice(0, 100) });
     // Both gateways have claimed their share and are sending at the key's pace.
     const deadline = Date.now() + 10_000;
@@ -302,5 +308,34 @@ describe('batches in Redis: a cancel through one gateway reaches the others', { 
     const sentAfter = sim.stats().total.requests - sentAtCancel;
     assert.ok(sentAfter <= 6, `${sentAfter} requests went upstream after the cancel`);
     assert.equal(sim.stats().total.ok, succeeded, 'every request sent upstream is in the results as succeeded');
+  });
+});
+
+describe('batches in Redis: interactive requests on one gateway go before batch requests on another', { skip: skipWithoutRedis }, () => {
+  // Four upstream requests at a time, 40 ms each: a free slot every 10 ms; 100 batch requests on
+  // gateway b would take about a second to drain.
+  const running = twoGateways({ keys: simKeys(1), latency: { ttftMs: 40 } }, 256, { rpm: 100_000, concurrency: 4 });
+
+  test('while gateway b drains a batch, requests to gateway a wait a slot or two, not for the batch', async () => {
+    const [a, b] = running.clients as [Anthropic, Anthropic];
+    const batch = await b.messages.batches.create({ requests: requests('priority').slice(0, 100) });
+    const deadline = Date.now() + 5000;
+    while (running.sim!.stats().total.ok < 8) {
+      assert.ok(Date.now() < deadline, 'the batch started');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the slot this gateway freed is b's by now
+      const { response } = await a.messages
+        .create({ model: 'claude-sonnet-4-6', max_tokens: 16, messages: [{ role: 'user', content: `interactive ${i}` }] })
+        .withResponse();
+      waits.push(Number(response.headers.get('x-spillway-queue-ms')));
+    }
+    const during = await a.messages.batches.retrieve(batch.id);
+    assert.equal(during.processing_status, 'in_progress', 'the batch was still draining');
+    // Without the yield, b's own settles hand it most freed slots first, and a waits for the batch.
+    for (const wait of waits) assert.ok(wait < 150, `interactive queue waits ${waits.join(', ')} ms`);
+    await waitEnded(a, batch.id, 15_000);
   });
 });

@@ -183,6 +183,21 @@ describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis 
     assert.equal(inRedis![1], inProcess![1]);
   });
 
+  it("a batch request yields while another replica's interactive requests wait for the pool", async () => {
+    const prefix = `t${n++}:`;
+    const keys = [{ id: 'a', limits: { rpm: 600 } }];
+    const [one, two] = [store(prefix), store(prefix)].map((s) => new RedisKeyPool('p', keys, s));
+    one!.interactiveWaiting(T0);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the flag is sent without waiting
+    const yielded = waitOf(await two!.tryReserve(small, T0, 'batch'));
+    assert.ok(yielded > 0 && yielded <= 100, `the batch request tries again in ${yielded} ms`);
+    reserved(await two!.tryReserve(small, T0, 'interactive'));
+    reserved(await one!.tryReserve(small, T0, 'batch')); // its own flag does not hold it back
+    // The flag lapses once the interactive requests stop renewing it (it lives in Redis time).
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    reserved(await two!.tryReserve(small, T0, 'batch'));
+  });
+
   it('makes the same decisions as the in-process KeyPool over a long mixed run', async () => {
     const keys = [
       { id: 'a', limits: { rpm: 90, itpm: 40_000, otpm: 8000 } },
