@@ -1,7 +1,8 @@
 /**
  * Gateway overhead: the simulator with zero latency, the same N requests at fixed concurrency sent
- * directly and through spillway. The simulator and the gateway run as their own processes (as in
- * production), the load comes from this one.
+ * directly, through a bare Node proxy (bench/bare-proxy.ts: the cost of the extra hop alone) and
+ * through spillway. The simulator and the proxies run as their own processes (as in production),
+ * the load comes from this one.
  *
  *   npm run bench:overhead            (OVERHEAD_N=20000 OVERHEAD_CONCURRENCY=1,4,16 to change)
  */
@@ -27,9 +28,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-function startProcess(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return child;
+function startProcess(args: string[], script = 'src/cli/main.ts'): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 async function waitReady(url: string): Promise<void> {
@@ -80,6 +80,7 @@ async function load(url: string, CONCURRENCY: number): Promise<Run> {
 const dir = mkdtempSync(join(tmpdir(), 'spillway-bench-'));
 const simPort = await freePort();
 const gatewayPort = await freePort();
+const barePort = await freePort();
 const limits = { rpm: 100_000_000, itpm: 1e12, otpm: 1e12 };
 writeFileSync(join(dir, 'sim.yaml'), JSON.stringify({ port: simPort, keys: [{ id: 'bench', key: KEY, limits }] }));
 writeFileSync(
@@ -91,27 +92,33 @@ writeFileSync(
 );
 const sim = startProcess(['sim', '--config', join(dir, 'sim.yaml')]);
 const gateway = startProcess(['start', '--config', join(dir, 'spillway.yaml'), '--port', String(gatewayPort)]);
+const bare = startProcess([String(barePort), `http://127.0.0.1:${simPort}`], 'bench/bare-proxy.ts');
 try {
   await waitReady(`http://127.0.0.1:${simPort}/_sim/stats`);
   await waitReady(`http://127.0.0.1:${gatewayPort}/healthz`);
+  await waitReady(`http://127.0.0.1:${barePort}/`);
   const fmt = (n: number) => n.toFixed(3);
   const rows = [];
   for (const concurrency of CONCURRENCY_LEVELS) {
     const direct = await load(`http://127.0.0.1:${simPort}`, concurrency);
+    const proxied = await load(`http://127.0.0.1:${barePort}`, concurrency);
     const via = await load(`http://127.0.0.1:${gatewayPort}`, concurrency);
     rows.push({
       concurrency,
       'direct req/s': Math.round(direct.rps),
+      'bare proxy req/s': Math.round(proxied.rps),
       'spillway req/s': Math.round(via.rps),
       'throughput ratio': fmt(via.rps / direct.rps),
       'direct p50/p99 ms': `${fmt(direct.p50)} / ${fmt(direct.p99)}`,
       'spillway p50/p99 ms': `${fmt(via.p50)} / ${fmt(via.p99)}`,
       'added p50 ms': fmt(via.p50 - direct.p50),
+      'bare proxy added p50 ms': fmt(proxied.p50 - direct.p50),
     });
   }
-  console.log(`\nGateway overhead: ${N} non-streaming requests per run, zero-latency simulator, three processes on ${os.cpus().length} cores\n`);
+  console.log(`\nGateway overhead: ${N} non-streaming requests per run, zero-latency simulator, load, simulator and proxy as processes on ${os.cpus().length} cores\n`);
   console.table(rows);
 } finally {
   sim.kill();
   gateway.kill();
+  bare.kill();
 }
