@@ -177,6 +177,14 @@ export class Metrics implements Observer {
         this.set(view.degraded?.() ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'spillway_store_replicas',
+      help: 'Replicas sharing the store (Redis), by their heartbeats; 1 without a shared store',
+      registers,
+      collect() {
+        this.set(view.replicas?.() ?? 1);
+      },
+    });
     // The pool gauges are filled from one snapshot per scrape, so their figures agree with each
     // other; a registry collects its metrics concurrently, so each joins the same fill.
     let keyCount = 0;

@@ -17,6 +17,8 @@ export interface GatewayView {
   cacheHeld?(): { entries: number; bytes: number };
   /** Whether the shared store is unreachable and limits are split per replica. */
   degraded?(): boolean;
+  /** Replicas sharing the store, as its heartbeats last counted them (undefined: no shared store). */
+  replicas?(): number | undefined;
 }
 
 export interface Clock {

@@ -78,6 +78,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
       queueDepth: () => queue.depth,
       cacheHeld: () => cache.exact?.stats() ?? { entries: 0, bytes: 0 },
       degraded: () => [...providers.values()].some((provider) => provider.pool.degraded),
+      replicas: () => store?.liveReplicas,
     },
     { log },
   );

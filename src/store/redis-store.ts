@@ -98,6 +98,11 @@ export class RedisStore {
     return this.configuredReplicas ?? this.seenReplicas ?? 1;
   }
 
+  /** How many replicas the heartbeats last counted (undefined before the first). */
+  get liveReplicas(): number | undefined {
+    return this.seenReplicas;
+  }
+
   /** A Redis key of this deployment. */
   key(...parts: string[]): string {
     return this.prefix + parts.join(':');

@@ -60,10 +60,13 @@ describe('three replicas sharing Redis', { skip: skipWithoutRedis }, () => {
     assert.ok(result.makespanMs < minimum * 1.5, `makespan ${result.makespanMs} ms vs minimum ${minimum} ms`);
   });
 
-  it('each replica has registered itself, so each knows its share for an outage', async () => {
+  it('each replica has registered itself, so each knows its share for an outage, and the metric shows it', async () => {
     const client = new Redis(redis.url);
     try {
       assert.equal(await client.zcard('spillway-test:replicas'), 3);
+      // And says so to Prometheus (the heartbeats have run during the burst above).
+      const metrics = await (await fetch(`${gateways[0]!.url}/metrics`)).text();
+      assert.match(metrics, /^spillway_store_replicas 3$/m);
     } finally {
       client.disconnect();
     }
