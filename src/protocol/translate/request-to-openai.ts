@@ -4,6 +4,7 @@
  * in `dropped`, never forwarded as unknown fields.
  */
 import type {
+  AnthropicContentBlock,
   AnthropicContentBlockParam,
   AnthropicDocumentBlock,
   AnthropicImageBlock,
@@ -190,11 +191,14 @@ function toolResultContent(
   return { text: block.is_error ? `Error: ${text}` : text, images };
 }
 
-function translateAssistant(message: AnthropicMessageParam, dropped: DroppedFeatures): OpenAIAssistantMessage {
+/**
+ * An Anthropic assistant turn's blocks (a request's history or a response) as OpenAI has them:
+ * texts and tool calls. Thinking and other blocks have no place there and are named in `dropped`.
+ */
+export function assistantBlocksToOpenAI(blocks: ReadonlyArray<AnthropicContentBlockParam | AnthropicContentBlock>, dropped: DroppedFeatures): { texts: string[]; toolCalls: OpenAIToolCall[] } {
   const texts: string[] = [];
   const toolCalls: OpenAIToolCall[] = [];
-  for (const block of blocksOf(message.content)) {
-    noteCacheControl(block, dropped);
+  for (const block of blocks) {
     if (block.type === 'text') texts.push((block as { text: string }).text);
     else if (block.type === 'tool_use') {
       const use = block as AnthropicToolUseBlock;
@@ -202,6 +206,13 @@ function translateAssistant(message: AnthropicMessageParam, dropped: DroppedFeat
     } else if (block.type === 'thinking' || block.type === 'redacted_thinking') dropped.add('thinking');
     else dropped.add(`content block ${block.type}`);
   }
+  return { texts, toolCalls };
+}
+
+function translateAssistant(message: AnthropicMessageParam, dropped: DroppedFeatures): OpenAIAssistantMessage {
+  const blocks = blocksOf(message.content);
+  for (const block of blocks) noteCacheControl(block, dropped);
+  const { texts, toolCalls } = assistantBlocksToOpenAI(blocks, dropped);
   const out: OpenAIAssistantMessage = { role: 'assistant', content: texts.length > 0 ? texts.join('\n') : null };
   if (toolCalls.length > 0) out.tool_calls = toolCalls;
   return out;

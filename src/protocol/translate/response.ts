@@ -3,10 +3,11 @@
  * the client asked for, passed in by the caller, not the upstream's.
  */
 import type { AnthropicContentBlock, AnthropicMessage, AnthropicToolUseBlock } from '../anthropic.js';
-import type { OpenAIChatCompletion, OpenAIToolCall } from '../openai.js';
+import type { OpenAIChatCompletion } from '../openai.js';
 import { DroppedFeatures } from './dropped.js';
 import { toAnthropicMessageId, toOpenAICompletionId } from './ids.js';
 import { parseArguments } from './request-to-anthropic.js';
+import { assistantBlocksToOpenAI } from './request-to-openai.js';
 import { anthropicStopToFinish, finishToAnthropicStop } from './stop-reason.js';
 import { anthropicUsageToOpenAI, openAIUsageToAnthropic } from './usage.js';
 
@@ -65,16 +66,7 @@ export function anthropicToOpenAIResponse(
   options: ToOpenAIResponseOptions,
 ): { response: OpenAIChatCompletion; dropped: string[] } {
   const dropped = new DroppedFeatures();
-  const texts: string[] = [];
-  const toolCalls: OpenAIToolCall[] = [];
-  for (const block of message.content) {
-    if (block.type === 'text') texts.push((block as { text: string }).text);
-    else if (block.type === 'tool_use') {
-      const use = block as AnthropicToolUseBlock;
-      toolCalls.push({ id: use.id, type: 'function', function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) } });
-    } else if (block.type === 'thinking' || block.type === 'redacted_thinking') dropped.add('thinking');
-    else dropped.add(`content block ${block.type}`);
-  }
+  const { texts, toolCalls } = assistantBlocksToOpenAI(message.content, dropped);
   const messageOut: OpenAIChatCompletion['choices'][number]['message'] = {
     role: 'assistant',
     content: texts.length > 0 ? texts.join('') : null,
