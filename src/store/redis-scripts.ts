@@ -306,22 +306,27 @@ local function totalOf(d)
   return s.n
 end
 
--- In flight on dimension d: what was admitted before 'seenBefore' (the provider has counted it),
--- and whether any was admitted between that and the answered request (doubtful: counted as unseen).
-local function inFlightBefore(d, seenBefore)
-  local sum, doubtful = 0, false
+-- In flight, per dimension counted on arrival: what was admitted before 'seenBefore' (the provider
+-- has counted it), and whether any was admitted between that and the answered request (doubtful:
+-- counted as unseen). One pass over the reservations for all those dimensions. A dimension with no
+-- bucket yet counts everything: a bucket created by this answer takes in all that is in flight.
+local function inFlightBefore(seenBefore)
+  local seen, doubtful = {}, {}
+  for _, d in ipairs(ON_ARRIVAL) do seen[d], doubtful[d] = 0, false end
   local all = redis.call('HGETALL', KEYS[2])
   for j = 1, #all, 2 do
     local m, ri, ro, admitted = parseRecord(all[j + 1])
-    if bit.band(m, bitOf(d)) ~= 0 then
-      if admitted < seenBefore then sum = sum + amount(d, ri, ro)
-      elseif admitted < answeredAt then doubtful = true end
+    for _, d in ipairs(ON_ARRIVAL) do
+      if not s.b[d] or bit.band(m, bitOf(d)) ~= 0 then
+        if admitted < seenBefore then seen[d] = seen[d] + amount(d, ri, ro)
+        elseif admitted < answeredAt then doubtful[d] = true end
+      end
     end
   end
-  return sum, doubtful
+  return seen, doubtful
 end
 
-local function learn(d, limit, remaining, countedId, seenBefore)
+local function learn(d, limit, remaining, countedId, before)
   local b = s.b[d]
   -- A new or changed limit makes our level meaningless: take the provider's word outright.
   local resync = false
@@ -357,7 +362,7 @@ local function learn(d, limit, remaining, countedId, seenBefore)
   local unseen = b.u
   if counted then unseen = unseen - amount(d, ri, ro) end
   local seen, doubtful = 0, false
-  if seenBefore then seen, doubtful = inFlightBefore(d, seenBefore) end
+  if before then seen, doubtful = before.seen[d], before.doubtful[d] end
   local truth = remaining + rate(d, b.l) * since - math.max(0, unseen - seen)
   if truth >= b.v and not resync and not fresh then return end
   b.v = math.min(b.c, truth)
@@ -371,9 +376,13 @@ end
 
 -- Requests overtake each other on the way by some milliseconds: those admitted within a delivery
 -- margin before the answered one count as not yet seen (see KeyPool's Answer).
-local seenBefore = answeredAt and answeredAt - JITTER_MS
-learn(RPM, tonumber(ARGV[9]), tonumber(ARGV[10]), counted, seenBefore)
-learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted, seenBefore)
+local before = nil
+if answeredAt then
+  local seen, doubtful = inFlightBefore(answeredAt - JITTER_MS)
+  before = { seen = seen, doubtful = doubtful }
+end
+learn(RPM, tonumber(ARGV[9]), tonumber(ARGV[10]), counted, before)
+learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted, before)
 learn(OTPM, tonumber(ARGV[13]), tonumber(ARGV[14]), nil)
 learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
 if fresh then s.seen = answeredAt end
