@@ -13,8 +13,8 @@ import { MemoryCacheStore } from '../src/cache/memory-store.js';
 function request(prompt: string): KeyInput {
   return {
     surface: 'anthropic',
-    route: 'claude-sonnet',
-    model: 'claude-sonnet-4-5',
+    scope: 'c0ffee0123456789',
+    plan: 'anthropic/claude-sonnet-4-5',
     body: {
       model: 'claude-sonnet',
       max_tokens: 1024,

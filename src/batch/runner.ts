@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { postWebhook } from '../observe/webhook.js';
 import { serveChat } from '../server/chat.js';
+import { clientKeyIdOfOwner } from '../server/client-keys.js';
 import type { Exchange } from '../server/exchange.js';
 import { errorResponse, GatewayError } from '../server/errors.js';
 import type { Gateway } from '../server/gateway.js';
@@ -249,6 +250,8 @@ export class BatchService {
       throw error;
     }
     const { exchange, response } = inProcessExchange(requestId, batch.owner, { ...batch.headers, 'content-type': 'application/json' }, signal);
+    // Usage and cost of a batch request go to the client that created the batch.
+    exchange.trace.clientKeyId = clientKeyIdOfOwner(this.gw.config.server.auth.keys, batch.owner);
     watch(exchange);
     const maxWaitMs = Math.max(0, batch.expiresAt - Date.now());
     try {

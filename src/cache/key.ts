@@ -11,10 +11,17 @@ export type Surface = 'anthropic' | 'openai';
 
 export interface KeyInput {
   surface: Surface;
-  /** The route (the model name the client asked for). */
-  route: string;
-  /** The model that answers; stands in for `body.model`. */
-  model: string;
+  /**
+   * Who may share the entry: the client key's owner id (a tenant id once tenants exist), or ''
+   * when the operator shares the cache across clients. Entries of one scope never answer another.
+   */
+  scope: string;
+  /**
+   * The routing decision: the targets (`provider/model`) whose answers this request may be
+   * served, as planned for it; stands in for `body.model`, so a rule, tier or alias that sends
+   * the request elsewhere reads other entries.
+   */
+  plan: string;
   body: Record<string, unknown>;
   /** Request headers that change the answer (e.g. `anthropic-beta`); names are lower-cased. */
   vary?: Record<string, string | undefined>;
@@ -22,7 +29,7 @@ export interface KeyInput {
 
 /** Top-level request fields that change delivery, billing or bookkeeping, not the answer. */
 const ANSWER_NEUTRAL_FIELDS = new Set([
-  'model', // replaced by KeyInput.model
+  'model', // replaced by KeyInput.plan
   'stream',
   'stream_options',
   'metadata',
@@ -34,7 +41,7 @@ const ANSWER_NEUTRAL_FIELDS = new Set([
 ]);
 
 /** Bump when the canonical form changes, so old entries in a shared store stop matching. */
-const KEY_VERSION = 'spillway-cache-v1';
+const KEY_VERSION = 'spillway-cache-v2';
 
 export function exactKey(input: KeyInput): string {
   return sha256(canonicalJson(keyMaterial(input)));
@@ -46,7 +53,7 @@ export function keyMaterial(input: KeyInput): unknown[] {
   for (const [name, value] of Object.entries(input.vary ?? {})) {
     if (value !== undefined) vary[name.toLowerCase()] = value;
   }
-  return [KEY_VERSION, input.surface, input.route, input.model, vary, answerFields(input.body)];
+  return [KEY_VERSION, input.scope, input.surface, input.plan, vary, answerFields(input.body)];
 }
 
 /** The body without answer-neutral fields and without prompt-caching markers. */

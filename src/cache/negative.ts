@@ -2,12 +2,18 @@
  * The negative cache: a request the provider rejected as invalid will be rejected again, so its
  * error is answered from memory for a while instead of spending quota to hear it again.
  *
- * Only client errors that retrying cannot fix are kept: 4xx except 401/403 (a key problem, another
- * key may work), 408 (timeout), 409 (conflict, transient) and 429 (rate limit). 5xx never.
+ * Only faults of the request itself are kept, the ones any key would get for the same bytes: a
+ * 400, 413 or 422 whose error type says the request is invalid (`invalid_request_error`, or
+ * `request_too_large`). Never 401/403 or 404 (a key may lack access to a model another key has),
+ * 402 or anything naming billing, credit, spend limits or quota (the account's state, not the
+ * request's), 408/409/429 (transient) or 5xx.
  */
 
 export const DEFAULT_NEGATIVE_TTL_MS = 10 * 60 * 1000;
-const NOT_REMEMBERED = new Set([401, 403, 408, 409, 429]);
+const REQUEST_FAULT_STATUSES = new Set([400, 413, 422]);
+const REQUEST_FAULT_TYPES = new Set(['invalid_request_error', 'request_too_large']);
+/** Anthropic answers a reached spend limit or an empty credit balance with a 400 invalid_request_error. */
+const ACCOUNT_WORDING = /credit|billing|spend|quota|organization|workspace|api[ _-]?key|access to/i;
 
 /** Headers that describe one transfer, not the error; dropped so a replay sets its own. */
 const TRANSFER_HEADERS = new Set([
@@ -20,8 +26,19 @@ const TRANSFER_HEADERS = new Set([
   'set-cookie',
 ]);
 
-export function isRememberedFailure(status: number): boolean {
-  return status >= 400 && status < 500 && !NOT_REMEMBERED.has(status);
+/** Whether a provider's error answer blames the request itself (Anthropic or OpenAI error JSON). */
+export function isRequestFault(status: number, body: string): boolean {
+  if (!REQUEST_FAULT_STATUSES.has(status)) return false;
+  let error: unknown;
+  try {
+    error = (JSON.parse(body) as { error?: unknown }).error;
+  } catch {
+    return false; // not the provider's JSON (a proxy's page): nothing says it was the request
+  }
+  if (typeof error !== 'object' || error === null) return false;
+  const { type, message } = error as { type?: unknown; message?: unknown };
+  if (typeof type !== 'string' || !REQUEST_FAULT_TYPES.has(type)) return false;
+  return !(typeof message === 'string' && ACCOUNT_WORDING.test(message));
 }
 
 export interface RememberedFailure {
@@ -49,9 +66,9 @@ export class NegativeCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** Keeps the failure if its status qualifies; returns whether it was kept. */
+  /** Keeps the failure if the request itself caused it (isRequestFault); returns whether it was kept. */
   remember(key: string, status: number, body: string, headers: Record<string, string | string[] | undefined> = {}): boolean {
-    if (!isRememberedFailure(status)) return false;
+    if (!isRequestFault(status, body)) return false;
     const kept: Record<string, string> = {};
     for (const [name, value] of Object.entries(headers)) {
       const lower = name.toLowerCase();

@@ -112,8 +112,17 @@ export const storeSchema = z
   })
   .strict();
 
+/** 1 MiB: a long answer of a few hundred thousand characters, streamed. */
+const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;
+
 export const cacheSchema = z
   .object({
+    /**
+     * Who shares cached answers, remembered failures and requests in flight: each client key keeps
+     * its own (`client`, the default: no client is answered with, or can probe, another's prompts),
+     * or every client shares them (`shared`, for a gateway whose clients are one team).
+     */
+    scope: z.enum(['client', 'shared']).default('client'),
     exact: z
       .object({
         enabled: z.boolean().default(true),
@@ -121,9 +130,11 @@ export const cacheSchema = z
         max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
         /** Answers to temperature > 0 requests vary by design; caching them is a choice. */
         cache_nonzero_temperature: z.boolean().default(false),
+        /** An answer larger than this on the wire is streamed through without being recorded for the cache. */
+        max_entry_bytes: z.number().int().positive().default(DEFAULT_MAX_ENTRY_BYTES),
       })
       .strict()
-      .default({ enabled: true, ttl: 6 * 3_600_000, max_bytes: 64 * 1024 * 1024, cache_nonzero_temperature: false }),
+      .default({ enabled: true, ttl: 6 * 3_600_000, max_bytes: 64 * 1024 * 1024, cache_nonzero_temperature: false, max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES }),
     semantic: z
       .object({
         enabled: z.boolean().default(true),
@@ -169,6 +180,12 @@ export const alertsSchema = z
   })
   .strict();
 
+/**
+ * 10 minutes: the official SDKs' own timeout; a request held longer in the queue has been given
+ * up on by its client, and only holds memory and a socket.
+ */
+const DEFAULT_MAX_WAIT_CAP_MS = 600_000;
+
 /** USD per million tokens. */
 export const priceSchema = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }).strict();
 
@@ -186,9 +203,14 @@ export const configSchema = z
     providers: z.record(z.string(), providerSchema).refine((p) => Object.keys(p).length > 0, 'at least one provider is needed'),
     routes: z.record(z.string(), routeSchema).default({}),
     queue: z
-      .object({ max_wait: duration.default(120_000), max_depth: z.number().int().positive().default(10_000) })
+      .object({
+        max_wait: duration.default(120_000),
+        max_depth: z.number().int().positive().default(10_000),
+        /** The longest wait a client may ask for (x-spillway-max-wait); longer asks are cut to it. */
+        max_wait_cap: duration.default(DEFAULT_MAX_WAIT_CAP_MS),
+      })
       .strict()
-      .default({ max_wait: 120_000, max_depth: 10_000 }),
+      .default({ max_wait: 120_000, max_depth: 10_000, max_wait_cap: DEFAULT_MAX_WAIT_CAP_MS }),
     store: storeSchema.default({ type: 'memory', url: 'redis://127.0.0.1:6379', prefix: 'spillway:' }),
     /** Durable data (usage log, batch jobs) lives here, in SQLite. */
     data_dir: z.string().default('./data'),
@@ -203,11 +225,16 @@ export const configSchema = z
         webhook: z.string().url().optional(),
         /** Signs each batch webhook POST: x-spillway-signature (see src/observe/webhook.ts). */
         webhook_secret: z.string().min(1).optional(),
+        /**
+         * Hosts a client may name in x-spillway-batch-webhook (exact host names, or `*.example.com`
+         * for subdomains); none by default, so a client cannot make spillway POST to arbitrary URLs.
+         */
+        webhook_hosts: z.array(z.string().min(1)).default([]),
         /** Batch requests in flight at once; admission paces them to the keys, interactive traffic first. */
         concurrency: z.number().int().positive().default(256),
       })
       .strict()
-      .default({ enabled: true, concurrency: 256 }),
+      .default({ enabled: true, concurrency: 256, webhook_hosts: [] }),
     /** Overrides of the built-in price table, by model name. */
     prices: z.record(z.string(), priceSchema).default({}),
     /** Keys for the dashboard and admin endpoints; server.auth.keys when absent. */

@@ -9,7 +9,8 @@ export const openai: ProviderAdapter = {
   chatPath: () => '/chat/completions',
   modelsPath: '/models',
   authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
-  forwardsHeader: (name) =>
-    name === 'openai-organization' || name === 'openai-project' || name.startsWith('x-stainless-') || name === 'user-agent',
+  // Not openai-organization / openai-project: they choose whose account the provider key bills,
+  // which is the operator's to set (provider `headers`), not a client's.
+  forwardsHeader: (name) => name.startsWith('x-stainless-') || name === 'user-agent',
   parseLimits: parseRateLimitHeaders,
 };

@@ -51,12 +51,7 @@ export function createStore(config: Config, log: (message: string) => void = () 
   return store.type === 'redis' ? new RedisStore({ url: store.url, prefix: store.prefix, replicas: store.replicas, log }) : undefined;
 }
 
-export function createProviders(
-  config: Config,
-  log: (message: string) => void = () => {},
-  store: RedisStore | undefined = createStore(config, log),
-): Map<string, Provider> {
-  const providers = new Map(Object.entries(config.providers).map(([name, provider]) => [name, createProvider(name, provider, store)]));
-  if (store && providers.size === 0) void store.close();
-  return providers;
+/** `store`: the gateway's one connection (createStore), shared by every pool; in-process pools when absent. */
+export function createProviders(config: Config, store: RedisStore | undefined): Map<string, Provider> {
+  return new Map(Object.entries(config.providers).map(([name, provider]) => [name, createProvider(name, provider, store)]));
 }

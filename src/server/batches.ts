@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { BatchService } from '../batch/runner.js';
 import { BATCH_LIFETIME_MS, newBatchId, page, resultLine, type BatchRecord } from '../batch/shape.js';
 import type { NewRequest } from '../batch/store.js';
+import { webhookRefusal } from '../batch/webhook-hosts.js';
 import { GatewayError } from './errors.js';
 import { sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
@@ -76,10 +77,18 @@ function parseCreate(raw: Buffer): NewRequest[] {
   });
 }
 
-async function create(service: BatchService, exchange: Exchange, raw: Buffer): Promise<void> {
+/** The client's webhook if it names an allowed host, else the operator's default (trusted as configured). */
+function webhookOf(exchange: Exchange, service: BatchService, allowedHosts: readonly string[]): string | undefined {
+  const asked = header(exchange, 'x-spillway-batch-webhook');
+  if (asked === undefined) return service.defaultWebhook;
+  const refusal = webhookRefusal(asked, allowedHosts);
+  if (refusal !== undefined) throw new GatewayError('invalid_request', `x-spillway-batch-webhook: ${refusal}`);
+  return asked;
+}
+
+async function create(service: BatchService, exchange: Exchange, raw: Buffer, allowedHosts: readonly string[]): Promise<void> {
+  const webhook = webhookOf(exchange, service, allowedHosts);
   const requests = parseCreate(raw);
-  const webhook = header(exchange, 'x-spillway-batch-webhook') ?? service.defaultWebhook;
-  if (webhook !== undefined && !URL.canParse(webhook)) throw new GatewayError('invalid_request', `x-spillway-batch-webhook: not a URL: ${webhook}`);
   const headers: Record<string, string> = {};
   for (const name of REPLAYED_HEADERS) {
     const value = header(exchange, name);
@@ -191,7 +200,7 @@ async function route(
   const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
   const rest = path.slice(BATCHES_PATH.length).replace(/\/$/, '');
   if (rest === '') {
-    if (method === 'POST') return create(service, exchange, await readBody(Math.max(gw.config.server.max_body_bytes, MAX_BATCH_BYTES)));
+    if (method === 'POST') return create(service, exchange, await readBody(Math.max(gw.config.server.max_body_bytes, MAX_BATCH_BYTES)), gw.config.batches.webhook_hosts);
     if (method === 'GET') return list(service, exchange, query);
   }
   const match = /^\/([A-Za-z0-9_-]+)(\/results|\/cancel)?$/.exec(rest);

@@ -2,16 +2,25 @@
  * The cache in front of the request path: answer from an exact or semantic hit, from a remembered
  * upstream failure, or from an identical request already in flight; otherwise serve the request
  * and keep its answer. `x-spillway-cache` tells the client which of these happened.
+ *
+ * What a request may be answered from is decided by two things. Its scope: the client key it
+ * comes with (cache.scope: client), so no client is served, or can probe, another's prompts; or
+ * everyone (cache.scope: shared). And its routing decision: the lookup happens before admission,
+ * so the request is planned first (rules, tiers, weights) and keyed on the targets the plan lets
+ * answer it: the first target of a spill route, any of a weighted route's targets. An answer is
+ * kept only if one of those targets produced it; one that came from a spill-over or a fallback
+ * is served to its client and not kept, so it never answers a request that would go elsewhere.
  */
-import type { ServerResponse } from 'node:http';
 import type { AnswerCache } from '../cache/answer-cache.js';
-import { assembleAnthropicSse, replayAnthropic } from '../cache/anthropic-answer.js';
-import { makeEntry, type CacheEntry } from '../cache/entry.js';
+import { replayAnthropic } from '../cache/anthropic-answer.js';
+import type { CacheEntry } from '../cache/entry.js';
 import { exactKey, isCacheable, type KeyInput } from '../cache/key.js';
-import { assembleOpenAISse, replayOpenAI } from '../cache/openai-answer.js';
+import { replayOpenAI } from '../cache/openai-answer.js';
+import type { Config } from '../config/schema.js';
 import type { CacheStatus } from '../observe/observer.js';
 import type { Priority } from '../quota/queue.js';
-import { serveChat } from './chat.js';
+import { recordAnswer } from './answer-recorder.js';
+import { planChat, serveChat, type Target, type TargetPlan } from './chat.js';
 import { markFirstByte, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
 import type { ChatRequest } from './ingress.js';
@@ -26,24 +35,24 @@ function directiveOf(headers: Exchange['req']['headers']): Directive {
   return 'default';
 }
 
-/** Captures what is written to a response while it is written, to keep the answer afterwards. */
-function recordResponse(res: ServerResponse): () => Buffer {
-  const chunks: Buffer[] = [];
-  const keep = (chunk: unknown) => {
-    if (typeof chunk === 'string') chunks.push(Buffer.from(chunk));
-    else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
-  };
-  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.write = ((chunk: unknown, ...rest: unknown[]) => {
-    keep(chunk);
-    return write(chunk, ...rest);
-  }) as ServerResponse['write'];
-  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
-    if (typeof chunk !== 'function') keep(chunk);
-    return end(chunk, ...rest);
-  }) as ServerResponse['end'];
-  return () => Buffer.concat(chunks);
+/**
+ * Who shares entries with this request: its client key's owner id, or everyone. One value, so a
+ * tenant id can take the owner's place when tenants exist.
+ */
+export function cacheScope(scope: Config['cache']['scope'], exchange: Exchange): string {
+  return scope === 'shared' ? '' : exchange.owner;
+}
+
+/** The targets whose answers may serve this plan's requests (see the module comment). */
+function answeringTargets(plan: TargetPlan): Target[] {
+  return plan.strategy === 'weighted' ? plan.primary.filter((target) => !target.fallback) : plan.primary.slice(0, 1);
+}
+
+const targetName = (target: Target): string => `${target.provider.name}/${target.model}`;
+
+/** The routing decision as it enters the key: the answering targets, in a stable order. */
+function planIdentity(answering: Target[]): string {
+  return [...new Set(answering.map(targetName))].sort().join(',');
 }
 
 function setCacheHeader(exchange: Exchange, status: CacheStatus): void {
@@ -75,37 +84,38 @@ function replay(exchange: Exchange, chat: ChatRequest, entry: CacheEntry, status
   exchange.res.end(body);
 }
 
-/** The answer the client just received, as a cache entry; undefined if it is not a whole answer. */
-function entryOf(chat: ChatRequest, body: Buffer): CacheEntry | undefined {
-  try {
-    const text = body.toString('utf8');
-    if (!chat.stream) return makeEntry(chat.surface, JSON.parse(text), Date.now());
-    return chat.surface === 'anthropic'
-      ? makeEntry('anthropic', assembleAnthropicSse(text), Date.now())
-      : makeEntry('openai', assembleOpenAISse(text), Date.now());
-  } catch {
-    return undefined; // cut short or malformed: nothing worth keeping
-  }
+/** What serving one request needs to know to keep its answer. */
+interface Keeping {
+  key: string;
+  input: KeyInput;
+  /** The targets whose answer may be kept. */
+  answering: Target[];
+  /** Whether to keep a 200 (false for requests that are not cacheable: only failures are remembered). */
+  keepAnswer: boolean;
 }
 
 export async function serveChatCached(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<void> {
   const cache: AnswerCache = gw.cache;
   // Answers from cache are requests too: metrics and the usage log count them.
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
+  const plan = await planChat(gw, exchange, chat);
   const directive = directiveOf(exchange.req.headers);
   if (directive === 'no-store' || !cache.exact) {
     setCacheHeader(exchange, 'bypass');
-    return serveChat(gw, exchange, chat, priority, maxWaitMs);
+    return serveChat(gw, exchange, chat, priority, maxWaitMs, plan);
   }
   const beta = exchange.req.headers['anthropic-beta'];
+  const answering = answeringTargets(plan);
   const input: KeyInput = {
     surface: chat.surface,
-    route: chat.model,
-    model: chat.model,
+    scope: cacheScope(gw.config.cache.scope, exchange),
+    plan: planIdentity(answering),
     body: chat.body,
     vary: { 'anthropic-beta': Array.isArray(beta) ? beta.join(',') : beta },
   };
   const key = exactKey(input);
+  const keeping = (keepAnswer: boolean): Keeping => ({ key, input, answering, keepAnswer });
+  const serve = (keepAnswer: boolean) => serveAndRemember(gw, exchange, chat, priority, maxWaitMs, plan, keeping(keepAnswer));
 
   const failure = directive === 'default' ? cache.negative?.lookup(key) : undefined;
   if (failure) {
@@ -119,7 +129,7 @@ export async function serveChatCached(gw: Gateway, exchange: Exchange, chat: Cha
 
   if (!isCacheable(chat.body, { cacheNonZeroTemperature: cache.cacheNonZeroTemperature })) {
     setCacheHeader(exchange, 'bypass');
-    await serveAndRemember(gw, exchange, chat, priority, maxWaitMs, key, input, false);
+    await serve(false);
     return;
   }
 
@@ -132,7 +142,7 @@ export async function serveChatCached(gw: Gateway, exchange: Exchange, chat: Cha
   }
 
   setCacheHeader(exchange, 'miss');
-  const flight = cache.flights.enter(key, () => serveAndRemember(gw, exchange, chat, priority, maxWaitMs, key, input, true));
+  const flight = cache.flights.enter(key, () => serve(true));
   if (flight.role === 'leader') {
     await flight.result;
     return;
@@ -141,35 +151,38 @@ export async function serveChatCached(gw: Gateway, exchange: Exchange, chat: Cha
   const entry = await flight.result.catch(() => undefined);
   if (exchange.signal.aborted) return;
   if (entry) return replay(exchange, chat, entry, 'hit');
-  await serveAndRemember(gw, exchange, chat, priority, maxWaitMs, key, input, true);
+  await serve(true);
 }
 
-/** Serve upstream while recording the answer; keep it (or a non-retryable failure) for next time. */
+/** Serve upstream while recording the answer; keep it (or a failure the request caused) for next time. */
 async function serveAndRemember(
   gw: Gateway,
   exchange: Exchange,
   chat: ChatRequest,
   priority: Priority,
   maxWaitMs: number,
-  key: string,
-  input: KeyInput,
-  keepAnswer: boolean,
+  plan: TargetPlan,
+  keeping: Keeping,
 ): Promise<CacheEntry | undefined> {
-  const recorded = recordResponse(exchange.res);
-  await serveChat(gw, exchange, chat, priority, maxWaitMs);
+  const recording = recordAnswer(exchange.res, chat.surface, chat.stream, gw.config.cache.exact.max_entry_bytes);
+  await serveChat(gw, exchange, chat, priority, maxWaitMs, plan);
+  if (!exchange.res.writableFinished) return undefined;
+  // Only what an answering target said is kept: a spill-over's or fallback's answer, or
+  // spillway's own refusal (no attempt made), says nothing about what this plan would answer.
+  const { provider, model } = exchange.trace;
+  const served = keeping.answering.find((target) => target.provider.name === provider && target.model === model);
+  if (!served) return undefined;
   const status = exchange.res.statusCode;
-  // Only what a provider said is remembered: spillway's own refusals say nothing about the request.
-  const fromProvider = exchange.spillwayHeaders['x-spillway-attempts'] !== undefined;
-  if (status !== 200 || !exchange.res.writableFinished) {
-    if (fromProvider && status >= 400 && status < 500) {
-      gw.cache.negative?.remember(key, status, recorded().toString('utf8'), { 'content-type': 'application/json' });
-    }
+  if (status !== 200) {
+    // A translated error may be spillway's translation at fault, not the request: only a provider of the client's own protocol is believed.
+    const body = served.provider.adapter.protocol === chat.surface ? recording.text() : undefined;
+    if (body !== undefined) gw.cache.negative?.remember(keeping.key, status, body, { 'content-type': 'application/json' });
     return undefined;
   }
-  if (!keepAnswer || !gw.cache.exact) return undefined;
-  const entry = entryOf(chat, recorded());
+  if (!keeping.keepAnswer || !gw.cache.exact) return undefined;
+  const entry = recording.entry();
   if (!entry) return undefined;
-  await gw.cache.exact.set(key, entry);
-  await gw.cache.semantic?.remember(input, key, Date.now());
+  await gw.cache.exact.set(keeping.key, entry);
+  await gw.cache.semantic?.remember(keeping.input, keeping.key, Date.now());
   return entry;
 }

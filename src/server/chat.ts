@@ -23,14 +23,14 @@ import type { ChatRequest } from './ingress.js';
 /** The output cap assumed when an OpenAI client sets none. */
 const DEFAULT_MAX_TOKENS = 4096;
 
-interface Target {
+export interface Target {
   provider: Provider;
   model: string;
   /** From the route's fallback chain. */
   fallback: boolean;
 }
 
-interface TargetPlan {
+export interface TargetPlan {
   strategy: 'spill' | 'weighted';
   primary: Target[];
   fallback: Target[];
@@ -129,9 +129,33 @@ interface Progress {
   lastFailure: FailedAttempt | undefined;
 }
 
-export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<void> {
+/** Where this request may go, as of now (rules, tiers, weights); the cache keys on it, serveChat follows it. */
+export function planChat(gw: Gateway, exchange: Exchange, chat: ChatRequest): Promise<TargetPlan> {
+  return resolvePlan(gw, exchange, chat, demandsFor(gw, chat));
+}
+
+/** `planned`: the plan already made for this request (planChat); made here when absent. */
+export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number, planned?: TargetPlan): Promise<void> {
   const demandOf = demandsFor(gw, chat);
-  const plan = await resolvePlan(gw, exchange, chat, demandOf);
+  const plan = planned ?? (await resolvePlan(gw, exchange, chat, demandOf));
+  // Providers replaced by a reload meanwhile are closed only after this request lets go of them.
+  const release = gw.leases.hold([...plan.primary, ...plan.fallback].map((target) => target.provider));
+  try {
+    await servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf);
+  } finally {
+    release();
+  }
+}
+
+async function servePlan(
+  gw: Gateway,
+  exchange: Exchange,
+  chat: ChatRequest,
+  priority: Priority,
+  maxWaitMs: number,
+  plan: TargetPlan,
+  demandOf: (model: string) => Demand,
+): Promise<void> {
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const started = Date.now();
   gw.retryBudget.recordRequest(started);

@@ -8,6 +8,8 @@ import type { Config, ConfigInput } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
 import { createObservability, type Observability } from '../observe/index.js';
 import type { Observer } from '../observe/observer.js';
+import type { GatewayView } from '../observe/view.js';
+import { ProviderLeases } from '../providers/leases.js';
 import { createProviders, createStore, type Provider } from '../providers/provider.js';
 import { RedisCacheStore } from '../store/redis-cache.js';
 import { RedisSemanticLog } from '../store/redis-semantic.js';
@@ -23,7 +25,10 @@ import { handleRequest } from './routes.js';
 /** Everything a request handler needs, built once from config. */
 export interface Gateway {
   config: Config;
+  /** The providers for new requests; a hot reload replaces this map (see config/reload.ts). */
   providers: Map<string, Provider>;
+  /** Which providers requests in flight hold, so a replaced one is closed after them. */
+  leases: ProviderLeases;
   queue: AdmissionQueue;
   estimator: TokenEstimator;
   retryBudget: RetryBudget;
@@ -59,7 +64,9 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export function createGateway(config: Config, log: (message: string) => void): Gateway {
   const store = createStore(config, log);
-  const providers = createProviders(config, log, store);
+  // The gateway holds the connection for its whole life: pools and caches come and go with reloads.
+  store?.retain();
+  const providers = createProviders(config, store);
   const queue = new AdmissionQueue({ maxDepth: config.queue.max_depth });
   const cache = createAnswerCache(
     config.cache,
@@ -70,30 +77,30 @@ export function createGateway(config: Config, log: (message: string) => void): G
         }
       : {},
   );
-  const observability = createObservability(
-    config,
-    {
-      pools: (now) =>
-        Promise.all([...providers.values()].map(async (provider) => ({ provider: provider.name, keys: await provider.pool.snapshot(now) }))),
-      queueDepth: () => queue.depth,
-      cacheHeld: () => cache.exact?.stats() ?? { entries: 0, bytes: 0 },
-      degraded: () => [...providers.values()].some((provider) => provider.pool.degraded),
-      replicas: () => store?.liveReplicas,
-    },
-    { log },
-  );
-  return {
+  const gateway: Omit<Gateway, 'observability' | 'observer'> = {
     config,
     providers,
+    leases: new ProviderLeases(),
     queue,
     estimator: new TokenEstimator(),
     retryBudget: new RetryBudget(config.retry.budget_ratio),
     upstream: new UpstreamClient(),
     cache,
-    observer: observability.observer,
-    observability,
     redis: store,
     log,
+  };
+  const observability = createObservability(config, viewOf(gateway), { log });
+  return Object.assign(gateway, { observer: observability.observer, observability });
+}
+
+/** What metrics, alerts and the dashboard read: the gateway's providers as they are now, after any reload. */
+function viewOf(gw: Omit<Gateway, 'observability' | 'observer'>): GatewayView {
+  return {
+    pools: (now) => Promise.all([...gw.providers.values()].map(async (provider) => ({ provider: provider.name, keys: await provider.pool.snapshot(now) }))),
+    queueDepth: () => gw.queue.depth,
+    cacheHeld: () => gw.cache.exact?.stats() ?? { entries: 0, bytes: 0 },
+    degraded: () => [...gw.providers.values()].some((provider) => provider.pool.degraded),
+    replicas: () => gw.redis?.liveReplicas,
   };
 }
 
@@ -141,6 +148,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       await gateway.upstream.close();
       await Promise.all([...gateway.providers.values()].map((provider) => provider.pool.close?.()));
       await gateway.cache.close();
+      await gateway.redis?.release();
       gateway.observability.close();
     },
   };

@@ -113,25 +113,29 @@ export function priorityOf(headers: Record<string, HeaderValue>): Priority {
   throw new GatewayError('invalid_request', `x-spillway-priority: expected "interactive" or "batch", got "${value}"`);
 }
 
+/** A bare decimal number, as in `retry-after`: digits, an optional fraction, an optional exponent. */
+const BARE_SECONDS = /^\s*\d+(\.\d+)?(e[+-]?\d+)?\s*$/i;
+
 /**
  * How long this request may wait for capacity: `x-spillway-max-wait`, else the official SDKs'
  * `x-stainless-timeout` less a share kept for the answer itself, else the configured default.
- * A bare number in a header means seconds, as in `retry-after`.
+ * A bare number in a header means seconds, as in `retry-after`. What a client asks is cut to
+ * `cap` (queue.max_wait_cap): a request held longer only holds a socket and memory.
  */
-export function maxWaitOf(headers: Record<string, HeaderValue>, configured: number): number {
+export function maxWaitOf(headers: Record<string, HeaderValue>, configured: number, cap: number): number {
   const explicit = first(headers['x-spillway-max-wait']);
   if (explicit !== undefined) {
-    const ms = /^\s*\d+(\.\d+)?\s*$/.test(explicit) ? Number(explicit) * 1000 : parseDuration(explicit);
-    if (ms === undefined) {
-      throw new GatewayError('invalid_request', `x-spillway-max-wait: expected seconds or a duration like "30s", got "${explicit}"`);
+    const ms = BARE_SECONDS.test(explicit) ? Number(explicit) * 1000 : parseDuration(explicit);
+    if (ms === undefined || !Number.isFinite(ms)) {
+      throw new GatewayError('invalid_request', `x-spillway-max-wait: expected seconds or a duration like "30s", got "${explicit.slice(0, 64)}"`);
     }
-    return ms;
+    return Math.min(ms, cap);
   }
   const sdkTimeout = Number(first(headers['x-stainless-timeout']));
   if (Number.isFinite(sdkTimeout) && sdkTimeout > 0) {
     // Leave the client a quarter of its timeout (at least 5 s) for the answer to be generated.
     const budget = sdkTimeout * 1000 - Math.max(5000, sdkTimeout * 250);
-    return Math.max(0, budget);
+    return Math.min(Math.max(0, budget), cap);
   }
   return configured;
 }

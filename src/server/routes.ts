@@ -2,12 +2,13 @@
  * The HTTP surfaces: which path does what, client authentication, body limits, and turning every
  * failure into an error in the caller's own API shape.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheStatus, RequestRecord } from '../observe/observer.js';
 import { isAdminPath, serveAdmin } from './admin.js';
 import { BATCHES_PATH, serveBatches } from './batches.js';
 import { serveChatCached } from './cached-chat.js';
+import { clientKeyId, findKey, ownerOf } from './client-keys.js';
 import { GatewayError, type Surface } from './errors.js';
 import { sendError, sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
@@ -32,14 +33,6 @@ function clientCredential(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-/**
- * The owner id of a client credential: a hash, so nothing secret is stored with a batch, and of the
- * key itself rather than its position, so reordering server.auth.keys changes no one's batches.
- */
-function ownerOf(credential: string): string {
-  return createHash('sha256').update(`spillway-owner:${credential}`).digest('hex').slice(0, 16);
-}
-
 /** Open mode (no client keys) leaves the exchange's owner at '': everyone is the same client. */
 function authenticate(gw: Gateway, req: IncomingMessage, exchange: Exchange): void {
   const keys = gw.config.server.auth.keys;
@@ -48,10 +41,9 @@ function authenticate(gw: Gateway, req: IncomingMessage, exchange: Exchange): vo
   if (credential === undefined) {
     throw new GatewayError('authentication', 'missing API key: send one of the gateway keys as x-api-key or Authorization: Bearer');
   }
-  const index = keys.indexOf(credential);
+  const index = findKey(keys, credential);
   if (index < 0) throw new GatewayError('authentication', 'invalid API key');
-  // Usage and cost are reported per client by the key's position, never by the key itself.
-  exchange.trace.clientKeyId = `client-${index}`;
+  exchange.trace.clientKeyId = clientKeyId(index);
   exchange.owner = ownerOf(credential);
 }
 
@@ -94,7 +86,7 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   const limit = gw.config.server.max_body_bytes;
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
     const chat = parseChatRequest(exchange.surface, await readBody(req, limit));
-    return serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait));
+    return serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
   }
   if (method === 'POST' && path === '/v1/messages/count_tokens') {
     return countTokens(gw, exchange, parseCountTokensRequest(await readBody(req, limit)));

@@ -4,8 +4,8 @@ import { exactKey, isCacheable, type KeyInput } from '../../src/cache/key.js';
 
 const base: KeyInput = {
   surface: 'anthropic',
-  route: 'claude-sonnet',
-  model: 'claude-sonnet-4-5',
+  scope: 'owner-a',
+  plan: 'anthropic/claude-sonnet-4-5',
   body: {
     model: 'claude-sonnet',
     max_tokens: 512,
@@ -55,8 +55,10 @@ describe('exact cache key', () => {
   it('changes when anything that determines the answer changes', () => {
     const key = exactKey(base);
     const variants: Array<[string, KeyInput]> = [
-      ['route', { ...base, route: 'other-route' }],
-      ['model', { ...base, model: 'claude-opus-4-1' }],
+      ['client scope', { ...base, scope: 'owner-b' }],
+      ['shared scope', { ...base, scope: '' }],
+      ['routed target', { ...base, plan: 'anthropic/claude-opus-4-1' }],
+      ['routed provider', { ...base, plan: 'openai/claude-sonnet-4-5' }],
       ['surface', { ...base, surface: 'openai' }],
       ['anthropic-beta header', { ...base, vary: { 'anthropic-beta': 'tools-2024' } }],
       ['system', withBody({ system: 'You are verbose.' })],

@@ -1,17 +1,36 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isRememberedFailure, NegativeCache } from '../../src/cache/negative.js';
+import { isRequestFault, NegativeCache } from '../../src/cache/negative.js';
 
 const badRequest = '{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: Field required"}}';
 
 describe('negative cache: invalid requests are answered from memory', () => {
-  it('remembers 400-class provider rejections that retrying cannot fix', () => {
-    for (const status of [400, 402, 404, 413, 422]) assert.equal(isRememberedFailure(status), true, String(status));
+  it('remembers an invalid request as the provider says it: 400, 413 and 422 of type invalid_request_error', () => {
+    for (const status of [400, 413, 422]) assert.equal(isRequestFault(status, badRequest), true, String(status));
+    const openai = '{"error":{"message":"Invalid \'messages[3].name\'","type":"invalid_request_error","param":"messages[3].name","code":"invalid_value"}}';
+    assert.equal(isRequestFault(400, openai), true);
+    assert.equal(isRequestFault(413, '{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum size"}}'), true);
   });
 
-  it('never remembers auth, timeout, conflict, rate-limit or server failures', () => {
-    for (const status of [401, 403, 408, 409, 429, 500, 502, 503, 504, 529, 200, 304]) {
-      assert.equal(isRememberedFailure(status), false, String(status));
+  it('never remembers a key-specific failure: auth, permission, model access, billing, a spend limit', () => {
+    const typed = (type: string, message = 'no') => JSON.stringify({ type: 'error', error: { type, message } });
+    for (const [status, body] of [
+      [401, typed('authentication_error', 'invalid x-api-key')],
+      [403, typed('permission_error', 'this key may not use claude-opus-4-1')],
+      [404, typed('not_found_error', 'model: claude-x')],
+      [402, typed('billing_error')],
+      [400, typed('invalid_request_error', 'Your credit balance is too low to access the Anthropic API.')],
+      [400, typed('invalid_request_error', 'You have reached your specified workspace API usage limits.')],
+      [400, '{"error":{"message":"Your organization must be verified to use the model `o3`.","type":"invalid_request_error"}}'],
+      [400, '<html>bad gateway proxy</html>'],
+    ] as const) {
+      assert.equal(isRequestFault(status, body), false, `${status} ${body}`);
+    }
+  });
+
+  it('never remembers timeout, conflict, rate-limit or server failures', () => {
+    for (const status of [408, 409, 429, 500, 502, 503, 504, 529, 200, 304]) {
+      assert.equal(isRequestFault(status, badRequest), false, String(status));
     }
   });
 
@@ -46,11 +65,11 @@ describe('negative cache: invalid requests are answered from memory', () => {
 
   it('keeps at most maxEntries failures, dropping the oldest', () => {
     const cache = new NegativeCache({ maxEntries: 2 });
-    cache.remember('a', 400, 'a');
-    cache.remember('b', 400, 'b');
-    cache.remember('c', 400, 'c');
+    cache.remember('a', 400, badRequest);
+    cache.remember('b', 400, badRequest);
+    cache.remember('c', 400, badRequest);
     assert.equal(cache.size, 2);
     assert.equal(cache.lookup('a'), undefined);
-    assert.equal(cache.lookup('c')?.body, 'c');
+    assert.equal(cache.lookup('c')?.body, badRequest);
   });
 });

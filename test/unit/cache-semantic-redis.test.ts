@@ -15,7 +15,7 @@ import { RedisStore } from '../../src/store/redis-store.js';
 import { skipWithoutRedis, startRedis, type RedisServer } from '../support/redis.js';
 
 function request(prompt: string): KeyInput {
-  return { surface: 'openai', route: 'gpt', model: 'gpt-test', body: { temperature: 0, messages: [{ role: 'user', content: prompt }] } };
+  return { surface: 'openai', scope: '', plan: 'openai/gpt-test', body: { temperature: 0, messages: [{ role: 'user', content: prompt }] } };
 }
 
 interface Replica {

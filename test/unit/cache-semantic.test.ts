@@ -21,7 +21,7 @@ interface Pair {
 const pairs = (JSON.parse(readFileSync(new URL('../fixtures/semantic/pairs.json', import.meta.url), 'utf8')) as { pairs: Pair[] }).pairs;
 
 function request(prompt: string, extra: Record<string, unknown> = {}): KeyInput {
-  return { surface: 'openai', route: 'gpt', model: 'gpt-test', body: { temperature: 0, messages: [{ role: 'user', content: prompt }], ...extra } };
+  return { surface: 'openai', scope: '', plan: 'openai/gpt-test', body: { temperature: 0, messages: [{ role: 'user', content: prompt }], ...extra } };
 }
 
 describe('semantic cache on the labelled prompt pairs (built-in embedder, default threshold)', () => {
@@ -88,11 +88,12 @@ describe('the guard refuses near-identical prompts that ask for different things
 });
 
 describe('semantic cache scope', () => {
-  it('only compares prompts within one partition (system prompt, tools, model, parameters)', async () => {
+  it('only compares prompts within one partition (client, system prompt, tools, routed target, parameters)', async () => {
     const cache = new SemanticCache({ embedder: new HashedEmbedder() });
     await cache.remember(request('Explain recursion to a beginner'), 'k1', 0);
     assert.ok(await cache.lookup(request('Please explain recursion to a beginner'), 0));
-    assert.equal(await cache.lookup({ ...request('Please explain recursion to a beginner'), model: 'other' }, 0), undefined);
+    assert.equal(await cache.lookup({ ...request('Please explain recursion to a beginner'), plan: 'openai/other' }, 0), undefined);
+    assert.equal(await cache.lookup({ ...request('Please explain recursion to a beginner'), scope: 'another-client' }, 0), undefined);
     assert.equal(await cache.lookup(request('Please explain recursion to a beginner', { temperature: 0.5 }), 0), undefined);
     const withSystem = request('x');
     withSystem.body['messages'] = [{ role: 'system', content: 'Answer in French.' }, { role: 'user', content: 'Please explain recursion to a beginner' }];
