@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
-import { startStack, type Stack } from '../support/stack.js';
+import { defaultConfig, startStack, type Stack } from '../support/stack.js';
 
 const question = (content: string, extra: Record<string, unknown> = {}) => ({
   model: 'claude-haiku-4-5',
@@ -115,6 +115,35 @@ describe('cache hits in the metrics', () => {
       assert.match(metrics, /spillway_cache_hits_total\{kind="exact"\} 1\b/);
       assert.match(metrics, /spillway_cache_hits_total\{kind="semantic"\} 1\b/);
       assert.match(metrics, /spillway_cache_entries \d+/);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('an answer too large to cache', () => {
+  it('streams through whole and is not kept; a small one still is', async () => {
+    const stack = await startStack({
+      sim: { outputTokens: 3000 },
+      config: (simUrl, keys) => ({ ...defaultConfig(simUrl, keys), cache: { exact: { max_entry_bytes: 8 * 1024 } } }),
+    });
+    try {
+      const big = question('Write a long story about a lighthouse.', { max_tokens: 3000 });
+      const direct = await stack.direct.messages.create(big);
+      assert.ok(JSON.stringify(direct).length > 8 * 1024, 'the answer is larger than the cap');
+      stack.sim.resetStats();
+      for (let i = 0; i < 2; i++) {
+        const stream = stack.anthropic.messages.stream(big);
+        const answer = await stream.finalMessage();
+        assert.equal((await stream.withResponse()).response.headers.get('x-spillway-cache'), 'miss');
+        assert.equal(textOf(answer), textOf(direct));
+      }
+      assert.equal(stack.sim.stats().total.requests, 2);
+
+      const small = question('Write a long story about a lighthouse.', { max_tokens: 20 });
+      await stack.anthropic.messages.stream(small).finalMessage();
+      const again = await stack.anthropic.messages.create(small).withResponse();
+      assert.equal(again.response.headers.get('x-spillway-cache'), 'hit');
     } finally {
       await stack.close();
     }

@@ -76,3 +76,50 @@ describe('two replicas sharing Redis', { skip: skipWithoutRedis }, () => {
     assert.equal(sim.stats().total.requests - upstreamBefore, 1);
   });
 });
+
+describe('two replicas sharing Redis keep each client key its own answers', { skip: skipWithoutRedis }, () => {
+  let redis: RedisServer;
+  let sim: Simulator;
+  const gateways: RunningGateway[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    const keys = simKeys(1);
+    sim = await startSimulator({ keys });
+    for (let i = 0; i < 2; i++) {
+      const config = {
+        ...defaultConfig(sim.url, keys),
+        server: { auth: { keys: ['key-a', 'key-b'] } },
+        data_dir: mkdtempSync(join(tmpdir(), 'spillway-test-')),
+        store: { type: 'redis' as const, url: redis.url, prefix: `cache-scope-test:` },
+      };
+      gateways.push(await startGateway(config, { port: 0, quiet: true }));
+    }
+  });
+  after(async () => {
+    for (const gateway of gateways) await gateway.close();
+    await sim.close();
+    await redis.stop();
+  });
+
+  it("client B is answered neither from client A's shared entry nor from A's prompt in the shared semantic log", async () => {
+    const client = (gateway: RunningGateway, apiKey: string) => new Anthropic({ baseURL: gateway.url, apiKey, maxRetries: 0 });
+    const [aOnOne, aOnTwo, bOnTwo] = [client(gateways[0]!, 'key-a'), client(gateways[1]!, 'key-a'), client(gateways[1]!, 'key-b')];
+    const ask = (content: string) => ({ model: 'claude-haiku-4-5', max_tokens: 40, temperature: 0, messages: [{ role: 'user' as const, content }] });
+
+    await aOnOne.messages.create(ask('Name an even prime.'));
+    assert.equal((await bOnTwo.messages.create(ask('Name an even prime.')).withResponse()).response.headers.get('x-spillway-cache'), 'miss');
+    assert.equal((await aOnTwo.messages.create(ask('Name an even prime.')).withResponse()).response.headers.get('x-spillway-cache'), 'hit');
+
+    const otherIndex = gateways[1]!.gateway.cache.semantic!;
+    const before = otherIndex.stats().entries;
+    await aOnOne.messages.create(ask('What is a monad in Haskell?'));
+    for (const deadline = Date.now() + 2000; otherIndex.stats().entries <= before; await sleep(20)) {
+      assert.ok(Date.now() < deadline, 'the entry never reached the other replica');
+    }
+    const probe = await bOnTwo.messages.create(ask('Could you tell me what a monad is in Haskell?')).withResponse();
+    assert.equal(probe.response.headers.get('x-spillway-cache'), 'miss');
+    const own = await aOnTwo.messages.create(ask('Could you tell me what a monad is in Haskell?')).withResponse();
+    assert.equal(own.response.headers.get('x-spillway-cache'), 'semantic');
+  });
+});
