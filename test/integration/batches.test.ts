@@ -83,7 +83,7 @@ describe('message batches', () => {
           providers: { ...config.providers, anthropic: { type: 'anthropic', base_url: simUrl, keys: limited } },
           data_dir: dataDir,
           usage: { enabled: false },
-          batches: { webhook_secret: WEBHOOK_SECRET },
+          batches: { webhook_secret: WEBHOOK_SECRET, webhook_hosts: ['127.0.0.1'] },
         };
       },
     });
@@ -250,6 +250,21 @@ describe('message batches', () => {
     assert.ok(match, `x-spillway-signature: ${header}`);
     assert.ok(Math.abs(Number(match[1]) - Date.now() / 1000) < 60, 'a current timestamp');
     assert.equal(match[2], createHmac('sha256', WEBHOOK_SECRET).update(`${match[1]}.${raw}`).digest('hex'));
+  });
+
+  test('a batch webhook to a host not in batches.webhook_hosts is refused with 400 and no batch is made (no SSRF)', async () => {
+    const before = await listedIds(stack.anthropic, 100);
+    for (const url of ['http://localhost:6379/', 'http://169.254.169.254/latest/meta-data', 'http://127.0.0.1.nip.io/hook', 'file:///etc/passwd']) {
+      await assert.rejects(
+        stack.anthropic.messages.batches.create({ requests: requests(1, 'ssrf') }, { headers: { 'x-spillway-batch-webhook': url } }),
+        (error: unknown) => {
+          assert.ok(error instanceof Anthropic.BadRequestError, `${url}: ${String(error)}`);
+          assert.match(error.message, /x-spillway-batch-webhook/);
+          return true;
+        },
+      );
+    }
+    assert.deepEqual(await listedIds(stack.anthropic, 100), before);
   });
 });
 

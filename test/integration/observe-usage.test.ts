@@ -93,3 +93,31 @@ describe('usage log', () => {
     }
   });
 });
+
+describe('usage of batch requests', () => {
+  it('is logged for the client key that created the batch', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'spillway-usage-batch-'));
+    try {
+      const stack = await startStack({
+        config: (simUrl, keys) => ({ ...defaultConfig(simUrl, keys), server: { auth: { keys: ['other-team', 'client-key'] } }, data_dir: dataDir }),
+      });
+      const requests = ['one', 'two'].map((word) => ({
+        custom_id: word,
+        params: { model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user' as const, content: `Say ${word}` }] },
+      }));
+      const batch = await stack.anthropic.messages.batches.create({ requests });
+      for (const deadline = Date.now() + 10_000; (await stack.anthropic.messages.batches.retrieve(batch.id)).processing_status !== 'ended'; ) {
+        assert.ok(Date.now() < deadline, 'the batch ended');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await stack.close();
+      const db = openUsageDb(dataDir, { readonly: true });
+      const rows = db.prepare('SELECT * FROM usage ORDER BY id').all() as UsageRow[];
+      db.close();
+      assert.equal(rows.length, 2);
+      assert.deepEqual(rows.map((row) => row.client), ['client-1', 'client-1']);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
