@@ -39,13 +39,13 @@ function directiveOf(headers: Exchange['req']['headers']): Directive {
  * Who shares entries with this request: its client key's owner id, or everyone. One value, so a
  * tenant id can take the owner's place when tenants exist.
  */
-export function cacheScope(scope: Config['cache']['scope'], exchange: Exchange): string {
+function cacheScope(scope: Config['cache']['scope'], exchange: Exchange): string {
   return scope === 'shared' ? '' : exchange.owner;
 }
 
 /** The targets whose answers may serve this plan's requests (see the module comment). */
 function answeringTargets(plan: TargetPlan): Target[] {
-  return plan.strategy === 'weighted' ? plan.primary.filter((target) => !target.fallback) : plan.primary.slice(0, 1);
+  return plan.strategy === 'weighted' ? plan.primary : plan.primary.slice(0, 1);
 }
 
 const targetName = (target: Target): string => `${target.provider.name}/${target.model}`;

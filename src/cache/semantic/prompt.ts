@@ -1,6 +1,6 @@
 /**
  * What the semantic cache compares: the user's prompt text, and a partition holding everything
- * else that determines the answer (surface, route, model, system prompt, tools, sampling
+ * else that determines the answer (client scope, surface, routed target, system prompt, tools, sampling
  * parameters, earlier turns). Two prompts are only compared within one partition.
  */
 import { canonicalJson, keyMaterial, sha256, type KeyInput } from '../key.js';
