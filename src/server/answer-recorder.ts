@@ -27,18 +27,31 @@ interface Fold {
   accumulator: AnthropicStreamAccumulator | OpenAIStreamAccumulator;
 }
 
-export function recordAnswer(res: ServerResponse, surface: Surface, stream: boolean, maxBytes: number): AnswerRecording {
+export interface RecordOptions {
+  surface: Surface;
+  /** The client asked for a stream: a 200 is SSE. */
+  stream: boolean;
+  /** Record a 200 at all (false: only a failure is wanted, for the negative cache). */
+  answers: boolean;
+  maxBytes: number;
+}
+
+export function recordAnswer(res: ServerResponse, { surface, stream, answers, maxBytes }: RecordOptions): AnswerRecording {
   let bytes = 0;
-  let over = false;
+  let stopped = false;
   let chunks: Buffer[] = [];
   let fold: Fold | undefined;
 
   const look = (chunk: unknown): void => {
-    if (over || (typeof chunk !== 'string' && !(chunk instanceof Uint8Array))) return;
+    if (stopped || (typeof chunk !== 'string' && !(chunk instanceof Uint8Array))) return;
+    if (res.statusCode === 200 && !answers) {
+      stopped = true; // nothing to keep
+      return;
+    }
     const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     bytes += data.byteLength;
     if (bytes > maxBytes) {
-      over = true;
+      stopped = true;
       chunks = [];
       fold = undefined;
       return;
@@ -48,7 +61,7 @@ export function recordAnswer(res: ServerResponse, surface: Surface, stream: bool
       fold ??= { parser: new SseParser(), accumulator: surface === 'anthropic' ? new AnthropicStreamAccumulator() : new OpenAIStreamAccumulator() };
       for (const event of fold.parser.push(data)) fold.accumulator.push(event);
     } else {
-      chunks.push(Buffer.from(data));
+      chunks.push(Buffer.isBuffer(data) ? data : Buffer.from(data));
     }
   };
 
@@ -65,11 +78,11 @@ export function recordAnswer(res: ServerResponse, surface: Surface, stream: bool
     return ended;
   }) as ServerResponse['end'];
 
-  const text = (): string | undefined => (over || fold ? undefined : Buffer.concat(chunks).toString('utf8'));
+  const text = (): string | undefined => (stopped || fold ? undefined : Buffer.concat(chunks).toString('utf8'));
   return {
     text,
     entry() {
-      if (over || res.statusCode !== 200) return undefined;
+      if (stopped || res.statusCode !== 200) return undefined;
       if (fold) {
         for (const event of fold.parser.end()) fold.accumulator.push(event);
         const message = fold.accumulator.result();

@@ -164,7 +164,12 @@ async function serveAndRemember(
   plan: TargetPlan,
   keeping: Keeping,
 ): Promise<CacheEntry | undefined> {
-  const recording = recordAnswer(exchange.res, chat.surface, chat.stream, gw.config.cache.exact.max_entry_bytes);
+  const recording = recordAnswer(exchange.res, {
+    surface: chat.surface,
+    stream: chat.stream,
+    answers: keeping.keepAnswer && gw.cache.exact !== undefined,
+    maxBytes: gw.config.cache.exact.max_entry_bytes,
+  });
   await serveChat(gw, exchange, chat, priority, maxWaitMs, plan);
   if (!exchange.res.writableFinished) return undefined;
   // Only what an answering target said is kept: a spill-over's or fallback's answer, or
