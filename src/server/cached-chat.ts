@@ -20,7 +20,7 @@ import type { Config } from '../config/schema.js';
 import type { CacheStatus } from '../observe/observer.js';
 import type { Priority } from '../quota/queue.js';
 import { recordAnswer } from './answer-recorder.js';
-import { planChat, serveChat, type Target, type TargetPlan } from './chat.js';
+import { holdPlan, planChat, serveChat, type Target, type TargetPlan } from './chat.js';
 import { markFirstByte, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
 import type { ChatRequest } from './ingress.js';
@@ -95,10 +95,20 @@ interface Keeping {
 }
 
 export async function serveChatCached(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<void> {
-  const cache: AnswerCache = gw.cache;
   // Answers from cache are requests too: metrics and the usage log count them.
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const plan = await planChat(gw, exchange, chat);
+  // Held from the plan on, across the lookups too.
+  const release = holdPlan(gw, plan);
+  try {
+    await serveFromCache(gw, exchange, chat, priority, maxWaitMs, plan);
+  } finally {
+    release();
+  }
+}
+
+async function serveFromCache(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<void> {
+  const cache: AnswerCache = gw.cache;
   const directive = directiveOf(exchange.req.headers);
   if (directive === 'no-store' || !cache.exact) {
     setCacheHeader(exchange, 'bypass');

@@ -134,12 +134,16 @@ export function planChat(gw: Gateway, exchange: Exchange, chat: ChatRequest): Pr
   return resolvePlan(gw, exchange, chat, demandsFor(gw, chat));
 }
 
+/** Holds the plan's providers until the returned release: one a reload replaces meanwhile is closed only after. */
+export function holdPlan(gw: Gateway, plan: TargetPlan): () => void {
+  return gw.leases.hold([...plan.primary, ...plan.fallback].map((target) => target.provider));
+}
+
 /** `planned`: the plan already made for this request (planChat); made here when absent. */
 export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number, planned?: TargetPlan): Promise<void> {
   const demandOf = demandsFor(gw, chat);
   const plan = planned ?? (await resolvePlan(gw, exchange, chat, demandOf));
-  // Providers replaced by a reload meanwhile are closed only after this request lets go of them.
-  const release = gw.leases.hold([...plan.primary, ...plan.fallback].map((target) => target.provider));
+  const release = holdPlan(gw, plan);
   try {
     await servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf);
   } finally {
