@@ -121,6 +121,25 @@ describe('cache hits in the metrics', () => {
   });
 });
 
+describe('recording an answer for the cache', () => {
+  it('does not hold a stream back: its first words arrive long before its end, and it is kept', async () => {
+    const stack = await startStack({ sim: { latency: { ttftMs: 20, tokensPerSecond: 40 }, outputTokens: 60 } });
+    try {
+      const params = question('Tell me slowly about tides.', { max_tokens: 60 });
+      const started = Date.now();
+      let firstText: number | undefined;
+      const stream = stack.anthropic.messages.stream(params).on('text', () => (firstText ??= Date.now() - started));
+      await stream.finalMessage();
+      const total = Date.now() - started;
+      assert.ok(firstText !== undefined && firstText < total / 2, `first words after ${firstText} ms of ${total} ms`);
+      const again = await stack.anthropic.messages.create(params).withResponse();
+      assert.equal(again.response.headers.get('x-spillway-cache'), 'hit');
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
 describe('an answer too large to cache', () => {
   it('streams through whole and is not kept; a small one still is', async () => {
     const stack = await startStack({
