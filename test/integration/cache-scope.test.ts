@@ -151,6 +151,39 @@ describe('the cache follows the routing decision', () => {
   });
 });
 
+describe('the cache follows quota tiers', () => {
+  it('once the quota drains into a lower tier, a prompt cached on the higher tier is asked of the lower one', async () => {
+    // Ten requests a day: each one takes a tenth of the quota.
+    const limits = { rpd: 10 };
+    const stack = await startStack({
+      config: (simUrl, keys) => ({
+        ...defaultConfig(simUrl, keys),
+        providers: { anthropic: { type: 'anthropic', base_url: simUrl, keys: keys.map(({ id, key }) => ({ id, key, limits })) } },
+        routes: {
+          '*': {
+            targets: [{ provider: 'anthropic' }],
+            tiers: [
+              { model: 'claude-sonnet-4-6', min_remaining: 0.5 },
+              { model: 'claude-haiku-4-5', min_remaining: 0 },
+            ],
+          },
+        },
+      }),
+    });
+    try {
+      const params = { ...question('Name a famous bridge.'), model: 'smart' };
+      const high = await stack.anthropic.messages.create(params).withResponse();
+      assert.equal(high.response.headers.get('x-spillway-model'), 'claude-sonnet-4-6');
+      for (let i = 0; i < 5; i++) await stack.anthropic.messages.create({ ...params, messages: [{ role: 'user', content: `Drain ${i}` }] });
+      const low = await stack.anthropic.messages.create(params).withResponse();
+      assert.equal(low.response.headers.get('x-spillway-cache'), 'miss');
+      assert.equal(low.response.headers.get('x-spillway-model'), 'claude-haiku-4-5');
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
 /** A provider that answers every request with what `reply` says, counting them. */
 async function fakeProvider(reply: (req: IncomingMessage) => { status: number; body: unknown }): Promise<{ url: string; count(): number; server: Server }> {
   let requests = 0;
