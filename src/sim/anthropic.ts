@@ -1,6 +1,6 @@
 /** The Anthropic Messages surface: /v1/messages (+ streaming), count_tokens, model pages. */
-import type { IncomingMessage } from 'node:http';
-import { composeAnswer, splitText, textPieces, type Answer, type ToolOffer } from './answer.js';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { composeAnswer, preferredTool, splitText, textPieces, type Answer, type ToolOffer } from './answer.js';
 import { CREATED_AT_MS, MODELS } from './catalog.js';
 import { retryAfterSeconds, rfc3339Seconds, withThousands } from './formats.js';
 import { describeDimension, type KeyBuckets } from './limiter.js';
@@ -105,15 +105,27 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The beta that lets a system message stand in the conversation after the first turn. */
+export const MID_CONVERSATION_SYSTEM_BETA = 'mid-conversation-system-2026-04-07';
+
+function betas(headers: IncomingHttpHeaders): Set<string> {
+  const value = headers['anthropic-beta'];
+  const list = Array.isArray(value) ? value.join(',') : (value ?? '');
+  return new Set(list.split(',').map((beta) => beta.trim()).filter(Boolean));
+}
+
 /** Checks shared by /v1/messages and count_tokens; returns an error message or undefined. */
-function checkCommon(body: Json): string | undefined {
+function checkCommon(body: Json, headers: IncomingHttpHeaders): string | undefined {
   if (typeof body['model'] !== 'string' || body['model'] === '') return 'model: Field required';
   const messages = body['messages'];
   if (!Array.isArray(messages)) return 'messages: Field required';
   if (messages.length === 0) return 'messages: at least one message is required';
+  const systemAllowed = betas(headers).has(MID_CONVERSATION_SYSTEM_BETA);
   for (let i = 0; i < messages.length; i++) {
     const m: unknown = messages[i];
-    if (!isObject(m) || (m['role'] !== 'user' && m['role'] !== 'assistant')) {
+    const role = isObject(m) ? m['role'] : undefined;
+    const known = role === 'user' || role === 'assistant' || (role === 'system' && systemAllowed);
+    if (!isObject(m) || !known) {
       return `messages.${i}.role: Input should be 'user' or 'assistant'`;
     }
     if (typeof m['content'] !== 'string' && !Array.isArray(m['content'])) return `messages.${i}.content: Field required`;
@@ -128,9 +140,9 @@ function chooseTool(body: Json, facts: PromptFacts): ToolOffer | undefined | str
   if (tools.length === 0 || facts.toolResult !== undefined) return undefined;
   const choice = isObject(body['tool_choice']) ? body['tool_choice'] : { type: 'auto' };
   if (choice['type'] === 'none') return undefined;
-  const named = choice['type'] === 'tool' ? tools.find((t) => t['name'] === choice['name']) : tools.find((t) => typeof t['name'] === 'string');
+  const named = choice['type'] === 'tool' ? tools.find((t) => t['name'] === choice['name']) : preferredTool(tools, (t) => t['name'], facts.request);
   if (!named) return choice['type'] === 'tool' ? `tool_choice: tool '${String(choice['name'])}' is not among the tools` : undefined;
-  return { name: String(named['name']), schema: named['input_schema'] };
+  return { name: String(named['name']), schema: named['input_schema'], request: facts.request };
 }
 
 const STOP_REASONS = { end: 'end_turn', max_tokens: 'max_tokens', tool: 'tool_use' } as const;
@@ -210,8 +222,8 @@ function render(answer: Answer, model: string, inputTokens: number, stream: bool
   return { contentType: 'text/event-stream; charset=utf-8', frames, outputTokens: answer.outputTokens, firstDelta: Math.max(0, firstDelta) };
 }
 
-export function parseMessages(body: Json, requestId: string): ParseResult {
-  const problem = checkCommon(body);
+export function parseMessages(body: Json, requestId: string, headers: IncomingHttpHeaders = {}): ParseResult {
+  const problem = checkCommon(body, headers);
   if (problem) return invalid(problem, requestId);
   const maxTokens = body['max_tokens'];
   if (maxTokens === undefined) return invalid('max_tokens: Field required', requestId);
@@ -242,8 +254,8 @@ export function parseMessages(body: Json, requestId: string): ParseResult {
 }
 
 /** count_tokens: the same estimate that /v1/messages charges and reports. */
-export function countTokens(body: Json, requestId: string): ErrorReply {
-  const problem = checkCommon(body);
+export function countTokens(body: Json, requestId: string, headers: IncomingHttpHeaders = {}): ErrorReply {
+  const problem = checkCommon(body, headers);
   if (problem) return invalid(problem, requestId);
   return { status: 200, body: JSON.stringify({ input_tokens: anthropicPrompt(body).inputTokens }) };
 }
