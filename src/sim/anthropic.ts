@@ -1,5 +1,5 @@
 /** The Anthropic Messages surface: /v1/messages (+ streaming), count_tokens, model pages. */
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { composeAnswer, preferredTool, splitText, textPieces, type Answer, type ToolOffer } from './answer.js';
 import { CREATED_AT_MS, MODELS } from './catalog.js';
 import { retryAfterSeconds, rfc3339Seconds, withThousands } from './formats.js';
@@ -105,27 +105,21 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The beta that lets a system message stand in the conversation after the first turn. */
-export const MID_CONVERSATION_SYSTEM_BETA = 'mid-conversation-system-2026-04-07';
-
-function betas(headers: IncomingHttpHeaders): Set<string> {
-  const value = headers['anthropic-beta'];
-  const list = Array.isArray(value) ? value.join(',') : (value ?? '');
-  return new Set(list.split(',').map((beta) => beta.trim()).filter(Boolean));
-}
+/**
+ * The roles a message may have: the newest API (and Claude Code, between turns) also takes system
+ * messages in the conversation; anything else is refused in the API's own words.
+ */
+const ROLES = new Set(['user', 'assistant', 'system']);
 
 /** Checks shared by /v1/messages and count_tokens; returns an error message or undefined. */
-function checkCommon(body: Json, headers: IncomingHttpHeaders): string | undefined {
+function checkCommon(body: Json): string | undefined {
   if (typeof body['model'] !== 'string' || body['model'] === '') return 'model: Field required';
   const messages = body['messages'];
   if (!Array.isArray(messages)) return 'messages: Field required';
   if (messages.length === 0) return 'messages: at least one message is required';
-  const systemAllowed = betas(headers).has(MID_CONVERSATION_SYSTEM_BETA);
   for (let i = 0; i < messages.length; i++) {
     const m: unknown = messages[i];
-    const role = isObject(m) ? m['role'] : undefined;
-    const known = role === 'user' || role === 'assistant' || (role === 'system' && systemAllowed);
-    if (!isObject(m) || !known) {
+    if (!isObject(m) || typeof m['role'] !== 'string' || !ROLES.has(m['role'])) {
       return `messages.${i}.role: Input should be 'user' or 'assistant'`;
     }
     if (typeof m['content'] !== 'string' && !Array.isArray(m['content'])) return `messages.${i}.content: Field required`;
@@ -222,8 +216,8 @@ function render(answer: Answer, model: string, inputTokens: number, stream: bool
   return { contentType: 'text/event-stream; charset=utf-8', frames, outputTokens: answer.outputTokens, firstDelta: Math.max(0, firstDelta) };
 }
 
-export function parseMessages(body: Json, requestId: string, headers: IncomingHttpHeaders = {}): ParseResult {
-  const problem = checkCommon(body, headers);
+export function parseMessages(body: Json, requestId: string): ParseResult {
+  const problem = checkCommon(body);
   if (problem) return invalid(problem, requestId);
   const maxTokens = body['max_tokens'];
   if (maxTokens === undefined) return invalid('max_tokens: Field required', requestId);
@@ -254,8 +248,8 @@ export function parseMessages(body: Json, requestId: string, headers: IncomingHt
 }
 
 /** count_tokens: the same estimate that /v1/messages charges and reports. */
-export function countTokens(body: Json, requestId: string, headers: IncomingHttpHeaders = {}): ErrorReply {
-  const problem = checkCommon(body, headers);
+export function countTokens(body: Json, requestId: string): ErrorReply {
+  const problem = checkCommon(body);
   if (problem) return invalid(problem, requestId);
   return { status: 200, body: JSON.stringify({ input_tokens: anthropicPrompt(body).inputTokens }) };
 }

@@ -98,13 +98,19 @@ function turns(messages: unknown[]): Json[] {
   return messages.filter((m): m is Json => isObject(m) && m['role'] !== 'system' && m['role'] !== 'developer');
 }
 
-/** The text of the last user message that is not only tool results. */
+/**
+ * What the user last asked: the last text of the last user message that has one (agents put
+ * their reminders first and the prompt last).
+ */
 function lastUserText(messages: Json[]): string | undefined {
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i]!;
     if (m['role'] !== 'user') continue;
-    const text = plainText(m['content']);
-    if (text !== '') return text;
+    const content = m['content'];
+    if (typeof content === 'string') return content;
+    if (!Array.isArray(content)) continue;
+    const texts = content.filter((b): b is Json => isObject(b) && b['type'] === 'text' && typeof b['text'] === 'string');
+    if (texts.length > 0) return texts.at(-1)!['text'] as string;
   }
   return undefined;
 }

@@ -16,7 +16,7 @@ import { bump, enter, leave, newCounter, resetCounter, snapshot, type Counter } 
 import { isErrorReply, type ErrorReply, type ParseResult, type Surface } from './surface.js';
 
 type Json = Record<string, unknown>;
-type Parser = (body: Json, requestId: string, headers: IncomingMessage['headers']) => ParseResult;
+type Parser = (body: Json, requestId: string) => ParseResult;
 type Fault = 'reset' | 'stall' | 'overloaded' | 'server' | 'midStream';
 
 /** Stats of Ollama traffic (which has no keys) are listed under this id. */
@@ -192,7 +192,7 @@ class Simulation {
     const headers = { 'request-id': requestId };
     if (!this.authenticate(anthropicSurface, req, res, requestId)) return;
     const parsed = await this.parseJson(anthropicSurface, req, requestId);
-    send(res, 'error' in parsed ? parsed.error : countTokens(parsed.body, requestId, req.headers), headers);
+    send(res, 'error' in parsed ? parsed.error : countTokens(parsed.body, requestId), headers);
   }
 
   private models(req: IncomingMessage, res: ServerResponse, path: string, query: string): void {
@@ -274,7 +274,7 @@ class Simulation {
     counter.stats.requests++;
 
     const parsed = await this.parseJson(surface, req, requestId);
-    const job = 'error' in parsed ? parsed.error : parse(parsed.body, requestId, req.headers);
+    const job = 'error' in parsed ? parsed.error : parse(parsed.body, requestId);
     if (isErrorReply(job)) {
       bump(total, counter, 'errors');
       return send(res, job, headers);
