@@ -9,7 +9,7 @@ import type { AnthropicMessagesRequest } from '../../src/protocol/anthropic.js';
 import type { OpenAIChatRequest } from '../../src/protocol/openai.js';
 import { InvalidRequest } from '../../src/protocol/invalid.js';
 import { openAIToGeminiRequest } from '../../src/protocol/translate/gemini.js';
-import { anthropicToOllamaRequest } from '../../src/protocol/translate/ollama.js';
+import { anthropicToOllamaRequest, openAIToOllamaRequest } from '../../src/protocol/translate/ollama.js';
 import { reasoningEffortFor, takesReasoningEffort } from '../../src/protocol/translate/reasoning.js';
 import { openAIToAnthropicRequest } from '../../src/protocol/translate/request-to-anthropic.js';
 import { anthropicToOpenAIRequest } from '../../src/protocol/translate/request-to-openai.js';
@@ -200,10 +200,17 @@ describe('an OpenAI request translation cannot read is a 400 in OpenAI wording, 
     ['a message that is a string', { messages: ['hi'] }, { message: "Invalid type for 'messages[0]': expected an object, but got a string instead.", param: 'messages[0]', code: 'invalid_type' }],
     ['temperature as a string', { temperature: 'hot' }, { message: "Invalid type for 'temperature': expected a decimal, but got a string instead.", param: 'temperature', code: 'invalid_type' }],
   ];
+  const translators: Array<[string, (req: OpenAIChatRequest) => unknown]> = [
+    ['Anthropic', (req) => openAIToAnthropicRequest(req)],
+    ['Gemini', (req) => openAIToGeminiRequest(req)],
+    ['Ollama', (req) => openAIToOllamaRequest(req)],
+  ];
   for (const [name, req, expected] of cases) {
-    it(name, () => {
-      const fault = faultOf(() => openAIToAnthropicRequest({ model: 'gpt-x', messages: [{ role: 'user', content: 'hi' }], ...req } as unknown as OpenAIChatRequest));
-      assert.deepEqual(fault, expected);
+    it(`${name} (to Anthropic, Gemini and Ollama alike)`, () => {
+      for (const [target, translate] of translators) {
+        const fault = faultOf(() => translate({ model: 'gpt-x', messages: [{ role: 'user', content: 'hi' }], ...req } as unknown as OpenAIChatRequest));
+        assert.deepEqual(fault, expected, target);
+      }
     });
   }
 });
