@@ -72,7 +72,7 @@ describe('reasoning effort: which targets take it, and how much', () => {
     ['gpt-5', { thinking: 'enabled', budget: 8000 }, 'medium'],
     ['gpt-5', { thinking: 'enabled', budget: 31999 }, 'high'],
     ['gpt-5', { thinking: 'adaptive' }, undefined],
-    ['gpt-5', { thinking: 'disabled' }, 'minimal'],
+    ['gpt-5', { thinking: 'disabled' }, 'low'],
     ['o3', { thinking: 'disabled' }, 'low'],
     ['gpt-4o-mini', { effort: 'high' }, undefined],
     ['llama3.1', { thinking: 'enabled', budget: 30000 }, undefined],

@@ -6,10 +6,11 @@
  * thinking and effort are dropped (and named). For a reasoning model, `output_config.effort`
  * decides (low, medium, high; Anthropic's `max` is OpenAI's `high`); without it, a thinking budget
  * does (under 4k tokens low, under 16k medium, else high); adaptive thinking without an effort
- * leaves the model its default; disabled thinking asks for the least effort the family has.
+ * leaves the model its default; disabled thinking asks for `low`, the least effort every
+ * reasoning model takes (`minimal` and `none` exist only on some).
  */
 
-export type ReasoningEffort = 'minimal' | 'low' | 'medium' | 'high';
+export type ReasoningEffort = 'low' | 'medium' | 'high';
 
 export interface ThinkingAsked {
   /** `thinking.type`: enabled | adaptive | disabled, if any. */
@@ -35,6 +36,6 @@ export function reasoningEffortFor(model: string, asked: ThinkingAsked): Reasoni
   if (asked.thinking === 'enabled' && asked.budget !== undefined) {
     return asked.budget < 4096 ? 'low' : asked.budget < 16384 ? 'medium' : 'high';
   }
-  if (asked.thinking === 'disabled') return /^(o\d+)/.test(model.slice(model.lastIndexOf('/') + 1)) ? 'low' : 'minimal';
+  if (asked.thinking === 'disabled') return 'low';
   return undefined;
 }
