@@ -162,7 +162,7 @@ function translateMessage(raw: unknown, index: number, dropped: DroppedFeatures)
   const message = read.need(raw, path, 'object') as unknown as AnthropicMessageParam;
   if (message.content === undefined || message.content === null) throw new InvalidRequest(anthropicFault.missing([...path, 'content']));
   // The newest API takes system messages mid-conversation; OpenAI keeps them in their place too.
-  if ((message.role as string) === 'system') {
+  if (message.role === 'system') {
     const text = systemText(message.content, [...path, 'content'], dropped);
     return text === undefined ? [] : [{ role: 'system', content: text }];
   }
@@ -319,7 +319,7 @@ function translateAssistant(message: AnthropicMessageParam, path: Path, dropped:
 
 function translateTool(raw: unknown, index: number, dropped: DroppedFeatures): OpenAIFunctionTool[] {
   const path = ['tools', index];
-  const tool = read.need(raw, path, 'object') as unknown as AnthropicTool & { defer_loading?: unknown };
+  const tool = read.need(raw, path, 'object') as unknown as AnthropicTool;
   const type = read.may(tool.type, [...path, 'type'], 'string');
   if (type !== undefined && type !== 'custom') {
     dropped.add(`server tool ${type}`);
