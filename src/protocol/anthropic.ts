@@ -87,13 +87,16 @@ export type AnthropicKnownBlock =
 export type AnthropicContentBlockParam = AnthropicKnownBlock | AnthropicOtherBlock;
 
 export interface AnthropicMessageParam {
-  role: 'user' | 'assistant';
+  /** `system` between turns is new (Claude Code 2.1.332 sends it); older models take only user/assistant. */
+  role: 'user' | 'assistant' | 'system';
   content: string | AnthropicContentBlockParam[];
 }
 
 export interface AnthropicTool {
   /** Absent or 'custom' for client tools; server tools carry a versioned type such as 'web_search_20250305'. */
   type?: string;
+  /** Found through tool search rather than listed to the model up front. */
+  defer_loading?: boolean;
   name: string;
   description?: string;
   input_schema?: JsonObject;
@@ -124,7 +127,8 @@ export interface AnthropicMessagesRequest {
   service_tier?: string;
   container?: unknown;
   inference_geo?: unknown;
-  output_config?: unknown;
+  output_config?: { effort?: 'low' | 'medium' | 'high' | 'max'; format?: { type: 'json_schema'; schema: JsonObject } };
+  context_management?: unknown;
   cache_control?: unknown;
 }
 

@@ -13,7 +13,8 @@ import type { Reservation } from '../quota/types.js';
 import { cooldownMs } from '../quota/headers.js';
 import type { Outcome } from '../resilience/retry.js';
 import type { Observer } from '../observe/observer.js';
-import { streamErrorEvent } from './errors.js';
+import { InvalidRequest } from '../protocol/invalid.js';
+import { GatewayError, invalidRequest, streamErrorEvent } from './errors.js';
 import { markFirstByte, type Exchange } from './exchange.js';
 import type { ChatRequest } from './ingress.js';
 
@@ -100,6 +101,20 @@ function translatedHeaders(headers: Record<string, string | string[] | undefined
   return out;
 }
 
+/**
+ * The request in the provider's protocol. A field translation must read but cannot is the
+ * client's fault: a 400 in its own shape and its provider's words, never a crash or a 502.
+ */
+function translateRequest(bridge: Bridge, chat: ChatRequest, ctx: AttemptContext): { body: string; dropped: string[] } {
+  try {
+    return bridge.request(chat.body, ctx.model, chat.stream);
+  } catch (error) {
+    if (error instanceof InvalidRequest) throw invalidRequest(error.fault);
+    ctx.log(`spillway: a request could not be translated for ${ctx.provider.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    throw new GatewayError('invalid_request', `the request could not be translated for provider ${ctx.provider.name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 /** What goes upstream: the client's request untouched, or translated when the provider speaks another protocol. */
 function upstreamRequest(exchange: Exchange, chat: ChatRequest, ctx: AttemptContext, bridge: Bridge | undefined) {
   const { provider } = ctx;
@@ -113,7 +128,7 @@ function upstreamRequest(exchange: Exchange, chat: ChatRequest, ctx: AttemptCont
     };
   }
   // Across protocols the client's headers and query (anthropic-beta, ?beta=true) mean nothing upstream.
-  const { body, dropped } = bridge.request(chat.body, ctx.model, chat.stream);
+  const { body, dropped } = translateRequest(bridge, chat, ctx);
   if (dropped.length > 0) exchange.spillwayHeaders['x-spillway-dropped'] = dropped.join(', ').slice(0, 512);
   return {
     url: provider.baseUrl + adapter.chatPath(ctx.model, chat.stream),

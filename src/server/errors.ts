@@ -3,6 +3,7 @@
  * paths, OpenAI error JSON on OpenAI paths.
  */
 import type { AnthropicErrorType } from '../protocol/anthropic.js';
+import type { Fault } from '../protocol/invalid.js';
 import { openAIShapeOf } from '../protocol/translate/errors.js';
 
 export type Surface = 'anthropic' | 'openai';
@@ -39,7 +40,7 @@ export class GatewayError extends Error {
   constructor(
     readonly kind: GatewayErrorKind,
     message: string,
-    readonly extra: { retryAfterMs?: number; param?: string } = {},
+    readonly extra: { retryAfterMs?: number; param?: string; code?: string } = {},
   ) {
     super(message);
   }
@@ -47,6 +48,11 @@ export class GatewayError extends Error {
   get status(): number {
     return table[this.kind].status;
   }
+}
+
+/** A request fault, as the provider words it (and, for OpenAI callers, with its param and code). */
+export function invalidRequest(fault: Fault): GatewayError {
+  return new GatewayError('invalid_request', fault.message, { ...(fault.param ? { param: fault.param } : {}), ...(fault.code ? { code: fault.code } : {}) });
 }
 
 export interface ErrorResponse {
@@ -71,7 +77,7 @@ export function errorResponse(surface: Surface, error: GatewayError, requestId: 
   const body =
     surface === 'anthropic'
       ? { type: 'error', error: { type: entry.type, message: error.message }, request_id: requestId }
-      : { error: { message: error.message, ...openAIShapeOf(entry.type), param: error.extra.param ?? null } };
+      : { error: { message: error.message, ...openAIShapeOf(entry.type), param: error.extra.param ?? null, ...(error.extra.code ? { code: error.extra.code } : {}) } };
   return { status: entry.status, headers, body: JSON.stringify(body) };
 }
 

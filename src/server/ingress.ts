@@ -1,11 +1,12 @@
 /**
- * Ingress: turn an HTTP request on a chat surface into a validated ChatRequest, or a GatewayError
- * that says exactly what is wrong. Only the fields spillway relies on are checked; everything else
- * passes through untouched for the provider to judge.
+ * Ingress: turn an HTTP request on a chat surface into a ChatRequest, or a GatewayError worded as
+ * the provider words the same fault. Only the fields spillway relies on are checked (the model, the
+ * message list, the output allowance); everything else passes through untouched for the provider
+ * to judge.
  */
-import { z } from 'zod';
 import { parseDuration } from '../config/schema.js';
-import { GatewayError, type Surface } from './errors.js';
+import { anthropicFault, anthropicReader, InvalidRequest, openAIFault, openAIReader } from '../protocol/invalid.js';
+import { GatewayError, invalidRequest, type Surface } from './errors.js';
 
 export type Priority = 'interactive' | 'batch';
 
@@ -20,75 +21,60 @@ export interface ChatRequest {
   raw: Buffer;
 }
 
-const contentBlock = z.looseObject({ type: z.string() });
-const anthropicMessage = z.looseObject({
-  role: z.enum(['user', 'assistant']),
-  content: z.union([z.string(), z.array(contentBlock)]),
-});
-const anthropicSchema = z.looseObject({
-  model: z.string().min(1),
-  max_tokens: z.number().int().positive(),
-  messages: z.array(anthropicMessage).min(1),
-  system: z.union([z.string(), z.array(contentBlock)]).optional(),
-  stream: z.boolean().optional(),
-  tools: z.array(z.looseObject({ name: z.string() })).optional(),
-  stop_sequences: z.array(z.string()).optional(),
-  temperature: z.number().min(0).max(1).optional(),
-});
-/** count_tokens takes the Messages body without max_tokens. */
-const anthropicCountSchema = anthropicSchema.omit({ max_tokens: true, stream: true });
-
-const openaiMessage = z.looseObject({
-  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
-  content: z.union([z.string(), z.array(contentBlock), z.null()]).optional(),
-});
-const openaiSchema = z.looseObject({
-  model: z.string().min(1),
-  messages: z.array(openaiMessage).min(1),
-  stream: z.boolean().optional(),
-  max_tokens: z.number().int().positive().nullable().optional(),
-  max_completion_tokens: z.number().int().positive().nullable().optional(),
-  n: z.number().int().positive().nullable().optional(),
-  temperature: z.number().min(0).max(2).nullable().optional(),
-  tools: z.array(z.looseObject({ type: z.string() })).optional(),
-});
-
-function describeIssues(error: z.ZodError): { message: string; param: string } {
-  const issue = error.issues[0]!;
-  const param = issue.path.join('.');
-  const missing = issue.code === 'invalid_type' && /received undefined/.test(issue.message);
-  const detail = missing ? 'Field required' : issue.message;
-  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})` : '';
-  return { message: `${param || 'body'}: ${detail}${more}`, param };
+/**
+ * The few fields spillway itself reads, checked in the provider's own words. Roles, block types,
+ * tools, betas and every other field are the provider's to judge: tomorrow's request must pass.
+ */
+function checkAnthropic(body: Record<string, unknown>, needsMaxTokens: boolean): void {
+  const model = anthropicReader.need(body.model, ['model'], 'string');
+  if (model === '') throw new InvalidRequest(anthropicFault.other(['model'], 'String should have at least 1 character'));
+  const messages = anthropicReader.need(body.messages, ['messages'], 'list');
+  if (messages.length === 0) throw new InvalidRequest(anthropicFault.other(['messages'], 'at least one message is required'));
+  if (!needsMaxTokens) return;
+  const maxTokens = anthropicReader.need(body.max_tokens, ['max_tokens'], 'integer');
+  if (maxTokens < 1) throw new InvalidRequest(anthropicFault.atLeast(['max_tokens'], 1));
 }
 
-function parseJsonObject(raw: Buffer): Record<string, unknown> {
-  if (raw.length === 0) throw new GatewayError('invalid_request', 'The request body is empty; expected a JSON object.');
+function checkOpenAI(body: Record<string, unknown>): void {
+  const model = openAIReader.need(body.model, ['model'], 'string');
+  if (model === '') throw new InvalidRequest(openAIFault.missing(['model']));
+  const messages = openAIReader.need(body.messages, ['messages'], 'list');
+  if (messages.length === 0) throw new InvalidRequest(openAIFault.emptyArray(['messages']));
+  for (const field of ['max_completion_tokens', 'max_tokens']) {
+    const cap = openAIReader.may(body[field], [field], 'integer');
+    if (cap !== undefined && cap < 1) throw new InvalidRequest(openAIFault.atLeast([field], 1, cap));
+  }
+}
+
+/** The body as a JSON object; the faults worded as the caller's provider words them. */
+function parseJsonObject(surface: Surface, raw: Buffer): Record<string, unknown> {
+  const anthropic = surface === 'anthropic';
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString('utf8'));
   } catch (error) {
-    throw new GatewayError('invalid_request', `The request body is not valid JSON: ${(error as Error).message}`);
+    const message = anthropic
+      ? `There was an error parsing the body: ${raw.length === 0 ? 'the body is empty' : (error as Error).message}`
+      : "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)";
+    throw new GatewayError('invalid_request', message);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
+    throw new GatewayError('invalid_request', anthropic ? 'Input should be a valid dictionary' : 'The request body must be a JSON object.');
   }
   return parsed as Record<string, unknown>;
 }
 
-function validate(schema: z.ZodType, body: Record<string, unknown>): void {
-  const result = schema.safeParse(body);
-  if (!result.success) {
-    const { message, param } = describeIssues(result.error);
-    throw new GatewayError('invalid_request', message, { param });
-  }
+function asGatewayError(error: unknown): unknown {
+  return error instanceof InvalidRequest ? invalidRequest(error.fault) : error;
 }
 
 export function parseChatRequest(surface: Surface, raw: Buffer): ChatRequest {
-  const body = parseJsonObject(raw);
-  validate(surface === 'anthropic' ? anthropicSchema : openaiSchema, body);
-  if (surface === 'openai' && typeof body.n === 'number' && body.n > 1) {
-    throw new GatewayError('invalid_request', 'n: only n=1 is supported', { param: 'n' });
+  const body = parseJsonObject(surface, raw);
+  try {
+    if (surface === 'anthropic') checkAnthropic(body, true);
+    else checkOpenAI(body);
+  } catch (error) {
+    throw asGatewayError(error);
   }
   const maxTokens =
     surface === 'anthropic'
@@ -97,9 +83,14 @@ export function parseChatRequest(surface: Surface, raw: Buffer): ChatRequest {
   return { surface, model: body.model as string, stream: body.stream === true, maxTokens, body, raw };
 }
 
+/** count_tokens takes what Messages takes, less max_tokens. */
 export function parseCountTokensRequest(raw: Buffer): Record<string, unknown> {
-  const body = parseJsonObject(raw);
-  validate(anthropicCountSchema, body);
+  const body = parseJsonObject('anthropic', raw);
+  try {
+    checkAnthropic(body, false);
+  } catch (error) {
+    throw asGatewayError(error);
+  }
   return body;
 }
 

@@ -1,7 +1,9 @@
 /**
  * Deterministic answers: the same prompt always gets the same answer. Text is words from a small
  * vocabulary, one word = one output token, so usage is easy to predict. When a tool should be
- * called, the call's input is built from the tool's JSON schema.
+ * called, the call's input is built from the tool's JSON schema; like a real model, it calls the
+ * tool the request names and passes a path the request mentions, so an agent's tool round trip
+ * (read this file, then answer) works.
  */
 import { fnv1a, seededRandom } from './random.js';
 
@@ -17,6 +19,20 @@ export interface ToolOffer {
   name: string;
   /** JSON schema of the tool's input (Anthropic input_schema / OpenAI parameters). */
   schema: unknown;
+  /** What the user asked (the last user message's text): path-like arguments are taken from it. */
+  request?: string;
+}
+
+/** The tool whose name the request mentions, else the first named one. */
+export function preferredTool<T>(tools: T[], nameOf: (tool: T) => unknown, request: string | undefined): T | undefined {
+  const named = tools.filter((tool) => typeof nameOf(tool) === 'string');
+  const words = new Set((request ?? '').split(/[^A-Za-z0-9_]+/).filter(Boolean));
+  return named.find((tool) => words.has(nameOf(tool) as string)) ?? named[0];
+}
+
+/** The first absolute file path in a text, if any. */
+export function pathIn(text: string | undefined): string | undefined {
+  return /(?:^|\s|["'`(])(\/[\w.\-/]+)/.exec(text ?? '')?.[1]?.replace(/[.]+$/, '');
 }
 
 export interface AnswerRequest {
@@ -66,7 +82,7 @@ function capped(words: string[], maxTokens: number): Answer {
 
 export function composeAnswer(req: AnswerRequest): Answer {
   if (req.tool) {
-    const input = sampleInput(req.tool.schema, fnv1a(req.tool.name, req.hash));
+    const input = sampleInput(req.tool.schema, fnv1a(req.tool.name, req.hash), 0, pathIn(req.tool.request));
     const json = JSON.stringify(input);
     const tokens = Math.max(1, Math.ceil((req.tool.name.length + json.length) / 4));
     const words = req.preamble ? ['Calling', `${req.tool.name}.`] : [];
@@ -115,7 +131,7 @@ function isSchema(value: unknown): value is Schema {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function sampleValue(schema: unknown, name: string, hash: number, depth: number): unknown {
+function sampleValue(schema: unknown, name: string, hash: number, depth: number, path?: string): unknown {
   if (!isSchema(schema)) return VOCABULARY[hash % VOCABULARY.length];
   if ('const' in schema) return schema['const'];
   if (Array.isArray(schema['enum']) && schema['enum'].length > 0) return schema['enum'][0];
@@ -139,16 +155,20 @@ function sampleValue(schema: unknown, name: string, hash: number, depth: number)
     case 'object':
       return depth > 4 ? {} : sampleInput(schema, hash, depth + 1);
     default:
+      if (path !== undefined && /path|file/i.test(name)) return path;
       return `${name}-${VOCABULARY[hash % VOCABULARY.length]}`;
   }
 }
 
 /** A deterministic input object with a value for every property the schema declares. */
-export function sampleInput(schema: unknown, hash: number, depth = 0): Record<string, unknown> {
+export function sampleInput(schema: unknown, hash: number, depth = 0, path?: string): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   if (!isSchema(schema) || !isSchema(schema['properties'])) return input;
+  const required = Array.isArray(schema['required']) ? new Set(schema['required']) : undefined;
   for (const [name, prop] of Object.entries(schema['properties'])) {
-    input[name] = sampleValue(prop, name, fnv1a(name, hash), depth);
+    // With a path to read, a real model leaves optional knobs (offset, limit, pages) alone.
+    if (path !== undefined && required && !required.has(name)) continue;
+    input[name] = sampleValue(prop, name, fnv1a(name, hash), depth, path);
   }
   return input;
 }

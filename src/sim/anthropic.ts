@@ -1,6 +1,6 @@
 /** The Anthropic Messages surface: /v1/messages (+ streaming), count_tokens, model pages. */
 import type { IncomingMessage } from 'node:http';
-import { composeAnswer, splitText, textPieces, type Answer, type ToolOffer } from './answer.js';
+import { composeAnswer, preferredTool, splitText, textPieces, type Answer, type ToolOffer } from './answer.js';
 import { CREATED_AT_MS, MODELS } from './catalog.js';
 import { retryAfterSeconds, rfc3339Seconds, withThousands } from './formats.js';
 import { describeDimension, type KeyBuckets } from './limiter.js';
@@ -105,6 +105,12 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The roles a message may have: the newest API (and Claude Code, between turns) also takes system
+ * messages in the conversation; anything else is refused in the API's own words.
+ */
+const ROLES = new Set(['user', 'assistant', 'system']);
+
 /** Checks shared by /v1/messages and count_tokens; returns an error message or undefined. */
 function checkCommon(body: Json): string | undefined {
   if (typeof body['model'] !== 'string' || body['model'] === '') return 'model: Field required';
@@ -113,7 +119,7 @@ function checkCommon(body: Json): string | undefined {
   if (messages.length === 0) return 'messages: at least one message is required';
   for (let i = 0; i < messages.length; i++) {
     const m: unknown = messages[i];
-    if (!isObject(m) || (m['role'] !== 'user' && m['role'] !== 'assistant')) {
+    if (!isObject(m) || typeof m['role'] !== 'string' || !ROLES.has(m['role'])) {
       return `messages.${i}.role: Input should be 'user' or 'assistant'`;
     }
     if (typeof m['content'] !== 'string' && !Array.isArray(m['content'])) return `messages.${i}.content: Field required`;
@@ -128,9 +134,9 @@ function chooseTool(body: Json, facts: PromptFacts): ToolOffer | undefined | str
   if (tools.length === 0 || facts.toolResult !== undefined) return undefined;
   const choice = isObject(body['tool_choice']) ? body['tool_choice'] : { type: 'auto' };
   if (choice['type'] === 'none') return undefined;
-  const named = choice['type'] === 'tool' ? tools.find((t) => t['name'] === choice['name']) : tools.find((t) => typeof t['name'] === 'string');
+  const named = choice['type'] === 'tool' ? tools.find((t) => t['name'] === choice['name']) : preferredTool(tools, (t) => t['name'], facts.request);
   if (!named) return choice['type'] === 'tool' ? `tool_choice: tool '${String(choice['name'])}' is not among the tools` : undefined;
-  return { name: String(named['name']), schema: named['input_schema'] };
+  return { name: String(named['name']), schema: named['input_schema'], request: facts.request };
 }
 
 const STOP_REASONS = { end: 'end_turn', max_tokens: 'max_tokens', tool: 'tool_use' } as const;

@@ -1,6 +1,6 @@
 /** The OpenAI surface: /v1/chat/completions (+ streaming), /v1/embeddings, the model list. */
 import type { IncomingMessage } from 'node:http';
-import { composeAnswer, splitText, textPieces, type Answer, type ToolOffer } from './answer.js';
+import { composeAnswer, preferredTool, splitText, textPieces, type Answer, type ToolOffer } from './answer.js';
 import { levelAt, msUntilFull, type Bucket } from './bucket.js';
 import { CREATED_AT_MS, MODELS } from './catalog.js';
 import { DEFAULT_DIMENSIONS, embed, toBase64 } from './embedding.js';
@@ -108,9 +108,9 @@ function chooseTool(body: Json, facts: PromptFacts): ToolOffer | undefined | Err
   if (choice === 'none') return undefined;
   const functions = tools.map((t) => t['function']).filter(isObject);
   const wanted = isObject(choice) && isObject(choice['function']) ? choice['function']['name'] : undefined;
-  const fn = wanted === undefined ? functions.find((f) => typeof f['name'] === 'string') : functions.find((f) => f['name'] === wanted);
+  const fn = wanted === undefined ? preferredTool(functions, (f) => f['name'], facts.request) : functions.find((f) => f['name'] === wanted);
   if (!fn) return wanted === undefined ? undefined : invalid(`Invalid value for 'tool_choice': function '${String(wanted)}' is not among the tools.`, 'tool_choice');
-  return { name: String(fn['name']), schema: fn['parameters'] };
+  return { name: String(fn['name']), schema: fn['parameters'], request: facts.request };
 }
 
 const FINISH = { end: 'stop', max_tokens: 'length', tool: 'tool_calls' } as const;

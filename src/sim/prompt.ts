@@ -12,6 +12,8 @@ export interface PromptFacts {
   hash: number;
   /** Text of the tool result(s) carried by the last message, if it carries any. */
   toolResult?: string;
+  /** Text of the last user message (what a tool call's arguments come from). */
+  request?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -37,9 +39,12 @@ class Tally {
     this.hash = fnv1a('\u0000image', this.hash);
   }
 
-  facts(toolResult?: string): PromptFacts {
+  facts(toolResult?: string, request?: string): PromptFacts {
     const inputTokens = Math.max(1, Math.ceil(this.chars / 4) + this.images * IMAGE_TOKENS);
-    return toolResult === undefined ? { inputTokens, hash: this.hash } : { inputTokens, hash: this.hash, toolResult };
+    const facts: PromptFacts = { inputTokens, hash: this.hash };
+    if (toolResult !== undefined) facts.toolResult = toolResult;
+    if (request !== undefined) facts.request = request;
+    return facts;
   }
 }
 
@@ -88,8 +93,30 @@ function plainText(content: unknown): string {
   return parts.join(' ');
 }
 
+/** The conversation without system messages (which the newest APIs take between turns). */
+function turns(messages: unknown[]): Json[] {
+  return messages.filter((m): m is Json => isObject(m) && m['role'] !== 'system' && m['role'] !== 'developer');
+}
+
+/**
+ * What the user last asked: the last text of the last user message that has one (agents put
+ * their reminders first and the prompt last).
+ */
+function lastUserText(messages: Json[]): string | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!;
+    if (m['role'] !== 'user') continue;
+    const content = m['content'];
+    if (typeof content === 'string') return content;
+    if (!Array.isArray(content)) continue;
+    const texts = content.filter((b): b is Json => isObject(b) && b['type'] === 'text' && typeof b['text'] === 'string');
+    if (texts.length > 0) return texts.at(-1)!['text'] as string;
+  }
+  return undefined;
+}
+
 function anthropicToolResult(messages: unknown[]): string | undefined {
-  const last = messages[messages.length - 1];
+  const last = turns(messages).at(-1);
   if (!isObject(last) || last['role'] !== 'user' || !Array.isArray(last['content'])) return undefined;
   const results = last['content'].filter((b): b is Json => isObject(b) && b['type'] === 'tool_result');
   if (results.length === 0) return undefined;
@@ -103,7 +130,7 @@ export function anthropicPrompt(body: Json): PromptFacts {
   const messages = Array.isArray(body['messages']) ? body['messages'] : [];
   for (const m of messages) if (isObject(m)) anthropicContent(t, m['content']);
   t.json(body['tools']);
-  return t.facts(anthropicToolResult(messages));
+  return t.facts(anthropicToolResult(messages), lastUserText(turns(messages)));
 }
 
 // --- OpenAI and Ollama -------------------------------------------------------------------------
@@ -119,13 +146,11 @@ function openaiContent(t: Tally, content: unknown): void {
   }
 }
 
-function trailingToolResults(messages: unknown[]): string | undefined {
-  const parts: string[] = [];
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const m = messages[i];
-    if (!isObject(m) || m['role'] !== 'tool') break;
-    parts.unshift(plainText(m['content']));
-  }
+/** The tool results since the model's last turn (a user may add words after them, as agents do). */
+function trailingToolResults(all: unknown[]): string | undefined {
+  const messages = turns(all);
+  const since = messages.slice(messages.findLastIndex((m) => m['role'] === 'assistant') + 1);
+  const parts = since.filter((m) => m['role'] === 'tool').map((m) => plainText(m['content']));
   return parts.length > 0 ? parts.join(' ') : undefined;
 }
 
@@ -147,7 +172,7 @@ export function openaiPrompt(body: Json): PromptFacts {
     }
   }
   t.json(body['tools']);
-  return t.facts(trailingToolResults(messages));
+  return t.facts(trailingToolResults(messages), lastUserText(turns(messages)));
 }
 
 /** Facts of an Ollama /api/chat body. */

@@ -1,6 +1,8 @@
 /**
- * Issue 2: bad input gets a 4xx in the caller's API shape that says what is wrong, and nothing
- * reaches a provider; client authentication keeps strangers out.
+ * Issues 2 and 11: input spillway cannot work with (no model, no message list, no output
+ * allowance) gets a 4xx in the caller's API shape, worded as the provider words the same fault,
+ * and nothing reaches a provider; client authentication keeps strangers out. Everything else is
+ * the provider's to judge (passthrough.test.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -47,8 +49,8 @@ describe('bad input on the Anthropic surface', () => {
   });
 
   const cases: Array<{ name: string; body: string; status: number; type: string; message: RegExp }> = [
-    { name: 'malformed JSON', body: '{"model": "claude", ', status: 400, type: 'invalid_request_error', message: /not valid JSON/ },
-    { name: 'an array instead of an object', body: '[1,2]', status: 400, type: 'invalid_request_error', message: /must be a JSON object/ },
+    { name: 'malformed JSON', body: '{"model": "claude", ', status: 400, type: 'invalid_request_error', message: /^There was an error parsing the body/ },
+    { name: 'an array instead of an object', body: '[1,2]', status: 400, type: 'invalid_request_error', message: /^Input should be a valid dictionary/ },
     { name: 'an empty body', body: '', status: 400, type: 'invalid_request_error', message: /empty/ },
     {
       name: 'missing model',
@@ -76,14 +78,21 @@ describe('bad input on the Anthropic surface', () => {
       body: JSON.stringify({ model: 'claude-x', max_tokens: 'ten', messages: [{ role: 'user', content: 'hi' }] }),
       status: 400,
       type: 'invalid_request_error',
-      message: /^max_tokens: .*expected number/,
+      message: /^max_tokens: Input should be a valid integer$/,
     },
     {
-      name: 'a message with an unknown role',
-      body: JSON.stringify({ model: 'claude-x', max_tokens: 5, messages: [{ role: 'robot', content: 'hi' }] }),
+      name: 'max_tokens of zero',
+      body: JSON.stringify({ model: 'claude-x', max_tokens: 0, messages: [{ role: 'user', content: 'hi' }] }),
       status: 400,
       type: 'invalid_request_error',
-      message: /^messages\.0\.role: /,
+      message: /^max_tokens: Input should be greater than or equal to 1$/,
+    },
+    {
+      name: 'messages that are not a list',
+      body: JSON.stringify({ model: 'claude-x', max_tokens: 5, messages: 'hi' }),
+      status: 400,
+      type: 'invalid_request_error',
+      message: /^messages: Input should be a valid list$/,
     },
     {
       name: 'a body over the configured size',
@@ -135,22 +144,24 @@ describe('bad input on the OpenAI surface', () => {
     await stack.close();
   });
 
-  it('malformed JSON, missing fields and wrong types each get a 400 naming the problem', async () => {
+  it("malformed JSON, missing fields and wrong types each get a 400 in OpenAI's words, with param and code", async () => {
     const url = `${stack.gateway.url}/v1/chat/completions`;
-    const cases: Array<[string, RegExp, string | null]> = [
-      ['{oops', /not valid JSON/, null],
-      [JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }), /^model: Field required/, 'model'],
-      [JSON.stringify({ model: 'gpt-4o' }), /^messages: Field required/, 'messages'],
-      [JSON.stringify({ model: 'gpt-4o', messages: 'hi' }), /^messages: .*expected array/, 'messages'],
-      [JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], stream: 'yes' }), /^stream: .*expected boolean/, 'stream'],
+    const cases: Array<[string, RegExp, string | null, string | null]> = [
+      ['{oops', /^We could not parse the JSON body of your request/, null, null],
+      [JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }), /^Missing required parameter: 'model'\.$/, 'model', 'missing_required_parameter'],
+      [JSON.stringify({ model: 'gpt-4o' }), /^Missing required parameter: 'messages'\.$/, 'messages', 'missing_required_parameter'],
+      [JSON.stringify({ model: 'gpt-4o', messages: 'hi' }), /^Invalid type for 'messages': expected an array, but got a string instead\.$/, 'messages', 'invalid_type'],
+      [JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], max_tokens: 'ten' }), /^Invalid type for 'max_tokens': expected an integer/, 'max_tokens', 'invalid_type'],
+      [JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 0 }), /^Invalid 'max_completion_tokens': integer below minimum value/, 'max_completion_tokens', 'integer_below_min_value'],
     ];
-    for (const [body, message, param] of cases) {
+    for (const [body, message, param, code] of cases) {
       const answer = await post(url, body);
       assert.equal(answer.status, 400, body);
       const error = openaiError(answer);
       assert.equal(error.type, 'invalid_request_error');
       assert.match(error.message, message);
       assert.equal(error.param, param);
+      assert.equal(error.code, code);
     }
   });
 

@@ -1,79 +1,33 @@
 /**
- * Claude Code (the real CLI, pinned in devDependencies) pointed at spillway: `claude -p` answers
- * through the gateway with exactly what the simulated provider generated for its request.
+ * The newest Claude Code (the real binary, from the registry package) pointed at spillway: `claude
+ * -p` reads a file through its Read tool and answers with what the file says, whether spillway
+ * relays its requests to an Anthropic provider untouched or translates them for an
+ * OpenAI-compatible one; six sessions at once on a key with room for two spill over to the other
+ * provider without a storm of upstream 429s.
  *
- * Between the gateway and the simulator sits a recording tap, so the test can replay the very
- * request the gateway forwarded straight to the simulator and compare answers.
+ * Recording taps sit before and after the gateway, so a test can compare what Claude Code sent
+ * with what the provider received, byte for byte.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startSimulator } from '../../src/sim/index.js';
+import type { ConfigInput } from '../../src/config/schema.js';
 import { startGateway } from '../../src/server/gateway.js';
 import { SseParser } from '../../src/protocol/sse.js';
+import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import { claudeBin, clientSource, clientVersion } from '../support/clients.js';
+import { posts, startTap, type Recorded, type Tap } from '../support/tap.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const claudeBin = path.join(repoRoot, 'node_modules', '.bin', 'claude');
 const SIM_KEY = 'sk-sim-1';
 const GATEWAY_KEY = 'sk-spillway-test';
-const CLAUDE_TIMEOUT_MS = 60_000;
-
-interface Recorded {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-interface Tap {
-  url: string;
-  requests: Recorded[];
-  close(): Promise<void>;
-}
-
-/** A pass-through HTTP proxy that remembers every request it forwards to `target`. */
-function startTap(target: string): Promise<Tap> {
-  const requests: Recorded[] = [];
-  const upstream = new URL(target);
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      requests.push({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
-      const out = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      out.on('error', () => res.destroy());
-      out.end(body);
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        requests,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
-}
+const CLAUDE_TIMEOUT_MS = 120_000;
+const SECRET = 'tangerine';
+const generous = { rpm: 10_000, itpm: 100_000_000, otpm: 10_000_000 };
+const version = clientVersion('@anthropic-ai/claude-code');
 
 interface ClaudeRun {
   code: number | null;
@@ -81,13 +35,26 @@ interface ClaudeRun {
   stderr: string;
 }
 
+interface Workspace {
+  dir: string;
+  /** A prompt that makes Claude Code read a file the workspace holds. */
+  prompt: string;
+}
+
+/** A throwaway HOME with a file whose secret only reading it reveals. */
+async function workspace(): Promise<Workspace> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'spillway-claude-'));
+  const file = path.join(dir, 'notes.txt');
+  await writeFile(file, `The secret word is ${SECRET}.\n`);
+  return { dir, prompt: `Use the Read tool to read ${file} and tell me the secret word.` };
+}
+
 /**
- * `claude -p PROMPT` with no TTY, a throwaway HOME and config dir (so no onboarding, no user
- * settings, no CLAUDE.md), a clean environment (no real ANTHROPIC_* leaking in) and built-in tools
- * off, so the answer is plain text rather than a tool call the CLI would go on to execute.
+ * `claude -p PROMPT` with no TTY, a fresh HOME and config dir (no onboarding, no user settings),
+ * a clean environment (no real ANTHROPIC_* leaking in), and only the Read tool allowed.
  */
-async function runClaude(baseUrl: string, apiKey: string, prompt: string, extraEnv: Record<string, string> = {}): Promise<ClaudeRun> {
-  const home = await mkdtemp(path.join(tmpdir(), 'spillway-claude-'));
+async function runClaude(baseUrl: string, apiKey: string, prompt: string, options: { home?: string; args?: string[]; env?: Record<string, string> } = {}): Promise<ClaudeRun> {
+  const home = options.home ?? (await mkdtemp(path.join(tmpdir(), 'spillway-claude-')));
   try {
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -98,10 +65,10 @@ async function runClaude(baseUrl: string, apiKey: string, prompt: string, extraE
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
       DISABLE_AUTOUPDATER: '1',
       NO_COLOR: '1',
-      ...extraEnv,
+      ...options.env,
     };
-    const args = [claudeBin, '-p', prompt, '--model', 'claude-sonnet-4-6', '--tools', '', '--max-turns', '1', '--no-session-persistence'];
-    const child = spawn(process.execPath, args, { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['-p', prompt, '--max-turns', '4', '--no-session-persistence', ...(options.args ?? ['--allowedTools', 'Read'])];
+    const child = spawn(claudeBin, args, { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -118,6 +85,15 @@ async function runClaude(baseUrl: string, apiKey: string, prompt: string, extraE
   }
 }
 
+function describeRun(run: ClaudeRun): string {
+  return `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+}
+
+type Message = { role: string; content: unknown };
+const messagesOf = (request: Recorded): Message[] => (JSON.parse(request.body.toString('utf8')) as { messages: Message[] }).messages;
+/** A system message after the first turn, as the newest Claude Code sends. */
+const midSystemIndex = (messages: Message[]): number => messages.findIndex((m, i) => i > 0 && m.role === 'system');
+
 /** Sends a recorded request again, straight to the simulator, and returns the text it answers. */
 async function replayText(simUrl: string, request: Recorded): Promise<string> {
   const headers = new Headers();
@@ -128,99 +104,164 @@ async function replayText(simUrl: string, request: Recorded): Promise<string> {
   const response = await fetch(new URL(request.url, simUrl), { method: request.method, headers, body: new Uint8Array(request.body) });
   const raw = await response.text();
   assert.equal(response.status, 200, `direct replay to the simulator failed: ${raw.slice(0, 300)}`);
-  const isStream = (response.headers.get('content-type') ?? '').includes('text/event-stream');
-  if (!isStream) {
-    const message = JSON.parse(raw) as { content: Array<{ type: string; text?: string }> };
-    return message.content.map((block) => block.text ?? '').join('');
-  }
-  const parser = new SseParser();
   let text = '';
-  for (const event of [...parser.push(raw), ...parser.end()]) {
+  for (const event of new SseParser().push(raw)) {
     const data = JSON.parse(event.data) as { type: string; delta?: { type: string; text?: string } };
     if (data.type === 'content_block_delta' && data.delta?.type === 'text_delta') text += data.delta.text ?? '';
   }
   return text;
 }
 
-function messageRequests(tap: Tap): Recorded[] {
-  return tap.requests.filter((r) => r.method === 'POST' && new URL(r.url, 'http://x').pathname === '/v1/messages');
-}
-
-function describeRun(run: ClaudeRun): string {
-  return `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
-}
-
-describe('Claude Code through spillway', { timeout: 3 * CLAUDE_TIMEOUT_MS }, () => {
-  let sim: Awaited<ReturnType<typeof startSimulator>>;
-  let tap: Tap;
+describe(`Claude Code ${version} through spillway (${clientSource})`, { timeout: 6 * CLAUDE_TIMEOUT_MS }, () => {
+  let sim: Simulator;
+  let back: Tap;
 
   before(async () => {
     assert.ok(existsSync(claudeBin), `Claude Code is not installed at ${claudeBin} (run npm ci)`);
-    sim = await startSimulator({ keys: [{ id: 'k1', key: SIM_KEY, limits: { rpm: 1000, itpm: 1_000_000, otpm: 200_000 } }] });
-    tap = await startTap(sim.url);
+    sim = await startSimulator({ keys: [{ id: 'k1', key: SIM_KEY, limits: generous }] });
+    back = await startTap(sim.url);
   });
 
   after(async () => {
-    await tap?.close();
+    await back?.close();
     await sim?.close();
   });
 
-  const provider = () => ({
-    anthropic: {
-      type: 'anthropic' as const,
-      base_url: tap.url,
-      keys: [{ id: 'k1', key: SIM_KEY, limits: { rpm: 1000, itpm: 1_000_000, otpm: 200_000 } }],
-    },
-  });
+  /** A gateway with the given providers (pointing at the back tap) and a front tap before it. */
+  async function gatewayWith(config: ConfigInput): Promise<{ url: string; front: Tap; close(): Promise<void> }> {
+    const gateway = await startGateway(config, { port: 0, host: '127.0.0.1', quiet: true });
+    const front = await startTap(gateway.url);
+    return {
+      url: front.url,
+      front,
+      async close() {
+        await front.close();
+        await gateway.close();
+      },
+    };
+  }
 
-  it('claude -p prints the answer the simulator generates for its request, exit 0', async () => {
-    const gateway = await startGateway(
-      { providers: provider(), routes: { '*': { targets: [{ provider: 'anthropic' }] } } },
-      { port: 0, host: '127.0.0.1', quiet: true },
-    );
+  const anthropicProvider = () => ({ type: 'anthropic' as const, base_url: back.url, keys: [{ id: 'k1', key: SIM_KEY, limits: generous }] });
+  const compatProvider = () => ({ type: 'openai' as const, base_url: `${back.url}/v1`, keys: [{ id: 'k1', key: SIM_KEY, limits: generous }] });
+
+  it('claude -p reads a file through its Read tool and answers with its secret; the provider gets its requests byte for byte', async () => {
+    const gateway = await gatewayWith({ providers: { anthropic: anthropicProvider() }, routes: { '*': { targets: [{ provider: 'anthropic' }] } } });
     try {
-      const before = sim.stats().total.ok;
-      const seenBefore = messageRequests(tap).length;
-      const run = await runClaude(gateway.url, 'sk-dummy-not-checked', 'Name three rivers in Europe.');
+      const seen = posts(back, '/v1/messages').length;
+      const { dir, prompt } = await workspace();
+      const run = await runClaude(gateway.url, 'sk-dummy-not-checked', prompt, { home: dir });
 
       assert.equal(run.code, 0, describeRun(run));
-      const forwarded = messageRequests(tap).slice(seenBefore);
-      assert.ok(forwarded.length >= 1, `the gateway forwarded no /v1/messages request\n${describeRun(run)}`);
-      assert.ok(sim.stats().total.ok > before, 'the simulator answered no request successfully');
-
-      // Same-protocol passthrough keeps Claude Code's beta flags; the provider key replaces the client's.
-      const last = forwarded[forwarded.length - 1]!;
-      assert.match(String(last.headers['anthropic-beta'] ?? ''), /claude-code-20250219/);
-      assert.equal(last.headers['x-api-key'], SIM_KEY);
-
-      const expected = (await replayText(sim.url, last)).trim();
-      assert.ok(expected.length > 0, 'the simulator answered empty text');
-      assert.equal(run.stdout.trim(), expected);
+      assert.match(run.stdout, new RegExp(SECRET), describeRun(run));
+      const forwarded = posts(back, '/v1/messages').slice(seen);
+      assert.ok(forwarded.length >= 2, `a tool round trip takes two requests, saw ${forwarded.length}\n${describeRun(run)}`);
+      assert.ok(
+        forwarded.some((r) => r.body.includes('"tool_result"') && r.body.includes(SECRET)),
+        'the file came back to the provider as a Read tool result',
+      );
+      // Same-protocol passthrough: the bytes Claude Code sent are the bytes the provider got,
+      // its mid-conversation system message, betas and thinking settings included.
+      const sent = new Set(posts(gateway.front, '/v1/messages').map((r) => r.body.toString('utf8')));
+      for (const request of forwarded) assert.ok(sent.has(request.body.toString('utf8')), 'a request was changed on its way');
+      assert.ok(forwarded.some((r) => midSystemIndex(messagesOf(r)) > 0), 'Claude Code sent a system message between turns, and it reached the provider');
+      assert.match(String(forwarded[0]!.headers['anthropic-beta'] ?? ''), /claude-code-20250219/);
+      assert.equal(forwarded[0]!.headers['x-api-key'], SIM_KEY);
     } finally {
       await gateway.close();
     }
   });
 
-  it('with gateway auth on, Claude Code authenticates with ANTHROPIC_API_KEY = a gateway key', async () => {
+  it('routed to an OpenAI-compatible provider, the same prompt is answered from the file; the system message stays a system message', async () => {
+    const gateway = await gatewayWith({ providers: { compat: compatProvider() }, routes: { '*': { targets: [{ provider: 'compat', model: 'gpt-5-mini' }] } } });
+    try {
+      const seen = posts(back, '/v1/chat/completions').length;
+      const { dir, prompt } = await workspace();
+      const run = await runClaude(gateway.url, 'sk-dummy-not-checked', prompt, { home: dir });
+
+      assert.equal(run.code, 0, describeRun(run));
+      assert.match(run.stdout, new RegExp(SECRET), describeRun(run));
+      const forwarded = posts(back, '/v1/chat/completions').slice(seen);
+      assert.ok(forwarded.length >= 2, `a tool round trip takes two requests, saw ${forwarded.length}`);
+      const bodies = forwarded.map((r) => JSON.parse(r.body.toString('utf8')) as { messages: Message[]; reasoning_effort?: string; tools?: unknown[] });
+      assert.ok(bodies.some((b) => b.messages.some((m) => m.role === 'tool' && JSON.stringify(m.content).includes(SECRET))), 'the Read result went back as a tool message');
+      const withSystem = bodies.find((b) => midSystemIndex(b.messages) > 0);
+      assert.ok(withSystem, 'the mid-conversation system message arrived as a system message');
+      const systemText = JSON.stringify(withSystem.messages[midSystemIndex(withSystem.messages)]!.content);
+      assert.ok(!bodies.some((b) => b.messages.some((m) => m.role === 'user' && JSON.stringify(m.content) === systemText)), 'never as a user message');
+      // output_config.effort means reasoning_effort to a reasoning model.
+      assert.ok(bodies.every((b) => typeof b.reasoning_effort === 'string'), 'reasoning_effort was sent');
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('with gateway auth on, Claude Code authenticates with ANTHROPIC_API_KEY = a gateway key; a wrong key is refused at once', async () => {
+    const gateway = await gatewayWith({ server: { auth: { keys: [GATEWAY_KEY] } }, providers: { anthropic: anthropicProvider() }, routes: { '*': { targets: [{ provider: 'anthropic' }] } } });
+    try {
+      const seen = posts(back, '/v1/messages').length;
+      const run = await runClaude(gateway.url, GATEWAY_KEY, 'What is a spillway?', { args: ['--tools', '', '--model', 'claude-sonnet-4-6'] });
+      assert.equal(run.code, 0, describeRun(run));
+      const forwarded = posts(back, '/v1/messages').slice(seen);
+      assert.ok(forwarded.length >= 1, describeRun(run));
+      const expected = (await replayText(sim.url, forwarded.at(-1)!)).trim();
+      assert.ok(expected.length > 0, 'the simulator answered empty text');
+      assert.equal(run.stdout.trim(), expected);
+
+      // Claude Code retries even a 401 ten times with backoff unless the answer says
+      // `x-should-retry: false`, so retries are off here.
+      const refused = await runClaude(gateway.url, 'sk-wrong', 'What is a spillway?', { args: ['--tools', ''], env: { CLAUDE_CODE_MAX_RETRIES: '0' } });
+      assert.equal(refused.code, 1, describeRun(refused));
+      assert.match(refused.stdout + refused.stderr, /401|api key/i);
+      assert.equal(posts(back, '/v1/messages').length, seen + forwarded.length, 'a refused request reached the provider');
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
+describe(`six Claude Code ${version} sessions at once on a key with room for two`, { timeout: 3 * CLAUDE_TIMEOUT_MS }, () => {
+  // Each request of a session is ~12k input tokens: 30k a minute holds two at a time.
+  const tight = { itpm: 30_000 };
+  let sim: Simulator;
+  before(async () => {
+    sim = await startSimulator({
+      keys: [
+        { id: 'tight', key: 'sk-sim-tight', limits: tight },
+        { id: 'roomy', key: 'sk-sim-roomy', limits: generous },
+      ],
+    });
+  });
+  after(() => sim?.close());
+
+  it('all six read their file and answer; the rest spill to the other provider, with no storm of upstream 429s', async () => {
     const gateway = await startGateway(
-      { server: { auth: { keys: [GATEWAY_KEY] } }, providers: provider(), routes: { '*': { targets: [{ provider: 'anthropic' }] } } },
+      {
+        providers: {
+          anthropic: { type: 'anthropic', base_url: sim.url, keys: [{ id: 'tight', key: 'sk-sim-tight', limits: tight }] },
+          compat: { type: 'openai', base_url: `${sim.url}/v1`, keys: [{ id: 'roomy', key: 'sk-sim-roomy', limits: generous }] },
+        },
+        routes: { '*': { strategy: 'spill', targets: [{ provider: 'anthropic' }, { provider: 'compat', model: 'gpt-4o-mini' }] } },
+      },
       { port: 0, host: '127.0.0.1', quiet: true },
     );
     try {
-      const seenBefore = messageRequests(tap).length;
-      const run = await runClaude(gateway.url, GATEWAY_KEY, 'What is a spillway?');
-      assert.equal(run.code, 0, describeRun(run));
-      const forwarded = messageRequests(tap).slice(seenBefore);
-      assert.ok(forwarded.length >= 1, describeRun(run));
-      const expected = (await replayText(sim.url, forwarded[forwarded.length - 1]!)).trim();
-      assert.equal(run.stdout.trim(), expected);
-
-      // A wrong key is refused before any provider is asked. Claude Code retries even a 401 ten
-      // times with backoff unless the answer says `x-should-retry: false`, so retries are off here.
-      const refused = await runClaude(gateway.url, 'sk-wrong', 'What is a spillway?', { CLAUDE_CODE_MAX_RETRIES: '0' });
-      assert.equal(refused.code, 1, describeRun(refused));
-      assert.match(refused.stdout + refused.stderr, /401|api key/i);
-      assert.equal(messageRequests(tap).length, seenBefore + forwarded.length, 'a refused request reached the provider');
+      const runs = await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          const { dir, prompt } = await workspace();
+          return runClaude(gateway.url, 'sk-dummy', prompt, { home: dir });
+        }),
+      );
+      for (const run of runs) {
+        assert.equal(run.code, 0, describeRun(run));
+        assert.match(run.stdout, new RegExp(SECRET), describeRun(run));
+      }
+      const stats = sim.stats();
+      const tightStats = stats.keys.tight!;
+      const roomyStats = stats.keys.roomy!;
+      console.log(`# six sessions: tight key ${tightStats.ok} ok / ${tightStats.rateLimited} 429, other provider ${roomyStats.ok} ok`);
+      assert.ok(tightStats.ok >= 2, 'the tight key served its share');
+      assert.ok(roomyStats.ok >= 2, 'sessions spilled to the other provider');
+      assert.ok(tightStats.rateLimited <= 1, `upstream 429s on the tight key: ${tightStats.rateLimited}`);
     } finally {
       await gateway.close();
     }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { composeAnswer, sampleInput, splitText, textPieces } from '../../src/sim/answer.js';
+import { composeAnswer, pathIn, preferredTool, sampleInput, splitText, textPieces } from '../../src/sim/answer.js';
 import { goDuration, retryAfterSeconds, rfc3339Seconds } from '../../src/sim/formats.js';
 import { anthropicPrompt, openaiPrompt, IMAGE_TOKENS } from '../../src/sim/prompt.js';
 
@@ -88,5 +88,45 @@ describe('simulator prompts and answers', () => {
     const parts = splitText(json, 4);
     assert.equal(parts.length, 4);
     assert.equal(parts.join(''), json);
+  });
+});
+
+describe('the simulated model drives an agent tool round trip', () => {
+  const readSchema = { type: 'object', properties: { file_path: { type: 'string' }, offset: { type: 'integer' } }, required: ['file_path'] };
+
+  it('calls the tool the prompt names, not the first one offered', () => {
+    const tools = [{ name: 'Agent' }, { name: 'Bash' }, { name: 'Read' }];
+    assert.equal(preferredTool(tools, (t) => t.name, 'Use the Read tool to read /tmp/x/notes.txt')?.name, 'Read');
+    assert.equal(preferredTool(tools, (t) => t.name, 'Say hi')?.name, 'Agent');
+  });
+
+  it('passes the path the prompt mentions, and leaves optional knobs alone', () => {
+    assert.equal(pathIn('read /tmp/spillway-claude-1/notes.txt and tell me.'), '/tmp/spillway-claude-1/notes.txt');
+    assert.equal(pathIn('no path here'), undefined);
+    const answer = composeAnswer({ hash: 7, maxTokens: 500, tool: { name: 'Read', schema: readSchema, request: 'Read /srv/notes.txt please' } });
+    assert.deepEqual(answer.tool?.input, { file_path: '/srv/notes.txt' });
+  });
+
+  it('reads the prompt and the tool result past system messages between turns (Anthropic) and words after tool results (OpenAI)', () => {
+    const anthropic = anthropicPrompt({
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: '<system-reminder>Agent tools</system-reminder>' }, { type: 'text', text: 'Read /srv/a.txt' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'Read', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', content: 'secret' }] },
+        { role: 'system', content: 'Be brief.' },
+      ],
+    });
+    assert.equal(anthropic.toolResult, 'secret');
+    assert.equal(anthropic.request, 'Read /srv/a.txt');
+    const openai = openaiPrompt({
+      messages: [
+        { role: 'user', content: 'Read /srv/a.txt' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'Read', arguments: '{}' } }] },
+        { role: 'tool', tool_call_id: 'c', content: 'secret' },
+        { role: 'user', content: 'reminder' },
+        { role: 'system', content: 'Be brief.' },
+      ],
+    });
+    assert.equal(openai.toolResult, 'secret');
   });
 });

@@ -21,6 +21,7 @@ import {
 } from './gemini.js';
 import { NdjsonLines, OllamaToAnthropicStream, OllamaToOpenAIStream } from './ollama-stream.js';
 import { anthropicToOllamaRequest, ollamaToAnthropicResponse, ollamaToOpenAIResponse, openAIToOllamaRequest, type OllamaChatResponse } from './ollama.js';
+import { takesReasoningEffort } from './reasoning.js';
 import { anthropicToOpenAIRequest } from './request-to-openai.js';
 import { openAIToAnthropicRequest } from './request-to-anthropic.js';
 import { anthropicToOpenAIResponse, openAIToAnthropicResponse } from './response.js';
@@ -161,8 +162,10 @@ function toOpenAIProvider(opts: BridgeOptions): Bridge {
   return {
     headers: {},
     request(body, model) {
-      // Compatible servers (vLLM, llama.cpp, DeepSeek) know max_tokens; OpenAI accepts it for chat models too.
-      const { request, dropped } = anthropicToOpenAIRequest(body as unknown as AnthropicMessagesRequest, { model, maxTokensField: 'max_tokens' });
+      // Compatible servers (vLLM, llama.cpp, DeepSeek) know max_tokens, and OpenAI's chat models take
+      // it too; its reasoning models take only max_completion_tokens.
+      const maxTokensField = takesReasoningEffort(model) ? 'max_completion_tokens' : 'max_tokens';
+      const { request, dropped } = anthropicToOpenAIRequest(body as unknown as AnthropicMessagesRequest, { model, maxTokensField });
       return { body: JSON.stringify(request), dropped };
     },
     response(text) {

@@ -26,6 +26,7 @@ import { OPENAI_STREAM_DONE } from '../openai.js';
 import { SseParser, type SseEvent } from '../sse.js';
 import type { TokenUsage } from '../usage.js';
 import { DroppedFeatures } from './dropped.js';
+import { checkOpenAIRequest } from './openai-check.js';
 import { inventToolCallId, stableId } from './ids.js';
 import { parseDataUrl } from './media.js';
 import { parseArguments } from './request-to-anthropic.js';
@@ -118,6 +119,7 @@ const GEMINI_TRANSLATED_FIELDS = new Set([
 ]);
 
 export function openAIToGeminiRequest(req: OpenAIChatRequest): { request: GeminiRequest; dropped: string[] } {
+  checkOpenAIRequest(req);
   const dropped = new DroppedFeatures();
   const system: string[] = [];
   const contents: GeminiContent[] = [];
@@ -137,7 +139,7 @@ export function openAIToGeminiRequest(req: OpenAIChatRequest): { request: Gemini
         if (text.length > 0) parts.push({ text });
         (message.tool_calls ?? []).forEach((call, i) => {
           nameByCallId.set(call.id, call.function.name);
-          const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, dropped) } };
+          const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments ?? '', dropped) } };
           if (i === 0) part.thoughtSignature = SKIP_THOUGHT_SIGNATURE;
           parts.push(part);
         });
@@ -171,7 +173,7 @@ export function openAIToGeminiRequest(req: OpenAIChatRequest): { request: Gemini
     const choice = req.tool_choice;
     if (choice === 'none') request.toolConfig = { functionCallingConfig: { mode: 'NONE' } };
     else if (choice === 'required') request.toolConfig = { functionCallingConfig: { mode: 'ANY' } };
-    else if (choice !== undefined && typeof choice === 'object' && 'function' in choice) {
+    else if (choice != null && typeof choice === 'object' && 'function' in choice) {
       request.toolConfig = { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [(choice as { function: { name: string } }).function.name] } };
     }
   }

@@ -14,6 +14,7 @@ import type {
   OpenAIUserPart,
 } from '../openai.js';
 import { DroppedFeatures } from './dropped.js';
+import { checkOpenAIRequest } from './openai-check.js';
 import { inventToolCallId, stableId } from './ids.js';
 import { parseDataUrl } from './media.js';
 import { parseArguments } from './request-to-anthropic.js';
@@ -60,6 +61,7 @@ export interface OllamaChatResponse {
 // ---- requests ----
 
 export function openAIToOllamaRequest(req: OpenAIChatRequest, options: { model?: string } = {}): { request: OllamaChatRequest; dropped: string[] } {
+  checkOpenAIRequest(req);
   const dropped = new DroppedFeatures();
   const toolNames = new Map<string, string>(); // tool_call_id → function name, for tool messages
   const messages: OllamaMessage[] = [];
@@ -77,7 +79,7 @@ export function openAIToOllamaRequest(req: OpenAIChatRequest, options: { model?:
         if (message.tool_calls?.length) {
           out.tool_calls = message.tool_calls.map((call) => {
             toolNames.set(call.id, call.function.name);
-            return { function: { name: call.function.name, arguments: parseArguments(call.function.arguments, dropped) } };
+            return { function: { name: call.function.name, arguments: parseArguments(call.function.arguments ?? '', dropped) } };
           });
         }
         messages.push(out);
@@ -98,7 +100,7 @@ export function openAIToOllamaRequest(req: OpenAIChatRequest, options: { model?:
   const tools = (req.tools ?? []).filter((tool): tool is OpenAIFunctionTool => tool.type === 'function');
   if (tools.length < (req.tools ?? []).length) dropped.add('non-function tools');
   if (tools.length > 0) request.tools = tools;
-  if (req.tool_choice !== undefined) dropped.add('tool_choice'); // Ollama cannot force or forbid tools
+  if (req.tool_choice != null) dropped.add('tool_choice'); // Ollama cannot force or forbid tools
   const opts: NonNullable<OllamaChatRequest['options']> = {};
   if (req.temperature != null) opts.temperature = req.temperature;
   if (req.top_p != null) opts.top_p = req.top_p;

@@ -2,6 +2,9 @@
  * OpenAI Chat Completions request → Anthropic Messages request.
  * System/developer messages are hoisted into `system`; `tool` messages become tool_result blocks
  * in a user turn; consecutive turns of one role are merged because Anthropic alternates roles.
+ * System messages anywhere in the conversation are hoisted, as Anthropic's own OpenAI-compatible
+ * endpoint does: not every Anthropic model or account takes them mid-conversation. What is read
+ * is checked first (openai-check.ts): a malformed request is a 400 in OpenAI's words.
  */
 import type {
   AnthropicContentBlockParam,
@@ -22,6 +25,7 @@ import type {
   OpenAIUserPart,
 } from '../openai.js';
 import { DroppedFeatures } from './dropped.js';
+import { checkOpenAIRequest } from './openai-check.js';
 import { toAnthropicToolId } from './ids.js';
 import { parseDataUrl } from './media.js';
 
@@ -42,13 +46,14 @@ export const DEFAULT_MAX_TOKENS = 4096;
 /** Fields consumed here; any other top-level field is dropped and listed. */
 const TRANSLATED_FIELDS = new Set([
   'model', 'messages', 'max_completion_tokens', 'max_tokens', 'temperature', 'top_p', 'stop', 'stream',
-  'stream_options', 'tools', 'tool_choice', 'parallel_tool_calls', 'user', 'n',
+  'stream_options', 'tools', 'tool_choice', 'parallel_tool_calls', 'user', 'safety_identifier', 'n',
 ]);
 
 export function openAIToAnthropicRequest(
   req: OpenAIChatRequest,
   options: ToAnthropicRequestOptions = {},
 ): ToAnthropicRequestResult {
+  checkOpenAIRequest(req);
   const dropped = new DroppedFeatures();
   for (const [key, value] of Object.entries(req)) {
     if (!TRANSLATED_FIELDS.has(key) && value !== undefined && value !== null) dropped.add(key);
@@ -85,7 +90,8 @@ export function openAIToAnthropicRequest(
   if (usableStops.length < stops.length) dropped.add('whitespace-only stop sequence');
   if (usableStops.length > 0) out.stop_sequences = usableStops;
   if (req.stream) out.stream = true;
-  if (req.user) out.metadata = { user_id: req.user };
+  const user = req.user ?? (req.safety_identifier as string | undefined);
+  if (user) out.metadata = { user_id: user };
 
   const tools = (req.tools ?? []).flatMap((tool): AnthropicTool[] => {
     if (tool.type !== 'function') {
@@ -100,11 +106,11 @@ export function openAIToAnthropicRequest(
   });
   if (tools.length > 0) {
     out.tools = tools;
-    const choice = translateToolChoice(req.tool_choice, dropped);
+    const choice = translateToolChoice(req.tool_choice ?? undefined, dropped);
     if (req.parallel_tool_calls === false && choice?.type !== 'none') {
       out.tool_choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true } as AnthropicToolChoice;
     } else if (choice) out.tool_choice = choice;
-  } else if (req.tool_choice !== undefined && req.tool_choice !== 'none') dropped.add('tool_choice');
+  } else if (req.tool_choice != null && req.tool_choice !== 'none') dropped.add('tool_choice');
   return { request: out, dropped: dropped.list() };
 }
 
@@ -167,7 +173,7 @@ function assistantTurn(message: OpenAIAssistantMessage, dropped: DroppedFeatures
   const text = textOf(message.content) || (message.refusal ?? '');
   if (text.length > 0) blocks.push({ type: 'text', text });
   for (const call of message.tool_calls ?? []) {
-    blocks.push({ type: 'tool_use', id: toAnthropicToolId(call.id), name: call.function.name, input: parseArguments(call.function.arguments, dropped) });
+    blocks.push({ type: 'tool_use', id: toAnthropicToolId(call.id), name: call.function.name, input: parseArguments(call.function.arguments ?? '', dropped) });
   }
   // Anthropic rejects empty assistant turns.
   return blocks.length > 0 ? { role: 'assistant', content: blocks } : undefined;
