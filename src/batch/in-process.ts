@@ -12,6 +12,7 @@ import { IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from '
 import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Exchange } from '../server/exchange.js';
+import { answerHeaders } from '../server/answer-headers.js';
 
 export class CapturedResponse extends Writable {
   statusCode = 200;
@@ -68,7 +69,7 @@ export function inProcessExchange(requestId: string, owner: string, headers: Inc
     surface: 'anthropic',
     owner,
     signal,
-    spillwayHeaders: {},
+    spillwayHeaders: answerHeaders(),
     trace: { startedAt: Date.now() },
   };
   return { exchange, response };
