@@ -13,7 +13,7 @@ import type { Reservation } from '../quota/types.js';
 import { cooldownMs } from '../quota/headers.js';
 import type { Outcome } from '../resilience/retry.js';
 import type { Observer } from '../observe/observer.js';
-import { streamErrorEvent } from './errors.js';
+import { GatewayError, streamErrorEvent } from './errors.js';
 import { markFirstByte, type Exchange } from './exchange.js';
 import type { ChatRequest } from './ingress.js';
 
@@ -100,6 +100,19 @@ function translatedHeaders(headers: Record<string, string | string[] | undefined
   return out;
 }
 
+/**
+ * The translator reads only the client's request, so a request it cannot read (a field of a type
+ * or shape ingress does not check) is the client's fault: a 400, never a gateway failure.
+ */
+function translateRequest(bridge: Bridge, chat: ChatRequest, model: string, protocol: string): ReturnType<Bridge['request']> {
+  try {
+    return bridge.request(chat.body, model, chat.stream);
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
+    throw new GatewayError('invalid_request', `The request could not be translated for the ${protocol} API, a field has an unexpected type or shape: ${(error as Error).message}`);
+  }
+}
+
 /** What goes upstream: the client's request untouched, or translated when the provider speaks another protocol. */
 function upstreamRequest(exchange: Exchange, chat: ChatRequest, ctx: AttemptContext, bridge: Bridge | undefined) {
   const { provider } = ctx;
@@ -113,7 +126,7 @@ function upstreamRequest(exchange: Exchange, chat: ChatRequest, ctx: AttemptCont
     };
   }
   // Across protocols the client's headers and query (anthropic-beta, ?beta=true) mean nothing upstream.
-  const { body, dropped } = bridge.request(chat.body, ctx.model, chat.stream);
+  const { body, dropped } = translateRequest(bridge, chat, ctx.model, adapter.protocol);
   if (dropped.length > 0) exchange.spillwayHeaders['x-spillway-dropped'] = dropped.join(', ').slice(0, 512);
   return {
     url: provider.baseUrl + adapter.chatPath(ctx.model, chat.stream),
