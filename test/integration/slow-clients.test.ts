@@ -1,8 +1,8 @@
 /**
  * Issue 12, item 4: clients that stall cannot hold the gateway. Headers that never finish and
  * bodies that never end are closed within the configured timeouts, memory and file descriptors
- * come back, one client address cannot take every connection, and a stranger cannot make the
- * gateway read a large body.
+ * come back, one client address cannot take every connection, and neither a stranger nor a bad
+ * batch makes the gateway read a large body.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -157,6 +157,19 @@ describe('connections per client and unauthenticated bodies', () => {
     for (const { socket } of held) socket.destroy();
     await Promise.all(held.map(({ closed }) => closed));
     await new Promise((resolve) => setTimeout(resolve, 50));
+  });
+
+  it('a batch upload whose first request is bad is answered 400 at once, without waiting for the rest of its 50 MB', { timeout: 10_000 }, async () => {
+    const start = '{"requests":[{"custom_id":"a","params":{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"hi"}]}},';
+    const { socket, closed } = await stall(
+      stack.gateway.port,
+      `POST /v1/messages/batches HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: gw-key\r\ncontent-type: application/json\r\ncontent-length: 50000000\r\n\r\n${start}`,
+    );
+    const { afterMs, reply } = await closed;
+    assert.match(reply, /^HTTP\/1\.1 400 /);
+    assert.match(reply, /requests\.0\.params\.max_tokens: Field required/);
+    assert.ok(afterMs < 1000, `answered and closed after ${afterMs} ms`);
+    socket.destroy();
   });
 
   it('an unauthenticated request is refused 401 before its body is read, and its connection is closed', { timeout: 10_000 }, async () => {
