@@ -118,18 +118,24 @@ export function handleRequest(gw: Gateway, req: IncomingMessage, res: ServerResp
   res.on('close', () => {
     // The client is gone when the response closes before it finished.
     if (!res.writableFinished) abort.abort();
-    if (exchange.trace.requestedModel !== undefined) gw.observer.request(recordOf(exchange));
+    if (exchange.trace.requestedModel === undefined) return;
+    try {
+      gw.observer.request(recordOf(exchange));
+    } catch (error) {
+      // An event handler that throws would end the process; a request left unrecorded ends nothing.
+      gw.log(`spillway: could not record ${requestId}: ${describeError(error)}`);
+    }
   });
   route(gw, exchange, req.method ?? 'GET', path)
     .catch((error: unknown) => answerFailure(gw, exchange, path, error))
     .catch((error: unknown) => {
       // The last resort: the failure could not even be answered. Only this exchange ends, never the process.
-      gw.log(`spillway: could not answer ${req.method} ${path}: ${describe(error)}`);
+      gw.log(`spillway: could not answer ${req.method} ${path}: ${describeError(error)}`);
       res.destroy();
     });
 }
 
-function describe(error: unknown): string {
+function describeError(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
@@ -140,7 +146,7 @@ function answerFailure(gw: Gateway, exchange: Exchange, path: string, error: unk
     if (!req.complete) res.shouldKeepAlive = false;
     return sendError(exchange, error);
   }
-  gw.log(`spillway: internal error on ${req.method} ${path}: ${describe(error)}`);
+  gw.log(`spillway: internal error on ${req.method} ${path}: ${describeError(error)}`);
   if (res.headersSent) res.destroy();
   else sendError(exchange, new GatewayError('upstream', 'internal gateway error'));
 }

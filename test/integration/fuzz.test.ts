@@ -117,6 +117,8 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('model' as const), name: oddText }),
 );
 
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** Every path into a body, so a mutation can land on any field at any depth. */
 function pathsOf(body: unknown): Array<Array<string | number>> {
   const paths: Array<Array<string | number>> = [];
@@ -135,7 +137,7 @@ function mutate(body: Json, mutations: Mutation[], route: string): Json {
       // Kept on its route where a prefix decides it, so translated routes see odd names too.
       const model = `${route.startsWith('gpt-') ? 'gpt-' : ''}${m.name}`;
       if (!Array.isArray(body.requests)) body.model = model;
-      else for (const request of body.requests as Json[]) if (request?.params) (request.params as Json).model = model;
+      else for (const request of body.requests as Json[]) if (isObject(request) && isObject(request.params)) request.params.model = model;
       continue;
     }
     const paths = pathsOf(body);

@@ -100,6 +100,20 @@ describe('odd model names echoed into x-spillway-model', () => {
     }
   }
 
+  it('a failure while recording an answered request ends nothing: the next request is served', async () => {
+    const { observer } = stack.gateway.gateway;
+    const record = observer.request;
+    observer.request = () => {
+      throw new Error('the usage log is broken');
+    };
+    try {
+      assert.equal((await post(`${stack.gateway.url}/v1/messages`, anthropicBody('claude-haiku-4-5'))).status, 200);
+    } finally {
+      observer.request = record;
+    }
+    await servesNext();
+  });
+
   it('a header-safe model name reads back: percent-encoded UTF-8', async () => {
     const answer = await post(`${stack.gateway.url}/v1/messages`, anthropicBody('claude-模型'));
     assert.ok(answer.status < 500);
