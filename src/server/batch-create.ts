@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { NewRequest } from '../batch/store.js';
 import { GatewayError } from './errors.js';
 import { parseChatRequest } from './ingress.js';
-import { checkJsonDepth } from './json-depth.js';
+import { JsonDepthGauge } from './json-depth.js';
 
 export const MAX_BATCH_REQUESTS = 100_000;
 
@@ -23,12 +23,14 @@ export class BatchCreateBody {
   private readonly seen = new Set<string>();
   // keepStack: false drops each request from the parser's tree once handed over.
   private readonly parser = new JSONParser({ paths: ['$.requests.*'], keepStack: false });
+  private readonly gauge = new JsonDepthGauge();
 
   constructor() {
     this.parser.onValue = ({ value, parent }) => this.add(value, Array.isArray(parent));
   }
 
   write(chunk: Buffer): void {
+    this.gauge.write(chunk);
     try {
       this.parser.write(chunk);
     } catch (error) {
@@ -54,7 +56,6 @@ export class BatchCreateBody {
     const i = this.requests.length;
     if (!inList) throw new GatewayError('invalid_request', 'requests: expected a list of requests');
     if (i >= MAX_BATCH_REQUESTS) throw new GatewayError('invalid_request', `requests: at most ${MAX_BATCH_REQUESTS} requests fit in one batch`);
-    checkJsonDepth(value);
     const parsed = requestSchema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

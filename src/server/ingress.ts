@@ -6,7 +6,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../config/schema.js';
 import { GatewayError, type Surface } from './errors.js';
-import { checkJsonDepth } from './json-depth.js';
 
 export type Priority = 'interactive' | 'batch';
 
@@ -71,7 +70,6 @@ function parseJsonObject(raw: Buffer): Record<string, unknown> {
   } catch (error) {
     throw new GatewayError('invalid_request', `The request body is not valid JSON: ${(error as Error).message}`);
   }
-  checkJsonDepth(parsed);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new GatewayError('invalid_request', 'The request body must be a JSON object.');
   }

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from './errors.js';
+import { JsonDepthGauge } from './json-depth.js';
 
 /**
  * Hands the body to `sink` as it arrives. A sink that throws, or a body past `limit`, stops the
@@ -40,9 +41,13 @@ export function receiveBody(req: IncomingMessage, limit: number, sink: (chunk: B
   });
 }
 
-/** The whole body in one buffer, for bodies bounded by server.max_body_bytes. */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** A JSON body whole, for bodies bounded by server.max_body_bytes; refused as it arrives if it nests too deep. */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  await receiveBody(req, limit, (chunk) => chunks.push(chunk));
+  const gauge = new JsonDepthGauge();
+  await receiveBody(req, limit, (chunk) => {
+    gauge.write(chunk);
+    chunks.push(chunk);
+  });
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

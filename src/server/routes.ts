@@ -14,7 +14,7 @@ import { sendError, sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
 import { maxWaitOf, parseChatRequest, parseCountTokensRequest, priorityOf } from './ingress.js';
 import { listModels, countTokens } from './models.js';
-import { readBody } from './request-body.js';
+import { readJsonBody } from './request-body.js';
 
 const requestIdPrefix = `req_spw_${randomBytes(6).toString('hex')}`;
 let requestCounter = 0;
@@ -72,11 +72,11 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   authenticate(gw, req, exchange);
   const limit = gw.config.server.max_body_bytes;
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
-    const chat = parseChatRequest(exchange.surface, await readBody(req, limit));
+    const chat = parseChatRequest(exchange.surface, await readJsonBody(req, limit));
     return serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait));
   }
   if (method === 'POST' && path === '/v1/messages/count_tokens') {
-    return countTokens(gw, exchange, parseCountTokensRequest(await readBody(req, limit)));
+    return countTokens(gw, exchange, parseCountTokensRequest(await readJsonBody(req, limit)));
   }
   if (path === BATCHES_PATH || path.startsWith(`${BATCHES_PATH}/`)) return serveBatches(gw, exchange, method, path);
   if (method === 'GET' && path === '/v1/models') return listModels(gw, exchange);

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { validateHeaderValue } from 'node:http';
 import { describe, it } from 'node:test';
 import { answerHeaders, headerSafe, MAX_HEADER_VALUE } from '../../src/server/answer-headers.js';
-import { nestsDeeperThan } from '../../src/server/json-depth.js';
 
 describe('header-safe values', () => {
   const cases: Array<[string, string, string]> = [
@@ -37,22 +36,5 @@ describe('header-safe values', () => {
     headers['x-spillway-key'] = 'ключ';
     Object.assign(headers, { 'x-spillway-model': '模型', 'x-spillway-attempts': '1' });
     assert.deepEqual({ ...headers }, { 'x-spillway-key': '%D0%BA%D0%BB%D1%8E%D1%87', 'x-spillway-model': '%E6%A8%A1%E5%9E%8B', 'x-spillway-attempts': '1' });
-  });
-});
-
-describe('nesting depth', () => {
-  const nested = (depth: number): unknown => {
-    let value: unknown = 1;
-    for (let i = 0; i < depth; i++) value = i % 2 === 0 ? [value] : { a: value };
-    return value;
-  };
-  it('counts objects and arrays alike, and answers for any depth without recursion', () => {
-    assert.equal(nestsDeeperThan(1, 0), false);
-    assert.equal(nestsDeeperThan(nested(256), 256), false);
-    assert.equal(nestsDeeperThan(nested(257), 256), true);
-    assert.equal(nestsDeeperThan(nested(1_000_000), 256), true);
-    const wide = { wide: Array.from({ length: 10_000 }, () => ({ a: [1] })) };
-    assert.equal(nestsDeeperThan(wide, 4), false);
-    assert.equal(nestsDeeperThan(wide, 3), true);
   });
 });
