@@ -26,6 +26,7 @@ function usageHint(url: string, apiKey: string): string {
   return [
     `  Anthropic SDK / Claude Code:  ANTHROPIC_BASE_URL=${url} ANTHROPIC_API_KEY=${apiKey}`,
     `  OpenAI SDK:                   OPENAI_BASE_URL=${url}/v1 OPENAI_API_KEY=${apiKey}`,
+    `  (set these for the client only: exported in the shell that starts spillway, the API keys become its provider keys)`,
     `  Dashboard: ${url}/    Metrics: ${url}/metrics`,
     `  Try it:  curl ${url}/v1/messages -H 'content-type: application/json' -H 'x-api-key: ${apiKey}' \\`,
     `             -d '{"model":"claude-sonnet-4-6","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}'`,
@@ -47,7 +48,7 @@ function keysFromEnvironment(env: NodeJS.ProcessEnv = process.env): Array<{ vari
 function environmentWarning(taken: Array<{ variable: string; upstream: string }>): string {
   const names = taken.map(({ variable }) => variable);
   return [
-    `  !! Demo mode is OFF: ${names.join(' and ')} ${names.length > 1 ? 'are' : 'is'} set in this shell, so spillway uses ${names.length > 1 ? 'them' : 'it'} as real provider key${names.length > 1 ? 's' : ''}:`,
+    `  !! Demo mode is OFF: ${names.join(' and ')} ${names.length > 1 ? 'are' : 'is'} set in this shell, so spillway uses ${names.length > 1 ? 'them as real provider keys' : 'it as a real provider key'}:`,
     ...taken.map(({ variable, upstream }) => `  !!   ${variable} -> ${upstream}`),
     `  !! A placeholder key (such as "anything") is refused by the provider and every request fails.`,
     `  !! For demo mode with simulated providers, start without them:  env -u ANTHROPIC_API_KEY -u OPENAI_API_KEY npm start`,
