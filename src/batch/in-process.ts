@@ -11,8 +11,8 @@
 import { IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import type { Exchange } from '../server/exchange.js';
 import { answerHeaders } from '../server/answer-headers.js';
+import type { Exchange } from '../server/exchange.js';
 
 export class CapturedResponse extends Writable {
   statusCode = 200;
