@@ -122,7 +122,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       handleRequest(gateway, req, res);
     },
   );
-  capConnectionsPerClient(server, config.server.max_connections_per_client);
+  capConnectionsPerClient(server, config.server.max_connections_per_client, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? config.server.port, host, () => resolve());
