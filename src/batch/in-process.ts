@@ -11,6 +11,7 @@
 import { IncomingMessage, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import { answerHeaders } from '../server/answer-headers.js';
 import type { Exchange } from '../server/exchange.js';
 
 export class CapturedResponse extends Writable {
@@ -68,7 +69,7 @@ export function inProcessExchange(requestId: string, owner: string, headers: Inc
     surface: 'anthropic',
     owner,
     signal,
-    spillwayHeaders: {},
+    spillwayHeaders: answerHeaders(),
     trace: { startedAt: Date.now() },
   };
   return { exchange, response };

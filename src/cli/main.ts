@@ -26,15 +26,40 @@ function usageHint(url: string, apiKey: string): string {
   return [
     `  Anthropic SDK / Claude Code:  ANTHROPIC_BASE_URL=${url} ANTHROPIC_API_KEY=${apiKey}`,
     `  OpenAI SDK:                   OPENAI_BASE_URL=${url}/v1 OPENAI_API_KEY=${apiKey}`,
+    `  (set these for the client only: exported in the shell that starts spillway, the API keys become its provider keys)`,
     `  Dashboard: ${url}/    Metrics: ${url}/metrics`,
     `  Try it:  curl ${url}/v1/messages -H 'content-type: application/json' -H 'x-api-key: ${apiKey}' \\`,
     `             -d '{"model":"claude-sonnet-4-6","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}'`,
   ].join('\n');
 }
 
+/** The provider keys `configFromEnv` takes from the shell, and where each one sends requests. */
+function keysFromEnvironment(env: NodeJS.ProcessEnv = process.env): Array<{ variable: string; upstream: string }> {
+  const taken: Array<{ variable: string; upstream: string }> = [];
+  if (env.ANTHROPIC_API_KEY) taken.push({ variable: 'ANTHROPIC_API_KEY', upstream: env.ANTHROPIC_UPSTREAM_URL ?? 'https://api.anthropic.com' });
+  if (env.OPENAI_API_KEY) taken.push({ variable: 'OPENAI_API_KEY', upstream: env.OPENAI_UPSTREAM_URL ?? 'https://api.openai.com/v1' });
+  return taken;
+}
+
+/**
+ * Exporting ANTHROPIC_API_KEY for a client (as the banner suggests) in the shell that starts
+ * spillway silently leaves demo mode; a placeholder key then makes every request fail upstream.
+ */
+function environmentWarning(taken: Array<{ variable: string; upstream: string }>): string {
+  const names = taken.map(({ variable }) => variable);
+  return [
+    `  !! Demo mode is OFF: ${names.join(' and ')} ${names.length > 1 ? 'are' : 'is'} set in this shell, so spillway uses ${names.length > 1 ? 'them as real provider keys' : 'it as a real provider key'}:`,
+    ...taken.map(({ variable, upstream }) => `  !!   ${variable} -> ${upstream}`),
+    `  !! A placeholder key (such as "anything") is refused by the provider and every request fails.`,
+    `  !! For demo mode with simulated providers, start without them:  env -u ANTHROPIC_API_KEY -u OPENAI_API_KEY npm start`,
+  ].join('\n');
+}
+
 async function start(options: { config?: string; port?: number; host?: string }): Promise<void> {
   let config: Config | ConfigInput | undefined = options.config ? loadConfigFile(options.config) : configFromEnv();
-  let mode = options.config ? `config ${options.config}` : 'provider keys from the environment';
+  const taken = options.config ? [] : keysFromEnvironment();
+  let mode = options.config ? `config ${options.config}` : `provider keys from the environment: ${taken.map(({ variable }) => variable).join(', ')}`;
+  if (taken.length > 0) console.error(`spillway: not starting in demo mode, provider keys taken from the environment: ${taken.map(({ variable }) => variable).join(', ')}`);
   const closers: Array<() => Promise<void>> = [];
   if (!config) {
     const demo = await startDemoProviders();
@@ -54,6 +79,7 @@ async function start(options: { config?: string; port?: number; host?: string })
   console.log(
     [
       `spillway listening on ${gateway.url} (${mode})`,
+      ...(taken.length > 0 ? [environmentWarning(taken)] : []),
       ...(auth.length === 0 ? ['  No server.auth.keys set: listening on loopback only, any client key is accepted.'] : []),
       usageHint(gateway.url, auth.length > 0 ? '<one of server.auth.keys>' : 'anything'),
     ].join('\n'),

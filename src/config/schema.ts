@@ -197,9 +197,27 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(4000),
         auth: z.object({ keys: z.array(z.string().min(1)).default([]) }).strict().default({ keys: [] }),
         max_body_bytes: z.number().int().positive().default(32 * 1024 * 1024),
+        /**
+         * Clients that stall are cut off (408): the request line and headers must arrive within
+         * `headers`, the whole request, body included, within `body`. Answers may take as long as they take.
+         */
+        timeouts: z
+          .object({ headers: duration.default(30_000), body: duration.default(120_000) })
+          .strict()
+          .refine((t) => t.headers > 0 && t.body >= t.headers, 'headers must be above 0 and body at least as long as headers')
+          .default({ headers: 30_000, body: 120_000 }),
+        /** Connections one client address may hold open at once; more are refused at once. 0: no cap. */
+        max_connections_per_client: z.number().int().nonnegative().default(1000),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 4000, auth: { keys: [] }, max_body_bytes: 32 * 1024 * 1024 }),
+      .default({
+        host: '127.0.0.1',
+        port: 4000,
+        auth: { keys: [] },
+        max_body_bytes: 32 * 1024 * 1024,
+        timeouts: { headers: 30_000, body: 120_000 },
+        max_connections_per_client: 1000,
+      }),
     providers: z.record(z.string(), providerSchema).refine((p) => Object.keys(p).length > 0, 'at least one provider is needed'),
     routes: z.record(z.string(), routeSchema).default({}),
     queue: z

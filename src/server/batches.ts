@@ -5,33 +5,19 @@
  * Every batch belongs to the client credential that created it (`exchange.owner`): a client lists
  * and reaches only its own, and another client's batch answers exactly like an unknown id.
  */
-import { z } from 'zod';
 import type { BatchService } from '../batch/runner.js';
 import { BATCH_LIFETIME_MS, newBatchId, page, resultLine, type BatchRecord } from '../batch/shape.js';
-import type { NewRequest } from '../batch/store.js';
 import { webhookRefusal } from '../batch/webhook-hosts.js';
+import { BatchCreateBody } from './batch-create.js';
 import { GatewayError } from './errors.js';
 import { sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
-import { parseChatRequest } from './ingress.js';
+import { receiveBody } from './request-body.js';
 
 export const BATCHES_PATH = '/v1/messages/batches';
 
 /** Upstream allows 256 MB batch bodies, more than a single message. */
 const MAX_BATCH_BYTES = 256 * 1024 * 1024;
-const MAX_REQUESTS = 100_000;
-
-const createSchema = z.object({
-  requests: z
-    .array(
-      z.object({
-        custom_id: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'expected 1 to 64 letters, digits, "-" or "_"'),
-        params: z.record(z.string(), z.unknown()),
-      }),
-    )
-    .min(1)
-    .max(MAX_REQUESTS),
-});
 
 /** Request headers that shape what the provider does, kept with the batch and sent with each request. */
 const REPLAYED_HEADERS = ['anthropic-version', 'anthropic-beta'];
@@ -48,35 +34,6 @@ function baseUrlOf(exchange: Exchange): string {
   return `${proto}://${host}`;
 }
 
-function parseCreate(raw: Buffer): NewRequest[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch (error) {
-    throw new GatewayError('invalid_request', `The request body is not valid JSON: ${(error as Error).message}`);
-  }
-  const parsed = createSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new GatewayError('invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`);
-  }
-  const seen = new Set<string>();
-  return parsed.data.requests.map(({ custom_id: customId, params }, i) => {
-    if (seen.has(customId)) throw new GatewayError('invalid_request', `requests.${i}.custom_id: "${customId}" is used twice; custom_id must be unique within a batch`);
-    seen.add(customId);
-    if (params.stream === true) throw new GatewayError('invalid_request', `requests.${i}.params.stream: streaming is not supported in batches`);
-    const text = JSON.stringify(params);
-    try {
-      // The same checks an interactive request gets, now rather than hours later.
-      parseChatRequest('anthropic', Buffer.from(text));
-    } catch (error) {
-      if (error instanceof GatewayError) throw new GatewayError('invalid_request', `requests.${i}.params.${error.message}`);
-      throw error;
-    }
-    return { customId, params: text };
-  });
-}
-
 /** The client's webhook if it names an allowed host, else the operator's default (trusted as configured). */
 function webhookOf(exchange: Exchange, service: BatchService, allowedHosts: readonly string[]): string | undefined {
   const asked = header(exchange, 'x-spillway-batch-webhook');
@@ -86,9 +43,12 @@ function webhookOf(exchange: Exchange, service: BatchService, allowedHosts: read
   return asked;
 }
 
-async function create(service: BatchService, exchange: Exchange, raw: Buffer, allowedHosts: readonly string[]): Promise<void> {
+async function create(service: BatchService, exchange: Exchange, limit: number, allowedHosts: readonly string[]): Promise<void> {
+  // The webhook is judged before a byte of the body is read.
   const webhook = webhookOf(exchange, service, allowedHosts);
-  const requests = parseCreate(raw);
+  const body = new BatchCreateBody();
+  await receiveBody(exchange.req, limit, (chunk) => body.write(chunk));
+  const requests = body.end();
   const headers: Record<string, string> = {};
   for (const name of REPLAYED_HEADERS) {
     const value = header(exchange, name);
@@ -174,14 +134,13 @@ export async function serveBatches(
   exchange: Exchange,
   method: string,
   path: string,
-  readBody: (limit: number) => Promise<Buffer>,
 ): Promise<void> {
   const service = gw.batches;
   if (!service) throw new GatewayError('not_found', 'message batches are disabled on this gateway (batches.enabled)');
   const unavailable = () => new GatewayError('overloaded', 'the batch store is unreachable right now; retry shortly');
   if (service.store().degraded) throw unavailable();
   try {
-    return await route(service, gw, exchange, method, path, readBody);
+    return await route(service, gw, exchange, method, path);
   } catch (error) {
     if (!(error instanceof GatewayError) && service.store().degraded) throw unavailable();
     throw error;
@@ -194,13 +153,12 @@ async function route(
   exchange: Exchange,
   method: string,
   path: string,
-  readBody: (limit: number) => Promise<Buffer>,
 ): Promise<void> {
   const url = exchange.req.url ?? '';
   const query = new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
   const rest = path.slice(BATCHES_PATH.length).replace(/\/$/, '');
   if (rest === '') {
-    if (method === 'POST') return create(service, exchange, await readBody(Math.max(gw.config.server.max_body_bytes, MAX_BATCH_BYTES)), gw.config.batches.webhook_hosts);
+    if (method === 'POST') return create(service, exchange, Math.max(gw.config.server.max_body_bytes, MAX_BATCH_BYTES), gw.config.batches.webhook_hosts);
     if (method === 'GET') return list(service, exchange, query);
   }
   const match = /^\/([A-Za-z0-9_-]+)(\/results|\/cancel)?$/.exec(rest);

@@ -20,6 +20,7 @@ import { AdmissionQueue } from '../quota/queue.js';
 import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
 import { RedisBatchStore } from '../batch/redis-store.js';
+import { capConnectionsPerClient } from './client-connections.js';
 import { handleRequest } from './routes.js';
 
 /** Everything a request handler needs, built once from config. */
@@ -113,9 +114,22 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
     host = '127.0.0.1';
   }
   const gateway = createGateway(config, log);
-  const server: Server = createServer({ noDelay: true, keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    handleRequest(gateway, req, res);
-  });
+  const { timeouts } = config.server;
+  const server: Server = createServer(
+    {
+      noDelay: true,
+      keepAliveTimeout: 65_000,
+      // Both bound only the receiving of a request; the answer itself may take as long as it takes.
+      headersTimeout: timeouts.headers,
+      requestTimeout: timeouts.body,
+      // Node checks the two on this interval: often enough that a stalled client is closed close to its deadline.
+      connectionsCheckingInterval: Math.min(5_000, Math.max(50, timeouts.headers / 4)),
+    },
+    (req, res) => {
+      handleRequest(gateway, req, res);
+    },
+  );
+  capConnectionsPerClient(server, config.server.max_connections_per_client, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? config.server.port, host, () => resolve());

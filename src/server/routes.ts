@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheStatus, RequestRecord } from '../observe/observer.js';
 import { isAdminPath, serveAdmin } from './admin.js';
+import { answerHeaders } from './answer-headers.js';
 import { BATCHES_PATH, serveBatches } from './batches.js';
 import { serveChatCached } from './cached-chat.js';
 import { clientKeyId, findKey, ownerOf } from './client-keys.js';
@@ -14,6 +15,7 @@ import { sendError, sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
 import { maxWaitOf, parseChatRequest, parseCountTokensRequest, priorityOf } from './ingress.js';
 import { listModels, countTokens } from './models.js';
+import { readJsonBody } from './request-body.js';
 
 const requestIdPrefix = `req_spw_${randomBytes(6).toString('hex')}`;
 let requestCounter = 0;
@@ -47,29 +49,6 @@ function authenticate(gw: Gateway, req: IncomingMessage, exchange: Exchange): vo
   exchange.owner = ownerOf(credential);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    return Promise.reject(new GatewayError('too_large', `request body is ${declared} bytes; the limit is ${limit} bytes`));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new GatewayError('too_large', `request body exceeds the limit of ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 async function route(gw: Gateway, exchange: Exchange, method: string, path: string): Promise<void> {
   const { req } = exchange;
   if (method === 'GET' && path === '/healthz') return sendJson(exchange, 200, '{"status":"ok"}');
@@ -85,13 +64,13 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   authenticate(gw, req, exchange);
   const limit = gw.config.server.max_body_bytes;
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
-    const chat = parseChatRequest(exchange.surface, await readBody(req, limit));
+    const chat = parseChatRequest(exchange.surface, await readJsonBody(req, limit));
     return serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
   }
   if (method === 'POST' && path === '/v1/messages/count_tokens') {
-    return countTokens(gw, exchange, parseCountTokensRequest(await readBody(req, limit)));
+    return countTokens(gw, exchange, parseCountTokensRequest(await readJsonBody(req, limit)));
   }
-  if (path === BATCHES_PATH || path.startsWith(`${BATCHES_PATH}/`)) return serveBatches(gw, exchange, method, path, (max) => readBody(req, max));
+  if (path === BATCHES_PATH || path.startsWith(`${BATCHES_PATH}/`)) return serveBatches(gw, exchange, method, path);
   if (method === 'GET' && path === '/v1/models') return listModels(gw, exchange);
   throw new GatewayError('not_found', `${method} ${path} is not a spillway endpoint`);
 }
@@ -125,21 +104,41 @@ export function handleRequest(gw: Gateway, req: IncomingMessage, res: ServerResp
     surface: surfaceOf(path, req),
     owner: '',
     signal: abort.signal,
-    spillwayHeaders: {},
+    spillwayHeaders: answerHeaders(),
     trace: { startedAt: Date.now() },
   };
   res.on('close', () => {
     // The client is gone when the response closes before it finished.
     if (!res.writableFinished) abort.abort();
-    if (exchange.trace.requestedModel !== undefined) gw.observer.request(recordOf(exchange));
-  });
-  route(gw, exchange, req.method ?? 'GET', path).catch((error: unknown) => {
-    if (error instanceof GatewayError) {
-      if (error.kind === 'too_large') res.shouldKeepAlive = false;
-      return sendError(exchange, error);
+    if (exchange.trace.requestedModel === undefined) return;
+    try {
+      gw.observer.request(recordOf(exchange));
+    } catch (error) {
+      // An event handler that throws would end the process; a request left unrecorded ends nothing.
+      gw.log(`spillway: could not record ${requestId}: ${describeError(error)}`);
     }
-    gw.log(`spillway: internal error on ${req.method} ${path}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    if (res.headersSent) res.destroy();
-    else sendError(exchange, new GatewayError('upstream', 'internal gateway error'));
   });
+  route(gw, exchange, req.method ?? 'GET', path)
+    .catch((error: unknown) => answerFailure(gw, exchange, path, error))
+    .catch((error: unknown) => {
+      // The last resort: the failure could not even be answered. Only this exchange ends, never the process.
+      gw.log(`spillway: could not answer ${req.method} ${path}: ${describeError(error)}`);
+      res.destroy();
+    });
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+function answerFailure(gw: Gateway, exchange: Exchange, path: string, error: unknown): void {
+  const { req, res } = exchange;
+  if (error instanceof GatewayError) {
+    // Refused before its body was read (unauthenticated, too large): the rest is not worth reading.
+    if (!req.complete) res.shouldKeepAlive = false;
+    return sendError(exchange, error);
+  }
+  gw.log(`spillway: internal error on ${req.method} ${path}: ${describeError(error)}`);
+  if (res.headersSent) res.destroy();
+  else sendError(exchange, new GatewayError('upstream', 'internal gateway error'));
 }

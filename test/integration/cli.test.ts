@@ -59,11 +59,13 @@ describe('spillway start', () => {
     }
   });
 
-  it('with ANTHROPIC_API_KEY set and no config proxies to that provider', async () => {
+  it('with ANTHROPIC_API_KEY set and no config proxies to that provider and says loudly that demo mode is off', async () => {
     const sim = await startSimulator({ keys: [{ id: 'real', key: 'sk-real-key', limits: { rpm: 1000 } }] });
     const cli = await startCli(['start', '--port', '0'], cleanEnv({ ANTHROPIC_API_KEY: 'sk-real-key', ANTHROPIC_UPSTREAM_URL: sim.url }));
     try {
-      assert.doesNotMatch(cli.output(), /demo mode/);
+      assert.match(cli.output(), /Demo mode is OFF: ANTHROPIC_API_KEY is set in this shell/, 'the banner says loudly why this is not demo mode');
+      assert.match(cli.output(), /ANTHROPIC_API_KEY -> http:\/\/127\.0\.0\.1/, 'and where the key sends requests');
+      assert.match(cli.output(), /env -u ANTHROPIC_API_KEY -u OPENAI_API_KEY npm start/, 'and how to get demo mode back');
       const client = new Anthropic({ baseURL: cli.url, apiKey: 'client', maxRetries: 0 });
       await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'Hello' }] });
       assert.equal(sim.stats().keys.real?.ok, 1);

@@ -14,8 +14,11 @@ const CHROMIUM = '/usr/bin/chromium';
 const ADMIN_KEY = 'admin-key';
 const SCREENSHOT = resolve('test-output/dashboard.png');
 
-describe('live dashboard', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)` }, () => {
-  it('shows per-key quotas, requests and recent requests, and updates them without reloading', async () => {
+// Skipped on the test itself, not the suite: the runner's summary counts only skipped tests.
+const missing = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install chromium)`;
+
+describe('live dashboard', () => {
+  it('shows per-key quotas, requests and recent requests, and updates them without reloading', { skip: missing }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'spillway-dashboard-'));
     const keys = simKeys(2, { rpm: 600, itpm: 1_000_000, otpm: 1_000_000 });
     const stack = await startStack({
