@@ -124,7 +124,7 @@ export function guardFeatures(prompt: string): GuardFeatures {
     anchors,
     polar,
     tense: [...new Set(wordList.flatMap((word) => TENSE[word] ?? []))].sort(),
-    structure: roleStructure(prompt, isQuantityWord),
+    structure: roleStructure(prompt, quantityWord),
     words,
   };
 }
@@ -141,8 +141,10 @@ export function checkGuard(a: GuardFeatures, b: GuardFeatures): GuardVerdict {
   return roles === undefined ? { pass: true } : { pass: false, reason: roles };
 }
 
-function isQuantityWord(token: string): boolean {
-  return /\d/.test(token) || [SMALL_NUMBERS, MULTIPLIERS, ORDINALS, UNITS].some((table) => table[token] !== undefined);
+/** '' for a number word, the one spelling of a unit, undefined for any other word. */
+function quantityWord(token: string): string | undefined {
+  if (/\d/.test(token) || [SMALL_NUMBERS, MULTIPLIERS, ORDINALS].some((table) => table[token] !== undefined)) return '';
+  return UNITS[token];
 }
 
 /** Numbers with their units, as canonical strings: "5kg", "0.5", "1000usd", "#3" (ordinal). */

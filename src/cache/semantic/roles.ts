@@ -41,7 +41,7 @@ export interface RoleStructure {
   comparisons: string[];
   /** Content word → the segment of its only occurrence and its position (absent for repeated words). */
   places: Map<string, { segment: number; position: number }>;
-  /** Content words in order, across clauses, less quantities (numbers and units are compared as such). */
+  /** Content words in order, across clauses; numbers left out (compared as such), units in one spelling. */
   sequence: string[];
 }
 
@@ -60,8 +60,11 @@ function isInfinitive(tokens: string[], i: number): boolean {
   return before === undefined || isClauseBreak(before) || (isStopWord(before) && !NEGATIONS.has(before));
 }
 
-/** `isQuantity` tells number and unit words ("5", "five", "kg"), left out of the sequence. */
-export function roleStructure(prompt: string, isQuantity: (token: string) => boolean = () => false): RoleStructure {
+/**
+ * `quantityWord` gives a number word ("5", "five") as '' (left out of the sequence: numbers are
+ * compared with their units elsewhere) and a unit in one spelling ("kilograms" → "kg").
+ */
+export function roleStructure(prompt: string, quantityWord: (token: string) => string | undefined = () => undefined): RoleStructure {
   const tokens = rawTokens(prompt);
   const roles = new Map<string, Set<string>>();
   const args = new Map<string, string[]>();
@@ -85,8 +88,9 @@ export function roleStructure(prompt: string, isQuantity: (token: string) => boo
       return;
     }
     if (isStopWord(token) || NEGATIONS.has(token)) return;
-    const word = canonicalWord(token);
-    if (!isQuantity(token)) sequence.push(word);
+    const quantity = quantityWord(token);
+    const word = quantity || canonicalWord(token);
+    if (quantity !== '') sequence.push(word);
     const wordRoles = roles.get(word) ?? new Set<string>();
     wordRoles.add(role);
     roles.set(word, wordRoles);
