@@ -94,7 +94,7 @@ export function roleStructure(prompt: string, quantityWord: (token: string) => s
     const wordRoles = roles.get(word) ?? new Set<string>();
     wordRoles.add(role);
     roles.set(word, wordRoles);
-    if (DIRECTIONAL.has(role)) args.set(role, [...(args.get(role) ?? []), word]);
+    if (DIRECTIONAL.has(role)) args.set(role, (args.get(role) ?? []).concat(word));
     seen.set(word, seen.has(word) ? null : { segment, position: position++ });
   });
   const places = new Map<string, { segment: number; position: number }>();
@@ -134,14 +134,20 @@ export function compareRoles(a: RoleStructure, b: RoleStructure): RoleVerdict {
 
 /** Two shared words in one segment of each prompt, in opposite orders. */
 function orderDiffers(a: RoleStructure, b: RoleStructure): boolean {
-  const shared = [...a.places.keys()].filter((word) => b.places.has(word));
-  for (let i = 0; i < shared.length; i++) {
-    for (let j = i + 1; j < shared.length; j++) {
-      const [u, v] = [shared[i] as string, shared[j] as string];
-      const [ua, va, ub, vb] = [a.places.get(u), a.places.get(v), b.places.get(u), b.places.get(v)];
-      if (!ua || !va || !ub || !vb || ua.segment !== va.segment || ub.segment !== vb.segment) continue;
-      if (ua.position < va.position !== ub.position < vb.position) return true;
-    }
+  // Group the shared words by the pair of segments they sit in; within a group, the order in a
+  // must be the order in b. Sorting keeps this linear-ish for long prompts.
+  const groups = new Map<string, Array<{ inA: number; inB: number }>>();
+  for (const [word, placeA] of a.places) {
+    const placeB = b.places.get(word);
+    if (!placeB) continue;
+    const key = `${placeA.segment}:${placeB.segment}`;
+    const group = groups.get(key) ?? [];
+    group.push({ inA: placeA.position, inB: placeB.position });
+    groups.set(key, group);
+  }
+  for (const group of groups.values()) {
+    group.sort((x, y) => x.inA - y.inA);
+    for (let i = 1; i < group.length; i++) if ((group[i] as { inB: number }).inB < (group[i - 1] as { inB: number }).inB) return true;
   }
   return false;
 }
@@ -165,7 +171,8 @@ function spanReplaced(a: string[], b: string[]): boolean {
   while (end < a.length - start && end < b.length - start && a[a.length - 1 - end] === b[b.length - 1 - end]) end += 1;
   const [middleA, middleB] = [a.slice(start, a.length - end), b.slice(start, b.length - end)];
   if (start + end === 0 || middleA.length === 0 || middleB.length === 0) return false;
-  return !middleA.some((word) => middleB.includes(word));
+  const inB = new Set(middleB);
+  return !middleA.some((word) => inB.has(word));
 }
 
 /** The same sequence with some words replaced in place by words the other prompt lacks. */
