@@ -138,7 +138,7 @@ export const cacheSchema = z
     semantic: z
       .object({
         enabled: z.boolean().default(true),
-        threshold: z.number().min(0).max(1).default(0.92),
+        threshold: z.number().min(0).max(1).default(0.96),
         multi_turn: z.boolean().default(false),
         embedder: z
           .discriminatedUnion('type', [
@@ -148,7 +148,7 @@ export const cacheSchema = z
           .default({ type: 'builtin' }),
       })
       .strict()
-      .default({ enabled: true, threshold: 0.92, multi_turn: false, embedder: { type: 'builtin' } }),
+      .default({ enabled: true, threshold: 0.96, multi_turn: false, embedder: { type: 'builtin' } }),
     negative: z
       .object({ enabled: z.boolean().default(true), ttl: duration.default(600_000) })
       .strict()

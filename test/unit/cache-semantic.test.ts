@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HashedEmbedder } from '../../src/cache/semantic/hashed-embedder.js';
@@ -10,15 +9,9 @@ import { SemanticCache } from '../../src/cache/semantic/semantic-cache.js';
 import { VectorIndex } from '../../src/cache/semantic/vector-index.js';
 import { OpenAIEmbedder, EmbeddingError } from '../../src/cache/semantic/openai-embedder.js';
 import type { KeyInput } from '../../src/cache/key.js';
+import { handWritten } from '../fixtures/semantic/labelled.js';
 
-interface Pair {
-  label: 'should_hit' | 'must_not_hit';
-  kind: string;
-  a: string;
-  b: string;
-}
-
-const pairs = (JSON.parse(readFileSync(new URL('../fixtures/semantic/pairs.json', import.meta.url), 'utf8')) as { pairs: Pair[] }).pairs;
+const pairs = handWritten();
 
 function request(prompt: string, extra: Record<string, unknown> = {}): KeyInput {
   return { surface: 'openai', scope: '', plan: 'openai/gpt-test', body: { temperature: 0, messages: [{ role: 'user', content: prompt }], ...extra } };

@@ -11,9 +11,11 @@
  *   sentence start, acronyms, code identifiers (camelCase, snake_case, dotted.paths, file names,
  *   --flags, `backticked` text, letter+digit names like ES2020) and "quoted" words. Containment
  *   rather than equality lets "paris" match "Paris" in a lower-cased variant;
- * - polar words (ascending/descending, increase/decrease, encrypt/decrypt …): same set;
- * - direction: "x to y" in one prompt and "y to x" in the other.
+ * - polar words (ascending/descending, increase/decrease, encrypt/decrypt, more/less …): same set;
+ * - tense: past (was, did …) and future (will …) auxiliaries, so "who is" is not "who was";
+ * - roles and order (roles.ts): the same words in swapped roles or order ask another question.
  */
+import { compareRoles, roleStructure, type RoleStructure } from './roles.js';
 import { canonicalWord, NEGATIONS, normalise, tokens } from './text.js';
 
 export interface GuardFeatures {
@@ -21,12 +23,14 @@ export interface GuardFeatures {
   numbers: string[];
   anchors: string[];
   polar: string[];
-  directions: string[];
+  tense: string[];
+  structure: RoleStructure;
   /** Lower-cased words of the prompt (for anchor containment). */
   words: Set<string>;
 }
 
-export type GuardVerdict = { pass: true } | { pass: false; reason: 'negation' | 'number' | 'anchor' | 'polarity' | 'direction' };
+export type GuardReason = 'negation' | 'number' | 'anchor' | 'polarity' | 'tense' | 'role' | 'argument' | 'comparison' | 'order' | 'substitution' | 'addition';
+export type GuardVerdict = { pass: true } | { pass: false; reason: GuardReason };
 
 const SMALL_NUMBERS: Record<string, number> = {
   zero: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10,
@@ -94,10 +98,12 @@ const POLAR_PAIRS = [
   'longest shortest', 'cheapest expensive', 'safe unsafe', 'legal illegal', 'possible impossible', 'agree disagree',
   'like dislike', 'rise fall', 'gain loss', 'serialize deserialize', 'compress decompress', 'install uninstall',
   'mount unmount', 'lock unlock', 'show hide', 'strong weak', 'happy sad', 'odd even', 'public private',
+  'more less', 'more fewer', 'most least', 'most fewest',
 ];
 const POLAR = new Set(POLAR_PAIRS.flatMap((pair) => pair.split(' ').map(canonicalWord)));
 
-const DIRECTION_WORDS = new Set(['to', 'into']);
+/** Auxiliaries that put a question in the past or the future; the present is the unmarked case. */
+const TENSE: Record<string, string> = { was: 'past', were: 'past', did: 'past', had: 'past', will: 'future', shall: 'future' };
 
 export function guardFeatures(prompt: string): GuardFeatures {
   const lower = normalise(prompt);
@@ -117,7 +123,8 @@ export function guardFeatures(prompt: string): GuardFeatures {
     numbers: extractNumbers(lower).sort(),
     anchors,
     polar,
-    directions: extractDirections(wordList),
+    tense: [...new Set(wordList.flatMap((word) => TENSE[word] ?? []))].sort(),
+    structure: roleStructure(prompt, quantityWord),
     words,
   };
 }
@@ -129,9 +136,15 @@ export function checkGuard(a: GuardFeatures, b: GuardFeatures): GuardVerdict {
   if (!a.anchors.every((anchor) => b.words.has(anchor)) || !b.anchors.every((anchor) => a.words.has(anchor))) {
     return { pass: false, reason: 'anchor' };
   }
-  const reversed = new Set(b.directions.map((pair) => pair.split('>').reverse().join('>')));
-  if (a.directions.some((pair) => reversed.has(pair) && !b.directions.includes(pair))) return { pass: false, reason: 'direction' };
-  return { pass: true };
+  if (a.tense.join('|') !== b.tense.join('|')) return { pass: false, reason: 'tense' };
+  const roles = compareRoles(a.structure, b.structure);
+  return roles === undefined ? { pass: true } : { pass: false, reason: roles };
+}
+
+/** '' for a number word, the one spelling of a unit, undefined for any other word. */
+function quantityWord(token: string): string | undefined {
+  if (/\d/.test(token) || [SMALL_NUMBERS, MULTIPLIERS, ORDINALS].some((table) => table[token] !== undefined)) return '';
+  return UNITS[token];
 }
 
 /** Numbers with their units, as canonical strings: "5kg", "0.5", "1000usd", "#3" (ordinal). */
@@ -227,18 +240,5 @@ function extractQuoted(lower: string): string[] {
   for (const match of lower.matchAll(/["“]([^"”]{1,200})["”]/g)) {
     for (const word of match[1]?.match(/[\p{L}\p{N}]+/gu) ?? []) out.push(word);
   }
-  return out;
-}
-
-/** "celsius>fahrenheit" for "celsius to fahrenheit": content word, to/into, content word. */
-function extractDirections(words: string[]): string[] {
-  const out: string[] = [];
-  words.forEach((word, i) => {
-    const before = words[i - 1];
-    const after = words[i + 1];
-    if (!DIRECTION_WORDS.has(word) || before === undefined || after === undefined) return;
-    if (NEGATIONS.has(before) || !/^\p{L}{3,}$/u.test(before) || !/^\p{L}{3,}$/u.test(after)) return;
-    out.push(`${canonicalWord(before)}>${canonicalWord(after)}`);
-  });
   return out;
 }

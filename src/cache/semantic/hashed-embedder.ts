@@ -30,7 +30,8 @@ export class HashedEmbedder implements Embedder {
     words.forEach((word, i) => {
       this.add(vector, `w:${word}`, WORD_WEIGHT);
       const next = words[i + 1];
-      if (next !== undefined) this.add(vector, `p:${word} ${next}`, PAIR_WEIGHT);
+      // Unordered: which word comes first is the guard's to judge (roles.ts), so a clause moved whole stays close.
+      if (next !== undefined) this.add(vector, `p:${word < next ? `${word} ${next}` : `${next} ${word}`}`, PAIR_WEIGHT);
       const padded = `#${word}#`;
       const grams = Math.max(1, padded.length - 2);
       for (let j = 0; j + 3 <= padded.length; j++) this.add(vector, `t:${padded.slice(j, j + 3)}`, TRIGRAM_WEIGHT / Math.sqrt(grams));

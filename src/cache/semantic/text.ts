@@ -31,7 +31,8 @@ const CONTRACTIONS: Array<[RegExp, string]> = [
   [/\b(do|does|did|is|are|was|were|has|have|had|would|should|could|must|need)nt\b/g, '$1 not'],
   [/\bcant\b/g, 'can not'],
   [/\bhow many\b/g, 'number of'],
-  [/['’](re|ve|ll|d|m)\b/g, ''],
+  [/['’]ll\b/g, ' will'], // the future changes the question; will is a stop word for the embedder
+  [/['’](re|ve|d|m)\b/g, ''],
   [/['’]s\b/g, ''],
 ];
 
