@@ -37,6 +37,9 @@ describe('GET /metrics', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'spillway-metrics-'));
     stack = await startStack({
       sim: {
+        // Per-second buckets: the provider's headers then say what spillway assumes (one request a
+        // second), so an early answer cannot make room for a second request of the burst.
+        window: 'second',
         latency: { ttftMs: 5 },
         keys: [
           { id: 'k1', key: 'sk-sim-1', limits: { rpm: 60, itpm: 1_000_000, otpm: 1_000_000 } },

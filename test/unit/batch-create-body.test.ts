@@ -48,7 +48,7 @@ describe('a batch create body', () => {
     const body = new BatchCreateBody();
     body.write(Buffer.from('{"requests":[{"custom_id":"a","params":'));
     assert.throws(
-      () => body.write(Buffer.from(`${JSON.stringify({ model: 'm', messages: [] })}},`)),
+      () => body.write(Buffer.from(`${JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })}},`)),
       (error: unknown) => error instanceof GatewayError && /^requests\.0\.params\.max_tokens: Field required/.test(error.message),
     );
   });
