@@ -8,6 +8,7 @@ export const openai: ProviderAdapter = {
   defaultBaseUrl: 'https://api.openai.com/v1',
   chatPath: () => '/chat/completions',
   modelsPath: '/models',
+  probe: { path: '/models' },
   authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
   forwardsHeader: (name) =>
     name === 'openai-organization' || name === 'openai-project' || name.startsWith('x-stainless-') || name === 'user-agent',

@@ -2,6 +2,7 @@
  * The one HTTP client spillway uses for providers: undici with pooled keep-alive connections.
  */
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { DEFAULT_CONNECTIONS } from '../quota/connections.js';
 
 export interface UpstreamRequest {
   url: string;
@@ -11,6 +12,8 @@ export interface UpstreamRequest {
   signal?: AbortSignal;
   /** Time allowed until the response headers, and between body chunks. */
   timeoutMs: number;
+  /** Connections at most to this origin at once (the provider's `connections`; admission keeps within it). */
+  connections?: number;
 }
 
 export type UpstreamResponse = Dispatcher.ResponseData;
@@ -38,7 +41,17 @@ export function classifyFailure(error: unknown): UpstreamFailure {
 
 /** One per gateway, so closing a gateway closes only its own connections. */
 export class UpstreamClient {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 512, pipelining: 1 });
+  /** One agent per connection cap: each keeps its own pool per origin. */
+  private readonly agents = new Map<number, Agent>();
+
+  private agentFor(connections: number): Agent {
+    let agent = this.agents.get(connections);
+    if (!agent) {
+      agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections, pipelining: 1 });
+      this.agents.set(connections, agent);
+    }
+    return agent;
+  }
 
   async send(req: UpstreamRequest): Promise<UpstreamResponse> {
     try {
@@ -47,7 +60,7 @@ export class UpstreamClient {
         headers: req.headers,
         body: req.body,
         signal: req.signal,
-        dispatcher: this.agent,
+        dispatcher: this.agentFor(req.connections ?? DEFAULT_CONNECTIONS),
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
       });
@@ -57,6 +70,6 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([...this.agents.values()].map((agent) => agent.close()));
   }
 }

@@ -2,16 +2,17 @@
  * Dispatch: send one admitted request to one key of one provider, stream or relay the answer
  * back, and settle the reservation with what the provider reported.
  */
-import { once } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { SseParser } from '../protocol/sse.js';
 import { bridgeFor, type Bridge, type StreamBridge } from '../protocol/translate/bridge.js';
 import { StreamUsage, usageOfBody, type TokenUsage } from '../protocol/usage.js';
 import type { Provider } from '../providers/provider.js';
-import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
+import { classifyFailure, UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
 import type { Reservation } from '../quota/types.js';
 import { cooldownMs } from '../quota/headers.js';
+import { keyFaultOf } from '../resilience/key-fault.js';
 import type { Outcome } from '../resilience/retry.js';
+import { drained } from './backpressure.js';
 import type { Observer } from '../observe/observer.js';
 import { streamErrorEvent } from './errors.js';
 import { markFirstByte, type Exchange } from './exchange.js';
@@ -88,6 +89,82 @@ export interface AttemptContext {
   onSettled(usage: TokenUsage | undefined): void;
   observer: Observer;
   log(message: string): void;
+  /** The provider refused the key and this attempt took it out of service: its probe may start. */
+  onKeyRested?(provider: Provider, keyId: string): void;
+}
+
+/** Defaults of a provider's `timeout` and `first_byte_timeout` (see config/schema.ts). */
+export const DEFAULT_TIMEOUT_MS = 600_000;
+export const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 60_000;
+/**
+ * A non-streamed answer arrives whole, after its generation: its first-byte limit grows with its
+ * output cap at this pace, slower than any model serves, so only a stall runs out of it.
+ */
+const SLOWEST_TOKENS_PER_SECOND = 10;
+/** The output cap assumed when the request sets none (OpenAI's max_tokens is optional). */
+const ASSUMED_MAX_TOKENS = 4096;
+
+/** How long this attempt may wait for the answer's first byte (a stream's first event). */
+export function firstByteLimitMs(first: number | undefined, whole: number | undefined, stream: boolean, maxTokens: number | undefined): number {
+  const base = first ?? DEFAULT_FIRST_BYTE_TIMEOUT_MS;
+  const generation = stream ? 0 : ((maxTokens ?? ASSUMED_MAX_TOKENS) / SLOWEST_TOKENS_PER_SECOND) * 1000;
+  return Math.min(whole ?? DEFAULT_TIMEOUT_MS, base + generation);
+}
+
+/** Aborts the attempt when its first byte is late; cleared once it arrived. */
+class FirstByteTimer {
+  expired = false;
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(abort: AbortController, ms: number) {
+    this.timer = setTimeout(() => {
+      this.expired = true;
+      abort.abort(new UpstreamFailure('timeout', `no answer within ${Math.round(ms / 1000)}s`));
+    }, ms);
+    this.timer.unref();
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** A body read that fails (a connection cut mid-answer) is an upstream failure like any other. */
+async function readWhole(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of body) chunks.push(chunk);
+  } catch (error) {
+    throw classifyFailure(error);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Waits for a stream's first chunk (still retryable), then yields it and the rest as they come. */
+async function firstChunkOf(body: AsyncIterable<Buffer>): Promise<AsyncIterable<Buffer>> {
+  const iterator = body[Symbol.asyncIterator]();
+  let first: IteratorResult<Buffer>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    throw classifyFailure(error);
+  }
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        if (first.done) return;
+        yield first.value;
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        // A relay that stops early (the client left) lets go of the upstream body too.
+        await iterator.return?.();
+      }
+    },
+  };
 }
 
 /** Upstream headers worth keeping on a translated answer: only request ids; the rest is the other protocol's. */
@@ -146,6 +223,8 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
   const sentAt = Date.now();
   const report = (status: number | 'timeout' | 'connection') =>
     ctx.observer.upstream({ requestId: exchange.requestId, provider: provider.name, keyId: reservation.keyId, model: ctx.model, status, latencyMs: Date.now() - sentAt });
+  const timeoutMs = provider.config.timeout ?? DEFAULT_TIMEOUT_MS;
+  const firstByte = new FirstByteTimer(upstreamAbort, firstByteLimitMs(provider.config.first_byte_timeout, timeoutMs, chat.stream, chat.maxTokens));
 
   try {
     const outgoing = upstreamRequest(exchange, chat, ctx, bridge);
@@ -153,45 +232,48 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       ...outgoing,
       method: 'POST',
       signal: upstreamAbort.signal,
-      timeoutMs: provider.config.timeout ?? 600_000,
+      timeoutMs,
+      connections: provider.connections.capacity,
     });
     const now = Date.now();
     report(response.statusCode);
     const observed = adapter.parseLimits(response.headers, now);
-    pool.observe(reservation.keyId, observed, now, reservation);
+    pool.observe(reservation.keyId, observed, now, reservation, sentAt);
 
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      const body = await response.body.text();
+      const body = (await readWhole(response.body)).toString('utf8');
+      firstByte.clear();
       settle(undefined);
       const fromBody = adapter.parseErrorBody?.(response.statusCode, body, now);
       if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
+      const keyFault = keyFaultOf(response.statusCode, body);
       if (response.statusCode === 429) {
         pool.coolDown(reservation.keyId, now + cooldownMs(observed));
-      } else if (response.statusCode === 401 || response.statusCode === 403) {
-        const reason = `the provider answered ${response.statusCode}`;
-        pool.disable(reservation.keyId, reason);
-        ctx.log(`spillway: key ${reservation.keyId} of provider ${provider.name} taken out of service: ${reason}`);
-        ctx.observer.keyDisabled(provider.name, reservation.keyId, reason);
+      } else if (keyFault?.scope === 'key') {
+        restKey(ctx, keyFault.reason, now);
       }
       // The outcome keeps the upstream's status (retry decisions); the relayed answer is in the caller's shape.
       const relayed = bridge ? bridge.error(response.statusCode, body) : { status: response.statusCode, body };
       return {
         answered: false,
-        outcome: { kind: 'status', status: response.statusCode, headers: response.headers },
+        outcome: { kind: 'status', status: response.statusCode, headers: response.headers, ...(keyFault ? { keyFault: keyFault.scope } : {}) },
         response: { status: relayed.status, headers: withRetryAfter(flatHeaders(response.headers), observed.retryAfterMs), body: relayed.body },
       };
     }
 
-    if (bridge) return await answerTranslated(exchange, chat, ctx, bridge, response, settle);
+    if (bridge) return await answerTranslated(exchange, chat, ctx, bridge, response, settle, firstByte);
 
     const headers = { ...relayedHeaders(response.headers), ...exchange.spillwayHeaders };
     if (!chat.stream) {
-      const body = Buffer.from(await response.body.arrayBuffer());
+      const body = await readWhole(response.body);
+      firstByte.clear();
       let usage: TokenUsage | undefined;
       try {
         usage = usageOfBody(adapter.protocol, JSON.parse(body.toString('utf8')));
       } catch {
-        usage = undefined;
+        // Not a readable answer (cut short without the connection saying so): retry may fix it.
+        settle(undefined);
+        return { answered: false, outcome: { kind: 'connection' } };
       }
       settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: reservation.demand.outputTokens });
       markFirstByte(exchange);
@@ -200,20 +282,35 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       return { answered: true, usage };
     }
 
-    const usage = await relayStream(exchange, response.statusCode, headers, response.body, adapter.protocol === 'anthropic' ? 'anthropic' : 'openai');
+    const events = await firstChunkOf(response.body);
+    firstByte.clear();
+    const usage = await relayStream(exchange, response.statusCode, headers, events, adapter.protocol === 'anthropic' ? 'anthropic' : 'openai');
     const total = usage.usage(ctx.estimatedInput);
     settle(total);
     return { answered: true, usage: total };
   } catch (error) {
     settle(undefined);
-    if (error instanceof UpstreamFailure) {
-      report(error.kind);
-      return { answered: false, outcome: { kind: error.kind } };
+    const failure = firstByte.expired ? new UpstreamFailure('timeout', 'no first byte in time') : error;
+    if (failure instanceof UpstreamFailure) {
+      report(failure.kind);
+      return { answered: false, outcome: { kind: failure.kind } };
     }
     throw error;
   } finally {
+    firstByte.clear();
     exchange.signal.removeEventListener('abort', abortUpstream);
   }
+}
+
+/** The provider refused the key itself: it rests until a probe succeeds. Counted and announced once per rest. */
+function restKey(ctx: AttemptContext, reason: string, now: number): void {
+  const { provider, reservation } = ctx;
+  void Promise.resolve(provider.pool.rest(reservation.keyId, reason, now)).then((rested) => {
+    if (!rested) return;
+    ctx.log(`spillway: key ${reservation.keyId} of provider ${provider.name} rests until a probe succeeds: ${reason}`);
+    ctx.observer.keyDisabled(provider.name, reservation.keyId, reason);
+    ctx.onKeyRested?.(provider, reservation.keyId);
+  });
 }
 
 /** A 2xx answer from a provider of another protocol, translated whole or as a stream. */
@@ -222,11 +319,13 @@ async function answerTranslated(
   chat: ChatRequest,
   ctx: AttemptContext,
   bridge: Bridge,
-  response: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Buffer> & { text(): Promise<string> } },
+  response: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Buffer> },
   settle: (usage: TokenUsage | undefined) => void,
+  firstByte: FirstByteTimer,
 ): Promise<AttemptResult> {
   if (!chat.stream) {
-    const text = await response.body.text();
+    const text = (await readWhole(response.body)).toString('utf8');
+    firstByte.clear();
     let translated: { body: string; usage: TokenUsage | undefined };
     try {
       translated = bridge.response(text, Date.now());
@@ -246,9 +345,11 @@ async function answerTranslated(
     exchange.res.end(translated.body);
     return { answered: true, usage };
   }
+  const events = await firstChunkOf(response.body);
+  firstByte.clear();
   const stream = bridge.stream(Date.now());
   const headers = { ...translatedHeaders(response.headers, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache', ...exchange.spillwayHeaders };
-  await relayTranslatedStream(exchange, headers, response.body, stream, chat.surface);
+  await relayTranslatedStream(exchange, headers, events, stream, chat.surface);
   const usage = stream.usage() ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens };
   settle(usage);
   return { answered: true, usage };
@@ -269,7 +370,7 @@ async function relayTranslatedStream(
   try {
     for await (const chunk of body) {
       const out = stream.push(chunk);
-      if (out.length > 0 && !res.write(out)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (out.length > 0 && !res.write(out)) await drained(res);
       if (res.destroyed) break;
     }
     if (!res.destroyed) res.end(stream.end());
@@ -308,7 +409,7 @@ async function relayStream(
   try {
     for await (const chunk of body) {
       for (const event of parser.push(chunk)) usage.push(event);
-      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(chunk)) await drained(res);
       if (res.destroyed) break;
     }
     for (const event of parser.end()) usage.push(event);

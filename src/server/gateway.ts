@@ -18,6 +18,7 @@ import { AdmissionQueue } from '../quota/queue.js';
 import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
 import { RedisBatchStore } from '../batch/redis-store.js';
+import { KeyProber } from './key-prober.js';
 import { handleRequest } from './routes.js';
 
 /** Everything a request handler needs, built once from config. */
@@ -36,6 +37,8 @@ export interface Gateway {
   redis?: RedisStore;
   /** The Message Batches service, when batches.enabled. */
   batches?: BatchService;
+  /** Probes keys the providers refused and brings them back. */
+  prober: KeyProber;
   log(message: string): void;
 }
 
@@ -82,19 +85,25 @@ export function createGateway(config: Config, log: (message: string) => void): G
     },
     { log },
   );
-  return {
+  const upstream = new UpstreamClient();
+  const gateway: Gateway = {
     config,
     providers,
     queue,
     estimator: new TokenEstimator(),
     retryBudget: new RetryBudget(config.retry.budget_ratio),
-    upstream: new UpstreamClient(),
+    upstream,
     cache,
     observer: observability.observer,
     observability,
     redis: store,
     log,
+    prober: new KeyProber(
+      { providers: () => gateway.providers.values(), upstream, observer: observability.observer, log },
+      config.key_rest.first_probe,
+    ),
   };
+  return gateway;
 }
 
 export async function startGateway(input: Config | ConfigInput, options: StartOptions = {}): Promise<RunningGateway> {
@@ -106,6 +115,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
     host = '127.0.0.1';
   }
   const gateway = createGateway(config, log);
+  gateway.prober.start();
   const server: Server = createServer({ noDelay: true, keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     handleRequest(gateway, req, res);
   });
@@ -136,6 +146,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
     gateway,
     async close() {
       await gateway.batches?.close();
+      gateway.prober.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.upstream.close();
