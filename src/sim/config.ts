@@ -35,6 +35,9 @@ const schema = z
         reset: probability.optional(),
         stall: probability.optional(),
         mid_stream_error: probability.optional(),
+        cut_body: probability.optional(),
+        revoked_keys: z.array(z.string()).optional(),
+        forbidden_models: z.record(z.string(), z.array(z.string())).optional(),
       })
       .strict()
       .optional(),
@@ -85,6 +88,9 @@ export function loadSimConfig(path: string): { options: SimOptions; port?: numbe
         reset: c.faults.reset,
         stall: c.faults.stall,
         midStreamError: c.faults.mid_stream_error,
+        cutBody: c.faults.cut_body,
+        revokedKeys: c.faults.revoked_keys,
+        forbiddenModels: c.faults.forbidden_models,
       }),
     seed: c.seed,
   });

@@ -29,6 +29,12 @@ export interface SimFaults {
   reset?: number;
   stall?: number;
   midStreamError?: number;
+  /** Non-streamed answers cut halfway through the body (the connection closes under it). */
+  cutBody?: number;
+  /** Key ids the provider refuses on every endpoint, as if revoked: 401 in the API's own shape. */
+  revokedKeys?: string[];
+  /** Per key id, models it may not use: 403 permission_error for those requests, the rest served. */
+  forbiddenModels?: Record<string, string[]>;
 }
 
 export interface SimOptions {
@@ -47,7 +53,7 @@ export interface SimOptions {
   latency?: SimLatency;
   /** Fixed prose answer length in tokens (capped by max_tokens; tool calls size themselves). */
   outputTokens?: number;
-  /** Probabilities 0..1, drawn per request after auth and rate limiting. */
+  /** Probabilities 0..1, drawn per request after auth and rate limiting; and refusals of keys. */
   faults?: SimFaults;
   seed?: number;
 }

@@ -17,7 +17,7 @@ import { isErrorReply, type ErrorReply, type ParseResult, type Surface } from '.
 
 type Json = Record<string, unknown>;
 type Parser = (body: Json, requestId: string) => ParseResult;
-type Fault = 'reset' | 'stall' | 'overloaded' | 'server' | 'midStream';
+type Fault = 'reset' | 'stall' | 'overloaded' | 'server' | 'midStream' | 'cutBody';
 
 /** Stats of Ollama traffic (which has no keys) are listed under this id. */
 export const OLLAMA_STATS_ID = 'ollama';
@@ -170,7 +170,10 @@ class Simulation {
   private authenticate(surface: Surface, req: IncomingMessage, res: ServerResponse, requestId: string): KeyState | undefined {
     const secret = surface.credential(req);
     const state = typeof secret === 'string' ? this.bySecret.get(secret) : undefined;
-    if (!state) send(res, surface.unauthorized(requestId, secret === undefined), { [surface.requestIdHeader]: requestId });
+    if (!state || this.faults.revokedKeys?.includes(state.key.id)) {
+      send(res, surface.unauthorized(requestId, secret === undefined), { [surface.requestIdHeader]: requestId });
+      return undefined;
+    }
     return state;
   }
 
@@ -254,6 +257,7 @@ class Simulation {
     if (f.overloaded && this.random() < f.overloaded) return 'overloaded';
     if (f.serverError && this.random() < f.serverError) return 'server';
     if (stream && f.midStreamError && this.random() < f.midStreamError) return 'midStream';
+    if (!stream && f.cutBody && this.random() < f.cutBody) return 'cutBody';
     return undefined;
   }
 
@@ -278,6 +282,11 @@ class Simulation {
     if (isErrorReply(job)) {
       bump(total, counter, 'errors');
       return send(res, job, headers);
+    }
+    if (state && this.faults.forbiddenModels?.[state.key.id]?.includes(job.model)) {
+      bump(total, counter, 'errors');
+      const message = `Your API key does not have permission to use the specified resource (model: ${job.model}).`;
+      return send(res, surface.error('permission', message, requestId, 'model'), headers);
     }
 
     let reserved = 0;
@@ -345,6 +354,12 @@ class Simulation {
       headers['content-type'] = reply.contentType;
       headers['content-length'] = String(Buffer.byteLength(text));
       res.writeHead(200, headers);
+      if (fault === 'cutBody') {
+        // Half the promised bytes, then the connection goes.
+        res.write(text.slice(0, Math.floor(text.length / 2)));
+        setImmediate(() => req.socket.destroy());
+        return finish(false);
+      }
       res.end(text);
       sent = reply.outputTokens;
       return finish(true);

@@ -249,6 +249,8 @@ export class RedisKeyPool implements QuotaPool {
     if (!key) return false;
     const local = this.local?.rest(keyId, reason, now) ?? false;
     const shared = await this.ask(() => this.store.run('spillwayRest', [this.hashOf(keyId)], [now, reason, ...this.limitArgsOf(key.id)]), true);
+    // A transition shows in this replica's snapshot (dashboard, alerts) now, not a heartbeat later.
+    if (shared === 1) await this.refresh();
     return shared === undefined ? local : shared === 1;
   }
 
@@ -264,8 +266,10 @@ export class RedisKeyPool implements QuotaPool {
     if (!this.byId.has(keyId)) return false;
     const local = this.local?.enable(keyId) ?? false;
     const shared = await this.ask(() => this.store.run('spillwayEnable', [this.hashOf(keyId)], []), true);
+    if (shared === 1) await this.refresh();
     return shared === undefined ? local : shared === 1;
   }
+
 
   /** The shared state as last read (each heartbeat, or `refresh`), brought up to `now`; the local share while Redis is down. */
   snapshot(now: number): KeySnapshot[] {
