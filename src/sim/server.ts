@@ -250,14 +250,23 @@ class Simulation {
     return { body };
   }
 
+  /** At most one fault per request, each at its own rate (one draw, so the rates add up exactly). */
   private drawFault(stream: boolean): Fault | undefined {
     const f = this.faults;
-    if (f.reset && this.random() < f.reset) return 'reset';
-    if (f.stall && this.random() < f.stall) return 'stall';
-    if (f.overloaded && this.random() < f.overloaded) return 'overloaded';
-    if (f.serverError && this.random() < f.serverError) return 'server';
-    if (stream && f.midStreamError && this.random() < f.midStreamError) return 'midStream';
-    if (!stream && f.cutBody && this.random() < f.cutBody) return 'cutBody';
+    const rates: Array<[Fault, number | undefined]> = [
+      ['reset', f.reset],
+      ['stall', f.stall],
+      ['overloaded', f.overloaded],
+      ['server', f.serverError],
+      stream ? ['midStream', f.midStreamError] : ['cutBody', f.cutBody],
+    ];
+    if (!rates.some(([, rate]) => rate)) return undefined;
+    const draw = this.random();
+    let edge = 0;
+    for (const [fault, rate] of rates) {
+      edge += rate ?? 0;
+      if (draw < edge) return fault;
+    }
     return undefined;
   }
 
