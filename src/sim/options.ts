@@ -27,7 +27,10 @@ export interface SimFaults {
   overloaded?: number;
   serverError?: number;
   reset?: number;
+  /** Never answers (no status line): the client's timeout ends it. */
   stall?: number;
+  /** Sends the status and headers, then nothing: a stream that never produces its first event. */
+  stallAfterHeaders?: number;
   midStreamError?: number;
   /** Non-streamed answers cut halfway through the body (the connection closes under it). */
   cutBody?: number;

@@ -17,7 +17,7 @@ import { isErrorReply, type ErrorReply, type ParseResult, type Surface } from '.
 
 type Json = Record<string, unknown>;
 type Parser = (body: Json, requestId: string) => ParseResult;
-type Fault = 'reset' | 'stall' | 'overloaded' | 'server' | 'midStream' | 'cutBody';
+type Fault = 'reset' | 'stall' | 'stallAfterHeaders' | 'overloaded' | 'server' | 'midStream' | 'cutBody';
 
 /** Stats of Ollama traffic (which has no keys) are listed under this id. */
 export const OLLAMA_STATS_ID = 'ollama';
@@ -256,6 +256,7 @@ class Simulation {
     const rates: Array<[Fault, number | undefined]> = [
       ['reset', f.reset],
       ['stall', f.stall],
+      ['stallAfterHeaders', f.stallAfterHeaders],
       ['overloaded', f.overloaded],
       ['server', f.serverError],
       stream ? ['midStream', f.midStreamError] : ['cutBody', f.cutBody],
@@ -348,6 +349,10 @@ class Simulation {
         return;
       case 'stall':
         return; // never answer; the close listener settles when the client gives up
+      case 'stallAfterHeaders':
+        res.writeHead(200, { ...headers, 'content-type': job.stream ? 'text/event-stream' : 'application/json' });
+        res.flushHeaders();
+        return;
       case 'overloaded':
       case 'server':
         send(res, surface.error(fault, fault === 'overloaded' ? 'Overloaded' : 'Internal server error', requestId), headers);

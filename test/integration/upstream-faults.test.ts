@@ -77,6 +77,17 @@ describe('upstream faults before the first byte', () => {
     assert.ok(elapsed < 20_000, `took ${elapsed} ms`);
   });
 
+  it('a stream whose headers arrive but whose first event never does is retried on another attempt', async () => {
+    const s = await stack({ sim: { faults: { stallAfterHeaders: 0.3 }, seed: 5 }, provider: { first_byte_timeout: '300ms' }, config: { retry: { max_attempts: 8, budget_ratio: 1 } } });
+    const texts = await Promise.all(Array.from({ length: 15 }, () => streamText(s)));
+    for (const text of texts) assert.ok(text.length > 0);
+    const chunks: string[] = [];
+    const stream = await s.openai.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], stream: true });
+    for await (const chunk of stream) chunks.push(chunk.choices[0]?.delta?.content ?? '');
+    assert.ok(chunks.join('').length > 0);
+    assert.ok(s.sim.stats().total.errors > 0, 'some streams stalled after their headers');
+  });
+
   it("requests beyond a provider's connections wait in the queue, not inside the HTTP client, and within their deadline", async () => {
     const s = await stack({ sim: { latency: { ttftMs: 300 } }, provider: { connections: 2 } });
     const answers = await Promise.all(Array.from({ length: 6 }, () => ask(s)));
