@@ -12,8 +12,12 @@ export interface UpstreamRequest {
   signal?: AbortSignal;
   /** Time allowed until the response headers, and between body chunks. */
   timeoutMs: number;
-  /** Connections at most to this origin at once (the provider's `connections`; admission keeps within it). */
-  connections?: number;
+  /**
+   * The provider's own connection pool: at most `connections` at once (admission keeps within it,
+   * see quota/connections.ts). Providers sharing an origin keep pools of their own, so each one's
+   * count is exact. Absent: a shared pool per origin.
+   */
+  pool?: { name: string; connections: number };
 }
 
 export type UpstreamResponse = Dispatcher.ResponseData;
@@ -41,14 +45,15 @@ export function classifyFailure(error: unknown): UpstreamFailure {
 
 /** One per gateway, so closing a gateway closes only its own connections. */
 export class UpstreamClient {
-  /** One agent per connection cap: each keeps its own pool per origin. */
-  private readonly agents = new Map<number, Agent>();
+  /** One agent per provider (and connection cap), each with its own pool per origin; '' for the rest. */
+  private readonly agents = new Map<string, Agent>();
 
-  private agentFor(connections: number): Agent {
-    let agent = this.agents.get(connections);
+  private agentFor(pool: UpstreamRequest['pool']): Agent {
+    const name = pool ? `${pool.name}\u0000${pool.connections}` : '';
+    let agent = this.agents.get(name);
     if (!agent) {
-      agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections, pipelining: 1 });
-      this.agents.set(connections, agent);
+      agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: pool?.connections ?? DEFAULT_CONNECTIONS, pipelining: 1 });
+      this.agents.set(name, agent);
     }
     return agent;
   }
@@ -60,7 +65,7 @@ export class UpstreamClient {
         headers: req.headers,
         body: req.body,
         signal: req.signal,
-        dispatcher: this.agentFor(req.connections ?? DEFAULT_CONNECTIONS),
+        dispatcher: this.agentFor(req.pool),
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
       });

@@ -233,7 +233,7 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       method: 'POST',
       signal: upstreamAbort.signal,
       timeoutMs,
-      connections: provider.connections.capacity,
+      pool: { name: provider.name, connections: provider.connections.capacity },
     });
     const now = Date.now();
     report(response.statusCode);

@@ -99,7 +99,6 @@ export class KeyProber {
         method: 'GET',
         headers: { ...adapter.probe.headers, ...provider.config.headers, ...adapter.authHeaders(provider.secretOf(keyId)) },
         timeoutMs: PROBE_TIMEOUT_MS,
-        connections: provider.connections.capacity,
       });
       return probeResult(response.statusCode, await response.body.text());
     } catch {
