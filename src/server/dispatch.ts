@@ -221,8 +221,16 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
   };
 
   const sentAt = Date.now();
-  const report = (status: number | 'timeout' | 'connection') =>
-    ctx.observer.upstream({ requestId: exchange.requestId, provider: provider.name, keyId: reservation.keyId, model: ctx.model, status, latencyMs: Date.now() - sentAt });
+  // Reported once the answer is known good (its first byte) or failed: a 200 whose body is cut
+  // counts as the failure it was. The latency is to the status line.
+  let reported = false;
+  let answeredAt: number | undefined;
+  const report = (status: number | 'timeout' | 'connection') => {
+    if (reported) return;
+    reported = true;
+    const latencyMs = (answeredAt ?? Date.now()) - sentAt;
+    ctx.observer.upstream({ requestId: exchange.requestId, provider: provider.name, keyId: reservation.keyId, model: ctx.model, status, latencyMs });
+  };
   const timeoutMs = provider.config.timeout ?? DEFAULT_TIMEOUT_MS;
   const firstByte = new FirstByteTimer(upstreamAbort, firstByteLimitMs(provider.config.first_byte_timeout, timeoutMs, chat.stream, chat.maxTokens));
 
@@ -236,13 +244,18 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       pool: { name: provider.name, connections: provider.connections.capacity },
     });
     const now = Date.now();
-    report(response.statusCode);
+    answeredAt = now;
+    /** The answer's first byte is in hand: nothing can stall it any more. */
+    const arrived = () => {
+      firstByte.clear();
+      report(response.statusCode);
+    };
     const observed = adapter.parseLimits(response.headers, now);
     pool.observe(reservation.keyId, observed, now, reservation, sentAt);
 
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const body = (await readWhole(response.body)).toString('utf8');
-      firstByte.clear();
+      arrived();
       settle(undefined);
       const fromBody = adapter.parseErrorBody?.(response.statusCode, body, now);
       if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
@@ -261,20 +274,19 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       };
     }
 
-    if (bridge) return await answerTranslated(exchange, chat, ctx, bridge, response, settle, firstByte);
+    if (bridge) return await answerTranslated(exchange, chat, ctx, bridge, response, settle, arrived);
 
     const headers = { ...relayedHeaders(response.headers), ...exchange.spillwayHeaders };
     if (!chat.stream) {
       const body = await readWhole(response.body);
-      firstByte.clear();
       let usage: TokenUsage | undefined;
       try {
         usage = usageOfBody(adapter.protocol, JSON.parse(body.toString('utf8')));
       } catch {
         // Not a readable answer (cut short without the connection saying so): retry may fix it.
-        settle(undefined);
-        return { answered: false, outcome: { kind: 'connection' } };
+        throw new UpstreamFailure('connection', 'the answer is not readable JSON');
       }
+      arrived();
       settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: reservation.demand.outputTokens });
       markFirstByte(exchange);
       exchange.res.writeHead(response.statusCode, { ...headers, 'content-length': body.length });
@@ -283,7 +295,7 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
     }
 
     const events = await firstChunkOf(response.body);
-    firstByte.clear();
+    arrived();
     const usage = await relayStream(exchange, response.statusCode, headers, events, adapter.protocol === 'anthropic' ? 'anthropic' : 'openai');
     const total = usage.usage(ctx.estimatedInput);
     settle(total);
@@ -321,19 +333,18 @@ async function answerTranslated(
   bridge: Bridge,
   response: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Buffer> },
   settle: (usage: TokenUsage | undefined) => void,
-  firstByte: FirstByteTimer,
+  arrived: () => void,
 ): Promise<AttemptResult> {
   if (!chat.stream) {
     const text = (await readWhole(response.body)).toString('utf8');
-    firstByte.clear();
     let translated: { body: string; usage: TokenUsage | undefined };
     try {
       translated = bridge.response(text, Date.now());
     } catch {
       // Not a readable answer: nothing was sent yet, so this is an upstream failure retry may fix.
-      settle(undefined);
-      return { answered: false, outcome: { kind: 'connection' } };
+      throw new UpstreamFailure('connection', 'the answer could not be translated');
     }
+    arrived();
     const usage = translated.usage;
     settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens });
     markFirstByte(exchange);
@@ -346,7 +357,7 @@ async function answerTranslated(
     return { answered: true, usage };
   }
   const events = await firstChunkOf(response.body);
-  firstByte.clear();
+  arrived();
   const stream = bridge.stream(Date.now());
   const headers = { ...translatedHeaders(response.headers, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache', ...exchange.spillwayHeaders };
   await relayTranslatedStream(exchange, headers, events, stream, chat.surface);
