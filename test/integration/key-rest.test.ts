@@ -139,6 +139,23 @@ for (const storeType of ['memory', 'redis'] as const) {
       await until('the OpenAI provider has its k1 back too', async () => (await keyState(stack.gateway.gateway.providers.get('openai')!, 'k1')).healthy, 10_000);
     });
 
+    it('when the provider refuses every key, clients get 503 overloaded_error, never a 401 that blames their own key', async () => {
+      stack.sim.setOptions({ faults: { revokedKeys: ['k1', 'k2'] } });
+      try {
+        await assert.rejects(ask(stack), (error: unknown) => {
+          assert.ok(error instanceof Anthropic.APIError, String(error));
+          assert.equal(error.status, 503);
+          assert.equal((error.error as { error?: { type?: string } }).error?.type, 'overloaded_error');
+          return true;
+        });
+      } finally {
+        stack.sim.setOptions({ faults: {} });
+      }
+      const anthropic = stack.gateway.gateway.providers.get('anthropic')!;
+      await until('both keys are back', async () => (await keyState(anthropic, 'k1')).healthy && (await keyState(anthropic, 'k2')).healthy, 30_000);
+      await ask(stack);
+    });
+
     it('a 403 for one model only: the other key serves it, and the key keeps serving every other model', async () => {
       const anthropic = stack.gateway.gateway.providers.get('anthropic')!;
       const disabledBefore = metric(await stack.gateway.gateway.observability.metrics.text(), 'spillway_key_disabled_total', { provider: 'anthropic', key: 'k1' });
