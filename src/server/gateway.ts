@@ -103,6 +103,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
       config.key_rest.first_probe,
     ),
   };
+  gateway.prober.start();
   return gateway;
 }
 
@@ -115,7 +116,6 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
     host = '127.0.0.1';
   }
   const gateway = createGateway(config, log);
-  gateway.prober.start();
   const server: Server = createServer({ noDelay: true, keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     handleRequest(gateway, req, res);
   });
@@ -146,13 +146,13 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
     gateway,
     async close() {
       await gateway.batches?.close();
-      gateway.prober.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.upstream.close();
       await Promise.all([...gateway.providers.values()].map((provider) => provider.pool.close?.()));
       await gateway.cache.close();
       gateway.observability.close();
+      gateway.prober.close();
     },
   };
 }

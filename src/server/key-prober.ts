@@ -44,6 +44,7 @@ export class KeyProber {
     this.tickMs = Math.max(MIN_TICK_MS, Math.min(MAX_TICK_MS, firstProbeMs / 4));
   }
 
+  /** Its timer does not keep the process alive. */
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.pass(), this.tickMs);
@@ -66,7 +67,8 @@ export class KeyProber {
     const due: Array<Promise<void>> = [];
     for (const provider of this.deps.providers()) {
       for (const key of provider.pool.snapshot(now)) {
-        if (!key.healthy) due.push(this.tryProbe(provider, key.id));
+        // A stale view (another replica claimed the probe) costs one claim that fails.
+        if (!key.healthy && (key.nextProbeAt ?? 0) <= now) due.push(this.tryProbe(provider, key.id));
       }
     }
     await Promise.all(due);
