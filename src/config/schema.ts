@@ -52,9 +52,10 @@ export const providerSchema = z
     /** Per attempt: until the response headers, and between body chunks (default 600s). */
     timeout: duration.optional(),
     /**
-     * Per attempt: until the answer's first byte (a stream's first event); a stall past it is retried
-     * on another key or provider while the client has seen nothing (default 60s). A non-streamed
-     * answer comes whole, so its limit grows by max_tokens at a floor of 10 tokens/s.
+     * Per attempt: until the answer's first byte (a stream's first event where the provider sends
+     * one at once, else its headers); a stall past it is retried on another key or provider while
+     * the client has seen nothing (default 60s). A non-streamed answer comes whole, so its limit
+     * grows by max_tokens at a floor of 10 tokens/s.
      */
     first_byte_timeout: duration.optional(),
     /** Upstream connections at once to this provider from one gateway; requests beyond wait in the admission queue (default 512). */

@@ -8,6 +8,7 @@ export const openai: ProviderAdapter = {
   defaultBaseUrl: 'https://api.openai.com/v1',
   chatPath: () => '/chat/completions',
   modelsPath: '/models',
+  streamStartsAtOnce: false,
   probe: { path: '/models' },
   authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
   forwardsHeader: (name) =>

@@ -104,7 +104,7 @@ const SLOWEST_TOKENS_PER_SECOND = 10;
 /** The output cap assumed when the request sets none (OpenAI's max_tokens is optional). */
 const ASSUMED_MAX_TOKENS = 4096;
 
-/** How long this attempt may wait for the answer's first byte (a stream's first event). */
+/** How long this attempt may wait for the answer's first byte (a stream's first event, or its headers: see streamStartsAtOnce). */
 export function firstByteLimitMs(first: number | undefined, whole: number | undefined, stream: boolean, maxTokens: number | undefined): number {
   const base = first ?? DEFAULT_FIRST_BYTE_TIMEOUT_MS;
   const generation = stream ? 0 : ((maxTokens ?? ASSUMED_MAX_TOKENS) / SLOWEST_TOKENS_PER_SECOND) * 1000;
@@ -245,6 +245,8 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
     });
     const now = Date.now();
     answeredAt = now;
+    // A stream that may think before its first chunk has shown it is alive (see streamStartsAtOnce).
+    if (chat.stream && !adapter.streamStartsAtOnce) firstByte.clear();
     /** The answer's first byte is in hand: nothing can stall it any more. */
     const arrived = () => {
       firstByte.clear();

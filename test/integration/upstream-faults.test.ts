@@ -78,7 +78,13 @@ describe('upstream faults before the first byte', () => {
   });
 
   it('a stream whose headers arrive but whose first event never does is retried on another attempt', async () => {
-    const s = await stack({ sim: { faults: { stallAfterHeaders: 0.3 }, seed: 5 }, provider: { first_byte_timeout: '300ms' }, config: { retry: { max_attempts: 8, budget_ratio: 1 } } });
+    // Anthropic opens a stream with message_start at once: first_byte_timeout runs to it. An
+    // OpenAI stream may think before its first chunk, so there the attempt's `timeout` ends the wait.
+    const s = await stack({
+      sim: { faults: { stallAfterHeaders: 0.3 }, seed: 5 },
+      provider: { first_byte_timeout: '300ms', timeout: '1s' },
+      config: { retry: { max_attempts: 8, budget_ratio: 1 } },
+    });
     const texts = await Promise.all(Array.from({ length: 15 }, () => streamText(s)));
     for (const text of texts) assert.ok(text.length > 0);
     const chunks: string[] = [];
