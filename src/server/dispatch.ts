@@ -7,12 +7,13 @@ import { SseParser } from '../protocol/sse.js';
 import { bridgeFor, type Bridge, type StreamBridge } from '../protocol/translate/bridge.js';
 import { StreamUsage, usageOfBody, type TokenUsage } from '../protocol/usage.js';
 import type { Provider } from '../providers/provider.js';
-import { classifyFailure, UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
+import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
 import type { Reservation } from '../quota/types.js';
 import { cooldownMs } from '../quota/headers.js';
 import { keyFaultOf } from '../resilience/key-fault.js';
 import type { Outcome } from '../resilience/retry.js';
 import { drained } from './backpressure.js';
+import { DEFAULT_TIMEOUT_MS, firstByteLimitMs, FirstByteTimer, firstChunkOf, openingError, readWhole } from './first-byte.js';
 import type { Observer } from '../observe/observer.js';
 import { streamErrorEvent } from './errors.js';
 import { markFirstByte, type Exchange } from './exchange.js';
@@ -91,80 +92,6 @@ export interface AttemptContext {
   log(message: string): void;
   /** The provider refused the key and this attempt took it out of service: its probe may start. */
   onKeyRested?(provider: Provider, keyId: string): void;
-}
-
-/** Defaults of a provider's `timeout` and `first_byte_timeout` (see config/schema.ts). */
-export const DEFAULT_TIMEOUT_MS = 600_000;
-export const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 60_000;
-/**
- * A non-streamed answer arrives whole, after its generation: its first-byte limit grows with its
- * output cap at this pace, slower than any model serves, so only a stall runs out of it.
- */
-const SLOWEST_TOKENS_PER_SECOND = 10;
-/** The output cap assumed when the request sets none (OpenAI's max_tokens is optional). */
-const ASSUMED_MAX_TOKENS = 4096;
-
-/** How long this attempt may wait for the answer's first byte (a stream's first event, or its headers: see streamStartsAtOnce). */
-export function firstByteLimitMs(first: number | undefined, whole: number | undefined, stream: boolean, maxTokens: number | undefined): number {
-  const base = first ?? DEFAULT_FIRST_BYTE_TIMEOUT_MS;
-  const generation = stream ? 0 : ((maxTokens ?? ASSUMED_MAX_TOKENS) / SLOWEST_TOKENS_PER_SECOND) * 1000;
-  return Math.min(whole ?? DEFAULT_TIMEOUT_MS, base + generation);
-}
-
-/** Aborts the attempt when its first byte is late; cleared once it arrived. */
-class FirstByteTimer {
-  expired = false;
-  private readonly timer: ReturnType<typeof setTimeout>;
-
-  constructor(abort: AbortController, ms: number) {
-    this.timer = setTimeout(() => {
-      this.expired = true;
-      abort.abort(new UpstreamFailure('timeout', `no answer within ${Math.round(ms / 1000)}s`));
-    }, ms);
-    this.timer.unref();
-  }
-
-  clear(): void {
-    clearTimeout(this.timer);
-  }
-}
-
-/** A body read that fails (a connection cut mid-answer) is an upstream failure like any other. */
-async function readWhole(body: AsyncIterable<Buffer>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  try {
-    for await (const chunk of body) chunks.push(chunk);
-  } catch (error) {
-    throw classifyFailure(error);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** Waits for a stream's first chunk (still retryable), then yields it and the rest as they come. */
-async function firstChunkOf(body: AsyncIterable<Buffer>): Promise<AsyncIterable<Buffer>> {
-  const iterator = body[Symbol.asyncIterator]();
-  let first: IteratorResult<Buffer>;
-  try {
-    first = await iterator.next();
-  } catch (error) {
-    throw classifyFailure(error);
-  }
-  return {
-    async *[Symbol.asyncIterator]() {
-      try {
-        if (first.done) return;
-        yield first.value;
-        for (;;) {
-          const next = await iterator.next();
-          if (next.done) return;
-          yield next.value;
-        }
-      } finally {
-        // A relay that stops early (the client left) lets go of the upstream body too.
-        await iterator.return?.();
-      }
-    },
-  };
 }
 
 /** Upstream headers worth keeping on a translated answer: only request ids; the rest is the other protocol's. */
@@ -276,7 +203,24 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       };
     }
 
-    if (bridge) return await answerTranslated(exchange, chat, ctx, bridge, response, settle, arrived);
+    // A stream's first chunk is read before anything is sent: until then the attempt can be retried.
+    let events: AsyncIterable<Buffer> | undefined;
+    if (chat.stream) {
+      const opened = await firstChunkOf(response.body);
+      const refusal = opened.first && openingError(adapter.protocol, opened.first);
+      if (refusal) {
+        upstreamAbort.abort(); // whatever follows the error is not wanted
+        firstByte.clear();
+        report(refusal.status);
+        settle(undefined);
+        const relayed = bridge ? bridge.error(refusal.status, refusal.body) : refusal;
+        return { answered: false, outcome: { kind: 'status', status: refusal.status, headers: {} }, response: { status: relayed.status, headers: {}, body: relayed.body } };
+      }
+      arrived();
+      events = opened.events;
+    }
+
+    if (bridge) return await answerTranslated(exchange, chat, ctx, bridge, response, settle, arrived, events);
 
     const headers = { ...relayedHeaders(response.headers), ...exchange.spillwayHeaders };
     if (!chat.stream) {
@@ -296,9 +240,7 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       return { answered: true, usage };
     }
 
-    const events = await firstChunkOf(response.body);
-    arrived();
-    const usage = await relayStream(exchange, response.statusCode, headers, events, adapter.protocol === 'anthropic' ? 'anthropic' : 'openai');
+    const usage = await relayStream(exchange, response.statusCode, headers, events!, adapter.protocol === 'anthropic' ? 'anthropic' : 'openai');
     const total = usage.usage(ctx.estimatedInput);
     settle(total);
     return { answered: true, usage: total };
@@ -327,7 +269,7 @@ function restKey(ctx: AttemptContext, reason: string, now: number): void {
   });
 }
 
-/** A 2xx answer from a provider of another protocol, translated whole or as a stream. */
+/** A 2xx answer from a provider of another protocol, translated whole or as a stream (`events`). */
 async function answerTranslated(
   exchange: Exchange,
   chat: ChatRequest,
@@ -336,6 +278,8 @@ async function answerTranslated(
   response: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Buffer> },
   settle: (usage: TokenUsage | undefined) => void,
   arrived: () => void,
+  /** A stream's chunks, its first already read. */
+  events: AsyncIterable<Buffer> | undefined,
 ): Promise<AttemptResult> {
   if (!chat.stream) {
     const text = (await readWhole(response.body)).toString('utf8');
@@ -358,11 +302,9 @@ async function answerTranslated(
     exchange.res.end(translated.body);
     return { answered: true, usage };
   }
-  const events = await firstChunkOf(response.body);
-  arrived();
   const stream = bridge.stream(Date.now());
   const headers = { ...translatedHeaders(response.headers, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache', ...exchange.spillwayHeaders };
-  await relayTranslatedStream(exchange, headers, events, stream, chat.surface);
+  await relayTranslatedStream(exchange, headers, events!, stream, chat.surface);
   const usage = stream.usage() ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens };
   settle(usage);
   return { answered: true, usage };

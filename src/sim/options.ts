@@ -32,6 +32,8 @@ export interface SimFaults {
   /** Sends the status and headers, then nothing: a stream that never produces its first event. */
   stallAfterHeaders?: number;
   midStreamError?: number;
+  /** Streams that open (after a 200) with the error event itself, before any content. */
+  openingError?: number;
   /** Non-streamed answers cut halfway through the body (the connection closes under it). */
   cutBody?: number;
   /** Key ids the provider refuses on every endpoint, as if revoked: 401 in the API's own shape. */

@@ -17,7 +17,7 @@ import { isErrorReply, type ErrorReply, type ParseResult, type Surface } from '.
 
 type Json = Record<string, unknown>;
 type Parser = (body: Json, requestId: string) => ParseResult;
-type Fault = 'reset' | 'stall' | 'stallAfterHeaders' | 'overloaded' | 'server' | 'midStream' | 'cutBody';
+type Fault = 'reset' | 'stall' | 'stallAfterHeaders' | 'openingError' | 'overloaded' | 'server' | 'midStream' | 'cutBody';
 
 /** Stats of Ollama traffic (which has no keys) are listed under this id. */
 export const OLLAMA_STATS_ID = 'ollama';
@@ -259,7 +259,12 @@ class Simulation {
       ['stallAfterHeaders', f.stallAfterHeaders],
       ['overloaded', f.overloaded],
       ['server', f.serverError],
-      stream ? ['midStream', f.midStreamError] : ['cutBody', f.cutBody],
+      ...(stream
+        ? ([
+            ['midStream', f.midStreamError],
+            ['openingError', f.openingError],
+          ] as Array<[Fault, number | undefined]>)
+        : ([['cutBody', f.cutBody]] as Array<[Fault, number | undefined]>)),
     ];
     if (!rates.some(([, rate]) => rate)) return undefined;
     const draw = this.random();
@@ -349,6 +354,10 @@ class Simulation {
         return;
       case 'stall':
         return; // never answer; the close listener settles when the client gives up
+      case 'openingError':
+        res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.end(surface.midStreamError());
+        return finish(false);
       case 'stallAfterHeaders':
         res.writeHead(200, { ...headers, 'content-type': job.stream ? 'text/event-stream' : 'application/json' });
         res.flushHeaders();

@@ -94,6 +94,19 @@ describe('upstream faults before the first byte', () => {
     assert.ok(s.sim.stats().total.errors > 0, 'some streams stalled after their headers');
   });
 
+  it('a stream that opens with an overloaded or server error event is retried: the client sees a clean stream', async () => {
+    const s = await stack({ sim: { faults: { openingError: 0.3 }, seed: 11 }, config: { retry: { max_attempts: 8, budget_ratio: 1 } } });
+    const texts = await Promise.all(Array.from({ length: 10 }, () => streamText(s)));
+    for (const text of texts) assert.ok(text.length > 0);
+    for (let i = 0; i < 10; i++) {
+      const stream = await s.openai.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      assert.ok(text.length > 0);
+    }
+    assert.ok(s.sim.stats().total.errors > 0, 'some streams opened with an error');
+  });
+
   it("requests beyond a provider's connections wait in the queue, not inside the HTTP client, and within their deadline", async () => {
     const s = await stack({ sim: { latency: { ttftMs: 300 } }, provider: { connections: 2 } });
     const answers = await Promise.all(Array.from({ length: 6 }, () => ask(s)));
