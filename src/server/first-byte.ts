@@ -9,7 +9,7 @@ import { SseParser } from '../protocol/sse.js';
 
 /** Defaults of a provider's `timeout` and `first_byte_timeout` (see config/schema.ts). */
 export const DEFAULT_TIMEOUT_MS = 600_000;
-export const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 60_000;
+const DEFAULT_FIRST_BYTE_TIMEOUT_MS = 60_000;
 /**
  * A non-streamed answer arrives whole, after its generation: its first-byte limit grows with its
  * output cap at this pace, slower than any model serves, so only a stall runs out of it.
