@@ -59,7 +59,8 @@ function renderKeys(s) {
   if (s.keys.length === 0) return;
   box.replaceChildren(
     ...s.keys.map((k) => {
-      const state = !k.healthy ? ['down', 'out of service'] : k.cooling ? ['cooling', 'cooling down'] : k.learning ? ['', 'learning'] : ['', 'in service'];
+      const state = !k.healthy ? ['down', 'resting, refused'] : k.cooling ? ['cooling', 'cooling down'] : k.learning ? ['', 'learning'] : ['', 'in service'];
+      const probe = k.nextProbeAt ? ` (next probe in ${Math.max(0, Math.ceil((k.nextProbeAt - s.now) / 1000))} s)` : '';
       const gauges = k.dimensions.map((d) => {
         const share = Math.max(0, d.utilisation);
         const level = share >= 0.9 ? 'hot' : share >= 0.7 ? 'warn' : '';
@@ -74,7 +75,7 @@ function renderKeys(s) {
       return el(
         'div',
         { class: 'key', 'data-key': `${k.provider}/${k.id}` },
-        el('div', { class: 'head' }, el('span', {}, `${k.provider} / ${k.id}`), el('span', { class: `state ${state[0]}`, title: k.disabledReason || '' }, state[1])),
+        el('div', { class: 'head' }, el('span', {}, `${k.provider} / ${k.id}`), el('span', { class: `state ${state[0]}`, title: k.disabledReason ? k.disabledReason + probe : '' }, state[1])),
         ...(gauges.length > 0 ? gauges : [el('div', { class: 'muted' }, 'no limits known yet')]),
       );
     }),

@@ -49,7 +49,17 @@ export const providerSchema = z
     keys: z.array(providerKeySchema).optional(),
     /** Limits for a provider without keys (a local model) and the default for keys without their own. */
     limits: limitsSchema.optional(),
+    /** Per attempt: until the response headers, and between body chunks (default 600s). */
     timeout: duration.optional(),
+    /**
+     * Per attempt: until the answer's first byte (a stream's first event where the provider sends
+     * one at once, else its headers); a stall past it is retried on another key or provider while
+     * the client has seen nothing (default 60s). A non-streamed answer comes whole, so its limit
+     * grows by max_tokens at a floor of 10 tokens/s.
+     */
+    first_byte_timeout: duration.optional(),
+    /** Upstream connections at once to this provider from one gateway; requests beyond wait in the admission queue (default 512). */
+    connections: z.number().int().positive().optional(),
     headers: z.record(z.string(), z.string()).optional(),
   })
   .strict();
@@ -257,6 +267,11 @@ export const configSchema = z
     prices: z.record(z.string(), priceSchema).default({}),
     /** Keys for the dashboard and admin endpoints; server.auth.keys when absent. */
     admin: z.object({ keys: z.array(z.string().min(1)).default([]) }).strict().default({ keys: [] }),
+    /** A key the provider refused rests and is probed: at once, then after `first_probe`, doubling up to `max_probe`. */
+    key_rest: z
+      .object({ first_probe: duration.default(30_000), max_probe: duration.default(600_000) })
+      .strict()
+      .default({ first_probe: 30_000, max_probe: 600_000 }),
     retry: z
       .object({
         max_attempts: z.number().int().min(1).default(4),

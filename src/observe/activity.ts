@@ -120,6 +120,9 @@ export class Activity implements Observer {
     this.totals.keysDisabled += 1;
   }
 
+  keyProbed(): void {}
+  keyRestored(): void {}
+
   /** What went through one key over the trailing minute. */
   lastMinute(provider: string, keyId: string, now: number): MinuteUse {
     const series = this.perKey.get(`${provider}\u0000${keyId}`);

@@ -15,6 +15,8 @@ export interface DashboardKey {
   id: string;
   healthy: boolean;
   disabledReason?: string;
+  /** While the key rests: when it is probed next (ms). */
+  nextProbeAt?: number;
   cooling: boolean;
   inFlight: number;
   learning: boolean;
@@ -58,6 +60,7 @@ export async function dashboardState(view: GatewayView, activity: Activity, firi
         }),
       };
       if (key.disabledReason !== undefined) entry.disabledReason = key.disabledReason;
+      if (key.nextProbeAt !== undefined) entry.nextProbeAt = key.nextProbeAt;
       keys.push(entry);
     }
   }

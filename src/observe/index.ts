@@ -114,6 +114,14 @@ export function createObservability(config: Config, view: GatewayView, options: 
       // Announce it now rather than at the next interval.
       void alerts.evaluate();
     },
+    keyProbed(provider, keyId, result) {
+      guarded('metrics', () => metrics.keyProbed(provider, keyId, result));
+    },
+    keyRestored(provider: string, keyId: string) {
+      guarded('metrics', () => metrics.keyRestored(provider, keyId));
+      // The key_disabled alert resolves now rather than at the next interval.
+      void alerts.evaluate();
+    },
   };
 
   return {

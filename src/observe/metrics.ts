@@ -36,6 +36,8 @@ export class Metrics implements Observer {
   private readonly spills: Counter<'reason'>;
   private readonly fallbacks: Counter<'reason'>;
   private readonly keysDisabled: Counter<'provider' | 'key'>;
+  private readonly keysRestored: Counter<'provider' | 'key'>;
+  private readonly keyProbes: Counter<'provider' | 'key' | 'result'>;
   private readonly queueWait: Histogram<'surface'>;
   private readonly ttft: Histogram<'surface' | 'provider'>;
   private readonly duration: Histogram<'surface' | 'provider' | 'stream'>;
@@ -104,8 +106,20 @@ export class Metrics implements Observer {
     });
     this.keysDisabled = new Counter({
       name: 'spillway_key_disabled_total',
-      help: 'Times a provider key was taken out of service',
+      help: 'Times a provider key was taken out of service because the provider refused it (it rests until a probe succeeds)',
       labelNames: ['provider', 'key'],
+      registers,
+    });
+    this.keysRestored = new Counter({
+      name: 'spillway_key_restored_total',
+      help: 'Times a resting provider key came back into service after a successful probe',
+      labelNames: ['provider', 'key'],
+      registers,
+    });
+    this.keyProbes = new Counter({
+      name: 'spillway_key_probes_total',
+      help: 'Probes of resting provider keys, by result (accepted, refused, inconclusive)',
+      labelNames: ['provider', 'key', 'result'],
       registers,
     });
     this.queueWait = new Histogram({
@@ -286,6 +300,14 @@ export class Metrics implements Observer {
 
   keyDisabled(provider: string, keyId: string): void {
     this.keysDisabled.inc({ provider, key: keyId });
+  }
+
+  keyRestored(provider: string, keyId: string): void {
+    this.keysRestored.inc({ provider, key: keyId });
+  }
+
+  keyProbed(provider: string, keyId: string, result: string): void {
+    this.keyProbes.inc({ provider, key: keyId, result });
   }
 
   async text(): Promise<string> {

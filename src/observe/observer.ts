@@ -53,11 +53,18 @@ export interface UpstreamRecord {
 export interface Observer {
   request(record: RequestRecord): void;
   upstream(record: UpstreamRecord): void;
+  /** The provider refused the key: it rests until a probe succeeds (called once per rest). */
   keyDisabled(provider: string, keyId: string, reason: string): void;
+  /** A probe of a resting key: accepted (it comes back), refused, or inconclusive (the provider did not say). */
+  keyProbed(provider: string, keyId: string, result: 'accepted' | 'refused' | 'inconclusive'): void;
+  /** A resting key is back in service (called once per return). */
+  keyRestored(provider: string, keyId: string): void;
 }
 
 export const silentObserver: Observer = {
   request() {},
   upstream() {},
   keyDisabled() {},
+  keyProbed() {},
+  keyRestored() {},
 };

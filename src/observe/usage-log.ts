@@ -124,6 +124,8 @@ export class UsageLog implements Observer {
 
   upstream(): void {}
   keyDisabled(): void {}
+  keyProbed(): void {}
+  keyRestored(): void {}
 
   /** Writes what is buffered now. */
   flush(): void {

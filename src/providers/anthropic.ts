@@ -7,6 +7,8 @@ export const anthropic: ProviderAdapter = {
   defaultBaseUrl: 'https://api.anthropic.com',
   chatPath: () => '/v1/messages',
   modelsPath: '/v1/models',
+  streamStartsAtOnce: true,
+  probe: { path: '/v1/models?limit=1', headers: { 'anthropic-version': '2023-06-01' } },
   authHeaders: (key) => ({ 'x-api-key': key }),
   forwardsHeader: (name) => name.startsWith('anthropic-') || name.startsWith('x-stainless-') || name === 'user-agent',
   parseLimits: parseRateLimitHeaders,

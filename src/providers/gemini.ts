@@ -67,6 +67,8 @@ export const gemini: ProviderAdapter = {
   chatPath: (model, stream) =>
     `/v1beta/models/${encodeURIComponent(model.replace(/^models\//, ''))}:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`,
   // The header form keeps keys out of URLs and logs.
+  streamStartsAtOnce: false,
+  probe: { path: '/v1beta/models?pageSize=1' },
   authHeaders: (key) => ({ 'x-goog-api-key': key }),
   forwardsHeader: () => false,
   parseLimits: parseGeminiLimits,

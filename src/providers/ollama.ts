@@ -6,6 +6,8 @@ export const ollama: ProviderAdapter = {
   protocol: 'ollama',
   defaultBaseUrl: 'http://127.0.0.1:11434',
   chatPath: () => '/api/chat',
+  streamStartsAtOnce: false,
+  probe: { path: '/api/tags' },
   authHeaders: () => ({}),
   forwardsHeader: () => false,
   parseLimits: () => ({}),

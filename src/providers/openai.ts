@@ -8,6 +8,8 @@ export const openai: ProviderAdapter = {
   defaultBaseUrl: 'https://api.openai.com/v1',
   chatPath: () => '/chat/completions',
   modelsPath: '/models',
+  streamStartsAtOnce: false,
+  probe: { path: '/models' },
   authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
   // Not openai-organization / openai-project: they choose whose account the provider key bills,
   // which is the operator's to set (provider `headers`), not a client's.

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Config, ProviderConfig } from '../config/schema.js';
+import { ConnectionSlots, DEFAULT_CONNECTIONS } from '../quota/connections.js';
 import { KeyPool } from '../quota/pool.js';
+import type { RestPolicy } from '../quota/rest.js';
 import type { QuotaPool } from '../quota/types.js';
 import { RedisKeyPool } from '../store/redis-pool.js';
 import { RedisStore } from '../store/redis-store.js';
@@ -15,6 +17,8 @@ export interface Provider {
   /** Base URL without a trailing slash. */
   baseUrl: string;
   pool: QuotaPool;
+  /** Upstream connections this gateway may hold to the provider at once, taken at admission. */
+  connections: ConnectionSlots;
   /** The secret for a key id; secrets never leave this map except in the upstream auth header. */
   secretOf(keyId: string): string;
 }
@@ -24,8 +28,8 @@ export function keyIdOf(key: { id?: string; key: string }): string {
   return key.id ?? `key-${createHash('sha256').update(key.key).digest('hex').slice(0, 8)}`;
 }
 
-/** `store`: where the pool keeps its buckets; in this process when absent. */
-export function createProvider(name: string, config: ProviderConfig, store?: RedisStore): Provider {
+/** `store`: where the pool keeps its buckets; in this process when absent. `rest`: when refused keys are probed. */
+export function createProvider(name: string, config: ProviderConfig, store?: RedisStore, rest?: RestPolicy): Provider {
   const adapter = adapterFor(config.type);
   const secrets = new Map<string, string>();
   const keys = (config.keys ?? []).map((key) => {
@@ -40,7 +44,8 @@ export function createProvider(name: string, config: ProviderConfig, store?: Red
     config,
     adapter,
     baseUrl: (config.base_url ?? adapter.defaultBaseUrl).replace(/\/+$/, ''),
-    pool: store ? new RedisKeyPool(name, keys, store) : new KeyPool(name, keys),
+    pool: store ? new RedisKeyPool(name, keys, store, rest ? { rest } : {}) : new KeyPool(name, keys, rest ? { rest } : {}),
+    connections: new ConnectionSlots(config.connections ?? DEFAULT_CONNECTIONS),
     secretOf: (keyId) => secrets.get(keyId) ?? '',
   };
 }
@@ -53,5 +58,6 @@ export function createStore(config: Config, log: (message: string) => void = () 
 
 /** `store`: the gateway's one connection (createStore), shared by every pool; in-process pools when absent. */
 export function createProviders(config: Config, store: RedisStore | undefined): Map<string, Provider> {
-  return new Map(Object.entries(config.providers).map(([name, provider]) => [name, createProvider(name, provider, store)]));
+  const rest = { firstProbeMs: config.key_rest.first_probe, maxProbeMs: config.key_rest.max_probe };
+  return new Map(Object.entries(config.providers).map(([name, provider]) => [name, createProvider(name, provider, store, rest)]));
 }

@@ -22,6 +22,17 @@ export interface ProviderAdapter {
   /** Client request headers forwarded on same-protocol passthrough (lower case). */
   forwardsHeader(name: string): boolean;
   parseLimits(headers: Headers, now: number): ObservedLimits;
+  /**
+   * A stream's first event comes at once, before any generation (Anthropic's message_start): its
+   * first-byte limit then runs to that event. Otherwise the first chunk may wait for a reasoning
+   * model's thinking, and the limit runs to the response headers only.
+   */
+  streamStartsAtOnce: boolean;
+  /**
+   * The cheap authenticated call that tells whether the provider accepts a key again (a model
+   * list): path appended to the base URL, and any headers it needs besides the key's.
+   */
+  probe: { path: string; headers?: Record<string, string> };
   /** What an error body says about waiting, for providers that put it there instead of in headers (Gemini). */
   parseErrorBody?(status: number, body: string, now: number): ObservedLimits;
 }

@@ -2,6 +2,7 @@
  * The one HTTP client spillway uses for providers: undici with pooled keep-alive connections.
  */
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { DEFAULT_CONNECTIONS } from '../quota/connections.js';
 
 export interface UpstreamRequest {
   url: string;
@@ -11,6 +12,12 @@ export interface UpstreamRequest {
   signal?: AbortSignal;
   /** Time allowed until the response headers, and between body chunks. */
   timeoutMs: number;
+  /**
+   * The provider's own connection pool: at most `connections` at once (admission keeps within it,
+   * see quota/connections.ts). Providers sharing an origin keep pools of their own, so each one's
+   * count is exact. Absent: a shared pool per origin.
+   */
+  pool?: { name: string; connections: number };
 }
 
 export type UpstreamResponse = Dispatcher.ResponseData;
@@ -38,7 +45,18 @@ export function classifyFailure(error: unknown): UpstreamFailure {
 
 /** One per gateway, so closing a gateway closes only its own connections. */
 export class UpstreamClient {
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 512, pipelining: 1 });
+  /** One agent per provider (and connection cap), each with its own pool per origin; '' for the rest. */
+  private readonly agents = new Map<string, Agent>();
+
+  private agentFor(pool: UpstreamRequest['pool']): Agent {
+    const name = pool ? `${pool.name}\u0000${pool.connections}` : '';
+    let agent = this.agents.get(name);
+    if (!agent) {
+      agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: pool?.connections ?? DEFAULT_CONNECTIONS, pipelining: 1 });
+      this.agents.set(name, agent);
+    }
+    return agent;
+  }
 
   async send(req: UpstreamRequest): Promise<UpstreamResponse> {
     try {
@@ -47,7 +65,7 @@ export class UpstreamClient {
         headers: req.headers,
         body: req.body,
         signal: req.signal,
-        dispatcher: this.agent,
+        dispatcher: this.agentFor(req.pool),
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
       });
@@ -57,6 +75,6 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([...this.agents.values()].map((agent) => agent.close()));
   }
 }

@@ -4,6 +4,7 @@
  * Configured limits are priors; `observe` corrects them from the provider's headers.
  */
 import type { Limits } from '../config/schema.js';
+import { claimProbe, DEFAULT_REST_POLICY, startRest, type Rest, type RestPolicy } from './rest.js';
 import { type Bucket, createBucket, DELIVERY_JITTER_MS, fits, giveBack, headroomAfter, rate, raiseTo, refill, take, waitFor } from './bucket.js';
 import {
   DIMENSIONS,
@@ -12,6 +13,7 @@ import {
   type KeySnapshot,
   type Observed,
   type ObservedLimits,
+  type Priority,
   type QuotaPool,
   type ReserveResult,
   type Reservation,
@@ -38,8 +40,8 @@ export const SETTLE_BOUND_WAIT_MS = 25;
 interface KeyState {
   id: string;
   buckets: Array<Bucket | undefined>;
-  healthy: boolean;
-  disabledReason: string | undefined;
+  /** Out of service after the provider refused the key, until a probe succeeds (see rest.ts). */
+  rest: Rest | undefined;
   coolingUntil: number;
   /** No limit configured nor observed yet: one request at a time until an answer tells us more. */
   learning: boolean;
@@ -134,9 +136,11 @@ export class KeyPool implements QuotaPool {
   readonly degraded = false;
   private readonly keys: KeyState[] = [];
   private readonly byId = new Map<string, KeyState>();
+  private readonly restPolicy: RestPolicy;
 
-  constructor(id: string, keys: Array<{ id: string; limits: Limits }>) {
+  constructor(id: string, keys: Array<{ id: string; limits: Limits }>, options: { rest?: RestPolicy } = {}) {
     this.id = id;
+    this.restPolicy = options.rest ?? DEFAULT_REST_POLICY;
     for (const { id: keyId, limits } of keys) {
       const buckets: Array<Bucket | undefined> = new Array(DIMENSION_COUNT).fill(undefined);
       let known = false;
@@ -150,8 +154,7 @@ export class KeyPool implements QuotaPool {
       const state: KeyState = {
         id: keyId,
         buckets,
-        healthy: true,
-        disabledReason: undefined,
+        rest: undefined,
         coolingUntil: 0,
         learning: !known,
         inFlight: new Map(),
@@ -165,13 +168,16 @@ export class KeyPool implements QuotaPool {
     }
   }
 
-  /** Reserves on the key with the most headroom for this demand, or says how long until one has room. */
-  tryReserve(demand: Demand, now: number): ReserveResult {
+  /**
+   * Reserves on the key with the most headroom for this demand, or says how long until one has room.
+   * `avoid`: keys that already refused this request.
+   */
+  tryReserve(demand: Demand, now: number, _priority?: Priority, avoid?: ReadonlySet<string>): ReserveResult {
     let best: KeyState | undefined;
     let bestScore = -Infinity;
     let minWait = Infinity;
     for (const key of this.keys) {
-      if (!key.healthy) continue;
+      if (key.rest || avoid?.has(key.id)) continue;
       const score = this.score(key, demand, now);
       if (score === undefined) {
         minWait = Math.min(minWait, this.keyWait(key, demand, now));
@@ -197,10 +203,10 @@ export class KeyPool implements QuotaPool {
   }
 
   /** ms until `tryReserve(demand)` would succeed, without reserving (Infinity: no key can serve). */
-  waitTime(demand: Demand, now: number): number {
+  waitTime(demand: Demand, now: number, avoid?: ReadonlySet<string>): number {
     let minWait = Infinity;
     for (const key of this.keys) {
-      if (key.healthy) minWait = Math.min(minWait, this.keyWait(key, demand, now));
+      if (!key.rest && !avoid?.has(key.id)) minWait = Math.min(minWait, this.keyWait(key, demand, now));
     }
     return minWait;
   }
@@ -281,19 +287,29 @@ export class KeyPool implements QuotaPool {
     key.predictionMisses++;
   }
 
-  /** After 401/403: the key is out of service until enabled again (e.g. a config reload). */
-  disable(keyId: string, reason: string): void {
+  /** The provider refused the key: out of service until a probe succeeds. True if it was in service. */
+  rest(keyId: string, reason: string, now: number): boolean {
     const key = this.byId.get(keyId);
-    if (!key) return;
-    key.healthy = false;
-    key.disabledReason = reason;
+    if (!key || key.rest) return false;
+    key.rest = startRest(reason, now);
+    return true;
   }
 
-  enable(keyId: string): void {
+  /** True if a probe of this resting key is due now; the one after it is scheduled as it is claimed. */
+  claimProbe(keyId: string, now: number): boolean {
     const key = this.byId.get(keyId);
-    if (!key) return;
-    key.healthy = true;
-    key.disabledReason = undefined;
+    const next = key?.rest && claimProbe(key.rest, now, this.restPolicy);
+    if (!key || !next) return false;
+    key.rest = next;
+    return true;
+  }
+
+  /** Back in service (a probe succeeded). True if it was resting. */
+  enable(keyId: string): boolean {
+    const key = this.byId.get(keyId);
+    if (!key?.rest) return false;
+    key.rest = undefined;
+    return true;
   }
 
   snapshot(now: number): KeySnapshot[] {
@@ -304,14 +320,17 @@ export class KeyPool implements QuotaPool {
       });
       const snap: KeySnapshot = {
         id: key.id,
-        healthy: key.healthy,
+        healthy: key.rest === undefined,
         coolingUntil: key.coolingUntil > now ? key.coolingUntil : 0,
         inFlight: key.inFlight.size,
         learning: key.learning,
         predictionMisses: key.predictionMisses,
         dimensions,
       };
-      if (key.disabledReason !== undefined) snap.disabledReason = key.disabledReason;
+      if (key.rest) {
+        snap.disabledReason = key.rest.reason;
+        snap.nextProbeAt = key.rest.probeAt;
+      }
       return snap;
     });
   }

@@ -63,8 +63,11 @@ export interface DimensionSnapshot {
 
 export interface KeySnapshot {
   id: string;
+  /** False while the key rests after the provider refused it (see rest.ts). */
   healthy: boolean;
   disabledReason?: string;
+  /** While resting: when the key may next be probed (ms). */
+  nextProbeAt?: number;
   /** ms timestamp until which the key rests after an upstream 429; 0 if not cooling. */
   coolingUntil: number;
   inFlight: number;
@@ -79,7 +82,7 @@ export interface KeySnapshot {
  * The keys of one provider behaving like one bigger key: what the request path needs of a pool,
  * whether its state lives in this process (KeyPool) or in a store shared by replicas (RedisKeyPool).
  * Any method may return a promise; the ones the request path does not wait for (settle, observe,
- * coolDown, disable, enable) never reject, and calls from one process reach the state in order.
+ * coolDown, rest, enable, claimProbe) never reject, and calls from one process reach the state in order.
  */
 /** Interactive requests are admitted before batch requests waiting for the same keys. */
 export type Priority = 'interactive' | 'batch';
@@ -90,11 +93,12 @@ export interface QuotaPool {
   readonly degraded: boolean;
   /**
    * Reserves on the key with the most headroom for this demand, or says how long until one has
-   * room. `priority` matters only to a pool shared by replicas (see interactiveWaiting).
+   * room. `priority` matters only to a pool shared by replicas (see interactiveWaiting); `avoid`
+   * names keys that already refused this request.
    */
-  tryReserve(demand: Demand, now: number, priority?: Priority): ReserveResult | Promise<ReserveResult>;
+  tryReserve(demand: Demand, now: number, priority?: Priority, avoid?: ReadonlySet<string>): ReserveResult | Promise<ReserveResult>;
   /** ms until `tryReserve(demand)` would succeed, without reserving (Infinity: no key can serve). */
-  waitTime(demand: Demand, now: number): number | Promise<number>;
+  waitTime(demand: Demand, now: number, avoid?: ReadonlySet<string>): number | Promise<number>;
   /**
    * An interactive request of this process waits for the pool. A pool shared by replicas tells the
    * others, whose batch requests then leave it the room; in one process the queue's order does that.
@@ -109,9 +113,16 @@ export interface QuotaPool {
   observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation, sentAt?: number): void | Promise<void>;
   /** After an upstream 429: the key takes nothing until `untilMs`. */
   coolDown(keyId: string, untilMs: number): void | Promise<void>;
-  /** After 401/403: the key is out of service until enabled again. */
-  disable(keyId: string, reason: string): void | Promise<void>;
-  enable(keyId: string): void | Promise<void>;
+  /**
+   * The provider refused the key (resilience/key-fault.ts): out of service until a probe succeeds.
+   * Resolves true when this call took it out of service (false: it already rested), so the
+   * transition is counted and announced once.
+   */
+  rest(keyId: string, reason: string, now: number): boolean | Promise<boolean>;
+  /** True if a probe of this resting key is due and this caller may run it (one prober per probe, across replicas). */
+  claimProbe(keyId: string, now: number): boolean | Promise<boolean>;
+  /** A probe succeeded: back in service. True when this call brought it back. */
+  enable(keyId: string): boolean | Promise<boolean>;
   /**
    * The keys as of `now`, synchronously (dashboards, routing by remaining quota, readiness): a
    * shared store's pool answers from the state it last read (at most a heartbeat old).

@@ -6,9 +6,16 @@
  */
 import { type HeaderBag, retryDelayFromHeaders } from '../quota/headers.js';
 import type { RetryBudget } from './budget.js';
+import type { KeyFaultScope } from './key-fault.js';
 
 export type Outcome =
-  | { kind: 'status'; status: number; headers: Record<string, string | string[] | undefined> }
+  | {
+      kind: 'status';
+      status: number;
+      headers: Record<string, string | string[] | undefined>;
+      /** The provider refused the key, or this request on this key (see key-fault.ts). */
+      keyFault?: KeyFaultScope;
+    }
   | { kind: 'timeout' }
   | { kind: 'connection' };
 
@@ -28,8 +35,6 @@ export interface RetryContext {
   budget: RetryBudget;
   /** Injected for tests; Math.random by default. */
   random?: () => number;
-  /** Another key (or candidate) has room now: a key-specific failure is retried there at once. */
-  otherKeyHasRoom?: boolean;
   /** Attempts allowed in all (config retry.max_attempts). */
   maxAttempts?: number;
 }
@@ -51,24 +56,27 @@ function header(headers: HeaderBag, name: string): string | undefined {
 
 interface Verdict {
   retry: boolean;
-  /** The failure belongs to the key (rate limit, revoked key): another key may succeed at once. */
-  keySpecific: boolean;
+  /**
+   * The provider refused the key (or this request on it): another key may serve at once. The
+   * admission that follows passes over the refusing key, so the retry goes elsewhere or nowhere.
+   */
+  switchKey: boolean;
   reason: string;
 }
 
 function classify(outcome: Outcome): Verdict {
-  if (outcome.kind === 'timeout') return { retry: true, keySpecific: false, reason: 'timeout' };
-  if (outcome.kind === 'connection') return { retry: true, keySpecific: false, reason: 'connection error' };
+  if (outcome.kind === 'timeout') return { retry: true, switchKey: false, reason: 'timeout' };
+  if (outcome.kind === 'connection') return { retry: true, switchKey: false, reason: 'connection error' };
   const { status, headers } = outcome;
+  if (outcome.keyFault) return { retry: true, switchKey: true, reason: `${status} ${outcome.keyFault === 'key' ? 'key refused' : 'refused on this key'}` };
   const should = header(headers, 'x-should-retry');
-  if (should === 'false') return { retry: false, keySpecific: false, reason: `${status} with x-should-retry: false` };
-  if (status === 429) return { retry: true, keySpecific: true, reason: '429 rate limited' };
-  if (status === 401 || status === 403) return { retry: false, keySpecific: true, reason: `${status} key rejected` };
-  if (should === 'true') return { retry: true, keySpecific: false, reason: `${status} with x-should-retry: true` };
-  if (status === 529) return { retry: true, keySpecific: false, reason: '529 overloaded' };
-  if (status >= 500) return { retry: true, keySpecific: false, reason: `${status} server error` };
-  if (status === 408 || status === 409) return { retry: true, keySpecific: false, reason: `${status}` };
-  return { retry: false, keySpecific: false, reason: `${status} is not retryable` };
+  if (should === 'false') return { retry: false, switchKey: false, reason: `${status} with x-should-retry: false` };
+  if (status === 429) return { retry: true, switchKey: false, reason: '429 rate limited' };
+  if (should === 'true') return { retry: true, switchKey: false, reason: `${status} with x-should-retry: true` };
+  if (status === 529) return { retry: true, switchKey: false, reason: '529 overloaded' };
+  if (status >= 500) return { retry: true, switchKey: false, reason: `${status} server error` };
+  if (status === 408 || status === 409) return { retry: true, switchKey: false, reason: `${status}` };
+  return { retry: false, switchKey: false, reason: `${status} is not retryable` };
 }
 
 /** `attempt`: how many attempts have been made so far, the failed one included (1 after the first). */
@@ -76,21 +84,17 @@ export function decideRetry(outcome: Outcome, attempt: number, ctx: RetryContext
   const giveUp = (reason: string): RetryDecision => ({ action: 'give-up', delayMs: 0, reason });
   if (ctx.bytesSent) return giveUp('the answer has started reaching the client');
   const verdict = classify(outcome);
-  // A revoked key (401/403) is not the request's fault: another key in the pool may serve it.
-  const switchKey = verdict.keySpecific && ctx.otherKeyHasRoom === true;
-  if (!verdict.retry && !switchKey) return giveUp(verdict.reason);
+  if (!verdict.retry) return giveUp(verdict.reason);
   if (attempt >= (ctx.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)) return giveUp(`${verdict.reason}; attempts exhausted`);
-
-  let delayMs: number;
-  if (switchKey) {
-    delayMs = 0; // the failed key cools down; the next admission picks another one
-  } else {
-    const hinted = outcome.kind === 'status' ? retryDelayFromHeaders(outcome.headers, ctx.now) : undefined;
-    delayMs = hinted ?? backoffMs(attempt, ctx.random);
+  // Moving off a refusing key adds no load to a struggling provider, so it takes nothing from the
+  // retry budget (which one client's forbidden requests could otherwise drain for everyone).
+  if (verdict.switchKey) {
+    if (ctx.now >= ctx.deadline) return giveUp(`${verdict.reason}; the deadline has passed`);
+    return { action: 'retry-now', delayMs: 0, reason: `${verdict.reason}; another key may serve it` };
   }
+  const hinted = outcome.kind === 'status' ? retryDelayFromHeaders(outcome.headers, ctx.now) : undefined;
+  const delayMs = hinted ?? backoffMs(attempt, ctx.random);
   if (ctx.now + delayMs > ctx.deadline) return giveUp(`${verdict.reason}; the retry would miss the deadline`);
   if (!ctx.budget.tryRetry(ctx.now)) return giveUp(`${verdict.reason}; retry budget exhausted`);
-  return delayMs > 0
-    ? { action: 'retry-after', delayMs, reason: verdict.reason }
-    : { action: 'retry-now', delayMs: 0, reason: switchKey ? `${verdict.reason}; another key has room` : verdict.reason };
+  return delayMs > 0 ? { action: 'retry-after', delayMs, reason: verdict.reason } : { action: 'retry-now', delayMs: 0, reason: verdict.reason };
 }

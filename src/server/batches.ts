@@ -5,6 +5,7 @@
  * Every batch belongs to the client credential that created it (`exchange.owner`): a client lists
  * and reaches only its own, and another client's batch answers exactly like an unknown id.
  */
+import { drained } from './backpressure.js';
 import type { BatchService } from '../batch/runner.js';
 import { BATCH_LIFETIME_MS, newBatchId, page, resultLine, type BatchRecord } from '../batch/shape.js';
 import { webhookRefusal } from '../batch/webhook-hosts.js';
@@ -103,12 +104,7 @@ async function results(service: BatchService, exchange: Exchange, id: string): P
   res.writeHead(200, { 'content-type': 'application/x-jsonl', ...exchange.spillwayHeaders });
   // Written line by line as read, so a 100,000-request batch is never held in memory whole.
   for await (const { customId, result } of service.store().results(id)) {
-    if (!res.write(resultLine(customId, JSON.parse(result) as unknown))) {
-      await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
-      });
-    }
+    if (!res.write(resultLine(customId, JSON.parse(result) as unknown))) await drained(res);
     if (res.destroyed) return;
   }
   res.end();

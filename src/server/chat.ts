@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Provider } from '../providers/provider.js';
+import { admissionPool } from '../quota/connections.js';
 import { rawInputTokens } from '../quota/estimate.js';
 import { QueueRejection, type Priority } from '../quota/queue.js';
 import type { Demand } from '../quota/types.js';
@@ -83,9 +84,14 @@ function demandsFor(gw: Gateway, chat: ChatRequest): (model: string) => Demand {
   });
 }
 
-/** Failures a fallback chain exists for: rate limits, overload, server errors, timeouts, resets. */
+/**
+ * Failures a fallback chain exists for at once: rate limits, overload, server errors, timeouts,
+ * resets. A refused key is not among them: the provider's other keys come first, and the fallbacks
+ * when none of them is left (see spillToFallbacks).
+ */
 export function worthFallingBack(outcome: Outcome): boolean {
   if (outcome.kind !== 'status') return true;
+  if (outcome.keyFault) return false;
   return outcome.status === 429 || outcome.status === 529 || outcome.status >= 500 || outcome.status === 408;
 }
 
@@ -99,8 +105,14 @@ function afterFailure(plan: TargetPlan, failed: Set<string>): Target[] {
   return [...all.filter((t) => !failed.has(t.provider.name)), ...all.filter((t) => failed.has(t.provider.name))];
 }
 
-/** Answer with what the provider last said, when retrying cannot do better. */
-function relayFailure(exchange: Exchange, failure: FailedAttempt): void {
+/**
+ * Answer with what the provider last said, when retrying cannot do better. A refused key is
+ * spillway's problem, not the caller's: its 401 would read as the caller's own key being wrong.
+ */
+function relayFailure(exchange: Exchange, failure: FailedAttempt, model: string): void {
+  if (failure.outcome.kind === 'status' && failure.outcome.keyFault === 'key') {
+    throw new GatewayError('overloaded', `no provider key for model "${model}" is in service: the provider refused the key`);
+  }
   if (failure.response) {
     const { status, headers, body } = failure.response;
     const keep = Object.fromEntries(
@@ -123,6 +135,8 @@ interface Progress {
   spillReason: string | undefined;
   /** Providers that failed this request: they go last. */
   failed: Set<string>;
+  /** Per provider, keys that refused this request (key-fault.ts): its next admissions pass them over. */
+  refusedBy: Map<string, Set<string>>;
   deadline: number;
   attempts: number;
   queuedMs: number;
@@ -163,21 +177,21 @@ async function servePlan(
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const started = Date.now();
   gw.retryBudget.recordRequest(started);
-  const progress: Progress = { plan, targets: plan.primary, spillReason: undefined, failed: new Set(), deadline: started + maxWaitMs, attempts: 0, queuedMs: 0, lastFailure: undefined };
+  const progress: Progress = { plan, targets: plan.primary, spillReason: undefined, failed: new Set(), refusedBy: new Map(), deadline: started + maxWaitMs, attempts: 0, queuedMs: 0, lastFailure: undefined };
 
   for (;;) {
     const demands = progress.targets.map((target) => demandOf(target.model));
     let admitted;
     try {
       admitted = await gw.queue.admit(
-        progress.targets.map((target, i) => ({ pool: target.provider.pool, demand: demands[i]! })),
+        progress.targets.map((target, i) => ({ pool: admissionOf(target, progress), demand: demands[i]! })),
         { priority, deadline: progress.deadline, signal: exchange.signal },
       );
     } catch (error) {
       if (!(error instanceof QueueRejection)) throw error;
       if (error.reason === 'aborted') return;
       if (spillToFallbacks(progress, error)) continue;
-      if (progress.lastFailure) return relayFailure(exchange, progress.lastFailure);
+      if (progress.lastFailure) return relayFailure(exchange, progress.lastFailure, chat.model);
       exchange.trace.rejected = error.reason;
       throw rejectionError(error, chat.model);
     }
@@ -195,6 +209,7 @@ async function servePlan(
       reservation,
       estimatedInput,
       onSettled: (usage) => {
+        target.provider.connections.release();
         if (usage) {
           gw.estimator.calibrate(target.model, estimatedInput, usage.inputTokens);
           gw.estimator.calibrateOutput(target.model, usage.outputTokens);
@@ -203,6 +218,7 @@ async function servePlan(
       },
       observer: gw.observer,
       log: gw.log,
+      onKeyRested: (provider, keyId) => gw.prober.rested(provider, keyId),
     });
     Object.assign(exchange.trace, { provider: target.provider.name, model: target.model, keyId: reservation.keyId, queueMs: progress.queuedMs, attempts: progress.attempts });
     if (result.answered) {
@@ -212,6 +228,7 @@ async function servePlan(
     }
     if (exchange.signal.aborted) return;
     progress.lastFailure = result;
+    if (result.outcome.kind === 'status' && result.outcome.keyFault) refusedBy(progress, target).add(reservation.keyId);
     if (fallBack(gw, exchange, progress, target, result)) continue;
 
     const now = Date.now();
@@ -220,8 +237,9 @@ async function servePlan(
       deadline: progress.deadline,
       bytesSent: exchange.res.headersSent,
       budget: gw.retryBudget,
+      maxAttempts: gw.config.retry.max_attempts,
     });
-    if (decision.action === 'give-up' || progress.attempts >= gw.config.retry.max_attempts) return relayFailure(exchange, result);
+    if (decision.action === 'give-up') return relayFailure(exchange, result, chat.model);
     // An upstream 429 already cooled its key down, so admission itself waits for the right moment;
     // other failures (overload, 5xx, network) back off here before choosing again.
     const rateLimited = result.outcome.kind === 'status' && result.outcome.status === 429;
@@ -230,6 +248,17 @@ async function servePlan(
       if (exchange.signal.aborted) return;
     }
   }
+}
+
+function refusedBy(progress: Progress, target: Target): Set<string> {
+  let keys = progress.refusedBy.get(target.provider.name);
+  if (!keys) progress.refusedBy.set(target.provider.name, (keys = new Set()));
+  return keys;
+}
+
+/** The target's pool as this request's admission sees it: keys that refused it passed over, a connection slot taken. */
+function admissionOf(target: Target, progress: Progress) {
+  return admissionPool(target.provider.pool, target.provider.connections, refusedBy(progress, target));
 }
 
 /** The primaries cannot make it in time, or none is in service: the fallback chain gets its chance, through its own admission. */

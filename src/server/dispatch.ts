@@ -2,7 +2,6 @@
  * Dispatch: send one admitted request to one key of one provider, stream or relay the answer
  * back, and settle the reservation with what the provider reported.
  */
-import { once } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { SseParser } from '../protocol/sse.js';
 import { bridgeFor, type Bridge, type StreamBridge } from '../protocol/translate/bridge.js';
@@ -11,7 +10,10 @@ import type { Provider } from '../providers/provider.js';
 import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
 import type { Reservation } from '../quota/types.js';
 import { cooldownMs } from '../quota/headers.js';
+import { keyFaultOf } from '../resilience/key-fault.js';
 import type { Outcome } from '../resilience/retry.js';
+import { drained } from './backpressure.js';
+import { DEFAULT_TIMEOUT_MS, firstByteLimitMs, FirstByteTimer, firstChunkOf, openingError, readWhole } from './first-byte.js';
 import type { Observer } from '../observe/observer.js';
 import { InvalidRequest } from '../protocol/invalid.js';
 import { GatewayError, invalidRequest, streamErrorEvent } from './errors.js';
@@ -89,6 +91,8 @@ export interface AttemptContext {
   onSettled(usage: TokenUsage | undefined): void;
   observer: Observer;
   log(message: string): void;
+  /** The provider refused the key and this attempt took it out of service: its probe may start. */
+  onKeyRested?(provider: Provider, keyId: string): void;
 }
 
 /** Upstream headers worth keeping on a translated answer: only request ids; the rest is the other protocol's. */
@@ -159,8 +163,18 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
   };
 
   const sentAt = Date.now();
-  const report = (status: number | 'timeout' | 'connection') =>
-    ctx.observer.upstream({ requestId: exchange.requestId, provider: provider.name, keyId: reservation.keyId, model: ctx.model, status, latencyMs: Date.now() - sentAt });
+  // Reported once the answer is known good (its first byte) or failed: a 200 whose body is cut
+  // counts as the failure it was. The latency is to the status line.
+  let reported = false;
+  let answeredAt: number | undefined;
+  const report = (status: number | 'timeout' | 'connection') => {
+    if (reported) return;
+    reported = true;
+    const latencyMs = (answeredAt ?? Date.now()) - sentAt;
+    ctx.observer.upstream({ requestId: exchange.requestId, provider: provider.name, keyId: reservation.keyId, model: ctx.model, status, latencyMs });
+  };
+  const timeoutMs = provider.config.timeout ?? DEFAULT_TIMEOUT_MS;
+  const firstByte = new FirstByteTimer(upstreamAbort, firstByteLimitMs(provider.config.first_byte_timeout, timeoutMs, chat.stream, chat.maxTokens));
 
   try {
     const outgoing = upstreamRequest(exchange, chat, ctx, bridge);
@@ -168,46 +182,72 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       ...outgoing,
       method: 'POST',
       signal: upstreamAbort.signal,
-      timeoutMs: provider.config.timeout ?? 600_000,
+      timeoutMs,
+      pool: { name: provider.name, connections: provider.connections.capacity },
     });
     const now = Date.now();
-    report(response.statusCode);
+    answeredAt = now;
+    // A stream that may think before its first chunk has shown it is alive (see streamStartsAtOnce).
+    if (chat.stream && !adapter.streamStartsAtOnce) firstByte.clear();
+    /** The answer's first byte is in hand: nothing can stall it any more. */
+    const arrived = () => {
+      firstByte.clear();
+      report(response.statusCode);
+    };
     const observed = adapter.parseLimits(response.headers, now);
-    pool.observe(reservation.keyId, observed, now, reservation);
+    pool.observe(reservation.keyId, observed, now, reservation, sentAt);
 
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      const body = await response.body.text();
+      const body = (await readWhole(response.body)).toString('utf8');
+      arrived();
       settle(undefined);
       const fromBody = adapter.parseErrorBody?.(response.statusCode, body, now);
       if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
+      const keyFault = keyFaultOf(response.statusCode, body);
       if (response.statusCode === 429) {
         pool.coolDown(reservation.keyId, now + cooldownMs(observed));
-      } else if (response.statusCode === 401 || response.statusCode === 403) {
-        const reason = `the provider answered ${response.statusCode}`;
-        pool.disable(reservation.keyId, reason);
-        ctx.log(`spillway: key ${reservation.keyId} of provider ${provider.name} taken out of service: ${reason}`);
-        ctx.observer.keyDisabled(provider.name, reservation.keyId, reason);
+      } else if (keyFault?.scope === 'key') {
+        restKey(ctx, keyFault.reason, now);
       }
       // The outcome keeps the upstream's status (retry decisions); the relayed answer is in the caller's shape.
       const relayed = bridge ? bridge.error(response.statusCode, body) : { status: response.statusCode, body };
       return {
         answered: false,
-        outcome: { kind: 'status', status: response.statusCode, headers: response.headers },
+        outcome: { kind: 'status', status: response.statusCode, headers: response.headers, ...(keyFault ? { keyFault: keyFault.scope } : {}) },
         response: { status: relayed.status, headers: withRetryAfter(flatHeaders(response.headers), observed.retryAfterMs), body: relayed.body },
       };
     }
 
-    if (bridge) return await answerTranslated(exchange, chat, ctx, bridge, response, settle);
+    // A stream's first chunk is read before anything is sent: until then the attempt can be retried.
+    let events: AsyncIterable<Buffer> | undefined;
+    if (chat.stream) {
+      const opened = await firstChunkOf(response.body);
+      const refusal = opened.first && openingError(adapter.protocol, opened.first);
+      if (refusal) {
+        upstreamAbort.abort(); // whatever follows the error is not wanted
+        firstByte.clear();
+        report(refusal.status);
+        settle(undefined);
+        const relayed = bridge ? bridge.error(refusal.status, refusal.body) : refusal;
+        return { answered: false, outcome: { kind: 'status', status: refusal.status, headers: {} }, response: { status: relayed.status, headers: {}, body: relayed.body } };
+      }
+      arrived();
+      events = opened.events;
+    }
+
+    if (bridge) return await answerTranslated(exchange, chat, ctx, bridge, response, settle, arrived, events);
 
     const headers = { ...relayedHeaders(response.headers), ...exchange.spillwayHeaders };
     if (!chat.stream) {
-      const body = Buffer.from(await response.body.arrayBuffer());
+      const body = await readWhole(response.body);
       let usage: TokenUsage | undefined;
       try {
         usage = usageOfBody(adapter.protocol, JSON.parse(body.toString('utf8')));
       } catch {
-        usage = undefined;
+        // Not a readable answer (cut short without the connection saying so): retry may fix it.
+        throw new UpstreamFailure('connection', 'the answer is not readable JSON');
       }
+      arrived();
       settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: reservation.demand.outputTokens });
       markFirstByte(exchange);
       exchange.res.writeHead(response.statusCode, { ...headers, 'content-length': body.length });
@@ -215,41 +255,57 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       return { answered: true, usage };
     }
 
-    const usage = await relayStream(exchange, response.statusCode, headers, response.body, adapter.protocol === 'anthropic' ? 'anthropic' : 'openai');
+    const usage = await relayStream(exchange, response.statusCode, headers, events!, adapter.protocol === 'anthropic' ? 'anthropic' : 'openai');
     const total = usage.usage(ctx.estimatedInput);
     settle(total);
     return { answered: true, usage: total };
   } catch (error) {
     settle(undefined);
-    if (error instanceof UpstreamFailure) {
-      report(error.kind);
-      return { answered: false, outcome: { kind: error.kind } };
+    const failure = firstByte.expired ? new UpstreamFailure('timeout', 'no first byte in time') : error;
+    if (failure instanceof UpstreamFailure) {
+      report(failure.kind);
+      return { answered: false, outcome: { kind: failure.kind } };
     }
     throw error;
   } finally {
+    firstByte.clear();
     exchange.signal.removeEventListener('abort', abortUpstream);
   }
 }
 
-/** A 2xx answer from a provider of another protocol, translated whole or as a stream. */
+/** The provider refused the key itself: it rests until a probe succeeds. Counted and announced once per rest. */
+function restKey(ctx: AttemptContext, reason: string, now: number): void {
+  const { provider, reservation } = ctx;
+  void Promise.resolve(provider.pool.rest(reservation.keyId, reason, now)).then((rested) => {
+    if (!rested) return;
+    ctx.log(`spillway: key ${reservation.keyId} of provider ${provider.name} rests until a probe succeeds: ${reason}`);
+    ctx.observer.keyDisabled(provider.name, reservation.keyId, reason);
+    ctx.onKeyRested?.(provider, reservation.keyId);
+  });
+}
+
+/** A 2xx answer from a provider of another protocol, translated whole or as a stream (`events`). */
 async function answerTranslated(
   exchange: Exchange,
   chat: ChatRequest,
   ctx: AttemptContext,
   bridge: Bridge,
-  response: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Buffer> & { text(): Promise<string> } },
+  response: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: AsyncIterable<Buffer> },
   settle: (usage: TokenUsage | undefined) => void,
+  arrived: () => void,
+  /** A stream's chunks, its first already read. */
+  events: AsyncIterable<Buffer> | undefined,
 ): Promise<AttemptResult> {
   if (!chat.stream) {
-    const text = await response.body.text();
+    const text = (await readWhole(response.body)).toString('utf8');
     let translated: { body: string; usage: TokenUsage | undefined };
     try {
       translated = bridge.response(text, Date.now());
     } catch {
       // Not a readable answer: nothing was sent yet, so this is an upstream failure retry may fix.
-      settle(undefined);
-      return { answered: false, outcome: { kind: 'connection' } };
+      throw new UpstreamFailure('connection', 'the answer could not be translated');
     }
+    arrived();
     const usage = translated.usage;
     settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens });
     markFirstByte(exchange);
@@ -263,7 +319,7 @@ async function answerTranslated(
   }
   const stream = bridge.stream(Date.now());
   const headers = { ...translatedHeaders(response.headers, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache', ...exchange.spillwayHeaders };
-  await relayTranslatedStream(exchange, headers, response.body, stream, chat.surface);
+  await relayTranslatedStream(exchange, headers, events!, stream, chat.surface);
   const usage = stream.usage() ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens };
   settle(usage);
   return { answered: true, usage };
@@ -284,7 +340,7 @@ async function relayTranslatedStream(
   try {
     for await (const chunk of body) {
       const out = stream.push(chunk);
-      if (out.length > 0 && !res.write(out)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (out.length > 0 && !res.write(out)) await drained(res);
       if (res.destroyed) break;
     }
     if (!res.destroyed) res.end(stream.end());
@@ -323,7 +379,7 @@ async function relayStream(
   try {
     for await (const chunk of body) {
       for (const event of parser.push(chunk)) usage.push(event);
-      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(chunk)) await drained(res);
       if (res.destroyed) break;
     }
     for (const event of parser.end()) usage.push(event);

@@ -21,6 +21,7 @@ import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
 import { RedisBatchStore } from '../batch/redis-store.js';
 import { capConnectionsPerClient } from './client-connections.js';
+import { KeyProber } from './key-prober.js';
 import { handleRequest } from './routes.js';
 
 /** Everything a request handler needs, built once from config. */
@@ -42,6 +43,8 @@ export interface Gateway {
   redis?: RedisStore;
   /** The Message Batches service, when batches.enabled. */
   batches?: BatchService;
+  /** Probes keys the providers refused and brings them back. */
+  prober: KeyProber;
   log(message: string): void;
 }
 
@@ -78,24 +81,27 @@ export function createGateway(config: Config, log: (message: string) => void): G
         }
       : {},
   );
-  const gateway: Omit<Gateway, 'observability' | 'observer'> = {
+  const upstream = new UpstreamClient();
+  const gateway: Omit<Gateway, 'observability' | 'observer' | 'prober'> = {
     config,
     providers,
     leases: new ProviderLeases(),
     queue,
     estimator: new TokenEstimator(),
     retryBudget: new RetryBudget(config.retry.budget_ratio),
-    upstream: new UpstreamClient(),
+    upstream,
     cache,
     redis: store,
     log,
   };
   const observability = createObservability(config, viewOf(gateway), { log });
-  return Object.assign(gateway, { observer: observability.observer, observability });
+  const prober = new KeyProber({ providers: () => gateway.providers.values(), upstream, observer: observability.observer, log }, config.key_rest.first_probe);
+  prober.start();
+  return Object.assign(gateway, { observer: observability.observer, observability, prober });
 }
 
 /** What metrics, alerts and the dashboard read: the gateway's providers as they are now, after any reload. */
-function viewOf(gw: Omit<Gateway, 'observability' | 'observer'>): GatewayView {
+function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober'>): GatewayView {
   return {
     pools: (now) => Promise.all([...gw.providers.values()].map(async (provider) => ({ provider: provider.name, keys: await provider.pool.snapshot(now) }))),
     queueDepth: () => gw.queue.depth,
@@ -164,6 +170,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       await gateway.cache.close();
       await gateway.redis?.release();
       gateway.observability.close();
+      gateway.prober.close();
     },
   };
 }

@@ -13,6 +13,7 @@ type Json = Record<string, unknown>;
 const ERROR_TYPES: Record<ErrorKind, [number, string]> = {
   invalid_request: [400, 'invalid_request_error'],
   authentication: [401, 'authentication_error'],
+  permission: [403, 'permission_error'],
   not_found: [404, 'not_found_error'],
   overloaded: [529, 'overloaded_error'],
   server: [500, 'api_error'],

@@ -34,7 +34,12 @@ const schema = z
         server_error: probability.optional(),
         reset: probability.optional(),
         stall: probability.optional(),
+        stall_after_headers: probability.optional(),
         mid_stream_error: probability.optional(),
+        opening_error: probability.optional(),
+        cut_body: probability.optional(),
+        revoked_keys: z.array(z.string()).optional(),
+        forbidden_models: z.record(z.string(), z.array(z.string())).optional(),
       })
       .strict()
       .optional(),
@@ -84,7 +89,12 @@ export function loadSimConfig(path: string): { options: SimOptions; port?: numbe
         serverError: c.faults.server_error,
         reset: c.faults.reset,
         stall: c.faults.stall,
+        stallAfterHeaders: c.faults.stall_after_headers,
         midStreamError: c.faults.mid_stream_error,
+        openingError: c.faults.opening_error,
+        cutBody: c.faults.cut_body,
+        revokedKeys: c.faults.revoked_keys,
+        forbiddenModels: c.faults.forbidden_models,
       }),
     seed: c.seed,
   });

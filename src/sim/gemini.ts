@@ -27,6 +27,7 @@ const DEFAULT_RESERVED_OUTPUT = 8192;
 const STATUS: Record<ErrorKind, [number, string]> = {
   invalid_request: [400, 'INVALID_ARGUMENT'],
   authentication: [400, 'INVALID_ARGUMENT'],
+  permission: [403, 'PERMISSION_DENIED'],
   not_found: [404, 'NOT_FOUND'],
   overloaded: [503, 'UNAVAILABLE'],
   server: [500, 'INTERNAL'],

@@ -6,7 +6,7 @@ import type { ErrorKind, ErrorReply, Frame, ParseResult, Surface } from './surfa
 
 type Json = Record<string, unknown>;
 
-const STATUS: Record<ErrorKind, number> = { invalid_request: 400, authentication: 401, not_found: 404, overloaded: 503, server: 500 };
+const STATUS: Record<ErrorKind, number> = { invalid_request: 400, authentication: 401, permission: 403, not_found: 404, overloaded: 503, server: 500 };
 
 function errorReply(status: number, message: string): ErrorReply {
   return { status, body: JSON.stringify({ error: message }) };

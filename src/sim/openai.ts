@@ -17,6 +17,7 @@ export const DEFAULT_RESERVED_OUTPUT = 4096;
 const ERROR_TYPES: Record<ErrorKind, [number, string]> = {
   invalid_request: [400, 'invalid_request_error'],
   authentication: [401, 'invalid_request_error'],
+  permission: [403, 'invalid_request_error'],
   not_found: [404, 'invalid_request_error'],
   overloaded: [503, 'server_error'],
   server: [500, 'server_error'],

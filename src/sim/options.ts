@@ -27,8 +27,19 @@ export interface SimFaults {
   overloaded?: number;
   serverError?: number;
   reset?: number;
+  /** Never answers (no status line): the client's timeout ends it. */
   stall?: number;
+  /** Sends the status and headers, then nothing: a stream that never produces its first event. */
+  stallAfterHeaders?: number;
   midStreamError?: number;
+  /** Streams that open (after a 200) with the error event itself, before any content. */
+  openingError?: number;
+  /** Non-streamed answers cut halfway through the body (the connection closes under it). */
+  cutBody?: number;
+  /** Key ids the provider refuses on every endpoint, as if revoked: 401 in the API's own shape. */
+  revokedKeys?: string[];
+  /** Per key id, models it may not use: 403 permission_error for those requests, the rest served. */
+  forbiddenModels?: Record<string, string[]>;
 }
 
 export interface SimOptions {
@@ -47,7 +58,7 @@ export interface SimOptions {
   latency?: SimLatency;
   /** Fixed prose answer length in tokens (capped by max_tokens; tool calls size themselves). */
   outputTokens?: number;
-  /** Probabilities 0..1, drawn per request after auth and rate limiting. */
+  /** Probabilities 0..1, drawn per request after auth and rate limiting; and refusals of keys. */
   faults?: SimFaults;
   seed?: number;
 }

@@ -17,7 +17,7 @@ import { isErrorReply, type ErrorReply, type ParseResult, type Surface } from '.
 
 type Json = Record<string, unknown>;
 type Parser = (body: Json, requestId: string) => ParseResult;
-type Fault = 'reset' | 'stall' | 'overloaded' | 'server' | 'midStream';
+type Fault = 'reset' | 'stall' | 'stallAfterHeaders' | 'openingError' | 'overloaded' | 'server' | 'midStream' | 'cutBody';
 
 /** Stats of Ollama traffic (which has no keys) are listed under this id. */
 export const OLLAMA_STATS_ID = 'ollama';
@@ -170,7 +170,10 @@ class Simulation {
   private authenticate(surface: Surface, req: IncomingMessage, res: ServerResponse, requestId: string): KeyState | undefined {
     const secret = surface.credential(req);
     const state = typeof secret === 'string' ? this.bySecret.get(secret) : undefined;
-    if (!state) send(res, surface.unauthorized(requestId, secret === undefined), { [surface.requestIdHeader]: requestId });
+    if (!state || this.faults.revokedKeys?.includes(state.key.id)) {
+      send(res, surface.unauthorized(requestId, secret === undefined), { [surface.requestIdHeader]: requestId });
+      return undefined;
+    }
     return state;
   }
 
@@ -247,13 +250,29 @@ class Simulation {
     return { body };
   }
 
+  /** At most one fault per request, each at its own rate (one draw, so the rates add up exactly). */
   private drawFault(stream: boolean): Fault | undefined {
     const f = this.faults;
-    if (f.reset && this.random() < f.reset) return 'reset';
-    if (f.stall && this.random() < f.stall) return 'stall';
-    if (f.overloaded && this.random() < f.overloaded) return 'overloaded';
-    if (f.serverError && this.random() < f.serverError) return 'server';
-    if (stream && f.midStreamError && this.random() < f.midStreamError) return 'midStream';
+    const rates: Array<[Fault, number | undefined]> = [
+      ['reset', f.reset],
+      ['stall', f.stall],
+      ['stallAfterHeaders', f.stallAfterHeaders],
+      ['overloaded', f.overloaded],
+      ['server', f.serverError],
+      ...(stream
+        ? ([
+            ['midStream', f.midStreamError],
+            ['openingError', f.openingError],
+          ] as Array<[Fault, number | undefined]>)
+        : ([['cutBody', f.cutBody]] as Array<[Fault, number | undefined]>)),
+    ];
+    if (!rates.some(([, rate]) => rate)) return undefined;
+    const draw = this.random();
+    let edge = 0;
+    for (const [fault, rate] of rates) {
+      edge += rate ?? 0;
+      if (draw < edge) return fault;
+    }
     return undefined;
   }
 
@@ -278,6 +297,11 @@ class Simulation {
     if (isErrorReply(job)) {
       bump(total, counter, 'errors');
       return send(res, job, headers);
+    }
+    if (state && this.faults.forbiddenModels?.[state.key.id]?.includes(job.model)) {
+      bump(total, counter, 'errors');
+      const message = `Your API key does not have permission to use the specified resource (model: ${job.model}).`;
+      return send(res, surface.error('permission', message, requestId, 'model'), headers);
     }
 
     let reserved = 0;
@@ -330,6 +354,14 @@ class Simulation {
         return;
       case 'stall':
         return; // never answer; the close listener settles when the client gives up
+      case 'openingError':
+        res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        res.end(surface.midStreamError());
+        return finish(false);
+      case 'stallAfterHeaders':
+        res.writeHead(200, { ...headers, 'content-type': job.stream ? 'text/event-stream' : 'application/json' });
+        res.flushHeaders();
+        return;
       case 'overloaded':
       case 'server':
         send(res, surface.error(fault, fault === 'overloaded' ? 'Overloaded' : 'Internal server error', requestId), headers);
@@ -345,6 +377,12 @@ class Simulation {
       headers['content-type'] = reply.contentType;
       headers['content-length'] = String(Buffer.byteLength(text));
       res.writeHead(200, headers);
+      if (fault === 'cutBody') {
+        // Half the promised bytes, then the connection goes.
+        res.write(text.slice(0, Math.floor(text.length / 2)));
+        setImmediate(() => req.socket.destroy());
+        return finish(false);
+      }
       res.end(text);
       sent = reply.outputTokens;
       return finish(true);

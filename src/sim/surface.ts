@@ -45,7 +45,7 @@ export interface ErrorReply {
   headers?: Record<string, string>;
 }
 
-export type ErrorKind = 'invalid_request' | 'authentication' | 'not_found' | 'overloaded' | 'server';
+export type ErrorKind = 'invalid_request' | 'authentication' | 'permission' | 'not_found' | 'overloaded' | 'server';
 
 export interface RateLimitContext {
   refusal: Refused;

@@ -12,6 +12,7 @@
 import type { Limits } from '../config/schema.js';
 import { createBucket, refill } from '../quota/bucket.js';
 import { KeyPool } from '../quota/pool.js';
+import { DEFAULT_REST_POLICY, type RestPolicy } from '../quota/rest.js';
 import {
   DIMENSIONS,
   type Demand,
@@ -28,6 +29,8 @@ import { limitsOfSnapshot, shareOfLimits, shareOfObserved } from './replica-shar
 import type { RedisStore } from './redis-store.js';
 
 export interface RedisPoolOptions {
+  /** When a refused key is probed (quota/rest.ts). */
+  rest?: RestPolicy;
   /** A reservation whose replica never settles it (it died) is released after this long. */
   reservationTtlMs?: number;
   /** Settles held while Redis is down, at most; older ones are dropped (their reservations expire). */
@@ -93,7 +96,10 @@ export function snapshotOfHash(id: string, hash: Record<string, string>, configu
     predictionMisses: Number(hash.miss ?? 0),
     dimensions,
   };
-  if (hash.off !== undefined) snapshot.disabledReason = hash.off;
+  if (hash.off !== undefined) {
+    snapshot.disabledReason = hash.off;
+    snapshot.nextProbeAt = Number(hash.offp ?? 0);
+  }
   return snapshot;
 }
 
@@ -116,6 +122,7 @@ export class RedisKeyPool implements QuotaPool {
   private readonly store: RedisStore;
   private readonly ttlMs: number;
   private readonly maxDeferred: number;
+  private readonly restPolicy: RestPolicy;
   private counter = 0;
   /** When this replica last raised the interactive-waiting flag. */
   private flaggedAt = -Infinity;
@@ -140,6 +147,7 @@ export class RedisKeyPool implements QuotaPool {
     this.store = store;
     this.ttlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
     this.maxDeferred = options.maxDeferred ?? DEFAULT_MAX_DEFERRED;
+    this.restPolicy = options.rest ?? DEFAULT_REST_POLICY;
     store.retain();
     this.unsubscribe = [
       store.onChange((down) => (down ? this.enterOutage() : this.leaveOutage())),
@@ -152,33 +160,37 @@ export class RedisKeyPool implements QuotaPool {
     return this.store.degraded;
   }
 
-  async tryReserve(demand: Demand, now: number, priority: Priority = 'interactive'): Promise<ReserveResult> {
-    if (this.store.degraded) return this.reserveLocally(demand, now);
+  async tryReserve(demand: Demand, now: number, priority: Priority = 'interactive', avoid?: ReadonlySet<string>): Promise<ReserveResult> {
+    if (this.store.degraded) return this.reserveLocally(demand, now, avoid);
+    const keys = this.usableKeys(avoid);
+    if (keys.length === 0) return { ok: false, waitMs: Infinity };
     const id = `${this.store.replicaId}.${(this.counter++).toString(36)}`;
     const batchOf = priority === 'batch' ? this.store.replicaId : '';
     let reply: unknown;
     try {
-      reply = await this.store.run('spillwayReserve', this.allKeys(), [now, demand.inputTokens, demand.outputTokens, id, this.ttlMs, 1, batchOf, ...this.keyArgs()]);
+      reply = await this.store.run('spillwayReserve', this.allKeys(keys), [now, demand.inputTokens, demand.outputTokens, id, this.ttlMs, 1, batchOf, ...this.keyArgs(keys)]);
     } catch (error) {
       this.store.markDown(error);
-      return this.reserveLocally(demand, now);
+      return this.reserveLocally(demand, now, avoid);
     }
     const [ok, value] = reply as [number, string];
     if (ok === 1) return { ok: true, reservation: { poolId: this.id, keyId: value, demand, at: now, id } };
     return { ok: false, waitMs: value === 'inf' ? Infinity : Number(value) };
   }
 
-  async waitTime(demand: Demand, now: number): Promise<number> {
-    if (this.store.degraded) return this.localPool().waitTime(demand, now);
+  async waitTime(demand: Demand, now: number, avoid?: ReadonlySet<string>): Promise<number> {
+    if (this.store.degraded) return this.localPool().waitTime(demand, now, avoid);
+    const keys = this.usableKeys(avoid);
+    if (keys.length === 0) return Infinity;
     try {
-      const [, value] = (await this.store.run('spillwayReserve', this.allKeys(), [now, demand.inputTokens, demand.outputTokens, '', this.ttlMs, 0, '', ...this.keyArgs()])) as [
+      const [, value] = (await this.store.run('spillwayReserve', this.allKeys(keys), [now, demand.inputTokens, demand.outputTokens, '', this.ttlMs, 0, '', ...this.keyArgs(keys)])) as [
         number,
         string,
       ];
       return value === 'inf' ? Infinity : Number(value);
     } catch (error) {
       this.store.markDown(error);
-      return this.localPool().waitTime(demand, now);
+      return this.localPool().waitTime(demand, now, avoid);
     }
   }
 
@@ -231,13 +243,33 @@ export class RedisKeyPool implements QuotaPool {
     return this.send(() => this.store.run('spillwayCoolDown', [this.store.key(`{${this.id}}`, keyId)], [Date.now(), untilMs, ...this.limitArgsOf(key.id)]), true);
   }
 
-  disable(keyId: string, reason: string): Promise<void> {
-    return this.setService(keyId, reason);
+  /** True when this call took the key out of service; while Redis is down, the local share rests it (and the change is replayed). */
+  async rest(keyId: string, reason: string, now: number): Promise<boolean> {
+    const key = this.byId.get(keyId);
+    if (!key) return false;
+    const local = this.local?.rest(keyId, reason, now) ?? false;
+    const shared = await this.ask(() => this.store.run('spillwayRest', [this.hashOf(keyId)], [now, reason, ...this.limitArgsOf(key.id)]), true);
+    // A transition shows in this replica's snapshot (dashboard, alerts) now, not a heartbeat later.
+    if (shared === 1) await this.refresh();
+    return shared === undefined ? local : shared === 1;
   }
 
-  enable(keyId: string): Promise<void> {
-    return this.setService(keyId, '');
+  /** One replica wins each due probe; while Redis is down each replica probes for its own share. */
+  async claimProbe(keyId: string, now: number): Promise<boolean> {
+    if (!this.byId.has(keyId)) return false;
+    if (this.store.degraded) return this.localPool().claimProbe(keyId, now);
+    const { firstProbeMs, maxProbeMs } = this.restPolicy;
+    return (await this.ask(() => this.store.run('spillwayClaimProbe', [this.hashOf(keyId)], [now, firstProbeMs, maxProbeMs]), false)) === 1;
   }
+
+  async enable(keyId: string): Promise<boolean> {
+    if (!this.byId.has(keyId)) return false;
+    const local = this.local?.enable(keyId) ?? false;
+    const shared = await this.ask(() => this.store.run('spillwayEnable', [this.hashOf(keyId)], []), true);
+    if (shared === 1) await this.refresh();
+    return shared === undefined ? local : shared === 1;
+  }
+
 
   /** The shared state as last read (each heartbeat, or `refresh`), brought up to `now`; the local share while Redis is down. */
   snapshot(now: number): KeySnapshot[] {
@@ -265,12 +297,13 @@ export class RedisKeyPool implements QuotaPool {
     await this.store.release();
   }
 
-  private setService(keyId: string, reason: string): Promise<void> {
-    const key = this.byId.get(keyId);
-    if (!key) return Promise.resolve();
-    if (reason === '') this.local?.enable(keyId);
-    else this.local?.disable(keyId, reason);
-    return this.send(() => this.store.run('spillwaySetService', [this.store.key(`{${this.id}}`, keyId)], [Date.now(), reason, ...this.limitArgsOf(key.id)]), true);
+  /** Like `send`, with the script's reply: undefined when Redis could not be asked. */
+  private async ask(command: () => Promise<unknown>, replay: boolean): Promise<unknown> {
+    let reply: unknown;
+    await this.send(async () => {
+      reply = await command();
+    }, replay);
+    return reply;
   }
 
   /** Sends a state change; while Redis is down, `replay` ones wait for it to return. */
@@ -293,9 +326,9 @@ export class RedisKeyPool implements QuotaPool {
     );
   }
 
-  private reserveLocally(demand: Demand, now: number): ReserveResult {
+  private reserveLocally(demand: Demand, now: number, avoid?: ReadonlySet<string>): ReserveResult {
     const local = this.localPool();
-    const result = local.tryReserve(demand, now);
+    const result = local.tryReserve(demand, now, 'interactive', avoid);
     if (result.ok) this.localOf.set(result.reservation, local);
     return result;
   }
@@ -314,11 +347,12 @@ export class RedisKeyPool implements QuotaPool {
     const local = new KeyPool(
       this.id,
       this.keys.map((key) => ({ id: key.id, limits: shareOfLimits(limitsOfSnapshot(lastSeen.get(key.id), key.limits), replicas) })),
+      { rest: this.restPolicy },
     );
     for (const key of this.keys) {
       const seen = lastSeen.get(key.id);
       if (!seen) continue;
-      if (!seen.healthy) local.disable(key.id, seen.disabledReason ?? 'disabled');
+      if (!seen.healthy) local.rest(key.id, seen.disabledReason ?? 'refused by the provider', now);
       if (seen.coolingUntil > now) local.coolDown(key.id, seen.coolingUntil);
       // The other replicas may just have spent the shared buckets: start this share empty.
       if (!seen.learning) {
@@ -347,13 +381,22 @@ export class RedisKeyPool implements QuotaPool {
     return limitArgs(this.initLimits.get(keyId) ?? {});
   }
 
+  private hashOf(keyId: string): string {
+    return this.store.key(`{${this.id}}`, keyId);
+  }
+
   private keysOf(keyId: string): string[] {
-    const base = this.store.key(`{${this.id}}`, keyId);
+    const base = this.hashOf(keyId);
     return [base, `${base}:res`, `${base}:exp`];
   }
 
-  private allKeys(): string[] {
-    return [...this.keys.flatMap((key) => this.keysOf(key.id)), this.interactiveFlag()];
+  /** The keys an admission may choose from: all but those that refused this request. */
+  private usableKeys(avoid: ReadonlySet<string> | undefined): PoolKey[] {
+    return avoid && avoid.size > 0 ? this.keys.filter((key) => !avoid.has(key.id)) : this.keys;
+  }
+
+  private allKeys(keys: PoolKey[]): string[] {
+    return [...keys.flatMap((key) => this.keysOf(key.id)), this.interactiveFlag()];
   }
 
   /** Beside the keys' hashes (same hash tag), named so that no key id can collide with it. */
@@ -361,7 +404,7 @@ export class RedisKeyPool implements QuotaPool {
     return `${this.store.key(`{${this.id}}`)}!interactive-waiting`;
   }
 
-  private keyArgs(): string[] {
-    return this.keys.flatMap((key) => [key.id, ...this.limitArgsOf(key.id)]);
+  private keyArgs(keys: PoolKey[]): string[] {
+    return keys.flatMap((key) => [key.id, ...this.limitArgsOf(key.id)]);
   }
 }

@@ -11,7 +11,9 @@ import { DELIVERY_JITTER_MS } from '../quota/bucket.js';
  *   <prefix>{P}:K       hash: per dimension d (0 rpm, 1 rpd, 2 itpm, 3 otpm, 4 tpm, 5 concurrency)
  *                       l<d> limit, c<d> burst capacity, v<d> level, t<d> last refill (ms),
  *                       u<d> in-flight amount the provider has not counted yet (see observe);
- *                       learn (1: no limit known yet), cool (ms), off (disabled reason), miss,
+ *                       learn (1: no limit known yet), cool (ms), off (why the key rests
+ *                       after the provider refused it), offp (when it may next be probed, ms), offn
+ *                       (probes so far; see quota/rest.ts), miss,
  *                       n / si / so (in-flight count, input and output tokens), seen (admission
  *                       time of the request whose answer last corrected the key), dbt (bitmask:
  *                       dimensions whose last correction counted doubtful requests as unseen).
@@ -76,7 +78,8 @@ local function load(hkey, at, now)
   for j = 1, #flat, 2 do h[flat[j]] = flat[j + 1] end
   if h.learn == nil then return newState(at, now) end
   local s = { b = {}, cool = tonumber(h.cool), learn = tonumber(h.learn), miss = tonumber(h.miss),
-    seen = tonumber(h.seen) or 0, dbt = tonumber(h.dbt) or 0, n = tonumber(h.n), si = tonumber(h.si), so = tonumber(h.so), off = h.off, dirty = false }
+    seen = tonumber(h.seen) or 0, dbt = tonumber(h.dbt) or 0, n = tonumber(h.n), si = tonumber(h.si), so = tonumber(h.so),
+    off = h.off, offp = tonumber(h.offp) or 0, offn = tonumber(h.offn) or 0, dirty = false }
   for d = 0, ND - 1 do
     local l = h['l' .. d]
     if l then
@@ -98,7 +101,7 @@ local function save(hkey, s)
     end
   end
   redis.call('HSET', hkey, unpack(args))
-  if s.off then redis.call('HSET', hkey, 'off', s.off) else redis.call('HDEL', hkey, 'off') end
+  if s.off then redis.call('HSET', hkey, 'off', s.off, 'offp', s.offp, 'offn', s.offn) else redis.call('HDEL', hkey, 'off', 'offp', 'offn') end
 end
 
 local function refill(b, d, now)
@@ -399,12 +402,35 @@ save(KEYS[1], s)
 return 1
 `;
 
-/** Disable ('' reason: enable): KEYS = hash. ARGV = now, reason, six limits. */
-export const SET_SERVICE = `${PRELUDE}
-local s = load(KEYS[1], 3, tonumber(ARGV[1]))
-if ARGV[2] == '' then s.off = nil else s.off = ARGV[2] end
+/**
+ * Rest (quota/rest.ts startRest): KEYS = hash. ARGV = now, reason, six limits. The first probe is
+ * due at once. Returns 1 when this call took the key out of service, 0 if it already rested.
+ */
+export const REST = `${PRELUDE}
+local now = tonumber(ARGV[1])
+local s = load(KEYS[1], 3, now)
+if s.off then return 0 end
+s.off, s.offp, s.offn = ARGV[2], now, 0
 save(KEYS[1], s)
 return 1
+`;
+
+/**
+ * Claim a due probe (quota/rest.ts claimProbe): KEYS = hash. ARGV = now, first and longest wait
+ * between probes (ms). Returns 1 when the caller may probe; the next probe is scheduled now.
+ */
+export const CLAIM_PROBE = `
+local now, first, longest = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if redis.call('HEXISTS', KEYS[1], 'off') == 0 then return 0 end
+if (tonumber(redis.call('HGET', KEYS[1], 'offp')) or 0) > now then return 0 end
+local probes = (tonumber(redis.call('HGET', KEYS[1], 'offn')) or 0) + 1
+redis.call('HSET', KEYS[1], 'offn', probes, 'offp', now + math.min(longest, first * 2 ^ (probes - 1)))
+return 1
+`;
+
+/** Back in service: KEYS = hash. Returns 1 when this call brought the key back. */
+export const ENABLE = `
+return redis.call('HDEL', KEYS[1], 'off', 'offp', 'offn') > 0 and 1 or 0
 `;
 
 /**
@@ -443,7 +469,9 @@ export const SCRIPTS = {
   spillwaySettle: SETTLE,
   spillwayObserve: OBSERVE,
   spillwayCoolDown: COOL_DOWN,
-  spillwaySetService: SET_SERVICE,
+  spillwayRest: REST,
+  spillwayClaimProbe: CLAIM_PROBE,
+  spillwayEnable: ENABLE,
   spillwayDrain: DRAIN,
   spillwayHeartbeat: HEARTBEAT,
 } as const;

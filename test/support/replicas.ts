@@ -94,12 +94,22 @@ export function spawnGateway(config: ConfigInput): Promise<GatewayProcess> {
  * `spillway sim` in a process of its own, as a provider is a machine of its own: in the process
  * that fires a burst, the simulator would read requests only when the load generator lets it.
  */
-export async function spawnSimulator(options: { keys: SimKey[]; window: SimWindow; latency: SimLatency; outputTokens?: number }): Promise<SimulatorProcess> {
+export async function spawnSimulator(options: {
+  keys: SimKey[];
+  window: SimWindow;
+  latency: SimLatency;
+  outputTokens?: number;
+  /** As in the simulator's YAML (snake_case). */
+  faults?: Record<string, unknown>;
+  seed?: number;
+}): Promise<SimulatorProcess> {
   const config = {
     keys: options.keys,
     window: options.window,
     latency: { ttft_ms: options.latency.ttftMs, tokens_per_second: options.latency.tokensPerSecond },
     output_tokens: options.outputTokens,
+    faults: options.faults,
+    seed: options.seed,
   };
   const sim = await spawnSpillway('sim', 'spillway simulator', config);
   return {

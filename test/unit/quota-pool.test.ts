@@ -229,17 +229,30 @@ describe('key pool', () => {
     });
   });
 
-  it('a disabled key takes nothing; with every key disabled the wait is infinite', () => {
+  it('a resting key takes nothing; with every key resting the wait is infinite', () => {
     const pool = new KeyPool('p', [
       { id: 'a', limits: { rpm: 6000 } },
       { id: 'b', limits: { rpm: 6000 } },
     ]);
-    pool.disable('a', '401 authentication_error');
+    assert.equal(pool.rest('a', '401 authentication_error', T0), true);
+    assert.equal(pool.rest('a', '401 again', T0), false, 'a second refusal is not a second transition');
     for (let i = 0; i < 20; i++) assert.equal(reserved(pool.tryReserve(small, T0 + i * 100)).keyId, 'b');
-    pool.disable('b', '403 permission_error');
+    pool.rest('b', '401 invalid_api_key', T0);
     assert.equal(waitOf(pool.tryReserve(small, T0 + 5000)), Infinity);
     const snap = pool.snapshot(T0 + 5000);
-    assert.deepEqual(snap.map((k) => [k.healthy, k.disabledReason]), [[false, '401 authentication_error'], [false, '403 permission_error']]);
+    assert.deepEqual(snap.map((k) => [k.healthy, k.disabledReason]), [[false, '401 authentication_error'], [false, '401 invalid_api_key']]);
+  });
+
+  it('keys that refused this request are passed over for it alone', () => {
+    const pool = new KeyPool('p', [
+      { id: 'a', limits: { rpm: 6000 } },
+      { id: 'b', limits: { rpm: 6000 } },
+    ]);
+    const avoid = new Set(['a']);
+    for (let i = 0; i < 5; i++) assert.equal(reserved(pool.tryReserve(small, T0 + i * 100, 'interactive', avoid)).keyId, 'b');
+    assert.equal(waitOf(pool.tryReserve(small, T0, 'interactive', new Set(['a', 'b']))), Infinity);
+    assert.equal(pool.waitTime(small, T0, new Set(['a', 'b'])), Infinity);
+    assert.ok(pool.snapshot(T0).every((k) => k.healthy), 'nothing rests');
   });
 
   it('a 429 cools its key down until the given time and counts a prediction miss', () => {

@@ -255,7 +255,7 @@ describe('admission queue', () => {
 
   it('a request no key can serve is rejected as unavailable', async () => {
     const { pool, queue, candidates } = setup({ rpm: 60 });
-    pool.disable('k', '401');
+    pool.rest('k', '401', T0);
     await assert.rejects(queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 60_000 }), { reason: 'unavailable' });
   });
 

@@ -37,6 +37,23 @@ seed: 7
     });
   });
 
+  it('reads the faults that refuse keys and models, cut bodies and stall after the headers', () => {
+    const path = file(`
+keys: [{ id: a, key: sk-a }, { id: b, key: sk-b }]
+faults:
+  cut_body: 0.05
+  stall_after_headers: 0.02
+  revoked_keys: [a]
+  forbidden_models: { b: [claude-opus-4-1] }
+`);
+    assert.deepEqual(loadSimConfig(path).options.faults, {
+      cutBody: 0.05,
+      stallAfterHeaders: 0.02,
+      revokedKeys: ['a'],
+      forbiddenModels: { b: ['claude-opus-4-1'] },
+    });
+  });
+
   it('names the file and the bad path', () => {
     const path = file('keys:\n  - { id: a, key: sk-a, limits: { rpm: -1 } }\n');
     assert.throws(() => loadSimConfig(path), (e: Error) => e.message.includes(path) && e.message.includes('keys.0.limits.rpm'));

@@ -34,9 +34,14 @@ describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis 
     return s;
   }
 
+  const prefixes = new WeakMap<RedisKeyPool, string>();
+  const prefixOf = (p: RedisKeyPool) => prefixes.get(p)!;
+
   function pool(keys: Array<{ id: string; limits: Limits }>, ttlMs?: number): { pool: RedisKeyPool; prefix: string } {
     const prefix = `t${n++}:`;
-    return { pool: new RedisKeyPool('p', keys, store(prefix), { reservationTtlMs: ttlMs }), prefix };
+    const p = new RedisKeyPool('p', keys, store(prefix), { reservationTtlMs: ttlMs });
+    prefixes.set(p, prefix);
+    return { pool: p, prefix };
   }
 
   async function dim(p: RedisKeyPool, keyId: string, name: 'rpm' | 'itpm' | 'otpm' | 'concurrency', now: number) {
@@ -108,14 +113,28 @@ describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis 
     assert.equal(other.snapshot(T0 + 1).find((k) => k.id === 'a')?.coolingUntil, T0 + 5000);
   });
 
-  it('a disabled key serves nothing (wait: forever) until enabled', async () => {
-    const { pool: p } = pool([{ id: 'a', limits: { rpm: 60 } }]);
-    await p.disable('a', 'the provider answered 401');
-    assert.equal(waitOf(await p.tryReserve(small, T0)), Infinity);
+  it('a refused key rests (no admission) and is probed at once, then after 30 s, 60 s … 10 min, until enabled', async () => {
+    const { pool: p } = pool([{ id: 'a', limits: { rpm: 60 } }, { id: 'b', limits: { rpm: 60 } }]);
+    assert.equal(await p.rest('a', 'the provider answered 401', T0), true);
+    assert.equal(await p.rest('a', 'the provider answered 401', T0 + 1), false, 'counted once');
+    assert.equal(reserved(await p.tryReserve(small, T0)).keyId, 'b');
+    assert.equal(waitOf(await p.tryReserve(small, T0, 'interactive', new Set(['b']))), Infinity);
     await p.refresh();
     assert.equal(p.snapshot(T0)[0]?.disabledReason, 'the provider answered 401');
-    await p.enable('a');
-    reserved(await p.tryReserve(small, T0));
+    assert.equal(p.snapshot(T0)[0]?.healthy, false);
+    // The schedule, claimed by whoever asks first (another replica here).
+    const other = new RedisKeyPool('p', [{ id: 'a', limits: { rpm: 60 } }, { id: 'b', limits: { rpm: 60 } }], store(prefixOf(p)));
+    const claims: number[] = [];
+    for (let t = T0; t <= T0 + 3_600_000; t += 1000) {
+      if (await (claims.length % 2 ? p : other).claimProbe('a', t)) claims.push(t - T0);
+    }
+    assert.deepEqual(claims.slice(0, 8), [0, 30_000, 90_000, 210_000, 450_000, 930_000, 1_530_000, 2_130_000]);
+    assert.equal(await other.enable('a'), true);
+    assert.equal(await p.enable('a'), false, 'back once');
+    assert.equal(await p.claimProbe('a', T0 + 4_000_000), false, 'nothing to probe in service');
+    await p.refresh();
+    assert.equal(p.snapshot(T0)[0]?.healthy, true);
+    reserved(await p.tryReserve(small, T0 + 2000, 'interactive', new Set(['b'])));
   });
 
   it('a demand bigger than the burst is admitted on a full bucket; the next waits for the debt', async () => {
