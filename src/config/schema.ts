@@ -277,9 +277,11 @@ export const configSchema = z
         max_attempts: z.number().int().min(1).default(4),
         /** Retries allowed as a share of requests over the last minute, so an outage does not multiply load. */
         budget_ratio: z.number().min(0).max(1).default(0.2),
+        /** Retries always allowed per second whatever the ratio: at low traffic a burst of faults still gets its retries. */
+        min_per_second: z.number().min(0).default(5),
       })
       .strict()
-      .default({ max_attempts: 4, budget_ratio: 0.2 }),
+      .default({ max_attempts: 4, budget_ratio: 0.2, min_per_second: 5 }),
   })
   .strict()
   .superRefine((config, ctx) => {

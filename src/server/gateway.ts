@@ -88,7 +88,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
     leases: new ProviderLeases(),
     queue,
     estimator: new TokenEstimator(),
-    retryBudget: new RetryBudget(config.retry.budget_ratio),
+    retryBudget: new RetryBudget(config.retry.budget_ratio, 60_000, config.retry.min_per_second * 60),
     upstream,
     cache,
     redis: store,
