@@ -7,12 +7,18 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import type { Gateway } from '../server/gateway.js';
+import type { ProviderLifecycle } from '../providers/lifecycle.js';
 import { loadConfigFile } from './load.js';
 import type { Config } from './schema.js';
 
+/** What a reload changes in a running gateway. */
+export interface Reloadable {
+  config: Config;
+  readonly lifecycle: ProviderLifecycle;
+}
+
 /** Swap routes and providers of a running gateway; returns what changed, for the log line. */
-export function applyConfig(gw: Gateway, next: Config): { changed: string[]; routesChanged: boolean } {
+export function applyConfig(gw: Reloadable, next: Config): { changed: string[]; routesChanged: boolean } {
   const routesChanged = !isDeepStrictEqual(gw.config.routes, next.routes);
   // Providers and routes swap with no await between them: a request starting now sees one consistent pair.
   const changed = gw.lifecycle.apply(next);
@@ -30,7 +36,7 @@ export interface ConfigWatcher {
  * Watch a config file and reload on change or SIGHUP. An invalid file is reported and ignored:
  * the running config stays. Editors save by rename, so the directory entry is watched again.
  */
-export function watchConfig(path: string, gw: Gateway, log: (message: string) => void, options: { debounceMs?: number; signal?: boolean } = {}): ConfigWatcher {
+export function watchConfig(path: string, gw: Reloadable, log: (message: string) => void, options: { debounceMs?: number; signal?: boolean } = {}): ConfigWatcher {
   const debounceMs = options.debounceMs ?? 100;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let watcher: FSWatcher | undefined;
