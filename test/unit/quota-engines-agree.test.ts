@@ -43,9 +43,9 @@ const KEYS: KeyPlan[] = [
     }),
   },
   {
-    // Configured with concurrency; answers bring an input limit that changes under it.
+    // Configured with a daily limit and concurrency; answers bring an input limit that changes under it.
     id: 'bounded',
-    limits: { rpm: 50, itpm: 30_000, otpm: 16_000, concurrency: 4 },
+    limits: { rpm: 50, rpd: 400, itpm: 30_000, otpm: 16_000, concurrency: 4 },
     answer: (random) => ({ requests: observed(random, [50], 40), inputTokens: observed(random, [30_000, 20_000], 20_000) }),
   },
   {
