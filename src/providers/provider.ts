@@ -55,9 +55,3 @@ export function createStore(config: Config, log: (message: string) => void = () 
   const { store } = config;
   return store.type === 'redis' ? new RedisStore({ url: store.url, prefix: store.prefix, replicas: store.replicas, log }) : undefined;
 }
-
-/** `store`: the gateway's one connection (createStore), shared by every pool; in-process pools when absent. */
-export function createProviders(config: Config, store: RedisStore | undefined): Map<string, Provider> {
-  const rest = { firstProbeMs: config.key_rest.first_probe, maxProbeMs: config.key_rest.max_probe };
-  return new Map(Object.entries(config.providers).map(([name, provider]) => [name, createProvider(name, provider, store, rest)]));
-}

@@ -1,3 +1,5 @@
+import { DELIVERY_JITTER_MS, EPSILON } from './policy.js';
+
 /**
  * A continuously refilled token bucket, as the providers enforce them: `limit` units per `periodMs`,
  * holding at most `capacity` (the burst). Plain data, mutated in place by the functions below
@@ -15,9 +17,6 @@ export interface Bucket {
   level: number;
   updatedAt: number;
 }
-
-/** Float noise must not turn an honest wait into a miss. */
-const EPSILON = 1e-9;
 
 export function createBucket(limit: number, periodMs: number, capacity: number, now: number): Bucket {
   const cap = Math.min(capacity, limit);
@@ -43,14 +42,9 @@ export function refill(bucket: Bucket, now: number): number {
 }
 
 /**
- * A request reaches the provider some milliseconds after it was admitted, and not always in the
- * order it was admitted; admitting exactly at the edge of the bucket would then overshoot the
- * provider's own bucket. So a demand waits until it fits with this much refill to spare.
- * (Mirrored in the Redis admission script.)
+ * The level that must be present to admit `amount` (see the oversized-demand rule above): with a
+ * delivery margin of refill to spare (policy.ts).
  */
-export const DELIVERY_JITTER_MS = 100;
-
-/** The level that must be present to admit `amount` (see the oversized-demand rule above). */
 export function needed(bucket: Bucket, amount: number): number {
   return Math.min(amount + rate(bucket) * DELIVERY_JITTER_MS, bucket.capacity);
 }

@@ -5,7 +5,7 @@
  * that finds none waits in the queue like one that finds no room on a key.
  */
 import type { AdmissionPool } from './queue.js';
-import { SETTLE_BOUND_WAIT_MS } from './pool.js';
+import { SETTLE_BOUND_WAIT_MS } from './policy.js';
 import type { Demand, Priority, QuotaPool, ReserveResult, Reservation } from './types.js';
 
 export const DEFAULT_CONNECTIONS = 512;

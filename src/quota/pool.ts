@@ -5,7 +5,8 @@
  */
 import type { Limits } from '../config/schema.js';
 import { claimProbe, DEFAULT_REST_POLICY, startRest, type Rest, type RestPolicy } from './rest.js';
-import { type Bucket, createBucket, DELIVERY_JITTER_MS, fits, giveBack, headroomAfter, rate, raiseTo, refill, take, waitFor } from './bucket.js';
+import { type Bucket, createBucket, fits, giveBack, headroomAfter, rate, raiseTo, refill, take, waitFor } from './bucket.js';
+import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS } from './policy.js';
 import {
   DIMENSIONS,
   type Demand,
@@ -20,22 +21,8 @@ import {
   type Usage,
 } from './types.js';
 
-const RPM = 0;
-const RPD = 1;
-const ITPM = 2;
-const OTPM = 3;
-const TPM = 4;
-const CONCURRENCY = 5;
+const { rpm: RPM, rpd: RPD, itpm: ITPM, otpm: OTPM, tpm: TPM, concurrency: CONCURRENCY } = DIMENSION_INDEX;
 const DIMENSION_COUNT = DIMENSIONS.length;
-
-const MINUTE = 60_000;
-const DAY = 86_400_000;
-
-/**
- * A wait that only a settle can end (concurrency, the one-at-a-time learning gate). Small, because
- * the queue re-checks on `notify()` anyway; this is only the safety net.
- */
-export const SETTLE_BOUND_WAIT_MS = 25;
 
 interface KeyState {
   id: string;
@@ -86,12 +73,8 @@ interface Answer {
   seenBefore: number;
 }
 
-/**
- * The provider counts these when a request arrives and refuses what does not fit, so its level is
- * never below zero: ours is never below minus what is in flight uncounted. Output is counted as it
- * is generated and may overdraw.
- */
-const CHARGED_ON_ARRIVAL = new Set([RPM, RPD, ITPM]);
+/** See policy.ts: the provider never lets these go below zero. */
+const CHARGED_ON_ARRIVAL = new Set(CHARGED_ON_ARRIVAL_NAMES.map((d) => DIMENSION_INDEX[d]));
 
 function amountFor(dimension: number, demand: Demand): number {
   switch (dimension) {
@@ -106,24 +89,31 @@ function amountFor(dimension: number, demand: Demand): number {
   }
 }
 
-function periodOf(dimension: number): number {
-  if (dimension === RPD) return DAY;
-  if (dimension === CONCURRENCY) return Infinity;
-  return MINUTE;
-}
-
 /**
- * Providers may enforce a per-minute limit per second (60 RPM as 1/s), so until the headers show a
- * bigger burst a per-minute bucket holds one second's worth (at least one unit; a larger demand is
- * still admitted when the bucket is full, see bucket.ts). Daily and concurrency limits hold it all.
+ * Until the headers show a bigger burst a per-minute bucket holds one second's worth (see
+ * policy.ts; a larger demand is still admitted when the bucket is full, see bucket.ts). Daily and
+ * concurrency limits hold it all.
  */
 function initialCapacity(dimension: number, limit: number): number {
   if (dimension === RPD || dimension === CONCURRENCY) return limit;
-  return Math.min(limit, Math.max(limit / 60, 1));
+  return Math.min(limit, Math.max(limit / PER_MINUTE_BURST_DIVISOR, 1));
 }
 
 function newBucket(dimension: number, limit: number, now: number): Bucket {
-  return createBucket(limit, periodOf(dimension), initialCapacity(dimension, limit), now);
+  return createBucket(limit, periodOf(DIMENSIONS[dimension]!), initialCapacity(dimension, limit), now);
+}
+
+/**
+ * The combined tokens limit, if it is one of its own: Anthropic's `tokens` is input + output when
+ * nothing tighter applies, so only a tighter one counts (OpenAI's TPM always does).
+ */
+export function combinedTokens(observed: ObservedLimits): Observed | undefined {
+  const tokens = observed.tokens;
+  if (!tokens) return undefined;
+  const input = observed.inputTokens?.limit;
+  const output = observed.outputTokens?.limit;
+  if (input === undefined || output === undefined) return tokens;
+  return tokens.limit !== undefined && tokens.limit < input + output ? tokens : undefined;
 }
 
 function configuredLimit(limits: Limits, dimension: number): number | undefined {
@@ -270,12 +260,7 @@ export class KeyPool implements QuotaPool {
     this.learn(key, RPM, observed.requests, now, onArrival);
     this.learn(key, ITPM, observed.inputTokens, now, onArrival);
     this.learn(key, OTPM, observed.outputTokens, now, asGenerated);
-    // Anthropic's `tokens` is input + output when nothing tighter applies: only a tighter one is a limit of its own.
-    const tokens = observed.tokens;
-    const split = observed.inputTokens?.limit !== undefined && observed.outputTokens?.limit !== undefined;
-    if (tokens && (!split || (tokens.limit !== undefined && tokens.limit < observed.inputTokens!.limit! + observed.outputTokens!.limit!))) {
-      this.learn(key, TPM, tokens, now, asGenerated);
-    }
+    this.learn(key, TPM, combinedTokens(observed), now, asGenerated);
     if (fresh) key.seen = answered.at;
   }
 

@@ -9,8 +9,9 @@ import { parseConfig } from '../config/load.js';
 import { createObservability, type Observability } from '../observe/index.js';
 import type { Observer } from '../observe/observer.js';
 import type { GatewayView } from '../observe/view.js';
-import { ProviderLeases } from '../providers/leases.js';
-import { createProviders, createStore, type Provider } from '../providers/provider.js';
+import type { ProviderLeases } from '../providers/leases.js';
+import { ProviderLifecycle } from '../providers/lifecycle.js';
+import { createStore, type Provider } from '../providers/provider.js';
 import { RedisCacheStore } from '../store/redis-cache.js';
 import { RedisSemanticLog } from '../store/redis-semantic.js';
 import type { RedisStore } from '../store/redis-store.js';
@@ -27,10 +28,12 @@ import { handleRequest } from './routes.js';
 /** Everything a request handler needs, built once from config. */
 export interface Gateway {
   config: Config;
-  /** The providers for new requests; a hot reload replaces this map (see config/reload.ts). */
-  providers: Map<string, Provider>;
-  /** Which providers requests in flight hold, so a replaced one is closed after them. */
-  leases: ProviderLeases;
+  /** Builds, swaps (on a hot reload, config/reload.ts) and closes the providers. */
+  readonly lifecycle: ProviderLifecycle;
+  /** The providers for new requests (the lifecycle's, as of now). */
+  readonly providers: Map<string, Provider>;
+  /** Which providers requests in flight hold, so a replaced one is closed after them (the lifecycle's). */
+  readonly leases: ProviderLeases;
   queue: AdmissionQueue;
   estimator: TokenEstimator;
   retryBudget: RetryBudget;
@@ -70,7 +73,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
   const store = createStore(config, log);
   // The gateway holds the connection for its whole life: pools and caches come and go with reloads.
   store?.retain();
-  const providers = createProviders(config, store);
+  const lifecycle = new ProviderLifecycle(config, store, log);
   const queue = new AdmissionQueue({ maxDepth: config.queue.max_depth });
   const cache = createAnswerCache(
     config.cache,
@@ -84,8 +87,11 @@ export function createGateway(config: Config, log: (message: string) => void): G
   const upstream = new UpstreamClient();
   const gateway: Omit<Gateway, 'observability' | 'observer' | 'prober'> = {
     config,
-    providers,
-    leases: new ProviderLeases(),
+    lifecycle,
+    get providers() {
+      return lifecycle.providers;
+    },
+    leases: lifecycle.leases,
     queue,
     estimator: new TokenEstimator(),
     retryBudget: new RetryBudget(config.retry.budget_ratio, 60_000, config.retry.min_per_second * 60),
@@ -166,7 +172,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.upstream.close();
-      await Promise.all([...gateway.providers.values()].map((provider) => provider.pool.close?.()));
+      await gateway.lifecycle.close();
       await gateway.cache.close();
       await gateway.redis?.release();
       gateway.observability.close();

@@ -11,7 +11,8 @@
  */
 import type { Limits } from '../config/schema.js';
 import { createBucket, refill } from '../quota/bucket.js';
-import { KeyPool } from '../quota/pool.js';
+import { combinedTokens, KeyPool } from '../quota/pool.js';
+import { MINUTE_MS, periodOf } from '../quota/policy.js';
 import { DEFAULT_REST_POLICY, type RestPolicy } from '../quota/rest.js';
 import {
   DIMENSIONS,
@@ -37,9 +38,7 @@ export interface RedisPoolOptions {
   maxDeferred?: number;
 }
 
-const MINUTE = 60_000;
-const DAY = 86_400_000;
-const DEFAULT_RESERVATION_TTL_MS = 15 * MINUTE;
+const DEFAULT_RESERVATION_TTL_MS = 15 * MINUTE_MS;
 const DEFAULT_MAX_DEFERRED = 100_000;
 
 interface PoolKey {
@@ -53,22 +52,6 @@ function limitArgs(limits: Limits): string[] {
 
 function observedArgs(o: Observed | undefined): string[] {
   return [o?.limit === undefined ? '' : String(o.limit), o?.remaining === undefined ? '' : String(o.remaining)];
-}
-
-/** Anthropic's `tokens` is input + output when nothing tighter applies: only a tighter one is a limit of its own (as in KeyPool). */
-function combinedTokens(observed: ObservedLimits): Observed | undefined {
-  const tokens = observed.tokens;
-  if (!tokens) return undefined;
-  const input = observed.inputTokens?.limit;
-  const output = observed.outputTokens?.limit;
-  if (input === undefined || output === undefined) return tokens;
-  return tokens.limit !== undefined && tokens.limit < input + output ? tokens : undefined;
-}
-
-function periodOf(dimension: string): number {
-  if (dimension === 'rpd') return DAY;
-  if (dimension === 'concurrency') return Infinity;
-  return MINUTE;
 }
 
 /** A key's Redis hash (HGETALL reply) → the snapshot KeyPool would give. */
@@ -240,7 +223,7 @@ export class RedisKeyPool implements QuotaPool {
     const key = this.byId.get(keyId);
     if (!key) return Promise.resolve();
     this.local?.coolDown(keyId, untilMs);
-    return this.send(() => this.store.run('spillwayCoolDown', [this.store.key(`{${this.id}}`, keyId)], [Date.now(), untilMs, ...this.limitArgsOf(key.id)]), true);
+    return this.send(() => this.store.run('spillwayCoolDown', [this.store.key(`{${this.id}}`, keyId)], [this.store.now(), untilMs, ...this.limitArgsOf(key.id)]), true);
   }
 
   /** True when this call took the key out of service; while Redis is down, the local share rests it (and the change is replayed). */
@@ -284,7 +267,7 @@ export class RedisKeyPool implements QuotaPool {
       this.lastRead = new Map(this.keys.map((key, i) => [key.id, hashes[i]!]));
       for (const key of this.keys) {
         const hash = this.lastRead.get(key.id)!;
-        if (hash.learn === '0') this.initLimits.set(key.id, limitsOfSnapshot(snapshotOfHash(key.id, hash, key.limits, Date.now()), key.limits));
+        if (hash.learn === '0') this.initLimits.set(key.id, limitsOfSnapshot(snapshotOfHash(key.id, hash, key.limits, this.store.now()), key.limits));
       }
       return true;
     } catch {
@@ -342,7 +325,7 @@ export class RedisKeyPool implements QuotaPool {
   private enterOutage(): void {
     if (this.local) return;
     const replicas = this.store.replicas;
-    const now = Date.now();
+    const now = this.store.now();
     const lastSeen = new Map(this.keys.map((key) => [key.id, snapshotOfHash(key.id, this.lastRead.get(key.id) ?? {}, key.limits, now)]));
     const local = new KeyPool(
       this.id,
@@ -366,7 +349,7 @@ export class RedisKeyPool implements QuotaPool {
   private leaveOutage(): void {
     const replay = this.deferred;
     this.deferred = [];
-    const now = Date.now();
+    const now = this.store.now();
     for (const key of this.keys) {
       const drain = [now, ...this.limitArgsOf(key.id)];
       this.store.run('spillwayDrain', [this.store.key(`{${this.id}}`, key.id)], drain).catch((error: unknown) => this.store.markDown(error));

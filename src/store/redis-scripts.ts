@@ -1,4 +1,5 @@
-import { DELIVERY_JITTER_MS } from '../quota/bucket.js';
+import { CHARGED_ON_ARRIVAL, DAY_MS, DELIVERY_JITTER_MS, DIMENSION_INDEX, EPSILON, MINUTE_MS, PER_MINUTE_BURST_DIVISOR, SETTLE_BOUND_WAIT_MS } from '../quota/policy.js';
+import { DIMENSIONS } from '../quota/types.js';
 
 /**
  * The quota engine's Lua scripts: the same bucket policy as src/quota/pool.ts and bucket.ts, run
@@ -27,21 +28,33 @@ import { DELIVERY_JITTER_MS } from '../quota/bucket.js';
  * caller passes in (configured, or learned while Redis was up).
  */
 
-/** Shared definitions prepended to every script. */
+/** A TS number as Lua source: exact (shortest round-trip form) and never 'Infinity'. */
+function lua(value: number): string {
+  if (!Number.isFinite(value)) throw new Error(`no Lua literal for ${value}`);
+  return String(value);
+}
+
+const I = DIMENSION_INDEX;
+
+/**
+ * Shared definitions prepended to every script. Every number of the policy comes from
+ * quota/policy.ts, as KeyPool's do.
+ */
 const PRELUDE = `
-local EPS = 1e-9
-local JITTER_MS = ${DELIVERY_JITTER_MS}
-local ND = 6
-local RPM, RPD, ITPM, OTPM, TPM, CONC = 0, 1, 2, 3, 4, 5
+local EPS = ${lua(EPSILON)}
+local JITTER_MS = ${lua(DELIVERY_JITTER_MS)}
+local ND = ${lua(DIMENSIONS.length)}
+local RPM, RPD, ITPM, OTPM, TPM, CONC = ${[I.rpm, I.rpd, I.itpm, I.otpm, I.tpm, I.concurrency].map(lua).join(', ')}
 -- Counted by the provider on arrival, never below zero there (KeyPool's CHARGED_ON_ARRIVAL).
-local ON_ARRIVAL = { RPM, RPD, ITPM }
-local SETTLE_WAIT = 25
+local ON_ARRIVAL = { ${CHARGED_ON_ARRIVAL.map((d) => lua(I[d])).join(', ')} }
+local SETTLE_WAIT = ${lua(SETTLE_BOUND_WAIT_MS)}
+local BURST_DIVISOR = ${lua(PER_MINUTE_BURST_DIVISOR)}
 -- How long a batch request waits before trying again while another replica's interactive ones wait.
 local YIELD_MS = 50
 
 local function period(d)
-  if d == RPD then return 86400000 elseif d == CONC then return 0 end
-  return 60000
+  if d == RPD then return ${lua(DAY_MS)} elseif d == CONC then return 0 end
+  return ${lua(MINUTE_MS)}
 end
 local function rate(d, limit)
   local p = period(d)
@@ -54,7 +67,7 @@ local function amount(d, i, o)
 end
 local function initialCap(d, limit)
   if d == RPD or d == CONC then return limit end
-  return math.min(limit, math.max(limit / 60, 1))
+  return math.min(limit, math.max(limit / BURST_DIVISOR, 1))
 end
 local function bitOf(d) return bit.lshift(1, d) end
 
@@ -113,7 +126,7 @@ local function refill(b, d, now)
   end
   return b.v
 end
--- A demand must fit with some refill to spare, as in quota/bucket.ts (DELIVERY_JITTER_MS).
+-- A demand must fit with some refill to spare, as in quota/bucket.ts (policy.ts's DELIVERY_JITTER_MS).
 local function needed(b, d, a) return math.min(a + rate(d, b.l) * JITTER_MS, b.c) end
 
 -- A reservation record: "mask,input,output,admitted at".

@@ -54,7 +54,8 @@ export class RedisStore {
   private readonly log: (message: string) => void;
   private readonly where: string;
   private readonly heartbeatMs: number;
-  private readonly now: () => number;
+  /** The clock replicas' scripts are run with (a fake one in tests). */
+  readonly now: () => number;
   private timer: ReturnType<typeof setInterval> | undefined;
   private users = 0;
   private closed = false;

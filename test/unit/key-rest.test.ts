@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KeyPool } from '../../src/quota/pool.js';
 import { claimProbe, DEFAULT_REST_POLICY, probeDelayMs, startRest, type Rest } from '../../src/quota/rest.js';
 import { keyFaultOf } from '../../src/resilience/key-fault.js';
 import { probeResult } from '../../src/server/key-prober.js';
-import { reserved, small, T0, waitOf } from '../support/quota.js';
+import { T0 } from '../support/quota.js';
 
 const anthropic = (type: string, message: string) => JSON.stringify({ type: 'error', error: { type, message }, request_id: 'req_1' });
 const openai = (type: string, code: string | null, message: string) => JSON.stringify({ error: { message, type, param: null, code } });
@@ -73,21 +72,5 @@ describe('rest schedule (fake clock)', () => {
   it('a short policy (tests, impatient operators) follows the same shape', () => {
     const policy = { firstProbeMs: 200, maxProbeMs: 500 };
     assert.deepEqual([1, 2, 3, 4].map((n) => probeDelayMs(n, policy)), [200, 400, 500, 500]);
-  });
-
-  it('the in-process pool: a refused key rests, is probed on schedule, and serves again once enabled', () => {
-    const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 6000 } }], { rest: { firstProbeMs: 1000, maxProbeMs: 4000 } });
-    assert.equal(pool.rest('a', 'the provider answered 401', T0), true);
-    assert.equal(waitOf(pool.tryReserve(small, T0 + 10)), Infinity);
-    assert.equal(pool.snapshot(T0)[0]!.nextProbeAt, T0);
-    assert.equal(pool.claimProbe('a', T0), true);
-    assert.equal(pool.claimProbe('a', T0 + 999), false, 'one probe at a time, on schedule');
-    assert.equal(pool.claimProbe('a', T0 + 1000), true);
-    assert.equal(pool.snapshot(T0 + 1000)[0]!.nextProbeAt, T0 + 3000);
-    assert.equal(pool.enable('a'), true);
-    assert.equal(pool.enable('a'), false);
-    assert.equal(pool.claimProbe('a', T0 + 10_000), false);
-    assert.equal(reserved(pool.tryReserve(small, T0 + 3000)).keyId, 'a');
-    assert.equal(pool.snapshot(T0 + 3000)[0]!.healthy, true);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBucket, DELIVERY_JITTER_MS, fits, giveBack, refill, take, waitFor } from '../../src/quota/bucket.js';
+import { createBucket, fits, giveBack, refill, take, waitFor } from '../../src/quota/bucket.js';
+import { DELIVERY_JITTER_MS } from '../../src/quota/policy.js';
 
 describe('token bucket', () => {
   it('refills continuously at limit per period, never above capacity', () => {

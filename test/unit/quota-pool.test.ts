@@ -1,25 +1,72 @@
-import { describe, it } from 'node:test';
+/**
+ * The key-pool contract, run against both engines of the one quota policy: the in-process KeyPool
+ * and the Redis pool (its Lua scripts, on a real redis-server; skipped with a message when none is
+ * installed). Every call takes its time from a fake clock.
+ */
 import assert from 'node:assert/strict';
-import { DELIVERY_JITTER_MS } from '../../src/quota/bucket.js';
-import { KeyPool, SETTLE_BOUND_WAIT_MS } from '../../src/quota/pool.js';
-import type { Demand } from '../../src/quota/types.js';
+import { after, before, describe, it } from 'node:test';
+import type { Limits } from '../../src/config/schema.js';
+import { KeyPool } from '../../src/quota/pool.js';
+import { DELIVERY_JITTER_MS, SETTLE_BOUND_WAIT_MS } from '../../src/quota/policy.js';
+import type { RestPolicy } from '../../src/quota/rest.js';
+import type { Demand, Dimension, KeySnapshot, QuotaPool, Reservation } from '../../src/quota/types.js';
+import { RedisKeyPool } from '../../src/store/redis-pool.js';
+import { RedisStore } from '../../src/store/redis-store.js';
 import { reserved, small, T0, waitOf } from '../support/quota.js';
+import { skipWithoutRedis, startRedis, type RedisServer } from '../support/redis.js';
 
+let redis: RedisServer | undefined;
+before(async () => {
+  if (!skipWithoutRedis) redis = await startRedis();
+});
+/** Every Redis connection the tests open, closed at the end even when a test failed halfway. */
+const stores: RedisStore[] = [];
+after(async () => {
+  for (const store of stores) await store.close();
+  await redis?.stop();
+});
 
-function dim(pool: KeyPool, keyId: string, name: 'rpm' | 'itpm' | 'otpm' | 'tpm' | 'concurrency' | 'rpd', now: number) {
-  const key = pool.snapshot(now).find((k) => k.id === keyId);
+interface Engine {
+  name: string;
+  skip: string | false;
+  open(keys: Array<{ id: string; limits: Limits }>, options?: { rest?: RestPolicy }): QuotaPool;
+}
+
+let namespaces = 0;
+const engines: Engine[] = [
+  { name: 'in-process', skip: false, open: (keys, options) => new KeyPool('p', keys, options) },
+  {
+    name: 'redis',
+    skip: skipWithoutRedis,
+    open(keys, options) {
+      // A fresh key prefix per pool; the store's clock (used where a call takes no time) is the fake one.
+      const store = new RedisStore({ url: redis!.url, prefix: `pool${namespaces++}:`, heartbeatMs: 0, now: () => T0 });
+      stores.push(store);
+      return new RedisKeyPool('p', keys, store, options);
+    },
+  },
+];
+
+/** The keys as of `now`: a shared pool's snapshot is what it last read, so read first. */
+async function look(pool: QuotaPool, now: number): Promise<KeySnapshot[]> {
+  if (pool instanceof RedisKeyPool) assert.ok(await pool.refresh());
+  return pool.snapshot(now);
+}
+
+async function dim(pool: QuotaPool, keyId: string, name: Dimension, now: number) {
+  const key = (await look(pool, now)).find((k) => k.id === keyId);
   assert.ok(key, keyId);
   return key.dimensions[name];
 }
 
 /** Offers one request every `everyMs` for `durationMs`; returns how many were admitted per key. */
-function simulate(pool: KeyPool, everyMs: number, durationMs: number, demand: Demand = small): Map<string, number> {
+async function simulate(pool: QuotaPool, everyMs: number, durationMs: number, demand: Demand = small): Promise<Map<string, number>> {
   const admitted = new Map<string, number>();
   for (let t = T0; t < T0 + durationMs; t += everyMs) {
-    const r = pool.tryReserve(demand, t);
+    const r = await pool.tryReserve(demand, t);
     if (r.ok) {
       admitted.set(r.reservation.keyId, (admitted.get(r.reservation.keyId) ?? 0) + 1);
-      pool.settle(r.reservation, { inputTokens: demand.inputTokens, outputTokens: demand.outputTokens }, t);
+      await pool.settle(r.reservation, { inputTokens: demand.inputTokens, outputTokens: demand.outputTokens }, t);
     }
   }
   return admitted;
@@ -27,259 +74,291 @@ function simulate(pool: KeyPool, everyMs: number, durationMs: number, demand: De
 
 const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
-describe('key pool', () => {
-  it('a minute of traffic through one key admits about its limit', () => {
-    const admitted = simulate(new KeyPool('p', [{ id: 'a', limits: { rpm: 60 } }]), 50, 60_000);
+for (const engine of engines) describe(`key pool (${engine.name})`, { skip: engine.skip }, () => {
+  const open = engine.open;
+
+  it('a minute of traffic through one key admits about its limit', async () => {
+    const admitted = await simulate(open([{ id: 'a', limits: { rpm: 60 } }]), 50, 60_000);
     assert.ok(Math.abs(total(admitted) - 60) <= 2, `admitted ${total(admitted)}`);
   });
 
-  it('two keys act as one bigger key: a minute admits about the sum of their limits, spread over both', () => {
-    const pool = new KeyPool('p', [
+  it('two keys act as one bigger key: a minute admits about the sum of their limits, spread over both', async () => {
+    const pool = open([
       { id: 'a', limits: { rpm: 60, itpm: 60_000 } },
       { id: 'b', limits: { rpm: 120, itpm: 60_000 } },
     ]);
-    const admitted = simulate(pool, 50, 60_000);
+    const admitted = await simulate(pool, 50, 60_000);
     assert.ok(Math.abs(total(admitted) - 180) <= 3, `admitted ${total(admitted)}`);
     assert.ok(Math.abs((admitted.get('a') ?? 0) - 60) <= 2, `a took ${admitted.get('a')}`);
     assert.ok(Math.abs((admitted.get('b') ?? 0) - 120) <= 2, `b took ${admitted.get('b')}`);
   });
 
-  it('a minute of large requests is bounded by the token limit, not the request limit', () => {
-    const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 1000, itpm: 30_000 } }]);
-    const admitted = simulate(pool, 100, 60_000, { inputTokens: 3000, outputTokens: 10 });
+  it('a minute of large requests is bounded by the token limit, not the request limit', async () => {
+    const pool = open([{ id: 'a', limits: { rpm: 1000, itpm: 30_000 } }]);
+    const admitted = await simulate(pool, 100, 60_000, { inputTokens: 3000, outputTokens: 10 });
     assert.ok(total(admitted) >= 9 && total(admitted) <= 11, `admitted ${total(admitted)}`);
   });
 
-  it('picks the key with the most headroom for the request, not the next in turn', () => {
-    const pool = new KeyPool('p', [
+  it('picks the key with the most headroom for the request, not the next in turn', async () => {
+    const pool = open([
       { id: 'a', limits: { rpm: 600 } },
       { id: 'b', limits: { rpm: 600 } },
     ]);
-    pool.observe('a', { requests: { limit: 600, remaining: 100 } }, T0);
-    pool.observe('b', { requests: { limit: 600, remaining: 500 } }, T0);
-    for (let i = 0; i < 5; i++) assert.equal(reserved(pool.tryReserve(small, T0)).keyId, 'b');
+    await pool.observe('a', { requests: { limit: 600, remaining: 100 } }, T0);
+    await pool.observe('b', { requests: { limit: 600, remaining: 500 } }, T0);
+    for (let i = 0; i < 5; i++) assert.equal(reserved(await pool.tryReserve(small, T0)).keyId, 'b');
     // With token limits, the key whose token bucket is fuller wins even if it has fewer requests left.
-    const tokens = new KeyPool('q', [
+    const tokens = open([
       { id: 'a', limits: { rpm: 600, itpm: 60_000 } },
       { id: 'b', limits: { rpm: 600, itpm: 60_000 } },
     ]);
-    tokens.observe('a', { requests: { remaining: 500 }, inputTokens: { remaining: 5000 } }, T0);
-    tokens.observe('b', { requests: { remaining: 100 }, inputTokens: { remaining: 50_000 } }, T0);
-    assert.equal(reserved(tokens.tryReserve({ inputTokens: 4000, outputTokens: 0 }, T0)).keyId, 'b');
+    await tokens.observe('a', { requests: { remaining: 500 }, inputTokens: { remaining: 5000 } }, T0);
+    await tokens.observe('b', { requests: { remaining: 100 }, inputTokens: { remaining: 50_000 } }, T0);
+    assert.equal(reserved(await tokens.tryReserve({ inputTokens: 4000, outputTokens: 0 }, T0)).keyId, 'b');
   });
 
-  it('reserve takes the estimate; settle gives back what was not used', () => {
-    const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 1000, itpm: 60_000, otpm: 12_000 } }]);
-    pool.observe('a', { inputTokens: { remaining: 60_000 }, outputTokens: { remaining: 12_000 } }, T0);
-    const r = reserved(pool.tryReserve({ inputTokens: 10_000, outputTokens: 4096 }, T0));
-    assert.equal(dim(pool, 'a', 'itpm', T0)?.remaining, 50_000);
-    assert.equal(dim(pool, 'a', 'otpm', T0)?.remaining, 12_000 - 4096);
-    pool.settle(r, { inputTokens: 8000, outputTokens: 300 }, T0);
-    assert.equal(dim(pool, 'a', 'itpm', T0)?.remaining, 52_000);
-    assert.equal(dim(pool, 'a', 'otpm', T0)?.remaining, 11_700);
-    pool.settle(r, { inputTokens: 0, outputTokens: 0 }, T0);
-    assert.equal(dim(pool, 'a', 'itpm', T0)?.remaining, 52_000, 'a second settle changes nothing');
+  it('a bucket refills at its rate: one request per second on 60 rpm', async () => {
+    const p = open([{ id: 'a', limits: { rpm: 60 } }]);
+    reserved(await p.tryReserve(small, T0));
+    assert.equal(waitOf(await p.tryReserve(small, T0)), 1000);
+    assert.equal(await p.waitTime(small, T0 + 400), 600);
+    waitOf(await p.tryReserve(small, T0 + 999));
+    reserved(await p.tryReserve(small, T0 + 1000));
   });
 
-  it('a request the provider never counted (connection refused) gives everything back', () => {
-    const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 60, itpm: 6000, concurrency: 1 } }]);
-    const r = reserved(pool.tryReserve(small, T0));
-    assert.ok(!pool.tryReserve(small, T0).ok);
-    pool.settle(r, undefined, T0);
-    assert.equal(dim(pool, 'a', 'rpm', T0)?.remaining, 1);
-    assert.equal(dim(pool, 'a', 'itpm', T0)?.remaining, 100);
-    assert.ok(pool.tryReserve(small, T0).ok);
+  it('reserve takes the estimate; settle gives back what was not used', async () => {
+    const pool = open([{ id: 'a', limits: { rpm: 1000, itpm: 60_000, otpm: 12_000 } }]);
+    await pool.observe('a', { inputTokens: { remaining: 60_000 }, outputTokens: { remaining: 12_000 } }, T0);
+    const r = reserved(await pool.tryReserve({ inputTokens: 10_000, outputTokens: 4096 }, T0));
+    assert.equal((await dim(pool, 'a', 'itpm', T0))?.remaining, 50_000);
+    assert.equal((await dim(pool, 'a', 'otpm', T0))?.remaining, 12_000 - 4096);
+    await pool.settle(r, { inputTokens: 8000, outputTokens: 300 }, T0);
+    assert.equal((await dim(pool, 'a', 'itpm', T0))?.remaining, 52_000);
+    assert.equal((await dim(pool, 'a', 'otpm', T0))?.remaining, 11_700);
+    await pool.settle(r, { inputTokens: 0, outputTokens: 0 }, T0);
+    assert.equal((await dim(pool, 'a', 'itpm', T0))?.remaining, 52_000, 'a second settle changes nothing');
   });
 
-  it('a demand bigger than the burst capacity is admitted on a full bucket, and the next waits for the debt', () => {
-    const pool = new KeyPool('p', [{ id: 'a', limits: { itpm: 6000 } }]); // capacity 100 until the burst is known
+  it('a request the provider never counted (connection refused) gives everything back', async () => {
+    const pool = open([{ id: 'a', limits: { rpm: 60, itpm: 6000, concurrency: 1 } }]);
+    const r = reserved(await pool.tryReserve(small, T0));
+    assert.ok(!(await pool.tryReserve(small, T0)).ok);
+    await pool.settle(r, undefined, T0);
+    assert.equal((await dim(pool, 'a', 'rpm', T0))?.remaining, 1);
+    assert.equal((await dim(pool, 'a', 'itpm', T0))?.remaining, 100);
+    assert.equal((await dim(pool, 'a', 'concurrency', T0))?.remaining, 1);
+    assert.ok((await pool.tryReserve(small, T0)).ok);
+  });
+
+  it('a demand bigger than the burst capacity is admitted on a full bucket, and the next waits for the debt', async () => {
+    const pool = open([{ id: 'a', limits: { itpm: 6000 } }]); // capacity 100 until the burst is known
     const big = { inputTokens: 1000, outputTokens: 0 };
-    reserved(pool.tryReserve(big, T0));
-    const wait = waitOf(pool.tryReserve(big, T0));
+    reserved(await pool.tryReserve(big, T0));
+    const wait = waitOf(await pool.tryReserve(big, T0));
     assert.equal(wait, 10_000, 'the 1000-token debt refills at 100/s');
-    assert.ok(!pool.tryReserve(big, T0 + wait - 1).ok);
-    reserved(pool.tryReserve(big, T0 + wait));
+    assert.ok(!(await pool.tryReserve(big, T0 + wait - 1)).ok);
+    reserved(await pool.tryReserve(big, T0 + wait));
   });
 
-  it('learns limits that are not in the config: one request at a time until the first answer', () => {
-    const pool = new KeyPool('p', [{ id: 'a', limits: {} }]);
-    const first = reserved(pool.tryReserve(small, T0));
-    assert.equal(waitOf(pool.tryReserve(small, T0)), SETTLE_BOUND_WAIT_MS);
-    assert.equal(pool.snapshot(T0)[0]?.learning, true);
-    pool.observe('a', { requests: { limit: 50, remaining: 49 }, inputTokens: { limit: 40_000, remaining: 39_000 } }, T0 + 500);
-    pool.settle(first, small, T0 + 600);
-    const snap = pool.snapshot(T0 + 600)[0]!;
+  it('learns limits that are not in the config: one request at a time until the first answer', async () => {
+    const pool = open([{ id: 'a', limits: {} }]);
+    const first = reserved(await pool.tryReserve(small, T0));
+    assert.equal(waitOf(await pool.tryReserve(small, T0)), SETTLE_BOUND_WAIT_MS);
+    assert.equal((await look(pool, T0))[0]?.learning, true);
+    await pool.observe('a', { requests: { limit: 50, remaining: 49 }, inputTokens: { limit: 40_000, remaining: 39_000 } }, T0 + 500);
+    await pool.settle(first, small, T0 + 600);
+    const snap = (await look(pool, T0 + 600))[0]!;
     assert.equal(snap.learning, false);
     assert.equal(snap.dimensions.rpm?.limit, 50);
     assert.equal(snap.dimensions.itpm?.limit, 40_000);
     let admitted = 0;
-    while (pool.tryReserve(small, T0 + 600).ok) admitted++;
+    while ((await pool.tryReserve(small, T0 + 600)).ok) admitted++;
     assert.ok(admitted >= 45 && admitted <= 50, `admitted ${admitted} of the 49 the headers allow`);
   });
 
-  it('a key whose answers carry no rate-limit headers has no limits once answered', () => {
-    const pool = new KeyPool('local', [{ id: 'ollama', limits: {} }]);
-    const first = reserved(pool.tryReserve(small, T0));
-    pool.observe('ollama', {}, T0 + 10);
-    pool.settle(first, small, T0 + 10);
-    for (let i = 0; i < 100; i++) reserved(pool.tryReserve(small, T0 + 10));
+  it('a key whose answers carry no rate-limit headers has no limits once answered', async () => {
+    const pool = open([{ id: 'ollama', limits: {} }]);
+    const first = reserved(await pool.tryReserve(small, T0));
+    await pool.observe('ollama', {}, T0 + 10);
+    await pool.settle(first, small, T0 + 10);
+    for (let i = 0; i < 100; i++) reserved(await pool.tryReserve(small, T0 + 10));
   });
 
-  it('headers correct the configured limit', () => {
-    const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 50 } }]);
-    pool.observe('a', { requests: { limit: 1000, remaining: 999 } }, T0);
-    assert.deepEqual(dim(pool, 'a', 'rpm', T0), { limit: 1000, capacity: 999, remaining: 999 });
+  it('headers correct the configured limit', async () => {
+    const pool = open([{ id: 'a', limits: { rpm: 50 } }]);
+    await pool.observe('a', { requests: { limit: 1000, remaining: 999 } }, T0);
+    assert.deepEqual(await dim(pool, 'a', 'rpm', T0), { limit: 1000, capacity: 999, remaining: 999 });
   });
 
-  it('remaining counts what is still in flight on the key', () => {
-    const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 100 } }]);
-    pool.observe('a', { requests: { limit: 100, remaining: 100 } }, T0);
-    reserved(pool.tryReserve(small, T0));
-    reserved(pool.tryReserve(small, T0));
-    pool.observe('a', { requests: { limit: 100, remaining: 90 } }, T0 + 1);
-    assert.ok(Math.abs((dim(pool, 'a', 'rpm', T0 + 1)?.remaining ?? 0) - 88) < 0.01);
+  it('remaining counts what is still in flight on the key', async () => {
+    const pool = open([{ id: 'a', limits: { rpm: 100 } }]);
+    await pool.observe('a', { requests: { limit: 100, remaining: 100 } }, T0);
+    reserved(await pool.tryReserve(small, T0));
+    reserved(await pool.tryReserve(small, T0));
+    await pool.observe('a', { requests: { limit: 100, remaining: 90 } }, T0 + 1);
+    assert.ok(Math.abs(((await dim(pool, 'a', 'rpm', T0 + 1))?.remaining ?? 0) - 88) < 0.01);
   });
 
-  it('the answered request is in remaining at its real size: its estimate is not given back again', () => {
-    const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 1000, itpm: 60_000 } }]);
-    pool.observe('a', { inputTokens: { limit: 60_000, remaining: 60_000 } }, T0);
-    const r = reserved(pool.tryReserve({ inputTokens: 10_000, outputTokens: 0 }, T0));
+  it('the answered request is in remaining at its real size: its estimate is not given back again', async () => {
+    const pool = open([{ id: 'a', limits: { rpm: 1000, itpm: 60_000 } }]);
+    await pool.observe('a', { inputTokens: { limit: 60_000, remaining: 60_000 } }, T0);
+    const r = reserved(await pool.tryReserve({ inputTokens: 10_000, outputTokens: 0 }, T0));
     // The provider counted 4000 real input tokens.
-    pool.observe('a', { inputTokens: { limit: 60_000, remaining: 56_000 } }, T0, r);
-    pool.settle(r, { inputTokens: 4000, outputTokens: 0 }, T0);
-    assert.equal(dim(pool, 'a', 'itpm', T0)?.remaining, 56_000);
+    await pool.observe('a', { inputTokens: { limit: 60_000, remaining: 56_000 } }, T0, r);
+    await pool.settle(r, { inputTokens: 4000, outputTokens: 0 }, T0);
+    assert.equal((await dim(pool, 'a', 'itpm', T0))?.remaining, 56_000);
   });
 
-  it("Anthropic's combined tokens header is not a limit of its own unless it is tighter", () => {
-    const pool = new KeyPool('p', [{ id: 'a', limits: {} }]);
+  it("Anthropic's combined tokens header is not a limit of its own unless it is tighter", async () => {
+    const pool = open([{ id: 'a', limits: {} }]);
     const split = { inputTokens: { limit: 80_000, remaining: 80_000 }, outputTokens: { limit: 16_000, remaining: 16_000 } };
-    pool.observe('a', { ...split, tokens: { limit: 96_000, remaining: 96_000 } }, T0);
-    assert.equal(dim(pool, 'a', 'tpm', T0), undefined);
-    pool.observe('a', { ...split, tokens: { limit: 50_000, remaining: 50_000 } }, T0);
-    assert.equal(dim(pool, 'a', 'tpm', T0)?.limit, 50_000, 'a workspace limit below input + output');
+    await pool.observe('a', { ...split, tokens: { limit: 96_000, remaining: 96_000 } }, T0);
+    assert.equal(await dim(pool, 'a', 'tpm', T0), undefined);
+    await pool.observe('a', { ...split, tokens: { limit: 50_000, remaining: 50_000 } }, T0);
+    assert.equal((await dim(pool, 'a', 'tpm', T0))?.limit, 50_000, 'a workspace limit below input + output');
   });
 
-  describe('per-second enforcement', () => {
-    it('starts with one second of burst: 60 RPM admits one request, not sixty, at once', () => {
-      const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 60 } }]);
-      reserved(pool.tryReserve(small, T0));
-      assert.equal(waitOf(pool.tryReserve(small, T0)), 1000);
-      reserved(pool.tryReserve(small, T0 + 1000));
+  describe('per-second enforcement', async () => {
+    it('starts with one second of burst: 60 RPM admits one request, not sixty, at once', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 60 } }]);
+      reserved(await pool.tryReserve(small, T0));
+      assert.equal(waitOf(await pool.tryReserve(small, T0)), 1000);
+      reserved(await pool.tryReserve(small, T0 + 1000));
     });
 
-    it('grows the burst to what remaining shows', () => {
-      const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 60 } }]);
-      const r = reserved(pool.tryReserve(small, T0));
-      pool.observe('a', { requests: { limit: 60, remaining: 59 } }, T0 + 100, r);
-      pool.settle(r, small, T0 + 200);
-      assert.equal(dim(pool, 'a', 'rpm', T0 + 200)?.capacity, 59);
+    it('grows the burst to what remaining shows', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 60 } }]);
+      const r = reserved(await pool.tryReserve(small, T0));
+      await pool.observe('a', { requests: { limit: 60, remaining: 59 } }, T0 + 100, r);
+      await pool.settle(r, small, T0 + 200);
+      assert.equal((await dim(pool, 'a', 'rpm', T0 + 200))?.capacity, 59);
       let burst = 0;
-      while (pool.tryReserve(small, T0 + 200).ok) burst++;
+      while ((await pool.tryReserve(small, T0 + 200)).ok) burst++;
       // The last request of the burst waits for the delivery margin (DELIVERY_JITTER_MS) to refill.
       assert.equal(burst, 58);
-      assert.ok(pool.tryReserve(small, T0 + 200 + 1000).ok);
+      assert.ok((await pool.tryReserve(small, T0 + 200 + 1000)).ok);
     });
 
-    it('without knowing which request answered, what is in flight is subtracted once more (conservative)', () => {
-      const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 60 } }]);
-      const r = reserved(pool.tryReserve(small, T0));
-      pool.observe('a', { requests: { limit: 60, remaining: 59 } }, T0 + 100);
-      pool.settle(r, small, T0 + 100);
-      assert.equal(dim(pool, 'a', 'rpm', T0 + 100)?.remaining, 58);
+    it('without knowing which request answered, what is in flight is subtracted once more (conservative)', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 60 } }]);
+      const r = reserved(await pool.tryReserve(small, T0));
+      await pool.observe('a', { requests: { limit: 60, remaining: 59 } }, T0 + 100);
+      await pool.settle(r, small, T0 + 100);
+      assert.equal((await dim(pool, 'a', 'rpm', T0 + 100))?.remaining, 58);
     });
 
-    it('an answer credits the refill since its request reached the provider', () => {
-      const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 600 } }]); // 10 at once, 1 per 100 ms
-      const r = reserved(pool.tryReserve(small, T0));
+    it('an answer credits the refill since its request reached the provider', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 600 } }]); // 10 at once, 1 per 100 ms
+      const r = reserved(await pool.tryReserve(small, T0));
       // The provider had 5 left when the request arrived, at most the delivery margin after it was
       // admitted; 400 ms after admission it has surely refilled (400 - margin) / 100 more.
-      pool.observe('a', { requests: { limit: 600, remaining: 5 } }, T0 + 400, r);
-      pool.settle(r, small, T0 + 400);
+      await pool.observe('a', { requests: { limit: 600, remaining: 5 } }, T0 + 400, r);
+      await pool.settle(r, small, T0 + 400);
       const expected = 5 + (400 - DELIVERY_JITTER_MS) / 100;
-      assert.ok(Math.abs((dim(pool, 'a', 'rpm', T0 + 400)?.remaining ?? 0) - expected) < 1e-9);
+      assert.ok(Math.abs(((await dim(pool, 'a', 'rpm', T0 + 400))?.remaining ?? 0) - expected) < 1e-9);
     });
 
-    it('requests admitted just before the answered one count as unseen, and as they settle the level is not left below zero', () => {
-      const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 6000 } }]); // 100 at once, 1 per 10 ms
-      const early = Array.from({ length: 40 }, (_, i) => reserved(pool.tryReserve(small, T0 + i)));
-      const last = reserved(pool.tryReserve(small, T0 + 40));
+    it('requests admitted just before the answered one count as unseen, and as they settle the level is not left below zero', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 6000 } }]); // 100 at once, 1 per 10 ms
+      const early: Reservation[] = [];
+      for (let i = 0; i < 40; i++) early.push(reserved(await pool.tryReserve(small, T0 + i)));
+      const last = reserved(await pool.tryReserve(small, T0 + 40));
       // The last one overtook the others on the way and met an empty bucket (the others had arrived).
-      pool.observe('a', { requests: { limit: 6000, remaining: 0 } }, T0 + 41, last);
-      pool.settle(last, undefined, T0 + 41);
-      assert.ok((dim(pool, 'a', 'rpm', T0 + 41)?.remaining ?? 0) < -35, 'the 40 within the delivery margin may not have arrived yet');
-      for (const r of early) pool.settle(r, small, T0 + 240);
+      await pool.observe('a', { requests: { limit: 6000, remaining: 0 } }, T0 + 41, last);
+      await pool.settle(last, undefined, T0 + 41);
+      assert.ok(((await dim(pool, 'a', 'rpm', T0 + 41))?.remaining ?? 0) < -35, 'the 40 within the delivery margin may not have arrived yet');
+      for (const r of early) await pool.settle(r, small, T0 + 240);
       // All 40 were counted (each answered 200), so the provider's level is at least zero: one
       // request waits for one unit plus the delivery margin, not for 40 units to refill.
-      const wait = waitOf(pool.tryReserve(small, T0 + 240));
+      const wait = waitOf(await pool.tryReserve(small, T0 + 240));
       assert.ok(wait <= 10 + DELIVERY_JITTER_MS, `waited ${wait} ms`);
     });
 
-    it('keeps the per-second capacity when remaining never exceeds limit/60', () => {
-      const pool = new KeyPool('p', [{ id: 'a', limits: {} }]);
+    it('keeps the per-second capacity when remaining never exceeds limit/60', async () => {
+      const pool = open([{ id: 'a', limits: {} }]);
       for (let i = 0; i < 10; i++) {
         const now = T0 + i * 1000;
-        const r = pool.tryReserve(small, now);
+        const r = await pool.tryReserve(small, now);
         if (r.ok) {
-          pool.observe('a', { requests: { limit: 60, remaining: 0 }, tokens: { limit: 60_000, remaining: 800 } }, now + 10);
-          pool.settle(r.reservation, small, now + 20);
+          await pool.observe('a', { requests: { limit: 60, remaining: 0 }, tokens: { limit: 60_000, remaining: 800 } }, now + 10);
+          await pool.settle(r.reservation, small, now + 20);
         }
       }
-      assert.equal(dim(pool, 'a', 'rpm', T0 + 10_000)?.capacity, 1);
-      assert.equal(dim(pool, 'a', 'tpm', T0 + 10_000)?.capacity, 1000);
+      assert.equal((await dim(pool, 'a', 'rpm', T0 + 10_000))?.capacity, 1);
+      assert.equal((await dim(pool, 'a', 'tpm', T0 + 10_000))?.capacity, 1000);
     });
   });
 
-  it('a resting key takes nothing; with every key resting the wait is infinite', () => {
-    const pool = new KeyPool('p', [
+  it('a resting key takes nothing; with every key resting the wait is infinite', async () => {
+    const pool = open([
       { id: 'a', limits: { rpm: 6000 } },
       { id: 'b', limits: { rpm: 6000 } },
     ]);
-    assert.equal(pool.rest('a', '401 authentication_error', T0), true);
-    assert.equal(pool.rest('a', '401 again', T0), false, 'a second refusal is not a second transition');
-    for (let i = 0; i < 20; i++) assert.equal(reserved(pool.tryReserve(small, T0 + i * 100)).keyId, 'b');
-    pool.rest('b', '401 invalid_api_key', T0);
-    assert.equal(waitOf(pool.tryReserve(small, T0 + 5000)), Infinity);
-    const snap = pool.snapshot(T0 + 5000);
+    assert.equal(await pool.rest('a', '401 authentication_error', T0), true);
+    assert.equal(await pool.rest('a', '401 again', T0), false, 'a second refusal is not a second transition');
+    for (let i = 0; i < 20; i++) assert.equal(reserved(await pool.tryReserve(small, T0 + i * 100)).keyId, 'b');
+    await pool.rest('b', '401 invalid_api_key', T0);
+    assert.equal(waitOf(await pool.tryReserve(small, T0 + 5000)), Infinity);
+    const snap = await look(pool, T0 + 5000);
     assert.deepEqual(snap.map((k) => [k.healthy, k.disabledReason]), [[false, '401 authentication_error'], [false, '401 invalid_api_key']]);
   });
 
-  it('keys that refused this request are passed over for it alone', () => {
-    const pool = new KeyPool('p', [
+  it('keys that refused this request are passed over for it alone', async () => {
+    const pool = open([
       { id: 'a', limits: { rpm: 6000 } },
       { id: 'b', limits: { rpm: 6000 } },
     ]);
     const avoid = new Set(['a']);
-    for (let i = 0; i < 5; i++) assert.equal(reserved(pool.tryReserve(small, T0 + i * 100, 'interactive', avoid)).keyId, 'b');
-    assert.equal(waitOf(pool.tryReserve(small, T0, 'interactive', new Set(['a', 'b']))), Infinity);
-    assert.equal(pool.waitTime(small, T0, new Set(['a', 'b'])), Infinity);
-    assert.ok(pool.snapshot(T0).every((k) => k.healthy), 'nothing rests');
+    for (let i = 0; i < 5; i++) assert.equal(reserved(await pool.tryReserve(small, T0 + i * 100, 'interactive', avoid)).keyId, 'b');
+    assert.equal(waitOf(await pool.tryReserve(small, T0, 'interactive', new Set(['a', 'b']))), Infinity);
+    assert.equal(await pool.waitTime(small, T0, new Set(['a', 'b'])), Infinity);
+    assert.ok((await look(pool, T0)).every((k) => k.healthy), 'nothing rests');
   });
 
-  it('a 429 cools its key down until the given time and counts a prediction miss', () => {
-    const pool = new KeyPool('p', [
+  it('a 429 cools its key down until the given time and counts a prediction miss', async () => {
+    const pool = open([
       { id: 'a', limits: { rpm: 6000 } },
       { id: 'b', limits: { rpm: 6000 } },
     ]);
-    pool.coolDown('a', T0 + 5000);
-    for (let i = 0; i < 10; i++) assert.equal(reserved(pool.tryReserve(small, T0 + i)).keyId, 'b');
-    pool.coolDown('b', T0 + 3000);
-    assert.equal(waitOf(pool.tryReserve(small, T0 + 1000)), 2000, 'b is back first');
-    const snap = pool.snapshot(T0 + 1000);
+    await pool.coolDown('a', T0 + 5000);
+    for (let i = 0; i < 10; i++) assert.equal(reserved(await pool.tryReserve(small, T0 + i)).keyId, 'b');
+    await pool.coolDown('b', T0 + 3000);
+    assert.equal(waitOf(await pool.tryReserve(small, T0 + 1000)), 2000, 'b is back first');
+    const snap = await look(pool, T0 + 1000);
     assert.deepEqual(snap.map((k) => [k.id, k.coolingUntil, k.predictionMisses]), [['a', T0 + 5000, 1], ['b', T0 + 3000, 1]]);
-    assert.equal(reserved(pool.tryReserve(small, T0 + 3000)).keyId, 'b');
+    assert.equal(reserved(await pool.tryReserve(small, T0 + 3000)).keyId, 'b');
   });
 
-  it('concurrency is held until settle', () => {
-    const pool = new KeyPool('local', [{ id: 'gpu', limits: { concurrency: 2 } }]);
-    const a = reserved(pool.tryReserve(small, T0));
-    reserved(pool.tryReserve(small, T0));
-    const wait = waitOf(pool.tryReserve(small, T0 + 60_000));
+  it('a refused key rests, is probed on schedule, and serves again once enabled', async () => {
+    const pool = open([{ id: 'a', limits: { rpm: 6000 } }], { rest: { firstProbeMs: 1000, maxProbeMs: 4000 } });
+    assert.equal(await pool.rest('a', 'the provider answered 401', T0), true);
+    assert.equal(waitOf(await pool.tryReserve(small, T0 + 10)), Infinity);
+    assert.equal((await look(pool, T0))[0]!.nextProbeAt, T0);
+    assert.equal(await pool.claimProbe('a', T0), true);
+    assert.equal(await pool.claimProbe('a', T0 + 999), false, 'one probe at a time, on schedule');
+    assert.equal(await pool.claimProbe('a', T0 + 1000), true);
+    assert.equal((await look(pool, T0 + 1000))[0]!.nextProbeAt, T0 + 3000);
+    assert.equal(await pool.enable('a'), true);
+    assert.equal(await pool.enable('a'), false);
+    assert.equal(await pool.claimProbe('a', T0 + 10_000), false);
+    assert.equal(reserved(await pool.tryReserve(small, T0 + 3000)).keyId, 'a');
+    assert.equal((await look(pool, T0 + 3000))[0]!.healthy, true);
+  });
+
+  it('concurrency is held until settle', async () => {
+    const pool = open([{ id: 'gpu', limits: { concurrency: 2 } }]);
+    const a = reserved(await pool.tryReserve(small, T0));
+    reserved(await pool.tryReserve(small, T0));
+    const wait = waitOf(await pool.tryReserve(small, T0 + 60_000));
     assert.ok(wait > 0 && wait < 1000, 'a small positive wait: a settle will notify');
-    pool.settle(a, small, T0 + 60_000);
-    reserved(pool.tryReserve(small, T0 + 60_000));
-    assert.equal(pool.snapshot(T0)[0]?.inFlight, 2);
+    await pool.settle(a, small, T0 + 60_000);
+    reserved(await pool.tryReserve(small, T0 + 60_000));
+    assert.equal((await look(pool, T0))[0]?.inFlight, 2);
   });
 
+});
+
+describe('in-process key pool', () => {
   it('tryReserve is fast enough for the hot path', () => {
     const pool = new KeyPool('p', Array.from({ length: 8 }, (_, i) => ({ id: `k${i}`, limits: { rpm: 1e9, itpm: 1e12, otpm: 1e12, concurrency: 1e9 } })));
     const start = process.hrtime.bigint();
