@@ -11,7 +11,7 @@
 import type { ServerResponse } from 'node:http';
 import { AnthropicStreamAccumulator } from '../cache/anthropic-answer.js';
 import { makeEntry, type CacheEntry } from '../cache/entry.js';
-import type { Surface } from '../cache/key.js';
+import type { Surface } from '../protocol/surface.js';
 import { OpenAIStreamAccumulator } from '../cache/openai-answer.js';
 import { SseParser } from '../protocol/sse.js';
 

@@ -10,7 +10,8 @@ import { admissionPool } from '../quota/connections.js';
 import { rawInputTokens } from '../quota/estimate.js';
 import { QueueRejection, type Priority } from '../quota/queue.js';
 import type { Demand } from '../quota/types.js';
-import { decideRetry, type Outcome } from '../resilience/retry.js';
+import { failureReason, hiddenFromClient, refusedByKey, waitsInAdmission, worthFallingBack } from '../resilience/outcome.js';
+import { decideRetry } from '../resilience/retry.js';
 import { featuresOf } from '../routing/features.js';
 import { findRoute, planRequest, type Candidate } from '../routing/plan.js';
 import { remainingShare } from '../routing/tiers.js';
@@ -84,21 +85,6 @@ function demandsFor(gw: Gateway, chat: ChatRequest): (model: string) => Demand {
   });
 }
 
-/**
- * Failures a fallback chain exists for at once: rate limits, overload, server errors, timeouts,
- * resets. A refused key is not among them: the provider's other keys come first, and the fallbacks
- * when none of them is left (see spillToFallbacks).
- */
-export function worthFallingBack(outcome: Outcome): boolean {
-  if (outcome.kind !== 'status') return true;
-  if (outcome.keyFault) return false;
-  return outcome.status === 429 || outcome.status === 529 || outcome.status >= 500 || outcome.status === 408;
-}
-
-function failureReason(outcome: Outcome): string {
-  return outcome.kind === 'status' ? `upstream ${outcome.status}` : `upstream ${outcome.kind}`;
-}
-
 /** Candidates after a failure: providers that failed this request go last, everything else keeps its order. */
 function afterFailure(plan: TargetPlan, failed: Set<string>): Target[] {
   const all = [...plan.primary, ...plan.fallback];
@@ -110,7 +96,7 @@ function afterFailure(plan: TargetPlan, failed: Set<string>): Target[] {
  * spillway's problem, not the caller's: its 401 would read as the caller's own key being wrong.
  */
 function relayFailure(exchange: Exchange, failure: FailedAttempt, model: string): void {
-  if (failure.outcome.kind === 'status' && failure.outcome.keyFault === 'key') {
+  if (hiddenFromClient(failure.outcome)) {
     throw new GatewayError('overloaded', `no provider key for model "${model}" is in service: the provider refused the key`);
   }
   if (failure.response) {
@@ -228,7 +214,7 @@ async function servePlan(
     }
     if (exchange.signal.aborted) return;
     progress.lastFailure = result;
-    if (result.outcome.kind === 'status' && result.outcome.keyFault) refusedBy(progress, target).add(reservation.keyId);
+    if (refusedByKey(result.outcome)) refusedBy(progress, target).add(reservation.keyId);
     if (fallBack(gw, exchange, progress, target, result)) continue;
 
     const now = Date.now();
@@ -240,10 +226,7 @@ async function servePlan(
       maxAttempts: gw.config.retry.max_attempts,
     });
     if (decision.action === 'give-up') return relayFailure(exchange, result, chat.model);
-    // An upstream 429 already cooled its key down, so admission itself waits for the right moment;
-    // other failures (overload, 5xx, network) back off here before choosing again.
-    const rateLimited = result.outcome.kind === 'status' && result.outcome.status === 429;
-    if (decision.action === 'retry-after' && !rateLimited && decision.delayMs > 0) {
+    if (decision.action === 'retry-after' && !waitsInAdmission(result.outcome) && decision.delayMs > 0) {
       await sleep(Math.min(decision.delayMs, Math.max(0, progress.deadline - now)), undefined, { signal: exchange.signal }).catch(() => undefined);
       if (exchange.signal.aborted) return;
     }

@@ -10,13 +10,14 @@ import type { Provider } from '../providers/provider.js';
 import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
 import type { Reservation } from '../quota/types.js';
 import { cooldownMs } from '../quota/headers.js';
-import { keyFaultOf } from '../resilience/key-fault.js';
+import { judgeNoAnswer, judgeOpeningError, judgeRefusal, type KeyEffect } from '../resilience/outcome.js';
 import type { Outcome } from '../resilience/retry.js';
 import { drained } from './backpressure.js';
 import { DEFAULT_TIMEOUT_MS, firstByteLimitMs, FirstByteTimer, firstChunkOf, openingError, readWhole } from './first-byte.js';
 import type { Observer } from '../observe/observer.js';
 import { InvalidRequest } from '../protocol/invalid.js';
 import { GatewayError, invalidRequest, streamErrorEvent } from './errors.js';
+import type { Surface } from '../protocol/surface.js';
 import { markFirstByte, type Exchange } from './exchange.js';
 import type { ChatRequest } from './ingress.js';
 
@@ -203,17 +204,13 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       settle(undefined);
       const fromBody = adapter.parseErrorBody?.(response.statusCode, body, now);
       if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
-      const keyFault = keyFaultOf(response.statusCode, body);
-      if (response.statusCode === 429) {
-        pool.coolDown(reservation.keyId, now + cooldownMs(observed));
-      } else if (keyFault?.scope === 'key') {
-        restKey(ctx, keyFault.reason, now);
-      }
+      const { outcome, key } = judgeRefusal({ status: response.statusCode, headers: response.headers, body, now, cooldownMs: cooldownMs(observed) });
+      applyKeyEffect(ctx, key, now);
       // The outcome keeps the upstream's status (retry decisions); the relayed answer is in the caller's shape.
       const relayed = bridge ? bridge.error(response.statusCode, body) : { status: response.statusCode, body };
       return {
         answered: false,
-        outcome: { kind: 'status', status: response.statusCode, headers: response.headers, ...(keyFault ? { keyFault: keyFault.scope } : {}) },
+        outcome,
         response: { status: relayed.status, headers: withRetryAfter(flatHeaders(response.headers), observed.retryAfterMs), body: relayed.body },
       };
     }
@@ -229,7 +226,7 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
         report(refusal.status);
         settle(undefined);
         const relayed = bridge ? bridge.error(refusal.status, refusal.body) : refusal;
-        return { answered: false, outcome: { kind: 'status', status: refusal.status, headers: {} }, response: { status: relayed.status, headers: {}, body: relayed.body } };
+        return { answered: false, outcome: judgeOpeningError(refusal.status).outcome, response: { status: relayed.status, headers: {}, body: relayed.body } };
       }
       arrived();
       events = opened.events;
@@ -255,7 +252,9 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       return { answered: true, usage };
     }
 
-    const usage = await relayStream(exchange, response.statusCode, headers, events!, adapter.protocol === 'anthropic' ? 'anthropic' : 'openai');
+    // Same protocol: the provider speaks the client's surface.
+    const usage = new StreamUsage(chat.surface);
+    await writeStream(exchange, response.statusCode, headers, passed(events!, passthrough(usage)), chat.surface);
     const total = usage.usage(ctx.estimatedInput);
     settle(total);
     return { answered: true, usage: total };
@@ -264,13 +263,19 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
     const failure = firstByte.expired ? new UpstreamFailure('timeout', 'no first byte in time') : error;
     if (failure instanceof UpstreamFailure) {
       report(failure.kind);
-      return { answered: false, outcome: { kind: failure.kind } };
+      return { answered: false, outcome: judgeNoAnswer(failure.kind).outcome };
     }
     throw error;
   } finally {
     firstByte.clear();
     exchange.signal.removeEventListener('abort', abortUpstream);
   }
+}
+
+/** Does to the key what the answer means for it (resilience/outcome.ts). */
+function applyKeyEffect(ctx: AttemptContext, effect: KeyEffect, now: number): void {
+  if (effect.kind === 'cool-down') ctx.provider.pool.coolDown(ctx.reservation.keyId, effect.until);
+  else if (effect.kind === 'rest') restKey(ctx, effect.reason, now);
 }
 
 /** The provider refused the key itself: it rests until a probe succeeds. Counted and announced once per rest. */
@@ -319,37 +324,10 @@ async function answerTranslated(
   }
   const stream = bridge.stream(Date.now());
   const headers = { ...translatedHeaders(response.headers, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache', ...exchange.spillwayHeaders };
-  await relayTranslatedStream(exchange, headers, events!, stream, chat.surface);
+  await writeStream(exchange, 200, headers, passed(events!, translating(stream)), chat.surface);
   const usage = stream.usage() ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens };
   settle(usage);
   return { answered: true, usage };
-}
-
-/** Like relayStream, through a translator: each upstream read is translated and written at once. */
-async function relayTranslatedStream(
-  exchange: Exchange,
-  headers: Record<string, string | string[]>,
-  body: AsyncIterable<Buffer>,
-  stream: StreamBridge,
-  surface: 'anthropic' | 'openai',
-): Promise<void> {
-  const { res } = exchange;
-  markFirstByte(exchange);
-  res.writeHead(200, headers);
-  res.flushHeaders();
-  try {
-    for await (const chunk of body) {
-      const out = stream.push(chunk);
-      if (out.length > 0 && !res.write(out)) await drained(res);
-      if (res.destroyed) break;
-    }
-    if (!res.destroyed) res.end(stream.end());
-  } catch (error) {
-    if (!res.destroyed) {
-      const message = `upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
-      res.end(streamErrorEvent(surface, 'upstream', message));
-    }
-  }
 }
 
 function queryOf(exchange: Exchange): string {
@@ -359,36 +337,76 @@ function queryOf(exchange: Exchange): string {
 }
 
 /**
- * Relay an SSE stream chunk by chunk as it arrives (never buffered), reading usage on the side.
- * After the first byte there is no retry: a broken upstream ends the stream with the surface's
- * own error event.
+ * How a relayed stream's upstream chunks become the client's: passed through as they are (usage
+ * read on the side) or translated. `end` gives what closes the client's stream, if anything.
  */
-async function relayStream(
+interface StreamPass {
+  push(chunk: Buffer): Buffer | string;
+  end(): string | undefined;
+}
+
+/** The stream's chunks as the client gets them, one upstream read at a time (never buffered). */
+async function* passed(body: AsyncIterable<Buffer>, pass: StreamPass): AsyncIterable<Buffer | string> {
+  let ended = false;
+  try {
+    for await (const chunk of body) {
+      const out = pass.push(chunk);
+      if (out.length > 0) yield out;
+    }
+    ended = true;
+    const tail = pass.end();
+    if (tail) yield tail;
+  } finally {
+    // A client that left still lets the pass read what it holds (usage of a last unterminated event).
+    if (!ended) pass.end();
+  }
+}
+
+/** Passthrough: the bytes untouched, usage read from the events on the way. */
+function passthrough(usage: StreamUsage): StreamPass {
+  const parser = new SseParser();
+  return {
+    push(chunk) {
+      for (const event of parser.push(chunk)) usage.push(event);
+      return chunk;
+    },
+    end() {
+      for (const event of parser.end()) usage.push(event);
+      return undefined;
+    },
+  };
+}
+
+/** Across protocols: each upstream read translated at once. */
+function translating(stream: StreamBridge): StreamPass {
+  return { push: (chunk) => stream.push(chunk), end: () => stream.end() };
+}
+
+/**
+ * Write a stream to the client as it comes. After the first byte there is no retry: a broken
+ * upstream ends the stream with the surface's own error event.
+ */
+async function writeStream(
   exchange: Exchange,
   status: number,
   headers: Record<string, string | string[]>,
-  body: AsyncIterable<Buffer>,
-  protocol: 'anthropic' | 'openai',
-): Promise<StreamUsage> {
+  chunks: AsyncIterable<Buffer | string>,
+  surface: Surface,
+): Promise<void> {
   const { res } = exchange;
-  const parser = new SseParser();
-  const usage = new StreamUsage(protocol);
   markFirstByte(exchange);
   res.writeHead(status, headers);
   res.flushHeaders();
   try {
-    for await (const chunk of body) {
-      for (const event of parser.push(chunk)) usage.push(event);
+    for await (const chunk of chunks) {
       if (!res.write(chunk)) await drained(res);
       if (res.destroyed) break;
     }
-    for (const event of parser.end()) usage.push(event);
-    res.end();
+    if (!res.destroyed) res.end();
   } catch (error) {
     if (!res.destroyed) {
       const message = `upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
-      res.end(streamErrorEvent(protocol, 'upstream', message));
+      res.end(streamErrorEvent(surface, 'upstream', message));
     }
   }
-  return usage;
 }

@@ -1,0 +1,2 @@
+/** The API a client speaks to spillway: Anthropic Messages or OpenAI Chat Completions. */
+export type Surface = 'anthropic' | 'openai';
