@@ -18,7 +18,8 @@ import { remainingShare } from '../routing/tiers.js';
 import { weightedOrder } from '../routing/weighted.js';
 import { attempt, type FailedAttempt } from './dispatch.js';
 import { GatewayError } from './errors.js';
-import { sendJson, type Exchange } from './exchange.js';
+import { jsonAnswer, type Answer } from '../pipeline/answer.js';
+import type { RequestContext } from '../pipeline/request-context.js';
 import type { Gateway } from './gateway.js';
 import type { ChatRequest } from './ingress.js';
 
@@ -38,7 +39,7 @@ export interface TargetPlan {
   fallback: Target[];
 }
 
-async function resolvePlan(gw: Gateway, exchange: Exchange, chat: ChatRequest, demandOf: (model: string) => Demand): Promise<TargetPlan> {
+async function resolvePlan(gw: Gateway, exchange: RequestContext, chat: ChatRequest, demandOf: (model: string) => Demand): Promise<TargetPlan> {
   // One config snapshot per request: a reload swaps gw.config for the next requests only.
   const { config, providers } = gw;
   const route = findRoute(config.routes, chat.model);
@@ -95,7 +96,7 @@ function afterFailure(plan: TargetPlan, failed: Set<string>): Target[] {
  * Answer with what the provider last said, when retrying cannot do better. A refused key is
  * spillway's problem, not the caller's: its 401 would read as the caller's own key being wrong.
  */
-function relayFailure(exchange: Exchange, failure: FailedAttempt, model: string): void {
+function relayFailure(exchange: RequestContext, failure: FailedAttempt, model: string): Answer {
   if (hiddenFromClient(failure.outcome)) {
     throw new GatewayError('overloaded', `no provider key for model "${model}" is in service: the provider refused the key`);
   }
@@ -104,8 +105,7 @@ function relayFailure(exchange: Exchange, failure: FailedAttempt, model: string)
     const keep = Object.fromEntries(
       Object.entries(headers).filter(([name]) => name === 'retry-after' || name === 'request-id' || name === 'x-request-id' || name.startsWith('anthropic-ratelimit') || name.startsWith('x-ratelimit')),
     );
-    sendJson(exchange, status, body, keep);
-    return;
+    return jsonAnswer(status, body, keep);
   }
   const kind = failure.outcome.kind === 'timeout' ? 'timeout' : 'upstream';
   const what = failure.outcome.kind === 'timeout' ? 'timed out' : 'could not be reached';
@@ -130,7 +130,7 @@ interface Progress {
 }
 
 /** Where this request may go, as of now (rules, tiers, weights); the cache keys on it, serveChat follows it. */
-export function planChat(gw: Gateway, exchange: Exchange, chat: ChatRequest): Promise<TargetPlan> {
+export function planChat(gw: Gateway, exchange: RequestContext, chat: ChatRequest): Promise<TargetPlan> {
   return resolvePlan(gw, exchange, chat, demandsFor(gw, chat));
 }
 
@@ -140,26 +140,35 @@ export function holdPlan(gw: Gateway, plan: TargetPlan): () => void {
 }
 
 /** `planned`: the plan already made for this request (planChat); made here when absent. */
-export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number, planned?: TargetPlan): Promise<void> {
+/**
+ * The answer to one chat request, or undefined when the client left before there was one. A
+ * stream answer holds its reservation until its body has been read or let go.
+ */
+export async function serveChat(gw: Gateway, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, planned?: TargetPlan): Promise<Answer | undefined> {
   const demandOf = demandsFor(gw, chat);
   const plan = planned ?? (await resolvePlan(gw, exchange, chat, demandOf));
   const release = holdPlan(gw, plan);
+  let answer: Answer | undefined;
   try {
-    await servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf);
-  } finally {
+    answer = await servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf);
+  } catch (error) {
     release();
+    throw error;
   }
+  if (!answer) release();
+  else void answer.usage.then(release);
+  return answer;
 }
 
 async function servePlan(
   gw: Gateway,
-  exchange: Exchange,
+  exchange: RequestContext,
   chat: ChatRequest,
   priority: Priority,
   maxWaitMs: number,
   plan: TargetPlan,
   demandOf: (model: string) => Demand,
-): Promise<void> {
+): Promise<Answer | undefined> {
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const started = Date.now();
   gw.retryBudget.recordRequest(started);
@@ -175,7 +184,7 @@ async function servePlan(
       );
     } catch (error) {
       if (!(error instanceof QueueRejection)) throw error;
-      if (error.reason === 'aborted') return;
+      if (error.reason === 'aborted') return undefined;
       if (spillToFallbacks(progress, error)) continue;
       if (progress.lastFailure) return relayFailure(exchange, progress.lastFailure, chat.model);
       exchange.trace.rejected = error.reason;
@@ -208,27 +217,30 @@ async function servePlan(
     });
     Object.assign(exchange.trace, { provider: target.provider.name, model: target.model, keyId: reservation.keyId, queueMs: progress.queuedMs, attempts: progress.attempts });
     if (result.answered) {
-      exchange.trace.inputTokens = result.usage?.inputTokens;
-      exchange.trace.outputTokens = result.usage?.outputTokens;
-      return;
+      void result.answer.usage.then((usage) => {
+        exchange.trace.inputTokens = usage?.inputTokens;
+        exchange.trace.outputTokens = usage?.outputTokens;
+      });
+      return result.answer;
     }
-    if (exchange.signal.aborted) return;
+    if (exchange.signal.aborted) return undefined;
     progress.lastFailure = result;
     if (refusedByKey(result.outcome)) refusedBy(progress, target).add(reservation.keyId);
-    if (fallBack(gw, exchange, progress, target, result)) continue;
+    if (fallBack(gw, progress, target, result)) continue;
 
     const now = Date.now();
     const decision = decideRetry(result.outcome, progress.attempts, {
       now,
       deadline: progress.deadline,
-      bytesSent: exchange.res.headersSent,
+      // An answer leaves this loop only once it is good: no byte of a failed attempt ever reached the client.
+      bytesSent: false,
       budget: gw.retryBudget,
       maxAttempts: gw.config.retry.max_attempts,
     });
     if (decision.action === 'give-up') return relayFailure(exchange, result, chat.model);
     if (decision.action === 'retry-after' && !waitsInAdmission(result.outcome) && decision.delayMs > 0) {
       await sleep(Math.min(decision.delayMs, Math.max(0, progress.deadline - now)), undefined, { signal: exchange.signal }).catch(() => undefined);
-      if (exchange.signal.aborted) return;
+      if (exchange.signal.aborted) return undefined;
     }
   }
 }
@@ -257,12 +269,11 @@ function spillToFallbacks(progress: Progress, rejection: QueueRejection): boolea
  * A fallback chain turns an upstream failure into an immediate move to another provider: no
  * backoff and no retry budget, since the failing provider gets no more load from it.
  */
-function fallBack(gw: Gateway, exchange: Exchange, progress: Progress, target: Target, failure: FailedAttempt): boolean {
+function fallBack(gw: Gateway, progress: Progress, target: Target, failure: FailedAttempt): boolean {
   const { plan } = progress;
   const canMove =
     plan.fallback.length > 0 &&
     worthFallingBack(failure.outcome) &&
-    !exchange.res.headersSent &&
     progress.attempts < gw.config.retry.max_attempts &&
     Date.now() < progress.deadline;
   if (!canMove) return false;
@@ -273,7 +284,7 @@ function fallBack(gw: Gateway, exchange: Exchange, progress: Progress, target: T
 }
 
 /** Tells the caller (x-spillway-* headers) and the trace where this attempt goes. */
-function announce(exchange: Exchange, progress: Progress, target: Target, keyId: string): void {
+function announce(exchange: RequestContext, progress: Progress, target: Target, keyId: string): void {
   Object.assign(exchange.spillwayHeaders, {
     'x-spillway-provider': target.provider.name,
     'x-spillway-model': target.model,

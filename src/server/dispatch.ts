@@ -12,13 +12,12 @@ import type { Reservation } from '../quota/types.js';
 import { cooldownMs } from '../quota/headers.js';
 import { judgeNoAnswer, judgeOpeningError, judgeRefusal, type KeyEffect } from '../resilience/outcome.js';
 import type { Outcome } from '../resilience/retry.js';
-import { drained } from './backpressure.js';
 import { DEFAULT_TIMEOUT_MS, firstByteLimitMs, FirstByteTimer, firstChunkOf, openingError, readWhole } from './first-byte.js';
 import type { Observer } from '../observe/observer.js';
 import { InvalidRequest } from '../protocol/invalid.js';
-import { GatewayError, invalidRequest, streamErrorEvent } from './errors.js';
-import type { Surface } from '../protocol/surface.js';
-import { markFirstByte, type Exchange } from './exchange.js';
+import { GatewayError, invalidRequest } from './errors.js';
+import { watched, type Answer } from '../pipeline/answer.js';
+import type { RequestContext } from '../pipeline/request-context.js';
 import type { ChatRequest } from './ingress.js';
 
 /** An upstream answer that was not relayed: what happened, and the answer itself for passthrough. */
@@ -27,7 +26,7 @@ export interface FailedAttempt {
   response?: { status: number; headers: Record<string, string>; body: string };
 }
 
-export type AttemptResult = { answered: true; usage: TokenUsage | undefined } | ({ answered: false } & FailedAttempt);
+export type AttemptResult = { answered: true; answer: Answer } | ({ answered: false } & FailedAttempt);
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -121,7 +120,7 @@ function translateRequest(bridge: Bridge, chat: ChatRequest, ctx: AttemptContext
 }
 
 /** What goes upstream: the client's request untouched, or translated when the provider speaks another protocol. */
-function upstreamRequest(exchange: Exchange, chat: ChatRequest, ctx: AttemptContext, bridge: Bridge | undefined) {
+function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: AttemptContext, bridge: Bridge | undefined) {
   const { provider } = ctx;
   const { adapter } = provider;
   const credentials = adapter.authHeaders(provider.secretOf(ctx.reservation.keyId));
@@ -142,7 +141,7 @@ function upstreamRequest(exchange: Exchange, chat: ChatRequest, ctx: AttemptCont
   };
 }
 
-export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: AttemptContext): Promise<AttemptResult> {
+export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: AttemptContext): Promise<AttemptResult> {
   const { provider, reservation } = ctx;
   const { pool, adapter } = provider;
   const streamOptions = chat.body.stream_options as { include_usage?: unknown } | undefined;
@@ -175,6 +174,8 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
     ctx.observer.upstream({ requestId: exchange.requestId, provider: provider.name, keyId: reservation.keyId, model: ctx.model, status, latencyMs });
   };
   const timeoutMs = provider.config.timeout ?? DEFAULT_TIMEOUT_MS;
+  // A stream answer outlives this function: its end settles, lets go of the upstream and stops listening for the client.
+  let streaming = false;
   const firstByte = new FirstByteTimer(upstreamAbort, firstByteLimitMs(provider.config.first_byte_timeout, timeoutMs, chat.stream, chat.maxTokens));
 
   try {
@@ -232,9 +233,13 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       events = opened.events;
     }
 
-    if (bridge) return await answerTranslated(exchange, chat, ctx, bridge, response, settle, arrived, events);
+    if (bridge) {
+      const translated = await answerTranslated(chat, ctx, bridge, response, settle, arrived, events, ended);
+      streaming = chat.stream;
+      return translated;
+    }
 
-    const headers = { ...relayedHeaders(response.headers), ...exchange.spillwayHeaders };
+    const headers = relayedHeaders(response.headers);
     if (!chat.stream) {
       const body = await readWhole(response.body);
       let usage: TokenUsage | undefined;
@@ -246,18 +251,13 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       }
       arrived();
       settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: reservation.demand.outputTokens });
-      markFirstByte(exchange);
-      exchange.res.writeHead(response.statusCode, { ...headers, 'content-length': body.length });
-      exchange.res.end(body);
-      return { answered: true, usage };
+      return { answered: true, answer: { status: response.statusCode, headers, body, usage: Promise.resolve(usage) } };
     }
 
     // Same protocol: the provider speaks the client's surface.
     const usage = new StreamUsage(chat.surface);
-    await writeStream(exchange, response.statusCode, headers, passed(events!, passthrough(usage)), chat.surface);
-    const total = usage.usage(ctx.estimatedInput);
-    settle(total);
-    return { answered: true, usage: total };
+    streaming = true;
+    return { answered: true, answer: streamAnswer(response.statusCode, headers, passed(events!, passthrough(usage)), () => usage.usage(ctx.estimatedInput), ended) };
   } catch (error) {
     settle(undefined);
     const failure = firstByte.expired ? new UpstreamFailure('timeout', 'no first byte in time') : error;
@@ -268,8 +268,35 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
     throw error;
   } finally {
     firstByte.clear();
-    exchange.signal.removeEventListener('abort', abortUpstream);
+    if (!streaming) exchange.signal.removeEventListener('abort', abortUpstream);
   }
+
+  /** A stream answer's end, however it came (read whole, broken, let go): settle and let go of the upstream. */
+  function ended(usage: TokenUsage | undefined, completed: boolean): void {
+    settle(usage);
+    exchange.signal.removeEventListener('abort', abortUpstream);
+    if (!completed) upstreamAbort.abort();
+  }
+}
+
+/** A stream answer whose usage is known, and the reservation settled, when it ends. */
+function streamAnswer(
+  status: number,
+  headers: Record<string, string | string[]>,
+  chunks: AsyncIterable<Buffer | string>,
+  usageAtEnd: () => TokenUsage | undefined,
+  ended: (usage: TokenUsage | undefined, completed: boolean) => void,
+): Answer {
+  let resolve!: (usage: TokenUsage | undefined) => void;
+  const usage = new Promise<TokenUsage | undefined>((r) => (resolve = r));
+  const body = watched(chunks, {
+    ended(completed) {
+      const total = usageAtEnd();
+      ended(total, completed);
+      resolve(total);
+    },
+  });
+  return { status, headers, body, usage };
 }
 
 /** Does to the key what the answer means for it (resilience/outcome.ts). */
@@ -291,7 +318,6 @@ function restKey(ctx: AttemptContext, reason: string, now: number): void {
 
 /** A 2xx answer from a provider of another protocol, translated whole or as a stream (`events`). */
 async function answerTranslated(
-  exchange: Exchange,
   chat: ChatRequest,
   ctx: AttemptContext,
   bridge: Bridge,
@@ -300,6 +326,7 @@ async function answerTranslated(
   arrived: () => void,
   /** A stream's chunks, its first already read. */
   events: AsyncIterable<Buffer> | undefined,
+  ended: (usage: TokenUsage | undefined, completed: boolean) => void,
 ): Promise<AttemptResult> {
   if (!chat.stream) {
     const text = (await readWhole(response.body)).toString('utf8');
@@ -313,27 +340,12 @@ async function answerTranslated(
     arrived();
     const usage = translated.usage;
     settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens });
-    markFirstByte(exchange);
-    exchange.res.writeHead(200, {
-      ...translatedHeaders(response.headers, 'application/json'),
-      ...exchange.spillwayHeaders,
-      'content-length': Buffer.byteLength(translated.body),
-    });
-    exchange.res.end(translated.body);
-    return { answered: true, usage };
+    return { answered: true, answer: { status: 200, headers: translatedHeaders(response.headers, 'application/json'), body: Buffer.from(translated.body), usage: Promise.resolve(usage) } };
   }
   const stream = bridge.stream(Date.now());
-  const headers = { ...translatedHeaders(response.headers, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache', ...exchange.spillwayHeaders };
-  await writeStream(exchange, 200, headers, passed(events!, translating(stream)), chat.surface);
-  const usage = stream.usage() ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens };
-  settle(usage);
-  return { answered: true, usage };
-}
-
-function queryOf(exchange: Exchange): string {
-  const url = exchange.req.url ?? '';
-  const at = url.indexOf('?');
-  return at < 0 ? '' : url.slice(at);
+  const headers = { ...translatedHeaders(response.headers, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' };
+  const usageAtEnd = () => stream.usage() ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens };
+  return { answered: true, answer: streamAnswer(200, headers, passed(events!, translating(stream)), usageAtEnd, ended) };
 }
 
 /**
@@ -382,31 +394,8 @@ function translating(stream: StreamBridge): StreamPass {
   return { push: (chunk) => stream.push(chunk), end: () => stream.end() };
 }
 
-/**
- * Write a stream to the client as it comes. After the first byte there is no retry: a broken
- * upstream ends the stream with the surface's own error event.
- */
-async function writeStream(
-  exchange: Exchange,
-  status: number,
-  headers: Record<string, string | string[]>,
-  chunks: AsyncIterable<Buffer | string>,
-  surface: Surface,
-): Promise<void> {
-  const { res } = exchange;
-  markFirstByte(exchange);
-  res.writeHead(status, headers);
-  res.flushHeaders();
-  try {
-    for await (const chunk of chunks) {
-      if (!res.write(chunk)) await drained(res);
-      if (res.destroyed) break;
-    }
-    if (!res.destroyed) res.end();
-  } catch (error) {
-    if (!res.destroyed) {
-      const message = `upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
-      res.end(streamErrorEvent(surface, 'upstream', message));
-    }
-  }
+function queryOf(exchange: RequestContext): string {
+  const url = exchange.req.url ?? '';
+  const at = url.indexOf('?');
+  return at < 0 ? '' : url.slice(at);
 }
