@@ -11,13 +11,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { postWebhook } from '../observe/webhook.js';
-import { serveChat } from '../server/chat.js';
-import { clientKeyIdOfOwner } from '../server/client-keys.js';
+import { serveChat } from '../pipeline/chat.js';
+import { clientKeyIdOfOwner } from '../config/client-keys.js';
 import { bodyOf } from '../pipeline/answer.js';
 import type { RequestContext } from '../pipeline/request-context.js';
-import { errorResponse, GatewayError } from '../server/errors.js';
-import type { Gateway } from '../server/gateway.js';
-import { parseChatRequest, type ChatRequest } from '../server/ingress.js';
+import { errorResponse, GatewayError } from '../pipeline/errors.js';
+import type { Engine } from '../pipeline/engine.js';
+import { parseChatRequest, type ChatRequest } from '../pipeline/ingress.js';
 import { batchRequestContext } from './in-process.js';
 import { batchObject, type BatchRecord, type MessageBatch } from './shape.js';
 import { BATCH_FILE, SqliteBatchStore } from './sqlite-store.js';
@@ -73,7 +73,7 @@ export class BatchService {
   baseUrl = 'http://127.0.0.1';
 
   constructor(
-    private readonly gw: Gateway,
+    private readonly gw: Engine,
     private readonly options: BatchServiceOptions,
   ) {}
 

@@ -6,7 +6,7 @@
  */
 import { discard, type Answer } from '../pipeline/answer.js';
 import { drained } from './backpressure.js';
-import { streamErrorEvent } from './errors.js';
+import { streamErrorEvent } from '../pipeline/errors.js';
 import { markFirstByte, type Exchange } from './exchange.js';
 
 export async function writeAnswer(exchange: Exchange, answer: Answer): Promise<void> {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestContext } from '../pipeline/request-context.js';
-import { errorResponse, type GatewayError } from './errors.js';
+import { errorResponse, type GatewayError } from '../pipeline/errors.js';
 
 /** One client request and its response, with what spillway has learned about it so far. */
 export interface Exchange extends RequestContext {

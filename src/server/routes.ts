@@ -9,13 +9,13 @@ import { isAdminPath, serveAdmin } from './admin.js';
 import { answerHeaders } from '../pipeline/answer-headers.js';
 import { BATCHES_PATH, serveBatches } from './batches.js';
 import { writeAnswer } from './answer-writer.js';
-import { serveChatCached } from './cached-chat.js';
-import { clientKeyId, findKey, ownerOf } from './client-keys.js';
-import { GatewayError } from './errors.js';
+import { serveChatCached } from '../pipeline/cached-chat.js';
+import { clientKeyId, findKey, ownerOf } from '../config/client-keys.js';
+import { GatewayError } from '../pipeline/errors.js';
 import type { Surface } from '../protocol/surface.js';
 import { sendError, sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
-import { maxWaitOf, parseChatRequest, parseCountTokensRequest, priorityOf } from './ingress.js';
+import { maxWaitOf, parseChatRequest, parseCountTokensRequest, priorityOf } from '../pipeline/ingress.js';
 import { listModels, countTokens } from './models.js';
 import { readJsonBody } from './request-body.js';
 

@@ -6,9 +6,8 @@
  */
 import type { AnthropicMessage, AnthropicMessagesRequest } from '../anthropic.js';
 import type { OpenAIChatCompletion, OpenAIChatRequest, OpenAIErrorBody } from '../openai.js';
-import type { Protocol } from '../../providers/types.js';
 import { SseParser, type SseEvent } from '../sse.js';
-import type { Surface } from '../surface.js';
+import type { Protocol, Surface } from '../surface.js';
 import { StreamUsage, usageOfBody, type TokenUsage } from '../usage.js';
 import { anthropicErrorToOpenAI, openAIErrorToAnthropic } from './errors.js';
 import {

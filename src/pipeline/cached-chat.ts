@@ -21,9 +21,9 @@ import type { CacheStatus } from '../observe/observer.js';
 import type { Priority } from '../quota/queue.js';
 import { recordAnswer } from './answer-recorder.js';
 import { holdPlan, planChat, serveChat, type Target, type TargetPlan } from './chat.js';
-import { type Answer } from '../pipeline/answer.js';
-import type { RequestContext } from '../pipeline/request-context.js';
-import type { Gateway } from './gateway.js';
+import { type Answer } from './answer.js';
+import type { RequestContext } from './request-context.js';
+import type { Engine } from './engine.js';
 import type { ChatRequest } from './ingress.js';
 
 type Directive = 'default' | 'no-cache' | 'no-store';
@@ -90,7 +90,7 @@ interface Keeping {
 }
 
 /** The answer to one chat request, from the cache or upstream; undefined when the client left first. */
-export async function serveChatCached(gw: Gateway, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<Answer | undefined> {
+export async function serveChatCached(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<Answer | undefined> {
   // Answers from cache are requests too: metrics and the usage log count them.
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const plan = await planChat(gw, exchange, chat);
@@ -108,7 +108,7 @@ export async function serveChatCached(gw: Gateway, exchange: RequestContext, cha
   return answer;
 }
 
-async function serveFromCache(gw: Gateway, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<Answer | undefined> {
+async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<Answer | undefined> {
   const cache: AnswerCache = gw.cache;
   const directive = directiveOf(exchange.req.headers);
   if (directive === 'no-store' || !cache.exact) {
@@ -178,7 +178,7 @@ interface Served {
 
 /** Serve upstream while recording the answer; keep it (or a failure the request caused) for next time. */
 async function serveAndRemember(
-  gw: Gateway,
+  gw: Engine,
   exchange: RequestContext,
   chat: ChatRequest,
   priority: Priority,

@@ -18,9 +18,9 @@ import { remainingShare } from '../routing/tiers.js';
 import { weightedOrder } from '../routing/weighted.js';
 import { attempt, type FailedAttempt } from './dispatch.js';
 import { GatewayError } from './errors.js';
-import { jsonAnswer, type Answer } from '../pipeline/answer.js';
-import type { RequestContext } from '../pipeline/request-context.js';
-import type { Gateway } from './gateway.js';
+import { jsonAnswer, type Answer } from './answer.js';
+import type { RequestContext } from './request-context.js';
+import type { Engine } from './engine.js';
 import type { ChatRequest } from './ingress.js';
 
 /** The output cap assumed when an OpenAI client sets none. */
@@ -39,7 +39,7 @@ export interface TargetPlan {
   fallback: Target[];
 }
 
-async function resolvePlan(gw: Gateway, exchange: RequestContext, chat: ChatRequest, demandOf: (model: string) => Demand): Promise<TargetPlan> {
+async function resolvePlan(gw: Engine, exchange: RequestContext, chat: ChatRequest, demandOf: (model: string) => Demand): Promise<TargetPlan> {
   // One config snapshot per request: a reload swaps gw.config for the next requests only.
   const { config, providers } = gw;
   const route = findRoute(config.routes, chat.model);
@@ -78,7 +78,7 @@ async function resolvePlan(gw: Gateway, exchange: RequestContext, chat: ChatRequ
  * What the request would take from a key of each model it may go to. The prompt is measured once;
  * the estimate per model follows that model's calibration at the moment it is asked.
  */
-function demandsFor(gw: Gateway, chat: ChatRequest): (model: string) => Demand {
+function demandsFor(gw: Engine, chat: ChatRequest): (model: string) => Demand {
   const promptSize = rawInputTokens(chat.body);
   return (model) => ({
     inputTokens: gw.estimator.inputFromRaw(model, promptSize),
@@ -130,12 +130,12 @@ interface Progress {
 }
 
 /** Where this request may go, as of now (rules, tiers, weights); the cache keys on it, serveChat follows it. */
-export function planChat(gw: Gateway, exchange: RequestContext, chat: ChatRequest): Promise<TargetPlan> {
+export function planChat(gw: Engine, exchange: RequestContext, chat: ChatRequest): Promise<TargetPlan> {
   return resolvePlan(gw, exchange, chat, demandsFor(gw, chat));
 }
 
 /** Holds the plan's providers until the returned release: one a reload replaces meanwhile is closed only after. */
-export function holdPlan(gw: Gateway, plan: TargetPlan): () => void {
+export function holdPlan(gw: Engine, plan: TargetPlan): () => void {
   return gw.leases.hold([...plan.primary, ...plan.fallback].map((target) => target.provider));
 }
 
@@ -144,7 +144,7 @@ export function holdPlan(gw: Gateway, plan: TargetPlan): () => void {
  * The answer to one chat request, or undefined when the client left before there was one. A
  * stream answer holds its reservation until its body has been read or let go.
  */
-export async function serveChat(gw: Gateway, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, planned?: TargetPlan): Promise<Answer | undefined> {
+export async function serveChat(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, planned?: TargetPlan): Promise<Answer | undefined> {
   const demandOf = demandsFor(gw, chat);
   const plan = planned ?? (await resolvePlan(gw, exchange, chat, demandOf));
   const release = holdPlan(gw, plan);
@@ -161,7 +161,7 @@ export async function serveChat(gw: Gateway, exchange: RequestContext, chat: Cha
 }
 
 async function servePlan(
-  gw: Gateway,
+  gw: Engine,
   exchange: RequestContext,
   chat: ChatRequest,
   priority: Priority,
@@ -269,7 +269,7 @@ function spillToFallbacks(progress: Progress, rejection: QueueRejection): boolea
  * A fallback chain turns an upstream failure into an immediate move to another provider: no
  * backoff and no retry budget, since the failing provider gets no more load from it.
  */
-function fallBack(gw: Gateway, progress: Progress, target: Target, failure: FailedAttempt): boolean {
+function fallBack(gw: Engine, progress: Progress, target: Target, failure: FailedAttempt): boolean {
   const { plan } = progress;
   const canMove =
     plan.fallback.length > 0 &&

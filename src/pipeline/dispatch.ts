@@ -16,8 +16,8 @@ import { DEFAULT_TIMEOUT_MS, firstByteLimitMs, FirstByteTimer, firstChunkOf, ope
 import type { Observer } from '../observe/observer.js';
 import { InvalidRequest } from '../protocol/invalid.js';
 import { GatewayError, invalidRequest } from './errors.js';
-import { watched, type Answer } from '../pipeline/answer.js';
-import type { RequestContext } from '../pipeline/request-context.js';
+import { watched, type Answer } from './answer.js';
+import type { RequestContext } from './request-context.js';
 import type { ChatRequest } from './ingress.js';
 
 /** An upstream answer that was not relayed: what happened, and the answer itself for passthrough. */

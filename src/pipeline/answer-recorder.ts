@@ -8,7 +8,7 @@
 import { AnthropicStreamAccumulator } from '../cache/anthropic-answer.js';
 import { makeEntry, type CacheEntry } from '../cache/entry.js';
 import { OpenAIStreamAccumulator } from '../cache/openai-answer.js';
-import { watched, type Answer } from '../pipeline/answer.js';
+import { watched, type Answer } from './answer.js';
 import { SseParser } from '../protocol/sse.js';
 import type { Surface } from '../protocol/surface.js';
 
