@@ -1,6 +1,7 @@
 /**
- * Dispatch: send one admitted request to one key of one provider, stream or relay the answer
- * back, and settle the reservation with what the provider reported.
+ * Dispatch: send one admitted request to one key of one provider and return its answer — whole,
+ * or a stream relayed chunk by chunk as it arrives — settling the reservation with what the
+ * provider reported (a stream's when it ends). What a refusal means is resilience/outcome.ts's to say.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { SseParser } from '../protocol/sse.js';
