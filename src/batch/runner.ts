@@ -11,13 +11,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { postWebhook } from '../observe/webhook.js';
-import { serveChat } from '../server/chat.js';
-import { clientKeyIdOfOwner } from '../server/client-keys.js';
-import type { Exchange } from '../server/exchange.js';
-import { errorResponse, GatewayError } from '../server/errors.js';
-import type { Gateway } from '../server/gateway.js';
-import { parseChatRequest, type ChatRequest } from '../server/ingress.js';
-import { inProcessExchange } from './in-process.js';
+import { serveChat } from '../pipeline/chat.js';
+import { clientKeyIdOfOwner } from '../config/client-keys.js';
+import { bodyOf } from '../pipeline/answer.js';
+import type { RequestContext } from '../pipeline/request-context.js';
+import { errorResponse, GatewayError } from '../pipeline/errors.js';
+import type { Engine } from '../pipeline/engine.js';
+import { parseChatRequest, type ChatRequest } from '../pipeline/ingress.js';
+import { batchRequestContext } from './in-process.js';
 import { batchObject, type BatchRecord, type MessageBatch } from './shape.js';
 import { BATCH_FILE, SqliteBatchStore } from './sqlite-store.js';
 import type { BatchStore, ClaimedRequest } from './store.js';
@@ -72,7 +73,7 @@ export class BatchService {
   baseUrl = 'http://127.0.0.1';
 
   constructor(
-    private readonly gw: Gateway,
+    private readonly gw: Engine,
     private readonly options: BatchServiceOptions,
   ) {}
 
@@ -203,7 +204,7 @@ export class BatchService {
 
   private launch(claimed: ClaimedRequest): void {
     const abort = new AbortController();
-    let exchange: Exchange | undefined;
+    let exchange: RequestContext | undefined;
     // The request path sets x-spillway-attempts when admission has chosen a key, before dispatch.
     const flight: Flight = { batchId: claimed.batchId, abort, admitted: () => exchange?.spillwayHeaders['x-spillway-attempts'] !== undefined };
     const running: Promise<void> = this.serve(claimed, abort.signal, (created) => {
@@ -232,7 +233,7 @@ export class BatchService {
     return batch;
   }
 
-  private async serve(claimed: ClaimedRequest, signal: AbortSignal, watch: (exchange: Exchange) => void): Promise<void> {
+  private async serve(claimed: ClaimedRequest, signal: AbortSignal, watch: (exchange: RequestContext) => void): Promise<void> {
     const store = this.store();
     const batch = await this.batchOf(claimed.batchId);
     if (!batch) return; // deleted meanwhile
@@ -249,13 +250,14 @@ export class BatchService {
       if (error instanceof GatewayError) return errored(error);
       throw error;
     }
-    const { exchange, response } = inProcessExchange(requestId, batch.owner, { ...batch.headers, 'content-type': 'application/json' }, signal);
+    const exchange = batchRequestContext(requestId, batch.owner, { ...batch.headers, 'content-type': 'application/json' }, signal);
     // Usage and cost of a batch request go to the client that created the batch.
     exchange.trace.clientKeyId = clientKeyIdOfOwner(this.gw.config.server.auth.keys, batch.owner);
     watch(exchange);
     const maxWaitMs = Math.max(0, batch.expiresAt - Date.now());
+    let answer;
     try {
-      await serveChat(this.gw, exchange, chat, 'batch', maxWaitMs);
+      answer = await serveChat(this.gw, exchange, chat, 'batch', maxWaitMs);
     } catch (error) {
       if (!(error instanceof GatewayError)) throw error;
       // A full queue says nothing about the request: it goes back for later.
@@ -266,14 +268,15 @@ export class BatchService {
       this.record(exchange, error.status);
       return errored(error);
     }
-    if (!response.writableEnded) {
+    if (!answer) {
       // Withdrawn (cancel, shutdown) before an answer: nothing recorded, so the store decides:
       // canceled in a canceling batch, pending (sent by the next start) otherwise.
       return store.release(claimed.batchId, claimed.customId);
     }
-    this.record(exchange, response.statusCode);
-    const text = response.body();
-    if (response.statusCode === 200) {
+    exchange.trace.ttfbMs ??= Date.now() - exchange.trace.startedAt;
+    const text = (await bodyOf(answer)).toString('utf8');
+    this.record(exchange, answer.status);
+    if (answer.status === 200) {
       let message: unknown;
       try {
         message = JSON.parse(text);
@@ -292,7 +295,7 @@ export class BatchService {
   }
 
   /** Batch traffic shows in metrics and the usage log like any other request. */
-  private record(exchange: Exchange, status: number): void {
+  private record(exchange: RequestContext, status: number): void {
     const { trace } = exchange;
     this.gw.observer.request({
       requestId: exchange.requestId,

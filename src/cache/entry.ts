@@ -3,7 +3,7 @@
  * non-streaming answer (an Anthropic Message or an OpenAI ChatCompletion), so an entry filled by a
  * streaming request serves a non-streaming one and, replayed as SSE, the reverse.
  */
-import type { Surface } from './key.js';
+import type { Surface } from '../protocol/surface.js';
 
 /** An Anthropic content block as it appears in a Message (`text`, `tool_use`, `thinking` …). */
 export type AnthropicContentBlock = { type: string } & Record<string, unknown>;

@@ -6,8 +6,7 @@
  * silently serving an answer produced under different settings.
  */
 import { createHash } from 'node:crypto';
-
-export type Surface = 'anthropic' | 'openai';
+import type { Surface } from '../protocol/surface.js';
 
 export interface KeyInput {
   surface: Surface;

@@ -7,14 +7,14 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import type { ProviderLifecycle } from '../providers/lifecycle.js';
 import { loadConfigFile } from './load.js';
 import type { Config } from './schema.js';
 
 /** What a reload changes in a running gateway. */
 export interface Reloadable {
   config: Config;
-  readonly lifecycle: ProviderLifecycle;
+  /** The provider lifecycle (providers/lifecycle.ts): applies the new providers, returns the names that changed. */
+  readonly lifecycle: { apply(next: Config): string[] };
 }
 
 /** Swap routes and providers of a running gateway; returns what changed, for the log line. */

@@ -3,7 +3,7 @@
  * upstream attempt. Metrics, alerts and the usage log implement Observer; the request path only
  * fills records and never waits on them.
  */
-import type { Surface } from '../server/errors.js';
+import type { Surface } from '../protocol/surface.js';
 
 export type CacheStatus = 'hit' | 'semantic' | 'miss' | 'bypass';
 

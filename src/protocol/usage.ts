@@ -3,7 +3,7 @@
  * before dispatch can be settled. Input counts what rate limits count: uncached input plus cache
  * writes (Anthropic does not count cache reads toward ITPM).
  */
-import type { Protocol } from '../providers/types.js';
+import type { Protocol } from './surface.js';
 import type { SseEvent } from './sse.js';
 
 export interface TokenUsage {

@@ -1,10 +1,8 @@
 import type { ProviderType } from '../config/schema.js';
+import type { Protocol } from '../protocol/surface.js';
 import type { ObservedLimits } from '../quota/types.js';
 
 export type Headers = Record<string, string | string[] | undefined>;
-
-/** The wire protocol a provider speaks; a client surface is one of the first two. */
-export type Protocol = 'anthropic' | 'openai' | 'ollama' | 'gemini';
 
 /**
  * A provider type as a small declarative object: where to send a chat request, how to

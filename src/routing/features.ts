@@ -2,9 +2,10 @@
  * What rules look at in a request: plain data read once from the body and headers, so the rules
  * themselves stay pure.
  */
+import type { Surface } from '../protocol/surface.js';
 
 export interface RequestFeatures {
-  surface: 'anthropic' | 'openai';
+  surface: Surface;
   model: string;
   /** Estimated prompt tokens (spillway's estimate, before any provider counts them). */
   inputTokens: number;
@@ -29,7 +30,7 @@ export function isClaudeCodeBackground(features: RequestFeatures): boolean {
 }
 
 export function featuresOf(
-  surface: 'anthropic' | 'openai',
+  surface: Surface,
   body: Record<string, unknown>,
   headers: Record<string, string | string[] | undefined>,
   estimate: { inputTokens: number; maxTokens: number | undefined },

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { findKey } from './client-keys.js';
+import { findKey } from '../config/client-keys.js';
 import type { Gateway } from './gateway.js';
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));

@@ -7,9 +7,9 @@
 import { JSONParser } from '@streamparser/json';
 import { z } from 'zod';
 import type { NewRequest } from '../batch/store.js';
-import { GatewayError } from './errors.js';
-import { parseChatRequest } from './ingress.js';
-import { JsonDepthGauge } from './json-depth.js';
+import { GatewayError } from '../pipeline/errors.js';
+import { parseChatRequest } from '../pipeline/ingress.js';
+import { JsonDepthGauge } from '../pipeline/json-depth.js';
 
 export const MAX_BATCH_REQUESTS = 100_000;
 

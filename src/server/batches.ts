@@ -10,7 +10,7 @@ import type { BatchService } from '../batch/runner.js';
 import { BATCH_LIFETIME_MS, newBatchId, page, resultLine, type BatchRecord } from '../batch/shape.js';
 import { webhookRefusal } from '../batch/webhook-hosts.js';
 import { BatchCreateBody } from './batch-create.js';
-import { GatewayError } from './errors.js';
+import { GatewayError } from '../pipeline/errors.js';
 import { sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
 import { receiveBody } from './request-body.js';

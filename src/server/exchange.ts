@@ -1,28 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestRecord } from '../observe/observer.js';
-import { errorResponse, type GatewayError, type Surface } from './errors.js';
+import type { RequestContext } from '../pipeline/request-context.js';
+import { errorResponse, type GatewayError } from '../pipeline/errors.js';
 
 /** One client request and its response, with what spillway has learned about it so far. */
-export interface Exchange {
+export interface Exchange extends RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
-  requestId: string;
-  surface: Surface;
-  /**
-   * Who the request acts for: an opaque, stable hash of the client's credential (routes.ts
-   * `ownerOf`), '' while the gateway has no client keys. Batches are scoped by it.
-   */
-  owner: string;
-  /** Fires when the client goes away before the answer is complete. */
-  signal: AbortSignal;
-  /** The `x-spillway-*` headers to put on the answer; filled in along the way. */
-  spillwayHeaders: Record<string, string>;
-  /** What the observer is told when the exchange ends; filled in along the way. */
-  trace: Partial<RequestRecord> & { startedAt: number };
 }
 
 /** Note the moment the answer's first byte goes out. */
-export function markFirstByte(exchange: Exchange): void {
+export function markFirstByte(exchange: RequestContext): void {
   exchange.trace.ttfbMs ??= Date.now() - exchange.trace.startedAt;
 }
 

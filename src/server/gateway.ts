@@ -3,15 +3,13 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAnswerCache, type AnswerCache } from '../cache/answer-cache.js';
+import { createAnswerCache } from '../cache/answer-cache.js';
 import type { Config, ConfigInput } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
 import { createObservability, type Observability } from '../observe/index.js';
-import type { Observer } from '../observe/observer.js';
 import type { GatewayView } from '../observe/view.js';
-import type { ProviderLeases } from '../providers/leases.js';
 import { ProviderLifecycle } from '../providers/lifecycle.js';
-import { createStore, type Provider } from '../providers/provider.js';
+import { createStore } from '../providers/provider.js';
 import { RedisCacheStore } from '../store/redis-cache.js';
 import { RedisSemanticLog } from '../store/redis-semantic.js';
 import type { RedisStore } from '../store/redis-store.js';
@@ -24,22 +22,12 @@ import { RedisBatchStore } from '../batch/redis-store.js';
 import { capConnectionsPerClient } from './client-connections.js';
 import { KeyProber } from './key-prober.js';
 import { handleRequest } from './routes.js';
+import type { Engine } from '../pipeline/engine.js';
 
-/** Everything a request handler needs, built once from config. */
-export interface Gateway {
-  config: Config;
-  /** Builds, swaps (on a hot reload, config/reload.ts) and closes the providers. */
+/** Everything a request handler needs, built once from config: the request path's engine, and what only the server has. */
+export interface Gateway extends Engine {
+  /** Builds, swaps (on a hot reload, config/reload.ts) and closes the providers; `providers` and `leases` are its. */
   readonly lifecycle: ProviderLifecycle;
-  /** The providers for new requests (the lifecycle's, as of now). */
-  readonly providers: Map<string, Provider>;
-  /** Which providers requests in flight hold, so a replaced one is closed after them (the lifecycle's). */
-  readonly leases: ProviderLeases;
-  queue: AdmissionQueue;
-  estimator: TokenEstimator;
-  retryBudget: RetryBudget;
-  upstream: UpstreamClient;
-  cache: AnswerCache;
-  observer: Observer;
   /** Metrics, alerts, usage log and the dashboard's figures; `observer` is its request-path face. */
   observability: Observability;
   /** The Redis connection shared by pools, cache and batches, with `store: redis`. */
@@ -48,7 +36,6 @@ export interface Gateway {
   batches?: BatchService;
   /** Probes keys the providers refused and brings them back. */
   prober: KeyProber;
-  log(message: string): void;
 }
 
 export interface RunningGateway {

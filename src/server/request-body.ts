@@ -3,8 +3,8 @@
  * (or is cut off by the body timeout) answered as the client's fault rather than logged as ours.
  */
 import type { IncomingMessage } from 'node:http';
-import { GatewayError } from './errors.js';
-import { JsonDepthGauge } from './json-depth.js';
+import { GatewayError } from '../pipeline/errors.js';
+import { JsonDepthGauge } from '../pipeline/json-depth.js';
 
 /**
  * Hands the body to `sink` as it arrives. A sink that throws, or a body past `limit`, stops the

@@ -6,14 +6,16 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheStatus, RequestRecord } from '../observe/observer.js';
 import { isAdminPath, serveAdmin } from './admin.js';
-import { answerHeaders } from './answer-headers.js';
+import { answerHeaders } from '../pipeline/answer-headers.js';
 import { BATCHES_PATH, serveBatches } from './batches.js';
-import { serveChatCached } from './cached-chat.js';
-import { clientKeyId, findKey, ownerOf } from './client-keys.js';
-import { GatewayError, type Surface } from './errors.js';
+import { writeAnswer } from './answer-writer.js';
+import { serveChatCached } from '../pipeline/cached-chat.js';
+import { clientKeyId, findKey, ownerOf } from '../config/client-keys.js';
+import { GatewayError } from '../pipeline/errors.js';
+import type { Surface } from '../protocol/surface.js';
 import { sendError, sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
-import { maxWaitOf, parseChatRequest, parseCountTokensRequest, priorityOf } from './ingress.js';
+import { maxWaitOf, parseChatRequest, parseCountTokensRequest, priorityOf } from '../pipeline/ingress.js';
 import { listModels, countTokens } from './models.js';
 import { readJsonBody } from './request-body.js';
 
@@ -65,7 +67,9 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   const limit = gw.config.server.max_body_bytes;
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
     const chat = parseChatRequest(exchange.surface, await readJsonBody(req, limit));
-    return serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+    const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+    if (answer) await writeAnswer(exchange, answer);
+    return;
   }
   if (method === 'POST' && path === '/v1/messages/count_tokens') {
     return countTokens(gw, exchange, parseCountTokensRequest(await readJsonBody(req, limit)));

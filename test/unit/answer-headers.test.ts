@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { validateHeaderValue } from 'node:http';
 import { describe, it } from 'node:test';
-import { answerHeaders, headerSafe, MAX_HEADER_VALUE } from '../../src/server/answer-headers.js';
+import { answerHeaders, headerSafe, MAX_HEADER_VALUE } from '../../src/pipeline/answer-headers.js';
 
 describe('header-safe values', () => {
   const cases: Array<[string, string, string]> = [

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BatchCreateBody } from '../../src/server/batch-create.js';
-import { GatewayError } from '../../src/server/errors.js';
+import { GatewayError } from '../../src/pipeline/errors.js';
 
 const params = (content: string) => ({ model: 'claude-haiku-4-5', max_tokens: 8, messages: [{ role: 'user', content }] });
 

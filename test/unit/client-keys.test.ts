@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientKeyIdOfOwner, findKey, ownerOf } from '../../src/server/client-keys.js';
+import { clientKeyIdOfOwner, findKey, ownerOf } from '../../src/config/client-keys.js';
 
 describe('client keys', () => {
   const keys = ['sk-team-alpha-0123456789', 'sk-team-beta-9876543210'];

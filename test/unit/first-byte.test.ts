@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { firstByteLimitMs, openingError } from '../../src/server/first-byte.js';
+import { firstByteLimitMs, openingError } from '../../src/pipeline/first-byte.js';
 
 describe('how long an attempt may wait for its first byte', () => {
   const cases: Array<[string, number | undefined, number | undefined, boolean, number | undefined, number]> = [

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { maxWaitOf } from '../../src/server/ingress.js';
-import { GatewayError } from '../../src/server/errors.js';
+import { maxWaitOf } from '../../src/pipeline/ingress.js';
+import { GatewayError } from '../../src/pipeline/errors.js';
 
 const CAP = 600_000;
 const wait = (value: string) => maxWaitOf({ 'x-spillway-max-wait': value }, 120_000, CAP);

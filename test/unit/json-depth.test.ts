@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GatewayError } from '../../src/server/errors.js';
-import { JsonDepthGauge, MAX_JSON_DEPTH } from '../../src/server/json-depth.js';
+import { GatewayError } from '../../src/pipeline/errors.js';
+import { JsonDepthGauge, MAX_JSON_DEPTH } from '../../src/pipeline/json-depth.js';
 
 function nests(text: string, chunkSize = text.length): boolean {
   const gauge = new JsonDepthGauge();

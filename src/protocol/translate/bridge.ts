@@ -6,8 +6,8 @@
  */
 import type { AnthropicMessage, AnthropicMessagesRequest } from '../anthropic.js';
 import type { OpenAIChatCompletion, OpenAIChatRequest, OpenAIErrorBody } from '../openai.js';
-import type { Protocol } from '../../providers/types.js';
 import { SseParser, type SseEvent } from '../sse.js';
+import type { Protocol, Surface } from '../surface.js';
 import { StreamUsage, usageOfBody, type TokenUsage } from '../usage.js';
 import { anthropicErrorToOpenAI, openAIErrorToAnthropic } from './errors.js';
 import {
@@ -28,10 +28,8 @@ import { anthropicToOpenAIResponse, openAIToAnthropicResponse } from './response
 import { AnthropicToOpenAIStream } from './stream-to-openai.js';
 import { OpenAIToAnthropicStream } from './stream-to-anthropic.js';
 
-export type ClientSurface = 'anthropic' | 'openai';
-
 export interface BridgeOptions {
-  surface: ClientSurface;
+  surface: Surface;
   protocol: Protocol;
   /** The model name the client asked for: answers carry it, not the upstream's. */
   requestedModel: string;
@@ -85,7 +83,7 @@ function genericErrorToOpenAI(status: number, body: unknown): { status: number; 
 }
 
 /** The client's error from an OpenAI-shaped one. */
-function openAIErrorToSurface(surface: ClientSurface, status: number, body: OpenAIErrorBody | unknown): { status: number; body: string } {
+function openAIErrorToSurface(surface: Surface, status: number, body: OpenAIErrorBody | unknown): { status: number; body: string } {
   if (surface === 'openai') return { status, body: JSON.stringify(body) };
   const translated = openAIErrorToAnthropic(status, body);
   return { status: translated.status, body: JSON.stringify(translated.body) };

@@ -21,14 +21,15 @@ import type { CacheStatus } from '../observe/observer.js';
 import type { Priority } from '../quota/queue.js';
 import { recordAnswer } from './answer-recorder.js';
 import { holdPlan, planChat, serveChat, type Target, type TargetPlan } from './chat.js';
-import { markFirstByte, type Exchange } from './exchange.js';
-import type { Gateway } from './gateway.js';
+import { type Answer } from './answer.js';
+import type { RequestContext } from './request-context.js';
+import type { Engine } from './engine.js';
 import type { ChatRequest } from './ingress.js';
 
 type Directive = 'default' | 'no-cache' | 'no-store';
 
 /** `x-spillway-cache` or `Cache-Control`: no-cache skips the lookup, no-store skips lookup and fill. */
-function directiveOf(headers: Exchange['req']['headers']): Directive {
+function directiveOf(headers: RequestContext['req']['headers']): Directive {
   const values = `${headers['x-spillway-cache'] ?? ''},${headers['cache-control'] ?? ''}`.toLowerCase();
   if (values.includes('no-store')) return 'no-store';
   if (values.includes('no-cache')) return 'no-cache';
@@ -39,7 +40,7 @@ function directiveOf(headers: Exchange['req']['headers']): Directive {
  * Who shares entries with this request: its client key's owner id, or everyone. One value, so a
  * tenant id can take the owner's place when tenants exist.
  */
-function cacheScope(scope: Config['cache']['scope'], exchange: Exchange): string {
+function cacheScope(scope: Config['cache']['scope'], exchange: RequestContext): string {
   return scope === 'shared' ? '' : exchange.owner;
 }
 
@@ -55,12 +56,12 @@ function planIdentity(answering: Target[]): string {
   return [...new Set(answering.map(targetName))].sort().join(',');
 }
 
-function setCacheHeader(exchange: Exchange, status: CacheStatus): void {
+function setCacheHeader(exchange: RequestContext, status: CacheStatus): void {
   exchange.spillwayHeaders['x-spillway-cache'] = status;
 }
 
 /** Serve a stored answer in the caller's format: a stream when it asked for one, JSON otherwise. */
-function replay(exchange: Exchange, chat: ChatRequest, entry: CacheEntry, status: CacheStatus): void {
+function replay(exchange: RequestContext, chat: ChatRequest, entry: CacheEntry, status: CacheStatus): Answer {
   setCacheHeader(exchange, status);
   Object.assign(exchange.spillwayHeaders, {
     'x-spillway-provider': 'cache',
@@ -75,13 +76,7 @@ function replay(exchange: Exchange, chat: ChatRequest, entry: CacheEntry, status
     : entry.surface === 'anthropic'
       ? replayAnthropic(entry.message)
       : replayOpenAI(entry.message, { includeUsage });
-  markFirstByte(exchange);
-  exchange.res.writeHead(200, {
-    ...exchange.spillwayHeaders,
-    'content-type': chat.stream ? 'text/event-stream' : 'application/json',
-    'content-length': Buffer.byteLength(body),
-  });
-  exchange.res.end(body);
+  return { status: 200, headers: { 'content-type': chat.stream ? 'text/event-stream' : 'application/json' }, body: Buffer.from(body), usage: Promise.resolve(undefined) };
 }
 
 /** What serving one request needs to know to keep its answer. */
@@ -94,20 +89,26 @@ interface Keeping {
   keepAnswer: boolean;
 }
 
-export async function serveChatCached(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<void> {
+/** The answer to one chat request, from the cache or upstream; undefined when the client left first. */
+export async function serveChatCached(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<Answer | undefined> {
   // Answers from cache are requests too: metrics and the usage log count them.
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const plan = await planChat(gw, exchange, chat);
   // Held from the plan on, across the lookups too.
   const release = holdPlan(gw, plan);
+  let answer: Answer | undefined;
   try {
-    await serveFromCache(gw, exchange, chat, priority, maxWaitMs, plan);
-  } finally {
+    answer = await serveFromCache(gw, exchange, chat, priority, maxWaitMs, plan);
+  } catch (error) {
     release();
+    throw error;
   }
+  if (!answer) release();
+  else void answer.usage.then(release);
+  return answer;
 }
 
-async function serveFromCache(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<void> {
+async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<Answer | undefined> {
   const cache: AnswerCache = gw.cache;
   const directive = directiveOf(exchange.req.headers);
   if (directive === 'no-store' || !cache.exact) {
@@ -131,16 +132,12 @@ async function serveFromCache(gw: Gateway, exchange: Exchange, chat: ChatRequest
   if (failure) {
     setCacheHeader(exchange, 'hit');
     exchange.trace.cache = 'hit';
-    markFirstByte(exchange);
-    exchange.res.writeHead(failure.status, { ...failure.headers, ...exchange.spillwayHeaders });
-    exchange.res.end(failure.body);
-    return;
+    return { status: failure.status, headers: failure.headers, body: Buffer.from(failure.body), usage: Promise.resolve(undefined) };
   }
 
   if (!isCacheable(chat.body, { cacheNonZeroTemperature: cache.cacheNonZeroTemperature })) {
     setCacheHeader(exchange, 'bypass');
-    await serve(false);
-    return;
+    return (await serve(false)).answer;
   }
 
   if (directive === 'default') {
@@ -152,52 +149,77 @@ async function serveFromCache(gw: Gateway, exchange: Exchange, chat: ChatRequest
   }
 
   setCacheHeader(exchange, 'miss');
-  const flight = cache.flights.enter(key, () => serve(true));
+  // The flight's result is the kept entry, known once this request's answer has been read whole;
+  // the request that leads it (or takes the lead when its leader failed) answers with its own answer at once.
+  let own!: (answer: Answer | undefined) => void;
+  const ownAnswer = new Promise<{ answer: Answer | undefined }>((resolve) => (own = (answer) => resolve({ answer })));
+  const flight = cache.flights.enter(key, async () => {
+    const served = await serve(true);
+    own(served.answer);
+    return served.kept;
+  });
   if (flight.role === 'leader') {
-    await flight.result;
-    return;
+    const led = await Promise.race([ownAnswer, flight.result.then(() => ({ answer: undefined }))]);
+    return led.answer;
   }
   // An identical request is in flight: wait for its answer. If it made none (it failed), serve this one.
-  const entry = await flight.result.catch(() => undefined);
-  if (exchange.signal.aborted) return;
-  if (entry) return replay(exchange, chat, entry, 'hit');
-  await serve(true);
+  const followed = await Promise.race([ownAnswer, flight.result.then((entry) => ({ entry }), () => ({ entry: undefined }))]);
+  if ('answer' in followed) return followed.answer;
+  if (exchange.signal.aborted) return undefined;
+  if (followed.entry) return replay(exchange, chat, followed.entry, 'hit');
+  return (await serve(true)).answer;
+}
+
+/** An answer being served, and the entry kept from it once it has been read whole. */
+interface Served {
+  answer: Answer | undefined;
+  kept: Promise<CacheEntry | undefined>;
 }
 
 /** Serve upstream while recording the answer; keep it (or a failure the request caused) for next time. */
 async function serveAndRemember(
-  gw: Gateway,
-  exchange: Exchange,
+  gw: Engine,
+  exchange: RequestContext,
   chat: ChatRequest,
   priority: Priority,
   maxWaitMs: number,
   plan: TargetPlan,
   keeping: Keeping,
-): Promise<CacheEntry | undefined> {
-  const recording = recordAnswer(exchange.res, {
-    surface: chat.surface,
-    stream: chat.stream,
-    answers: keeping.keepAnswer && gw.cache.exact !== undefined,
-    maxBytes: gw.config.cache.exact.max_entry_bytes,
-  });
-  await serveChat(gw, exchange, chat, priority, maxWaitMs, plan);
-  if (!exchange.res.writableFinished) return undefined;
+): Promise<Served> {
+  const answer = await serveChat(gw, exchange, chat, priority, maxWaitMs, plan);
+  const nothing = (): Served => ({ answer, kept: Promise.resolve(undefined) });
+  if (!answer) return nothing();
   // Only what an answering target said is kept: a spill-over's or fallback's answer, or
   // spillway's own refusal (no attempt made), says nothing about what this plan would answer.
   const { provider, model } = exchange.trace;
   const served = keeping.answering.find((target) => target.provider.name === provider && target.model === model);
-  if (!served) return undefined;
-  const status = exchange.res.statusCode;
+  if (!served) return nothing();
+  const { status } = answer;
   if (status !== 200) {
     // A translated error may be spillway's translation at fault, not the request: only a provider of the client's own protocol is believed.
-    const body = served.provider.adapter.protocol === chat.surface ? recording.text() : undefined;
-    if (body !== undefined) gw.cache.negative?.remember(keeping.key, status, body, { 'content-type': 'application/json' });
-    return undefined;
+    if (served.provider.adapter.protocol !== chat.surface || !gw.cache.negative) return nothing();
+    const { answer: teed, recording } = recordAnswer(answer, { surface: chat.surface, stream: chat.stream, maxBytes: gw.config.cache.exact.max_entry_bytes });
+    const kept = recording.then((recorded) => {
+      const body = recorded.text();
+      if (body !== undefined) gw.cache.negative?.remember(keeping.key, status, body, { 'content-type': 'application/json' });
+      return undefined;
+    });
+    return { answer: teed, kept };
   }
-  if (!keeping.keepAnswer || !gw.cache.exact) return undefined;
-  const entry = recording.entry();
-  if (!entry) return undefined;
-  await gw.cache.exact.set(keeping.key, entry);
-  await gw.cache.semantic?.remember(keeping.input, keeping.key, Date.now());
-  return entry;
+  const exact = gw.cache.exact;
+  if (!keeping.keepAnswer || !exact) return nothing();
+  const { answer: teed, recording } = recordAnswer(answer, { surface: chat.surface, stream: chat.stream, maxBytes: gw.config.cache.exact.max_entry_bytes });
+  const kept = recording.then(async (recorded) => {
+    const entry = recorded.entry();
+    if (!entry) return undefined;
+    await exact.set(keeping.key, entry);
+    await gw.cache.semantic?.remember(keeping.input, keeping.key, Date.now());
+    return entry;
+  });
+  // The client has its answer by then: a store that fails costs only the entry.
+  const logged = kept.catch((error: unknown) => {
+    gw.log(`spillway: could not keep an answer in the cache: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  });
+  return { answer: teed, kept: logged };
 }

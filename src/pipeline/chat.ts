@@ -10,15 +10,17 @@ import { admissionPool } from '../quota/connections.js';
 import { rawInputTokens } from '../quota/estimate.js';
 import { QueueRejection, type Priority } from '../quota/queue.js';
 import type { Demand } from '../quota/types.js';
-import { decideRetry, type Outcome } from '../resilience/retry.js';
+import { failureReason, hiddenFromClient, refusedByKey, waitsInAdmission, worthFallingBack } from '../resilience/outcome.js';
+import { decideRetry } from '../resilience/retry.js';
 import { featuresOf } from '../routing/features.js';
 import { findRoute, planRequest, type Candidate } from '../routing/plan.js';
 import { remainingShare } from '../routing/tiers.js';
 import { weightedOrder } from '../routing/weighted.js';
 import { attempt, type FailedAttempt } from './dispatch.js';
 import { GatewayError } from './errors.js';
-import { sendJson, type Exchange } from './exchange.js';
-import type { Gateway } from './gateway.js';
+import { jsonAnswer, type Answer } from './answer.js';
+import type { RequestContext } from './request-context.js';
+import type { Engine } from './engine.js';
 import type { ChatRequest } from './ingress.js';
 
 /** The output cap assumed when an OpenAI client sets none. */
@@ -37,7 +39,7 @@ export interface TargetPlan {
   fallback: Target[];
 }
 
-async function resolvePlan(gw: Gateway, exchange: Exchange, chat: ChatRequest, demandOf: (model: string) => Demand): Promise<TargetPlan> {
+async function resolvePlan(gw: Engine, exchange: RequestContext, chat: ChatRequest, demandOf: (model: string) => Demand): Promise<TargetPlan> {
   // One config snapshot per request: a reload swaps gw.config for the next requests only.
   const { config, providers } = gw;
   const route = findRoute(config.routes, chat.model);
@@ -76,27 +78,12 @@ async function resolvePlan(gw: Gateway, exchange: Exchange, chat: ChatRequest, d
  * What the request would take from a key of each model it may go to. The prompt is measured once;
  * the estimate per model follows that model's calibration at the moment it is asked.
  */
-function demandsFor(gw: Gateway, chat: ChatRequest): (model: string) => Demand {
+function demandsFor(gw: Engine, chat: ChatRequest): (model: string) => Demand {
   const promptSize = rawInputTokens(chat.body);
   return (model) => ({
     inputTokens: gw.estimator.inputFromRaw(model, promptSize),
     outputTokens: gw.estimator.estimateOutput(model, chat.maxTokens ?? DEFAULT_MAX_TOKENS),
   });
-}
-
-/**
- * Failures a fallback chain exists for at once: rate limits, overload, server errors, timeouts,
- * resets. A refused key is not among them: the provider's other keys come first, and the fallbacks
- * when none of them is left (see spillToFallbacks).
- */
-export function worthFallingBack(outcome: Outcome): boolean {
-  if (outcome.kind !== 'status') return true;
-  if (outcome.keyFault) return false;
-  return outcome.status === 429 || outcome.status === 529 || outcome.status >= 500 || outcome.status === 408;
-}
-
-function failureReason(outcome: Outcome): string {
-  return outcome.kind === 'status' ? `upstream ${outcome.status}` : `upstream ${outcome.kind}`;
 }
 
 /** Candidates after a failure: providers that failed this request go last, everything else keeps its order. */
@@ -109,8 +96,8 @@ function afterFailure(plan: TargetPlan, failed: Set<string>): Target[] {
  * Answer with what the provider last said, when retrying cannot do better. A refused key is
  * spillway's problem, not the caller's: its 401 would read as the caller's own key being wrong.
  */
-function relayFailure(exchange: Exchange, failure: FailedAttempt, model: string): void {
-  if (failure.outcome.kind === 'status' && failure.outcome.keyFault === 'key') {
+function relayFailure(exchange: RequestContext, failure: FailedAttempt, model: string): Answer {
+  if (hiddenFromClient(failure.outcome)) {
     throw new GatewayError('overloaded', `no provider key for model "${model}" is in service: the provider refused the key`);
   }
   if (failure.response) {
@@ -118,8 +105,7 @@ function relayFailure(exchange: Exchange, failure: FailedAttempt, model: string)
     const keep = Object.fromEntries(
       Object.entries(headers).filter(([name]) => name === 'retry-after' || name === 'request-id' || name === 'x-request-id' || name.startsWith('anthropic-ratelimit') || name.startsWith('x-ratelimit')),
     );
-    sendJson(exchange, status, body, keep);
-    return;
+    return jsonAnswer(status, body, keep);
   }
   const kind = failure.outcome.kind === 'timeout' ? 'timeout' : 'upstream';
   const what = failure.outcome.kind === 'timeout' ? 'timed out' : 'could not be reached';
@@ -144,36 +130,45 @@ interface Progress {
 }
 
 /** Where this request may go, as of now (rules, tiers, weights); the cache keys on it, serveChat follows it. */
-export function planChat(gw: Gateway, exchange: Exchange, chat: ChatRequest): Promise<TargetPlan> {
+export function planChat(gw: Engine, exchange: RequestContext, chat: ChatRequest): Promise<TargetPlan> {
   return resolvePlan(gw, exchange, chat, demandsFor(gw, chat));
 }
 
 /** Holds the plan's providers until the returned release: one a reload replaces meanwhile is closed only after. */
-export function holdPlan(gw: Gateway, plan: TargetPlan): () => void {
+export function holdPlan(gw: Engine, plan: TargetPlan): () => void {
   return gw.leases.hold([...plan.primary, ...plan.fallback].map((target) => target.provider));
 }
 
 /** `planned`: the plan already made for this request (planChat); made here when absent. */
-export async function serveChat(gw: Gateway, exchange: Exchange, chat: ChatRequest, priority: Priority, maxWaitMs: number, planned?: TargetPlan): Promise<void> {
+/**
+ * The answer to one chat request, or undefined when the client left before there was one. A
+ * stream answer holds its reservation until its body has been read or let go.
+ */
+export async function serveChat(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, planned?: TargetPlan): Promise<Answer | undefined> {
   const demandOf = demandsFor(gw, chat);
   const plan = planned ?? (await resolvePlan(gw, exchange, chat, demandOf));
   const release = holdPlan(gw, plan);
+  let answer: Answer | undefined;
   try {
-    await servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf);
-  } finally {
+    answer = await servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf);
+  } catch (error) {
     release();
+    throw error;
   }
+  if (!answer) release();
+  else void answer.usage.then(release);
+  return answer;
 }
 
 async function servePlan(
-  gw: Gateway,
-  exchange: Exchange,
+  gw: Engine,
+  exchange: RequestContext,
   chat: ChatRequest,
   priority: Priority,
   maxWaitMs: number,
   plan: TargetPlan,
   demandOf: (model: string) => Demand,
-): Promise<void> {
+): Promise<Answer | undefined> {
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const started = Date.now();
   gw.retryBudget.recordRequest(started);
@@ -189,7 +184,7 @@ async function servePlan(
       );
     } catch (error) {
       if (!(error instanceof QueueRejection)) throw error;
-      if (error.reason === 'aborted') return;
+      if (error.reason === 'aborted') return undefined;
       if (spillToFallbacks(progress, error)) continue;
       if (progress.lastFailure) return relayFailure(exchange, progress.lastFailure, chat.model);
       exchange.trace.rejected = error.reason;
@@ -222,30 +217,30 @@ async function servePlan(
     });
     Object.assign(exchange.trace, { provider: target.provider.name, model: target.model, keyId: reservation.keyId, queueMs: progress.queuedMs, attempts: progress.attempts });
     if (result.answered) {
-      exchange.trace.inputTokens = result.usage?.inputTokens;
-      exchange.trace.outputTokens = result.usage?.outputTokens;
-      return;
+      void result.answer.usage.then((usage) => {
+        exchange.trace.inputTokens = usage?.inputTokens;
+        exchange.trace.outputTokens = usage?.outputTokens;
+      });
+      return result.answer;
     }
-    if (exchange.signal.aborted) return;
+    if (exchange.signal.aborted) return undefined;
     progress.lastFailure = result;
-    if (result.outcome.kind === 'status' && result.outcome.keyFault) refusedBy(progress, target).add(reservation.keyId);
-    if (fallBack(gw, exchange, progress, target, result)) continue;
+    if (refusedByKey(result.outcome)) refusedBy(progress, target).add(reservation.keyId);
+    if (fallBack(gw, progress, target, result)) continue;
 
     const now = Date.now();
     const decision = decideRetry(result.outcome, progress.attempts, {
       now,
       deadline: progress.deadline,
-      bytesSent: exchange.res.headersSent,
+      // An answer leaves this loop only once it is good: no byte of a failed attempt ever reached the client.
+      bytesSent: false,
       budget: gw.retryBudget,
       maxAttempts: gw.config.retry.max_attempts,
     });
     if (decision.action === 'give-up') return relayFailure(exchange, result, chat.model);
-    // An upstream 429 already cooled its key down, so admission itself waits for the right moment;
-    // other failures (overload, 5xx, network) back off here before choosing again.
-    const rateLimited = result.outcome.kind === 'status' && result.outcome.status === 429;
-    if (decision.action === 'retry-after' && !rateLimited && decision.delayMs > 0) {
+    if (decision.action === 'retry-after' && !waitsInAdmission(result.outcome) && decision.delayMs > 0) {
       await sleep(Math.min(decision.delayMs, Math.max(0, progress.deadline - now)), undefined, { signal: exchange.signal }).catch(() => undefined);
-      if (exchange.signal.aborted) return;
+      if (exchange.signal.aborted) return undefined;
     }
   }
 }
@@ -274,12 +269,11 @@ function spillToFallbacks(progress: Progress, rejection: QueueRejection): boolea
  * A fallback chain turns an upstream failure into an immediate move to another provider: no
  * backoff and no retry budget, since the failing provider gets no more load from it.
  */
-function fallBack(gw: Gateway, exchange: Exchange, progress: Progress, target: Target, failure: FailedAttempt): boolean {
+function fallBack(gw: Engine, progress: Progress, target: Target, failure: FailedAttempt): boolean {
   const { plan } = progress;
   const canMove =
     plan.fallback.length > 0 &&
     worthFallingBack(failure.outcome) &&
-    !exchange.res.headersSent &&
     progress.attempts < gw.config.retry.max_attempts &&
     Date.now() < progress.deadline;
   if (!canMove) return false;
@@ -290,7 +284,7 @@ function fallBack(gw: Gateway, exchange: Exchange, progress: Progress, target: T
 }
 
 /** Tells the caller (x-spillway-* headers) and the trace where this attempt goes. */
-function announce(exchange: Exchange, progress: Progress, target: Target, keyId: string): void {
+function announce(exchange: RequestContext, progress: Progress, target: Target, keyId: string): void {
   Object.assign(exchange.spillwayHeaders, {
     'x-spillway-provider': target.provider.name,
     'x-spillway-model': target.model,

@@ -4,7 +4,7 @@
  * whose failures are upstream failures, and a stream's first chunk read before anything is sent.
  */
 import { classifyFailure, UpstreamFailure } from '../providers/upstream.js';
-import type { Protocol } from '../providers/types.js';
+import type { Protocol } from '../protocol/surface.js';
 import { SseParser } from '../protocol/sse.js';
 
 /** Defaults of a provider's `timeout` and `first_byte_timeout` (see config/schema.ts). */

@@ -4,9 +4,9 @@
  */
 import type { AnthropicErrorType } from '../protocol/anthropic.js';
 import type { Fault } from '../protocol/invalid.js';
+import type { Surface } from '../protocol/surface.js';
 import { openAIShapeOf } from '../protocol/translate/errors.js';
 
-export type Surface = 'anthropic' | 'openai';
 
 /** The kinds of error spillway gives; each maps to one status and one type per surface. */
 export type GatewayErrorKind =

@@ -1,6 +1,7 @@
 /**
- * Dispatch: send one admitted request to one key of one provider, stream or relay the answer
- * back, and settle the reservation with what the provider reported.
+ * Dispatch: send one admitted request to one key of one provider and return its answer — whole,
+ * or a stream relayed chunk by chunk as it arrives — settling the reservation with what the
+ * provider reported (a stream's when it ends). What a refusal means is resilience/outcome.ts's to say.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { SseParser } from '../protocol/sse.js';
@@ -10,14 +11,14 @@ import type { Provider } from '../providers/provider.js';
 import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
 import type { Reservation } from '../quota/types.js';
 import { cooldownMs } from '../quota/headers.js';
-import { keyFaultOf } from '../resilience/key-fault.js';
+import { judgeNoAnswer, judgeOpeningError, judgeRefusal, type KeyEffect } from '../resilience/outcome.js';
 import type { Outcome } from '../resilience/retry.js';
-import { drained } from './backpressure.js';
 import { DEFAULT_TIMEOUT_MS, firstByteLimitMs, FirstByteTimer, firstChunkOf, openingError, readWhole } from './first-byte.js';
 import type { Observer } from '../observe/observer.js';
 import { InvalidRequest } from '../protocol/invalid.js';
-import { GatewayError, invalidRequest, streamErrorEvent } from './errors.js';
-import { markFirstByte, type Exchange } from './exchange.js';
+import { GatewayError, invalidRequest } from './errors.js';
+import { watched, type Answer } from './answer.js';
+import type { RequestContext } from './request-context.js';
 import type { ChatRequest } from './ingress.js';
 
 /** An upstream answer that was not relayed: what happened, and the answer itself for passthrough. */
@@ -26,7 +27,7 @@ export interface FailedAttempt {
   response?: { status: number; headers: Record<string, string>; body: string };
 }
 
-export type AttemptResult = { answered: true; usage: TokenUsage | undefined } | ({ answered: false } & FailedAttempt);
+export type AttemptResult = { answered: true; answer: Answer } | ({ answered: false } & FailedAttempt);
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -120,7 +121,7 @@ function translateRequest(bridge: Bridge, chat: ChatRequest, ctx: AttemptContext
 }
 
 /** What goes upstream: the client's request untouched, or translated when the provider speaks another protocol. */
-function upstreamRequest(exchange: Exchange, chat: ChatRequest, ctx: AttemptContext, bridge: Bridge | undefined) {
+function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: AttemptContext, bridge: Bridge | undefined) {
   const { provider } = ctx;
   const { adapter } = provider;
   const credentials = adapter.authHeaders(provider.secretOf(ctx.reservation.keyId));
@@ -141,7 +142,7 @@ function upstreamRequest(exchange: Exchange, chat: ChatRequest, ctx: AttemptCont
   };
 }
 
-export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: AttemptContext): Promise<AttemptResult> {
+export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: AttemptContext): Promise<AttemptResult> {
   const { provider, reservation } = ctx;
   const { pool, adapter } = provider;
   const streamOptions = chat.body.stream_options as { include_usage?: unknown } | undefined;
@@ -174,6 +175,8 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
     ctx.observer.upstream({ requestId: exchange.requestId, provider: provider.name, keyId: reservation.keyId, model: ctx.model, status, latencyMs });
   };
   const timeoutMs = provider.config.timeout ?? DEFAULT_TIMEOUT_MS;
+  // A stream answer outlives this function: its end settles, lets go of the upstream and stops listening for the client.
+  let streaming = false;
   const firstByte = new FirstByteTimer(upstreamAbort, firstByteLimitMs(provider.config.first_byte_timeout, timeoutMs, chat.stream, chat.maxTokens));
 
   try {
@@ -203,17 +206,13 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       settle(undefined);
       const fromBody = adapter.parseErrorBody?.(response.statusCode, body, now);
       if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
-      const keyFault = keyFaultOf(response.statusCode, body);
-      if (response.statusCode === 429) {
-        pool.coolDown(reservation.keyId, now + cooldownMs(observed));
-      } else if (keyFault?.scope === 'key') {
-        restKey(ctx, keyFault.reason, now);
-      }
+      const { outcome, key } = judgeRefusal({ status: response.statusCode, headers: response.headers, body, now, cooldownMs: cooldownMs(observed) });
+      applyKeyEffect(ctx, key, now);
       // The outcome keeps the upstream's status (retry decisions); the relayed answer is in the caller's shape.
       const relayed = bridge ? bridge.error(response.statusCode, body) : { status: response.statusCode, body };
       return {
         answered: false,
-        outcome: { kind: 'status', status: response.statusCode, headers: response.headers, ...(keyFault ? { keyFault: keyFault.scope } : {}) },
+        outcome,
         response: { status: relayed.status, headers: withRetryAfter(flatHeaders(response.headers), observed.retryAfterMs), body: relayed.body },
       };
     }
@@ -229,15 +228,19 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
         report(refusal.status);
         settle(undefined);
         const relayed = bridge ? bridge.error(refusal.status, refusal.body) : refusal;
-        return { answered: false, outcome: { kind: 'status', status: refusal.status, headers: {} }, response: { status: relayed.status, headers: {}, body: relayed.body } };
+        return { answered: false, outcome: judgeOpeningError(refusal.status).outcome, response: { status: relayed.status, headers: {}, body: relayed.body } };
       }
       arrived();
       events = opened.events;
     }
 
-    if (bridge) return await answerTranslated(exchange, chat, ctx, bridge, response, settle, arrived, events);
+    if (bridge) {
+      const translated = await answerTranslated(chat, ctx, bridge, response, settle, arrived, events, ended);
+      streaming = chat.stream;
+      return translated;
+    }
 
-    const headers = { ...relayedHeaders(response.headers), ...exchange.spillwayHeaders };
+    const headers = relayedHeaders(response.headers);
     if (!chat.stream) {
       const body = await readWhole(response.body);
       let usage: TokenUsage | undefined;
@@ -249,28 +252,58 @@ export async function attempt(exchange: Exchange, chat: ChatRequest, ctx: Attemp
       }
       arrived();
       settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: reservation.demand.outputTokens });
-      markFirstByte(exchange);
-      exchange.res.writeHead(response.statusCode, { ...headers, 'content-length': body.length });
-      exchange.res.end(body);
-      return { answered: true, usage };
+      return { answered: true, answer: { status: response.statusCode, headers, body, usage: Promise.resolve(usage) } };
     }
 
-    const usage = await relayStream(exchange, response.statusCode, headers, events!, adapter.protocol === 'anthropic' ? 'anthropic' : 'openai');
-    const total = usage.usage(ctx.estimatedInput);
-    settle(total);
-    return { answered: true, usage: total };
+    // Same protocol: the provider speaks the client's surface.
+    const usage = new StreamUsage(chat.surface);
+    streaming = true;
+    return { answered: true, answer: streamAnswer(response.statusCode, headers, passed(events!, passthrough(usage)), () => usage.usage(ctx.estimatedInput), ended) };
   } catch (error) {
     settle(undefined);
     const failure = firstByte.expired ? new UpstreamFailure('timeout', 'no first byte in time') : error;
     if (failure instanceof UpstreamFailure) {
       report(failure.kind);
-      return { answered: false, outcome: { kind: failure.kind } };
+      return { answered: false, outcome: judgeNoAnswer(failure.kind).outcome };
     }
     throw error;
   } finally {
     firstByte.clear();
-    exchange.signal.removeEventListener('abort', abortUpstream);
+    if (!streaming) exchange.signal.removeEventListener('abort', abortUpstream);
   }
+
+  /** A stream answer's end, however it came (read whole, broken, let go): settle and let go of the upstream. */
+  function ended(usage: TokenUsage | undefined, completed: boolean): void {
+    settle(usage);
+    exchange.signal.removeEventListener('abort', abortUpstream);
+    if (!completed) upstreamAbort.abort();
+  }
+}
+
+/** A stream answer whose usage is known, and the reservation settled, when it ends. */
+function streamAnswer(
+  status: number,
+  headers: Record<string, string | string[]>,
+  chunks: AsyncIterable<Buffer | string>,
+  usageAtEnd: () => TokenUsage | undefined,
+  ended: (usage: TokenUsage | undefined, completed: boolean) => void,
+): Answer {
+  let resolve!: (usage: TokenUsage | undefined) => void;
+  const usage = new Promise<TokenUsage | undefined>((r) => (resolve = r));
+  const body = watched(chunks, {
+    ended(completed) {
+      const total = usageAtEnd();
+      ended(total, completed);
+      resolve(total);
+    },
+  });
+  return { status, headers, body, usage };
+}
+
+/** Does to the key what the answer means for it (resilience/outcome.ts). */
+function applyKeyEffect(ctx: AttemptContext, effect: KeyEffect, now: number): void {
+  if (effect.kind === 'cool-down') ctx.provider.pool.coolDown(ctx.reservation.keyId, effect.until);
+  else if (effect.kind === 'rest') restKey(ctx, effect.reason, now);
 }
 
 /** The provider refused the key itself: it rests until a probe succeeds. Counted and announced once per rest. */
@@ -286,7 +319,6 @@ function restKey(ctx: AttemptContext, reason: string, now: number): void {
 
 /** A 2xx answer from a provider of another protocol, translated whole or as a stream (`events`). */
 async function answerTranslated(
-  exchange: Exchange,
   chat: ChatRequest,
   ctx: AttemptContext,
   bridge: Bridge,
@@ -295,6 +327,7 @@ async function answerTranslated(
   arrived: () => void,
   /** A stream's chunks, its first already read. */
   events: AsyncIterable<Buffer> | undefined,
+  ended: (usage: TokenUsage | undefined, completed: boolean) => void,
 ): Promise<AttemptResult> {
   if (!chat.stream) {
     const text = (await readWhole(response.body)).toString('utf8');
@@ -308,87 +341,62 @@ async function answerTranslated(
     arrived();
     const usage = translated.usage;
     settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens });
-    markFirstByte(exchange);
-    exchange.res.writeHead(200, {
-      ...translatedHeaders(response.headers, 'application/json'),
-      ...exchange.spillwayHeaders,
-      'content-length': Buffer.byteLength(translated.body),
-    });
-    exchange.res.end(translated.body);
-    return { answered: true, usage };
+    return { answered: true, answer: { status: 200, headers: translatedHeaders(response.headers, 'application/json'), body: Buffer.from(translated.body), usage: Promise.resolve(usage) } };
   }
   const stream = bridge.stream(Date.now());
-  const headers = { ...translatedHeaders(response.headers, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache', ...exchange.spillwayHeaders };
-  await relayTranslatedStream(exchange, headers, events!, stream, chat.surface);
-  const usage = stream.usage() ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens };
-  settle(usage);
-  return { answered: true, usage };
-}
-
-/** Like relayStream, through a translator: each upstream read is translated and written at once. */
-async function relayTranslatedStream(
-  exchange: Exchange,
-  headers: Record<string, string | string[]>,
-  body: AsyncIterable<Buffer>,
-  stream: StreamBridge,
-  surface: 'anthropic' | 'openai',
-): Promise<void> {
-  const { res } = exchange;
-  markFirstByte(exchange);
-  res.writeHead(200, headers);
-  res.flushHeaders();
-  try {
-    for await (const chunk of body) {
-      const out = stream.push(chunk);
-      if (out.length > 0 && !res.write(out)) await drained(res);
-      if (res.destroyed) break;
-    }
-    if (!res.destroyed) res.end(stream.end());
-  } catch (error) {
-    if (!res.destroyed) {
-      const message = `upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
-      res.end(streamErrorEvent(surface, 'upstream', message));
-    }
-  }
-}
-
-function queryOf(exchange: Exchange): string {
-  const url = exchange.req.url ?? '';
-  const at = url.indexOf('?');
-  return at < 0 ? '' : url.slice(at);
+  const headers = { ...translatedHeaders(response.headers, 'text/event-stream; charset=utf-8'), 'cache-control': 'no-cache' };
+  const usageAtEnd = () => stream.usage() ?? { inputTokens: ctx.estimatedInput, outputTokens: ctx.reservation.demand.outputTokens };
+  return { answered: true, answer: streamAnswer(200, headers, passed(events!, translating(stream)), usageAtEnd, ended) };
 }
 
 /**
- * Relay an SSE stream chunk by chunk as it arrives (never buffered), reading usage on the side.
- * After the first byte there is no retry: a broken upstream ends the stream with the surface's
- * own error event.
+ * How a relayed stream's upstream chunks become the client's: passed through as they are (usage
+ * read on the side) or translated. `end` gives what closes the client's stream, if anything.
  */
-async function relayStream(
-  exchange: Exchange,
-  status: number,
-  headers: Record<string, string | string[]>,
-  body: AsyncIterable<Buffer>,
-  protocol: 'anthropic' | 'openai',
-): Promise<StreamUsage> {
-  const { res } = exchange;
-  const parser = new SseParser();
-  const usage = new StreamUsage(protocol);
-  markFirstByte(exchange);
-  res.writeHead(status, headers);
-  res.flushHeaders();
+interface StreamPass {
+  push(chunk: Buffer): Buffer | string;
+  end(): string | undefined;
+}
+
+/** The stream's chunks as the client gets them, one upstream read at a time (never buffered). */
+async function* passed(body: AsyncIterable<Buffer>, pass: StreamPass): AsyncIterable<Buffer | string> {
+  let ended = false;
   try {
     for await (const chunk of body) {
-      for (const event of parser.push(chunk)) usage.push(event);
-      if (!res.write(chunk)) await drained(res);
-      if (res.destroyed) break;
+      const out = pass.push(chunk);
+      if (out.length > 0) yield out;
     }
-    for (const event of parser.end()) usage.push(event);
-    res.end();
-  } catch (error) {
-    if (!res.destroyed) {
-      const message = `upstream stream failed: ${error instanceof Error ? error.message : String(error)}`;
-      res.end(streamErrorEvent(protocol, 'upstream', message));
-    }
+    ended = true;
+    const tail = pass.end();
+    if (tail) yield tail;
+  } finally {
+    // A client that left still lets the pass read what it holds (usage of a last unterminated event).
+    if (!ended) pass.end();
   }
-  return usage;
+}
+
+/** Passthrough: the bytes untouched, usage read from the events on the way. */
+function passthrough(usage: StreamUsage): StreamPass {
+  const parser = new SseParser();
+  return {
+    push(chunk) {
+      for (const event of parser.push(chunk)) usage.push(event);
+      return chunk;
+    },
+    end() {
+      for (const event of parser.end()) usage.push(event);
+      return undefined;
+    },
+  };
+}
+
+/** Across protocols: each upstream read translated at once. */
+function translating(stream: StreamBridge): StreamPass {
+  return { push: (chunk) => stream.push(chunk), end: () => stream.end() };
+}
+
+function queryOf(exchange: RequestContext): string {
+  const url = exchange.req.url ?? '';
+  const at = url.indexOf('?');
+  return at < 0 ? '' : url.slice(at);
 }

@@ -6,9 +6,10 @@
  */
 import { parseDuration } from '../config/schema.js';
 import { anthropicFault, anthropicReader, InvalidRequest, openAIFault, openAIReader } from '../protocol/invalid.js';
-import { GatewayError, invalidRequest, type Surface } from './errors.js';
+import { GatewayError, invalidRequest } from './errors.js';
+import type { Surface } from '../protocol/surface.js';
+import type { Priority } from '../quota/types.js';
 
-export type Priority = 'interactive' | 'batch';
 
 export interface ChatRequest {
   surface: Surface;

@@ -1,0 +1,30 @@
+import type { AnswerCache } from '../cache/answer-cache.js';
+import type { Config } from '../config/schema.js';
+import type { Observer } from '../observe/observer.js';
+import type { ProviderLeases } from '../providers/leases.js';
+import type { Provider } from '../providers/provider.js';
+import type { UpstreamClient } from '../providers/upstream.js';
+import type { TokenEstimator } from '../quota/estimate.js';
+import type { AdmissionQueue } from '../quota/queue.js';
+import type { RetryBudget } from '../resilience/budget.js';
+
+/**
+ * The shared state the request path runs on, built once from config: the HTTP server's Gateway
+ * is one, and the batch runner serves its requests through the same.
+ */
+export interface Engine {
+  config: Config;
+  /** The providers for new requests; a hot reload swaps them (see providers/lifecycle.ts). */
+  readonly providers: Map<string, Provider>;
+  /** Which providers requests in flight hold, so a replaced one is closed after them. */
+  readonly leases: ProviderLeases;
+  queue: AdmissionQueue;
+  estimator: TokenEstimator;
+  retryBudget: RetryBudget;
+  upstream: UpstreamClient;
+  cache: AnswerCache;
+  observer: Observer;
+  /** Told when a provider refused a key and this request took it out of service, so its probe may start. */
+  prober: { rested(provider: Provider, keyId: string): void };
+  log(message: string): void;
+}

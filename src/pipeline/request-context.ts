@@ -1,0 +1,25 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestRecord } from '../observe/observer.js';
+import type { Surface } from '../protocol/surface.js';
+
+/**
+ * One request as the request path sees it: no socket. The HTTP server's Exchange adds the
+ * socket; a batch request is one of these and nothing more.
+ */
+export interface RequestContext {
+  /** The client's headers, and its URL (the query is passed on to a provider of the same protocol). */
+  req: { headers: IncomingHttpHeaders; url?: string };
+  requestId: string;
+  surface: Surface;
+  /**
+   * Who the request acts for: an opaque, stable hash of the client's credential (routes.ts
+   * `ownerOf`), '' while the gateway has no client keys. Batches are scoped by it.
+   */
+  owner: string;
+  /** Fires when the client goes away before the answer is complete. */
+  signal: AbortSignal;
+  /** The `x-spillway-*` headers to put on the answer (header-safe: answer-headers.ts); filled in along the way. */
+  spillwayHeaders: Record<string, string>;
+  /** What the observer is told when the request ends; filled in along the way. */
+  trace: Partial<RequestRecord> & { startedAt: number };
+}
