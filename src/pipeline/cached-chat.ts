@@ -20,7 +20,7 @@ import type { Config } from '../config/schema.js';
 import type { CacheStatus } from '../observe/observer.js';
 import type { Priority } from '../quota/queue.js';
 import { recordAnswer } from './answer-recorder.js';
-import { holdPlan, planChat, serveChat, type Target, type TargetPlan } from './chat.js';
+import { holdingPlan, planChat, serveChat, type Target, type TargetPlan } from './chat.js';
 import { type Answer } from './answer.js';
 import type { RequestContext } from './request-context.js';
 import type { Engine } from './engine.js';
@@ -95,17 +95,7 @@ export async function serveChatCached(gw: Engine, exchange: RequestContext, chat
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const plan = await planChat(gw, exchange, chat);
   // Held from the plan on, across the lookups too.
-  const release = holdPlan(gw, plan);
-  let answer: Answer | undefined;
-  try {
-    answer = await serveFromCache(gw, exchange, chat, priority, maxWaitMs, plan);
-  } catch (error) {
-    release();
-    throw error;
-  }
-  if (!answer) release();
-  else void answer.usage.then(release);
-  return answer;
+  return holdingPlan(gw, plan, () => serveFromCache(gw, exchange, chat, priority, maxWaitMs, plan));
 }
 
 async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<Answer | undefined> {

@@ -135,22 +135,15 @@ export function planChat(gw: Engine, exchange: RequestContext, chat: ChatRequest
 }
 
 /** Holds the plan's providers until the returned release: one a reload replaces meanwhile is closed only after. */
-export function holdPlan(gw: Engine, plan: TargetPlan): () => void {
-  return gw.leases.hold([...plan.primary, ...plan.fallback].map((target) => target.provider));
-}
-
-/** `planned`: the plan already made for this request (planChat); made here when absent. */
 /**
- * The answer to one chat request, or undefined when the client left before there was one. A
- * stream answer holds its reservation until its body has been read or let go.
+ * Serves with the plan's providers held, so a reload closes none of them under this request: until
+ * the answer is done (its usage settles), or at once when there is none.
  */
-export async function serveChat(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, planned?: TargetPlan): Promise<Answer | undefined> {
-  const demandOf = demandsFor(gw, chat);
-  const plan = planned ?? (await resolvePlan(gw, exchange, chat, demandOf));
-  const release = holdPlan(gw, plan);
+export async function holdingPlan(gw: Engine, plan: TargetPlan, serve: () => Promise<Answer | undefined>): Promise<Answer | undefined> {
+  const release = gw.leases.hold([...plan.primary, ...plan.fallback].map((target) => target.provider));
   let answer: Answer | undefined;
   try {
-    answer = await servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf);
+    answer = await serve();
   } catch (error) {
     release();
     throw error;
@@ -158,6 +151,17 @@ export async function serveChat(gw: Engine, exchange: RequestContext, chat: Chat
   if (!answer) release();
   else void answer.usage.then(release);
   return answer;
+}
+
+/**
+ * The answer to one chat request, or undefined when the client left before there was one. A
+ * stream answer holds its reservation until its body has been read or let go. `planned`: the plan
+ * already made for this request (planChat); made here when absent.
+ */
+export async function serveChat(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, planned?: TargetPlan): Promise<Answer | undefined> {
+  const demandOf = demandsFor(gw, chat);
+  const plan = planned ?? (await resolvePlan(gw, exchange, chat, demandOf));
+  return holdingPlan(gw, plan, () => servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf));
 }
 
 async function servePlan(
