@@ -20,7 +20,7 @@ import type { Config } from '../config/schema.js';
 import type { CacheStatus } from '../observe/observer.js';
 import type { Priority } from '../quota/queue.js';
 import { recordAnswer } from './answer-recorder.js';
-import { holdingPlan, planChat, serveChat, type Target, type TargetPlan } from './chat.js';
+import { holdingPlan, planChat, servePlanned, type Target, type TargetPlan } from './chat.js';
 import { type Answer } from './answer.js';
 import type { RequestContext } from './request-context.js';
 import type { Engine } from './engine.js';
@@ -103,7 +103,7 @@ async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRe
   const directive = directiveOf(exchange.req.headers);
   if (directive === 'no-store' || !cache.exact) {
     setCacheHeader(exchange, 'bypass');
-    return serveChat(gw, exchange, chat, priority, maxWaitMs, plan);
+    return servePlanned(gw, exchange, chat, priority, maxWaitMs, plan);
   }
   const beta = exchange.req.headers['anthropic-beta'];
   const answering = answeringTargets(plan);
@@ -176,7 +176,7 @@ async function serveAndRemember(
   plan: TargetPlan,
   keeping: Keeping,
 ): Promise<Served> {
-  const answer = await serveChat(gw, exchange, chat, priority, maxWaitMs, plan);
+  const answer = await servePlanned(gw, exchange, chat, priority, maxWaitMs, plan);
   const nothing = (): Served => ({ answer, kept: Promise.resolve(undefined) });
   if (!answer) return nothing();
   // Only what an answering target said is kept: a spill-over's or fallback's answer, or

@@ -134,7 +134,6 @@ export function planChat(gw: Engine, exchange: RequestContext, chat: ChatRequest
   return resolvePlan(gw, exchange, chat, demandsFor(gw, chat));
 }
 
-/** Holds the plan's providers until the returned release: one a reload replaces meanwhile is closed only after. */
 /**
  * Serves with the plan's providers held, so a reload closes none of them under this request: until
  * the answer is done (its usage settles), or at once when there is none.
@@ -155,13 +154,17 @@ export async function holdingPlan(gw: Engine, plan: TargetPlan, serve: () => Pro
 
 /**
  * The answer to one chat request, or undefined when the client left before there was one. A
- * stream answer holds its reservation until its body has been read or let go. `planned`: the plan
- * already made for this request (planChat); made here when absent.
+ * stream answer holds its reservation until its body has been read or let go.
  */
-export async function serveChat(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, planned?: TargetPlan): Promise<Answer | undefined> {
+export async function serveChat(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<Answer | undefined> {
   const demandOf = demandsFor(gw, chat);
-  const plan = planned ?? (await resolvePlan(gw, exchange, chat, demandOf));
+  const plan = await resolvePlan(gw, exchange, chat, demandOf);
   return holdingPlan(gw, plan, () => servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf));
+}
+
+/** serveChat along a plan already made (planChat) whose providers the caller holds (holdingPlan). */
+export function servePlanned(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<Answer | undefined> {
+  return servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandsFor(gw, chat));
 }
 
 async function servePlan(
