@@ -14,7 +14,7 @@ import { postWebhook } from '../observe/webhook.js';
 import { serveChat } from '../pipeline/chat.js';
 import { clientKeyIdOfOwner } from '../config/client-keys.js';
 import { bodyOf } from '../pipeline/answer.js';
-import type { RequestContext } from '../pipeline/request-context.js';
+import { markFirstByte, type RequestContext } from '../pipeline/request-context.js';
 import { errorResponse, GatewayError } from '../pipeline/errors.js';
 import type { Engine } from '../pipeline/engine.js';
 import { parseChatRequest, type ChatRequest } from '../pipeline/ingress.js';
@@ -273,7 +273,7 @@ export class BatchService {
       // canceled in a canceling batch, pending (sent by the next start) otherwise.
       return store.release(claimed.batchId, claimed.customId);
     }
-    exchange.trace.ttfbMs ??= Date.now() - exchange.trace.startedAt;
+    markFirstByte(exchange);
     const text = (await bodyOf(answer)).toString('utf8');
     this.record(exchange, answer.status);
     if (answer.status === 200) {

@@ -23,3 +23,8 @@ export interface RequestContext {
   /** What the observer is told when the request ends; filled in along the way. */
   trace: Partial<RequestRecord> & { startedAt: number };
 }
+
+/** Note the moment the answer's first byte goes out. */
+export function markFirstByte(context: RequestContext): void {
+  context.trace.ttfbMs ??= Date.now() - context.trace.startedAt;
+}

@@ -7,7 +7,8 @@
 import { discard, type Answer } from '../pipeline/answer.js';
 import { drained } from './backpressure.js';
 import { streamErrorEvent } from '../pipeline/errors.js';
-import { markFirstByte, type Exchange } from './exchange.js';
+import type { Exchange } from './exchange.js';
+import { markFirstByte } from '../pipeline/request-context.js';
 
 export async function writeAnswer(exchange: Exchange, answer: Answer): Promise<void> {
   const { res } = exchange;

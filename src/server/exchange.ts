@@ -1,16 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestContext } from '../pipeline/request-context.js';
+import { markFirstByte, type RequestContext } from '../pipeline/request-context.js';
 import { errorResponse, type GatewayError } from '../pipeline/errors.js';
 
 /** One client request and its response, with what spillway has learned about it so far. */
 export interface Exchange extends RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
-}
-
-/** Note the moment the answer's first byte goes out. */
-export function markFirstByte(exchange: RequestContext): void {
-  exchange.trace.ttfbMs ??= Date.now() - exchange.trace.startedAt;
 }
 
 export function sendJson(exchange: Exchange, status: number, body: string, headers: Record<string, string> = {}): void {
