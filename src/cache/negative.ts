@@ -9,6 +9,8 @@
  * request's), 408/409/429 (transient) or 5xx.
  */
 
+import { errorFieldsOf } from '../resilience/key-fault.js';
+
 export const DEFAULT_NEGATIVE_TTL_MS = 10 * 60 * 1000;
 const REQUEST_FAULT_STATUSES = new Set([400, 413, 422]);
 const REQUEST_FAULT_TYPES = new Set(['invalid_request_error', 'request_too_large']);
@@ -29,16 +31,9 @@ const TRANSFER_HEADERS = new Set([
 /** Whether a provider's error answer blames the request itself (Anthropic or OpenAI error JSON). */
 export function isRequestFault(status: number, body: string): boolean {
   if (!REQUEST_FAULT_STATUSES.has(status)) return false;
-  let error: unknown;
-  try {
-    error = (JSON.parse(body) as { error?: unknown }).error;
-  } catch {
-    return false; // not the provider's JSON (a proxy's page): nothing says it was the request
-  }
-  if (typeof error !== 'object' || error === null) return false;
-  const { type, message } = error as { type?: unknown; message?: unknown };
-  if (typeof type !== 'string' || !REQUEST_FAULT_TYPES.has(type)) return false;
-  return !(typeof message === 'string' && ACCOUNT_WORDING.test(message));
+  // Not the provider's JSON (a proxy's page) reads as no type: nothing says it was the request.
+  const { type, message } = errorFieldsOf(body);
+  return REQUEST_FAULT_TYPES.has(type) && !ACCOUNT_WORDING.test(message);
 }
 
 export interface RememberedFailure {

@@ -1,6 +1,6 @@
 /**
  * keyFaultOf: does an upstream refusal belong to the key, to this request on this key, or to
- * neither? Pure, one place, table-tested (test/unit/key-fault.test.ts).
+ * neither? Pure, one place, table-tested (test/unit/key-rest.test.ts).
  *
  * - 'key': the credential itself was refused (401 Anthropic authentication_error, OpenAI
  *   invalid_api_key, Gemini's 400 API_KEY_INVALID). The key rests and is probed; the request moves
@@ -19,7 +19,7 @@ export interface KeyFault {
   reason: string;
 }
 
-interface ErrorFields {
+export interface ErrorFields {
   /** Anthropic error.type, OpenAI error.type, Gemini error.status. */
   type: string;
   /** OpenAI error.code, Gemini ErrorInfo reasons. */
@@ -27,7 +27,8 @@ interface ErrorFields {
   message: string;
 }
 
-function fieldsOf(body: string): ErrorFields {
+/** A provider's error JSON (Anthropic, OpenAI or Gemini) read into one shape; empty fields when it is not one. */
+export function errorFieldsOf(body: string): ErrorFields {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -54,7 +55,7 @@ function describe(status: number, fields: ErrorFields): string {
 
 export function keyFaultOf(status: number, body: string): KeyFault | undefined {
   if (status !== 401 && status !== 403 && status !== 400) return undefined;
-  const fields = fieldsOf(body);
+  const fields = errorFieldsOf(body);
   if (status === 400) {
     // Gemini answers a bad key 400 INVALID_ARGUMENT with reason API_KEY_INVALID (wire-facts §8.5).
     return fields.codes.includes('API_KEY_INVALID') ? { scope: 'key', reason: describe(status, fields) } : undefined;

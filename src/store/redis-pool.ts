@@ -223,7 +223,7 @@ export class RedisKeyPool implements QuotaPool {
     const key = this.byId.get(keyId);
     if (!key) return Promise.resolve();
     this.local?.coolDown(keyId, untilMs);
-    return this.send(() => this.store.run('spillwayCoolDown', [this.store.key(`{${this.id}}`, keyId)], [this.store.now(), untilMs, ...this.limitArgsOf(key.id)]), true);
+    return this.send(() => this.store.run('spillwayCoolDown', [this.hashOf(keyId)], [this.store.now(), untilMs, ...this.limitArgsOf(key.id)]), true);
   }
 
   /** True when this call took the key out of service; while Redis is down, the local share rests it (and the change is replayed). */
@@ -253,7 +253,6 @@ export class RedisKeyPool implements QuotaPool {
     return shared === undefined ? local : shared === 1;
   }
 
-
   /** The shared state as last read (each heartbeat, or `refresh`), brought up to `now`; the local share while Redis is down. */
   snapshot(now: number): KeySnapshot[] {
     if (this.store.degraded) return this.localPool().snapshot(now);
@@ -263,7 +262,7 @@ export class RedisKeyPool implements QuotaPool {
   /** Reads the shared state now (what `snapshot` shows); false if Redis could not be read. */
   async refresh(): Promise<boolean> {
     try {
-      const hashes = await Promise.all(this.keys.map((key) => this.store.client.hgetall(this.store.key(`{${this.id}}`, key.id))));
+      const hashes = await Promise.all(this.keys.map((key) => this.store.client.hgetall(this.hashOf(key.id))));
       this.lastRead = new Map(this.keys.map((key, i) => [key.id, hashes[i]!]));
       for (const key of this.keys) {
         const hash = this.lastRead.get(key.id)!;
@@ -352,7 +351,7 @@ export class RedisKeyPool implements QuotaPool {
     const now = this.store.now();
     for (const key of this.keys) {
       const drain = [now, ...this.limitArgsOf(key.id)];
-      this.store.run('spillwayDrain', [this.store.key(`{${this.id}}`, key.id)], drain).catch((error: unknown) => this.store.markDown(error));
+      this.store.run('spillwayDrain', [this.hashOf(key.id)], drain).catch((error: unknown) => this.store.markDown(error));
     }
     for (const command of replay) {
       command().catch((error: unknown) => this.store.markDown(error));
