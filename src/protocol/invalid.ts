@@ -93,7 +93,7 @@ export const openAIFault = {
 };
 
 /** Whether a value is of a JSON kind (a list is not an object here, nor null). */
-export function isKind(value: unknown, kind: JsonKind): boolean {
+function isKind(value: unknown, kind: JsonKind): boolean {
   switch (kind) {
     case 'string':
       return typeof value === 'string';

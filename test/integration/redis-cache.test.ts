@@ -15,29 +15,38 @@ import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { skipWithoutRedis, startRedis, type RedisServer } from '../support/redis.js';
 import { defaultConfig, simKeys } from '../support/stack.js';
 
-describe('two replicas sharing Redis', { skip: skipWithoutRedis }, () => {
+/**
+ * One Redis, one simulator and two gateways on that Redis under `prefix`, started before the
+ * suite's tests and stopped after them; `server` is the gateways' server section, if any.
+ */
+function twoReplicas(prefix: string, server?: { auth: { keys: string[] } }) {
+  const stack = { sim: undefined as unknown as Simulator, gateways: [] as RunningGateway[] };
   let redis: RedisServer;
-  let sim: Simulator;
-  const gateways: RunningGateway[] = [];
-
   before(async () => {
     redis = await startRedis();
     const keys = simKeys(1);
-    sim = await startSimulator({ keys });
+    stack.sim = await startSimulator({ keys });
     for (let i = 0; i < 2; i++) {
       const config = {
-        ...defaultConfig(sim.url, keys),
+        ...defaultConfig(stack.sim.url, keys),
+        ...(server && { server }),
         data_dir: mkdtempSync(join(tmpdir(), 'spillway-test-')),
-        store: { type: 'redis' as const, url: redis.url, prefix: `cache-test:` },
+        store: { type: 'redis' as const, url: redis.url, prefix },
       };
-      gateways.push(await startGateway(config, { port: 0, quiet: true }));
+      stack.gateways.push(await startGateway(config, { port: 0, quiet: true }));
     }
   });
   after(async () => {
-    for (const gateway of gateways) await gateway.close();
-    await sim.close();
+    for (const gateway of stack.gateways) await gateway.close();
+    await stack.sim.close();
     await redis.stop();
   });
+  return stack;
+}
+
+describe('two replicas sharing Redis', { skip: skipWithoutRedis }, () => {
+  const stack = twoReplicas('cache-test:');
+  const { gateways } = stack;
 
   it('an answer cached by one replica is a hit on the other, streamed or not', async () => {
     const [one, two] = gateways.map((gateway) => new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 }));
@@ -49,13 +58,13 @@ describe('two replicas sharing Redis', { skip: skipWithoutRedis }, () => {
     assert.deepEqual(second.data.content, first.data.content);
     const streamed = await two!.messages.stream(params).finalMessage();
     assert.equal(streamed.content[0]?.type === 'text' && streamed.content[0].text, first.data.content[0]?.type === 'text' && first.data.content[0].text);
-    assert.equal(sim.stats().total.requests, 1);
+    assert.equal(stack.sim.stats().total.requests, 1);
   });
 
   it('a paraphrase of a prompt answered through one replica is a semantic hit on the other', async () => {
     const [one, two] = gateways.map((gateway) => new Anthropic({ baseURL: gateway.url, apiKey: 'x', maxRetries: 0 }));
     const ask = (content: string) => ({ model: 'claude-haiku-4-5', max_tokens: 40, temperature: 0, messages: [{ role: 'user' as const, content }] });
-    const upstreamBefore = sim.stats().total.requests;
+    const upstreamBefore = stack.sim.stats().total.requests;
     const otherIndex = gateways[1]!.gateway.cache.semantic!;
     const arrived = async (count: number) => {
       for (const deadline = Date.now() + 2000; otherIndex.stats().entries < count; await sleep(20)) {
@@ -73,34 +82,12 @@ describe('two replicas sharing Redis', { skip: skipWithoutRedis }, () => {
     const paraphrase = await two!.messages.create(ask('Could you tell me what a closure is in JavaScript?')).withResponse();
     assert.equal(paraphrase.response.headers.get('x-spillway-cache'), 'semantic');
     assert.deepEqual(paraphrase.data.content, first.data.content);
-    assert.equal(sim.stats().total.requests - upstreamBefore, 1);
+    assert.equal(stack.sim.stats().total.requests - upstreamBefore, 1);
   });
 });
 
 describe('two replicas sharing Redis keep each client key its own answers', { skip: skipWithoutRedis }, () => {
-  let redis: RedisServer;
-  let sim: Simulator;
-  const gateways: RunningGateway[] = [];
-
-  before(async () => {
-    redis = await startRedis();
-    const keys = simKeys(1);
-    sim = await startSimulator({ keys });
-    for (let i = 0; i < 2; i++) {
-      const config = {
-        ...defaultConfig(sim.url, keys),
-        server: { auth: { keys: ['key-a', 'key-b'] } },
-        data_dir: mkdtempSync(join(tmpdir(), 'spillway-test-')),
-        store: { type: 'redis' as const, url: redis.url, prefix: `cache-scope-test:` },
-      };
-      gateways.push(await startGateway(config, { port: 0, quiet: true }));
-    }
-  });
-  after(async () => {
-    for (const gateway of gateways) await gateway.close();
-    await sim.close();
-    await redis.stop();
-  });
+  const { gateways } = twoReplicas('cache-scope-test:', { auth: { keys: ['key-a', 'key-b'] } });
 
   it("client B is answered neither from client A's shared entry nor from A's prompt in the shared semantic log", async () => {
     const client = (gateway: RunningGateway, apiKey: string) => new Anthropic({ baseURL: gateway.url, apiKey, maxRetries: 0 });

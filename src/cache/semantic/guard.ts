@@ -124,7 +124,7 @@ export function guardFeatures(prompt: string): GuardFeatures {
     anchors,
     polar,
     tense: [...new Set(wordList.flatMap((word) => TENSE[word] ?? []))].sort(),
-    structure: roleStructure(prompt, quantityWord),
+    structure: roleStructure(lower, quantityWord),
     words,
   };
 }

@@ -21,7 +21,7 @@
  * Clause order is free: "In Python, how do I read a file?" and "How do I read a file in Python?"
  * keep every role. Precision comes first: a paraphrase that also moves roles is a miss, not a risk.
  */
-import { canonicalWord, isStopWord, NEGATIONS, normalise } from './text.js';
+import { canonicalWord, isStopWord, NEGATIONS } from './text.js';
 
 /** Markers whose argument is part of the question itself: its source, target, standard or rival. */
 const DIRECTIONAL = new Set([
@@ -47,9 +47,9 @@ export interface RoleStructure {
 
 export type RoleVerdict = 'role' | 'argument' | 'comparison' | 'order' | 'substitution' | 'addition' | undefined;
 
-/** Word tokens plus clause punctuation, after the shared normalisation. */
-function rawTokens(prompt: string): string[] {
-  return normalise(prompt).match(/[\p{L}\p{N}]+(?:[.,]\p{N}+)*|[.!?;:,\n()]/gu) ?? [];
+/** Word tokens plus clause punctuation, of a prompt already through the shared normalisation. */
+function rawTokens(normalised: string): string[] {
+  return normalised.match(/[\p{L}\p{N}]+(?:[.,]\p{N}+)*|[.!?;:,\n()]/gu) ?? [];
 }
 
 const isClauseBreak = (token: string): boolean => /^[.!?;:,\n()]$/u.test(token);
@@ -61,11 +61,12 @@ function isInfinitive(tokens: string[], i: number): boolean {
 }
 
 /**
+ * `normalised` is the prompt through text.ts's normalise (the guard has it already).
  * `quantityWord` gives a number word ("5", "five") as '' (left out of the sequence: numbers are
  * compared with their units elsewhere) and a unit in one spelling ("kilograms" → "kg").
  */
-export function roleStructure(prompt: string, quantityWord: (token: string) => string | undefined = () => undefined): RoleStructure {
-  const tokens = rawTokens(prompt);
+export function roleStructure(normalised: string, quantityWord: (token: string) => string | undefined = () => undefined): RoleStructure {
+  const tokens = rawTokens(normalised);
   const roles = new Map<string, Set<string>>();
   const args = new Map<string, string[]>();
   const comparisons: string[] = [];

@@ -139,7 +139,7 @@ export function openAIToGeminiRequest(req: OpenAIChatRequest): { request: Gemini
         if (text.length > 0) parts.push({ text });
         (message.tool_calls ?? []).forEach((call, i) => {
           nameByCallId.set(call.id, call.function.name);
-          const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments ?? '', dropped) } };
+          const part: GeminiPart = { functionCall: { name: call.function.name, args: parseArguments(call.function.arguments, dropped) } };
           if (i === 0) part.thoughtSignature = SKIP_THOUGHT_SIGNATURE;
           parts.push(part);
         });

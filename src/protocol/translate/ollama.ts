@@ -79,7 +79,7 @@ export function openAIToOllamaRequest(req: OpenAIChatRequest, options: { model?:
         if (message.tool_calls?.length) {
           out.tool_calls = message.tool_calls.map((call) => {
             toolNames.set(call.id, call.function.name);
-            return { function: { name: call.function.name, arguments: parseArguments(call.function.arguments ?? '', dropped) } };
+            return { function: { name: call.function.name, arguments: parseArguments(call.function.arguments, dropped) } };
           });
         }
         messages.push(out);

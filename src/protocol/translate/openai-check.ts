@@ -42,8 +42,7 @@ function checkMessage(raw: unknown, path: Path): void {
       read.may(message.refusal, [...path, 'refusal'], 'string');
       (read.may(message.tool_calls, [...path, 'tool_calls'], 'list') ?? []).forEach((call, i) => checkToolCall(call, [...path, 'tool_calls', i]));
       return;
-    default:
-      content; // other roles are dropped by the translators, unread
+    // other roles are dropped by the translators, unread
   }
 }
 

@@ -173,15 +173,15 @@ function assistantTurn(message: OpenAIAssistantMessage, dropped: DroppedFeatures
   const text = textOf(message.content) || (message.refusal ?? '');
   if (text.length > 0) blocks.push({ type: 'text', text });
   for (const call of message.tool_calls ?? []) {
-    blocks.push({ type: 'tool_use', id: toAnthropicToolId(call.id), name: call.function.name, input: parseArguments(call.function.arguments ?? '', dropped) });
+    blocks.push({ type: 'tool_use', id: toAnthropicToolId(call.id), name: call.function.name, input: parseArguments(call.function.arguments, dropped) });
   }
   // Anthropic rejects empty assistant turns.
   return blocks.length > 0 ? { role: 'assistant', content: blocks } : undefined;
 }
 
 /** Tool arguments as an object; anything that is not a JSON object becomes {} (and is listed). */
-export function parseArguments(text: string, dropped?: DroppedFeatures): JsonObject {
-  if (text.trim() === '') return {};
+export function parseArguments(text: string | undefined, dropped?: DroppedFeatures): JsonObject {
+  if (text === undefined || text.trim() === '') return {};
   try {
     const value: unknown = JSON.parse(text);
     if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as JsonObject;
