@@ -7,8 +7,12 @@ import type { Surface } from '../protocol/surface.js';
 
 export interface SurfaceCodec {
   surface: Surface;
-  /** The client's request body in the pivot's shape, and the features that had no equivalent. */
-  toPivot(body: Record<string, unknown>): { request: PivotRequest; dropped: string[] };
+  /**
+   * The client's request body in the pivot's shape, and the features that had no equivalent.
+   * `model` is the upstream model: where what the pivot can carry depends on it (reasoning effort),
+   * the surface decides, so what is left out is named in the client's own terms.
+   */
+  toPivot(body: Record<string, unknown>, options: { model: string }): { request: PivotRequest; dropped: string[] };
   /** A whole pivot answer as the client's body. `requestedModel` is the model the client named. */
   fromPivot(answer: PivotAnswer, options: { requestedModel: string; now: number }): unknown;
   /** A pivot (OpenAI-shaped) error as the client's error body and the status its SDK expects. */
