@@ -11,8 +11,8 @@ export const DAY_MS = 86_400_000;
 /**
  * A request reaches the provider some milliseconds after it was admitted, and not always in the
  * order it was admitted; admitting exactly at the edge of the bucket would then overshoot the
- * provider's own bucket. So a demand waits until it fits with this much refill to spare, and an
- * answer is taken to have reached the provider up to this much after its request was sent.
+ * provider's own bucket. So a demand waits until it fits with this much refill to spare, and
+ * requests admitted this close together may reach the provider in either order.
  */
 export const DELIVERY_JITTER_MS = 100;
 

@@ -5,7 +5,7 @@
  */
 import type { Limits } from '../config/schema.js';
 import { claimProbe, DEFAULT_REST_POLICY, startRest, type Rest, type RestPolicy } from './rest.js';
-import { type Bucket, createBucket, fits, giveBack, headroomAfter, rate, raiseTo, refill, take, waitFor } from './bucket.js';
+import { type Bucket, createBucket, fits, giveBack, headroomAfter, raiseTo, refill, release, setLevel, take, waitFor } from './bucket.js';
 import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS } from './policy.js';
 import {
   DIMENSIONS,
@@ -32,37 +32,33 @@ interface KeyState {
   coolingUntil: number;
   /** No limit configured nor observed yet: one request at a time until an answer tells us more. */
   learning: boolean;
-  /** Open reservations → bitmask of the dimensions they took from (buckets may appear later). */
+  /** Open reservations → bitmask of the dimensions whose buckets hold them (see Bucket.held). */
   inFlight: Map<Reservation, number>;
-  /** Per dimension, what those reservations hold that no answer has shown the provider counting. */
-  uncounted: number[];
   /** Dimensions whose last correction counted doubtful requests as unseen (see settle); a bitmask. */
   doubted: number;
   predictionMisses: number;
-  /** Admission time of the request whose answer last corrected the key (see Answer.fresh). */
+  /** Admission time of the newest request whose answer or settle has been seen (see Answer.fresh). */
   seen: number;
 }
 
 /**
  * What an answer's headers can say about the key, beyond the numbers.
  * `remaining` is the provider's level when the answered request arrived, which was about when it
- * was admitted; since then the provider has refilled, and has counted the requests that reached it
- * after that one.
+ * was admitted; since then the provider has counted the requests that reached it after that one,
+ * and has refilled by an amount we cannot know (the request may have reached it just before the
+ * answer left), so none is credited: our level stays at or below the provider's.
  */
 interface Answer {
   /** The answered reservation, while in flight: `remaining` includes it at its real size. */
   counted: Reservation | undefined;
   /**
-   * The answered request was admitted no earlier than the one that last corrected the key, so this
-   * is the newest word on the key and may raise the level. Answers arrive out of order: an older
-   * one arriving late may only lower it, or it would hand back capacity already used.
+   * No other request admitted after, or up to a delivery margin before, the answered one has been
+   * answered or settled yet: all of those are still in flight and counted as unseen, so this is the
+   * newest word on the key and may raise the level. Otherwise one of them may have reached the
+   * provider after the answered one and left (or been answered) since, uncounted in `remaining`
+   * and no longer in flight: such an answer may only lower the level.
    */
   fresh: boolean;
-  /**
-   * How long the provider has surely refilled since `remaining` was true (fresh answers only): since
-   * the request was sent (admitted, if unknown), less the delivery margin it may have spent on the way.
-   */
-  refilledMs: number;
   /** When the answered request was admitted (-Infinity if unknown). */
   admittedAt: number;
   /**
@@ -148,7 +144,6 @@ export class KeyPool implements QuotaPool {
         coolingUntil: 0,
         learning: !known,
         inFlight: new Map(),
-        uncounted: new Array(DIMENSION_COUNT).fill(0),
         doubted: 0,
         predictionMisses: 0,
         seen: -Infinity,
@@ -184,7 +179,6 @@ export class KeyPool implements QuotaPool {
       if (bucket) {
         const amount = amountFor(d, demand);
         take(bucket, amount, now);
-        best.uncounted[d]! += amount;
         mask |= 1 << d;
       }
     }
@@ -207,11 +201,12 @@ export class KeyPool implements QuotaPool {
     const mask = key?.inFlight.get(reservation);
     if (!key || mask === undefined) return; // unknown or already settled
     key.inFlight.delete(reservation);
+    if (usage) key.seen = Math.max(key.seen, reservation.at);
     const demand = reservation.demand;
     for (let d = 0; d < DIMENSION_COUNT; d++) {
       const bucket = key.buckets[d];
       if (!bucket || (mask & (1 << d)) === 0) continue;
-      key.uncounted[d]! -= amountFor(d, demand);
+      release(bucket, amountFor(d, demand), now);
       let back: number;
       if (d === CONCURRENCY) back = 1;
       else if (usage === undefined) back = amountFor(d, demand); // the provider never counted it
@@ -226,32 +221,32 @@ export class KeyPool implements QuotaPool {
     // as they settle the provider's own floor applies: it never goes below zero on these.
     for (const d of CHARGED_ON_ARRIVAL) {
       const bucket = key.buckets[d];
-      if (bucket && key.doubted & (1 << d)) raiseTo(bucket, -key.uncounted[d]!, now);
+      if (bucket && key.doubted & (1 << d)) raiseTo(bucket, -bucket.held, now);
     }
     if (key.inFlight.size === 0) {
-      key.uncounted.fill(0); // no float residue
+      for (const bucket of key.buckets) if (bucket) release(bucket, bucket.held, now); // no float residue
       key.doubted = 0;
     }
   }
 
   /**
-   * Corrects a key from an answer's headers (see Answer): the level becomes `remaining`, plus the
-   * refill since, minus what is in flight that the provider had not seen yet.
+   * Corrects a key from an answer's headers (see Answer): the level becomes `remaining` minus what
+   * is in flight that the provider had not seen yet. After a 429 that is the refusing bucket's own
+   * figure too, so waiting requests go out as it refills rather than together.
    * The burst capacity grows to the largest `remaining` seen: if it never exceeds limit/60, the
    * provider enforces per second and the capacity stays there.
    * `answered`: the reservation whose answer carried these headers, if known. The provider has
    * counted its request and its input, so those are not subtracted again (its output may still be
    * streaming, so that stays reserved).
    */
-  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation, sentAt?: number): void {
+  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation): void {
     const key = this.byId.get(keyId);
     if (!key) return;
     key.learning = false; // an answer without limits means the key has none to learn
-    const fresh = answered !== undefined && answered.at >= key.seen;
+    const fresh = answered !== undefined && answered.at - DELIVERY_JITTER_MS > key.seen;
     const onArrival: Answer = {
       counted: answered && key.inFlight.has(answered) ? answered : undefined,
       fresh,
-      refilledMs: fresh ? Math.max(0, now - Math.max(answered.at, sentAt ?? answered.at) - DELIVERY_JITTER_MS) : 0,
       admittedAt: answered?.at ?? -Infinity,
       seenBefore: answered ? answered.at - DELIVERY_JITTER_MS : -Infinity,
     };
@@ -261,7 +256,7 @@ export class KeyPool implements QuotaPool {
     this.learn(key, ITPM, observed.inputTokens, now, onArrival);
     this.learn(key, OTPM, observed.outputTokens, now, asGenerated);
     this.learn(key, TPM, combinedTokens(observed), now, asGenerated);
-    if (fresh) key.seen = answered.at;
+    if (answered) key.seen = Math.max(key.seen, answered.at);
   }
 
   /** After an upstream 429: the key takes nothing until `untilMs`. Counted as a prediction miss. */
@@ -361,10 +356,9 @@ export class KeyPool implements QuotaPool {
       if (!bucket) {
         bucket = key.buckets[d] = newBucket(d, observed.limit, now);
         // What is in flight counts against the new bucket too, and settle gives it back there.
-        key.uncounted[d] = 0;
         for (const [reservation, mask] of key.inFlight) {
           key.inFlight.set(reservation, mask | (1 << d));
-          key.uncounted[d] += amountFor(d, reservation.demand);
+          bucket.held += amountFor(d, reservation.demand);
         }
       } else if (bucket.limit !== observed.limit) {
         refill(bucket, now);
@@ -389,16 +383,16 @@ export class KeyPool implements QuotaPool {
         if (reservation.at < answer.admittedAt) doubtful = true;
       }
     }
-    const truth = observed.remaining + rate(bucket) * answer.refilledMs - unseen;
+    const truth = observed.remaining - unseen;
     if (truth >= bucket.level && !resync && !answer.fresh) return;
-    bucket.level = Math.min(bucket.capacity, truth);
     if (doubtful && CHARGED_ON_ARRIVAL.has(d)) key.doubted |= bit;
     // The answered request is in `remaining` at its real size now: settle must not give its
     // estimate's excess back here.
     const mask = counted && key.inFlight.get(counted);
     if (counted && mask && mask & bit) {
       key.inFlight.set(counted, mask & ~bit);
-      key.uncounted[d]! -= amountFor(d, counted.demand);
+      release(bucket, amountFor(d, counted.demand), now);
     }
+    setLevel(bucket, truth, now);
   }
 }

@@ -67,6 +67,7 @@ export function snapshotOfHash(id: string, hash: Record<string, string>, configu
     if (limit === undefined) return;
     const bucket = createBucket(Number(limit), periodOf(dimension), Number(hash[`c${d}`]), Number(hash[`t${d}`]));
     bucket.level = Number(hash[`v${d}`]);
+    bucket.held = Number(hash[`u${d}`] ?? 0);
     dimensions[dimension] = { limit: bucket.limit, capacity: bucket.capacity, remaining: refill(bucket, now) };
   });
   const coolingUntil = Number(hash.cool ?? 0);
@@ -197,11 +198,11 @@ export class RedisKeyPool implements QuotaPool {
     return this.send(() => this.store.run('spillwaySettle', this.keysOf(key.id), args), true);
   }
 
-  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation, sentAt?: number): Promise<void> {
+  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation): Promise<void> {
     const key = this.byId.get(keyId);
     if (!key) return Promise.resolve();
     if (this.store.degraded || (answered && this.localOf.has(answered))) {
-      this.local?.observe(keyId, shareOfObserved(observed, this.store.replicas), now, answered, sentAt);
+      this.local?.observe(keyId, shareOfObserved(observed, this.store.replicas), now, answered);
       return Promise.resolve();
     }
     const args = [
@@ -213,7 +214,6 @@ export class RedisKeyPool implements QuotaPool {
       ...observedArgs(observed.outputTokens),
       ...observedArgs(combinedTokens(observed)),
       answered?.at ?? '',
-      sentAt ?? answered?.at ?? '',
     ];
     // A correction is only worth its moment: one lost in an outage is not replayed.
     return this.send(() => this.store.run('spillwayObserve', this.keysOf(keyId), args), false);

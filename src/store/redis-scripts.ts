@@ -11,12 +11,12 @@ import { DIMENSIONS } from '../quota/types.js';
  * Layout, per key K of pool P (`{P}` is a cluster hash tag so one script's keys share a slot):
  *   <prefix>{P}:K       hash: per dimension d (0 rpm, 1 rpd, 2 itpm, 3 otpm, 4 tpm, 5 concurrency)
  *                       l<d> limit, c<d> burst capacity, v<d> level, t<d> last refill (ms),
- *                       u<d> in-flight amount the provider has not counted yet (see observe);
+ *                       u<d> in-flight amount the provider has not counted yet (the level refills up to c<d> - u<d>);
  *                       learn (1: no limit known yet), cool (ms), off (why the key rests
  *                       after the provider refused it), offp (when it may next be probed, ms), offn
  *                       (probes so far; see quota/rest.ts), miss,
  *                       n / si / so (in-flight count, input and output tokens), seen (admission
- *                       time of the request whose answer last corrected the key), dbt (bitmask:
+ *                       time of the newest request answered or settled), dbt (bitmask:
  *                       dimensions whose last correction counted doubtful requests as unseen).
  *   <prefix>{P}:K:res   hash: reservation id → "mask,input,output,admitted at" (mask: buckets it took from).
  *   <prefix>{P}:K:exp   zset: reservation id by expiry, so a replica that died mid-request does
@@ -117,11 +117,14 @@ local function save(hkey, s)
   if s.off then redis.call('HSET', hkey, 'off', s.off, 'offp', s.offp, 'offn', s.offn) else redis.call('HDEL', hkey, 'off', 'offp', 'offn') end
 end
 
+-- The provider's bucket may be full while what is held in flight is not charged yet: ours refills
+-- only up to what it holds once that lands (quota/bucket.ts ceiling).
+local function ceiling(b) return b.c - b.u end
 local function refill(b, d, now)
   local elapsed = now - b.t
   if elapsed > 0 then
     local r = rate(d, b.l)
-    if r > 0 and b.v < b.c then b.v = math.min(b.c, b.v + elapsed * r) end
+    if r > 0 and b.v < ceiling(b) then b.v = math.min(ceiling(b), b.v + elapsed * r) end
     b.t = now
   end
   return b.v
@@ -146,6 +149,7 @@ local function release(s, rec, hasUsage, ui, uo, now, expired)
   for d = 0, ND - 1 do
     local b = s.b[d]
     if b and bit.band(m, bitOf(d)) ~= 0 then
+      refill(b, d, now) -- up to now, the old ceiling applied
       b.u = b.u - amount(d, ri, ro)
       if s.n == 0 or b.u < 0 then b.u = 0 end -- float noise must not outlive the reservations
       local back = 0
@@ -155,17 +159,14 @@ local function release(s, rec, hasUsage, ui, uo, now, expired)
       elseif d == ITPM then back = ri - ui
       elseif d == OTPM then back = ro - uo
       elseif d == TPM then back = ri + ro - ui - uo end
-      if back ~= 0 then
-        refill(b, d, now)
-        b.v = math.min(b.c, b.v + back)
-      end
+      if back ~= 0 then b.v = math.min(ceiling(b), b.v + back) end
     end
   end
   -- A correction may have counted as unseen requests the provider had in fact seen (they overtook
   -- the answered one on the way); as they settle, the provider's own floor of zero applies.
   for _, d in ipairs(ON_ARRIVAL) do
     local b = s.b[d]
-    if b and bit.band(s.dbt, bitOf(d)) ~= 0 and refill(b, d, now) < -b.u then b.v = math.min(b.c, -b.u) end
+    if b and bit.band(s.dbt, bitOf(d)) ~= 0 and refill(b, d, now) < -b.u then b.v = math.min(ceiling(b), -b.u) end
   end
   if s.n == 0 then s.dbt = 0 end
   s.dirty = true
@@ -204,10 +205,12 @@ local function keyWait(s, i, o, now)
   for d = 0, ND - 1 do
     local b = s.b[d]
     if b then
-      local missing = needed(b, d, amount(d, i, o)) - refill(b, d, now)
+      local need = needed(b, d, amount(d, i, o))
+      local missing = need - refill(b, d, now)
       if missing > EPS then
         local r = rate(d, b.l)
-        if r > 0 then w = math.max(w, math.ceil(missing / r)) else w = math.max(w, SETTLE_WAIT) end
+        -- Beyond the ceiling only a settle or an answer makes room (quota/bucket.ts waitFor).
+        if r > 0 and need <= ceiling(b) + EPS then w = math.max(w, math.ceil(missing / r)) else w = math.max(w, SETTLE_WAIT) end
       end
     end
   end
@@ -290,6 +293,8 @@ if not rec then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 local s = load(KEYS[1], 6, now)
+-- Settled with usage: answered, so a later answer may not take it for unseen (see OBSERVE's fresh).
+if ARGV[3] == '1' then s.seen = math.max(s.seen or 0, select(4, parseRecord(rec))) end
 release(s, rec, ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5]), now, false)
 save(KEYS[1], s)
 return 1
@@ -298,21 +303,18 @@ return 1
 /**
  * Observe: KEYS = hash, res, exp. ARGV = now, answered reservation id ('' if none), six limits,
  * then limit and remaining ('' when absent) for rpm, itpm, otpm and tpm (the caller already decided
- * whether Anthropic's combined tokens limit counts), the answered reservation's admission time and
- * when its request was sent ('' when unknown). Mirrors KeyPool.observe/learn.
+ * whether Anthropic's combined tokens limit counts), and the answered reservation's admission time
+ * ('' when unknown). Mirrors KeyPool.observe/learn: no refill is credited since 'remaining' was true.
  */
 export const OBSERVE = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local answered = ARGV[2]
 local answeredAt = tonumber(ARGV[17])
-local sentAt = tonumber(ARGV[18]) or answeredAt
 local s = load(KEYS[1], 3, now)
--- The answer to a request admitted no earlier than the last one applied is the newest word on the
--- key and may raise the level; an older one arriving late may only lower it (see Answer in quota/pool.ts).
-local fresh = answeredAt ~= nil and answeredAt >= (s.seen or 0)
--- The provider has refilled since the answered request reached it: at most a delivery margin after it was sent.
-local since = 0
-if fresh then since = math.max(0, now - math.max(answeredAt, sentAt) - JITTER_MS) end
+-- When nothing admitted after, or within a delivery margin before, the answered request has been
+-- answered or settled yet, this is the newest word on the key and may raise the level; otherwise it
+-- may only lower it (see Answer.fresh in quota/pool.ts).
+local fresh = answeredAt ~= nil and answeredAt - JITTER_MS > (s.seen or 0)
 s.learn = 0
 local counted = nil
 if answered ~= '' and redis.call('HEXISTS', KEYS[2], answered) == 1 then counted = answered end
@@ -379,15 +381,15 @@ local function learn(d, limit, remaining, countedId, before)
   if counted then unseen = unseen - amount(d, ri, ro) end
   local seen, doubtful = 0, false
   if before then seen, doubtful = before.seen[d], before.doubtful[d] end
-  local truth = remaining + rate(d, b.l) * since - math.max(0, unseen - seen)
+  local truth = remaining - math.max(0, unseen - seen)
   if truth >= b.v and not resync and not fresh then return end
-  b.v = math.min(b.c, truth)
   if doubtful then s.dbt = bit.bor(s.dbt, bitOf(d)) end
   if counted then
     -- Already in 'remaining' at its real size: settle must not give the estimate's excess back here.
     redis.call('HSET', KEYS[2], countedId, record(bit.band(m, bit.bnot(bitOf(d))), ri, ro, rat))
     b.u = math.max(0, b.u - amount(d, ri, ro))
   end
+  b.v = math.min(ceiling(b), truth)
 end
 
 -- Requests overtake each other on the way by some milliseconds: those admitted within a delivery
@@ -401,7 +403,7 @@ learn(RPM, tonumber(ARGV[9]), tonumber(ARGV[10]), counted, before)
 learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted, before)
 learn(OTPM, tonumber(ARGV[13]), tonumber(ARGV[14]), nil)
 learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
-if fresh then s.seen = answeredAt end
+if answeredAt then s.seen = math.max(s.seen or 0, answeredAt) end
 save(KEYS[1], s)
 return 1
 `;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { burstPrompt, type BurstResult } from '../../src/sim/burst.js';
-import type { SimKey, SimLatency, SimStats, SimWindow } from '../../src/sim/index.js';
+import type { SimBucketSize, SimKey, SimLatency, SimStats, SimWindow } from '../../src/sim/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -97,6 +97,7 @@ export function spawnGateway(config: ConfigInput): Promise<GatewayProcess> {
 export async function spawnSimulator(options: {
   keys: SimKey[];
   window: SimWindow;
+  bucket?: SimBucketSize;
   latency: SimLatency;
   outputTokens?: number;
   /** As in the simulator's YAML (snake_case). */
@@ -106,6 +107,7 @@ export async function spawnSimulator(options: {
   const config = {
     keys: options.keys,
     window: options.window,
+    bucket: options.bucket,
     latency: { ttft_ms: options.latency.ttftMs, tokens_per_second: options.latency.tokensPerSecond },
     output_tokens: options.outputTokens,
     faults: options.faults,
