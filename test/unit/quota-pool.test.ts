@@ -288,6 +288,28 @@ for (const engine of engines) describe(`key pool (${engine.name})`, { skip: engi
     });
   });
 
+  it('after a 429 the level is the provider\'s own figure, and waiting requests go out one at a time as it refills', async () => {
+    // A bucket of a tenth of the minute: 60 at once, then 1 per 100 ms.
+    const pool = open([{ id: 'a', limits: { rpm: 600 } }]);
+    const first = reserved(await pool.tryReserve(small, T0));
+    await pool.observe('a', { requests: { limit: 600, remaining: 59 } }, T0 + 10, first);
+    await pool.settle(first, small, T0 + 10);
+    const refused = reserved(await pool.tryReserve(small, T0 + 200));
+    // Someone else emptied the key: the provider refused with nothing left.
+    await pool.observe('a', { requests: { limit: 600, remaining: 0 }, retryAfterMs: 1000 }, T0 + 210, refused);
+    await pool.coolDown('a', T0 + 210); // shownShort: no rest on top of the refill
+    await pool.settle(refused, undefined, T0 + 210);
+    assert.equal((await dim(pool, 'a', 'rpm', T0 + 210))?.remaining, 0, 'the 429 neither took nor gave back');
+    // One unit and the delivery margin (another unit at 10/s) refill in 200 ms, then one per 100 ms.
+    const released: number[] = [];
+    for (let t = T0 + 210; released.length < 4; t += 10) {
+      const r = await pool.tryReserve(small, t);
+      if (r.ok) released.push(t - T0 - 210);
+    }
+    assert.deepEqual(released, [200, 300, 400, 500]);
+    assert.equal((await look(pool, T0 + 710))[0]!.predictionMisses, 1);
+  });
+
   it('a resting key takes nothing; with every key resting the wait is infinite', async () => {
     const pool = open([
       { id: 'a', limits: { rpm: 6000 } },
