@@ -10,9 +10,12 @@ import { DELIVERY_JITTER_MS, EPSILON } from './policy.js';
  * level negative; the debt is repaid by the refill before anything else fits. Over time the
  * admitted rate still equals the limit.
  *
- * In flight: `level` already counts what was reserved, but the provider charges it only when the
- * request arrives (or as output is generated). Until then its bucket may be full and its refill
- * lost, so ours refills only up to `capacity - held`: what it holds once those charges land.
+ * Delivery margin: a request reaches the provider up to DELIVERY_JITTER_MS (policy.ts) after it was
+ * admitted, so a demand waits until it fits with that much refill to spare. Near a full bucket the
+ * spare cannot be in it: while the provider's bucket is full and our requests are on the way, its
+ * refill is lost. So ours counts on past `capacity`, up to the margin (`top`): a level above
+ * capacity is a full bucket that has stayed full that long (so any refill lost on the way is made
+ * up), and a demand of (up to) the whole capacity waits for it. Snapshots show at most `capacity`.
  */
 export interface Bucket {
   limit: number;
@@ -20,18 +23,30 @@ export interface Bucket {
   capacity: number;
   level: number;
   updatedAt: number;
-  /** Reserved units no answer has shown the provider charging yet. */
+  /** Reserved units no answer has shown the provider charging yet (see pool.ts). */
   held: number;
 }
 
 export function createBucket(limit: number, periodMs: number, capacity: number, now: number): Bucket {
   const cap = Math.min(capacity, limit);
-  return { limit, periodMs, capacity: cap, level: cap, updatedAt: now, held: 0 };
+  const bucket = { limit, periodMs, capacity: cap, level: cap, updatedAt: now, held: 0 };
+  bucket.level = top(bucket);
+  return bucket;
 }
 
-/** The most the level can be while `held` is uncharged (see above). */
-function ceiling(bucket: Bucket): number {
-  return bucket.capacity - bucket.held;
+/** Refill to spare for the delivery margin (policy.ts). */
+function margin(bucket: Bucket): number {
+  return rate(bucket) * DELIVERY_JITTER_MS;
+}
+
+/** The most the level can be: a full bucket, full for the delivery margin (see above). */
+function top(bucket: Bucket): number {
+  return bucket.capacity + margin(bucket);
+}
+
+/** The level now as the provider would show it: never more than the bucket holds. */
+export function shown(bucket: Bucket, now: number): number {
+  return Math.min(bucket.capacity, refill(bucket, now));
 }
 
 /** Units per ms; 0 for a gauge that never refills by itself (concurrency). */
@@ -44,8 +59,8 @@ export function refill(bucket: Bucket, now: number): number {
   const elapsed = now - bucket.updatedAt;
   if (elapsed > 0) {
     const r = rate(bucket);
-    if (r > 0 && bucket.level < ceiling(bucket)) {
-      bucket.level = Math.min(ceiling(bucket), bucket.level + elapsed * r);
+    if (r > 0 && bucket.level < top(bucket)) {
+      bucket.level = Math.min(top(bucket), bucket.level + elapsed * r);
     }
     bucket.updatedAt = now;
   }
@@ -54,56 +69,53 @@ export function refill(bucket: Bucket, now: number): number {
 
 /**
  * The level that must be present to admit `amount` (see the oversized-demand rule above): with a
- * delivery margin of refill to spare (policy.ts).
+ * delivery margin of refill to spare.
  */
 export function needed(bucket: Bucket, amount: number): number {
-  return Math.min(amount + rate(bucket) * DELIVERY_JITTER_MS, bucket.capacity);
+  return Math.min(amount, bucket.capacity) + margin(bucket);
 }
 
 export function fits(bucket: Bucket, amount: number, now: number): boolean {
   return refill(bucket, now) + EPSILON >= needed(bucket, amount);
 }
 
-/**
- * ms until `amount` fits; 0 if it fits now, Infinity when only an answer or a settle can make room
- * (a gauge, or a bucket that cannot refill that far while units are held).
- */
+/** ms until `amount` fits; 0 if it fits now, Infinity for a gauge that only settles can refill. */
 export function waitFor(bucket: Bucket, amount: number, now: number): number {
-  const need = needed(bucket, amount);
-  const missing = need - refill(bucket, now);
+  const missing = needed(bucket, amount) - refill(bucket, now);
   if (missing <= EPSILON) return 0;
   const r = rate(bucket);
-  return r > 0 && need <= ceiling(bucket) + EPSILON ? Math.ceil(missing / r) : Infinity;
+  return r > 0 ? Math.ceil(missing / r) : Infinity;
 }
 
-/** Reserves `amount`, held until `release` says the provider charged it (or never will). */
+/**
+ * Reserves `amount`, held until `release` says the provider charged it (or never will). What the
+ * level had past capacity (time spent full) is spent with it: the provider's bucket is no longer full.
+ */
 export function take(bucket: Bucket, amount: number, now: number): void {
-  refill(bucket, now);
-  bucket.level -= amount;
+  bucket.level = Math.min(refill(bucket, now), bucket.capacity) - amount;
   bucket.held += amount;
 }
 
 /** `amount` of what `take` held is charged by the provider now, or never will be: no longer held. */
-export function release(bucket: Bucket, amount: number, now: number): void {
-  refill(bucket, now); // up to now, the old ceiling applied
+export function release(bucket: Bucket, amount: number): void {
   bucket.held = Math.max(0, bucket.held - amount);
 }
 
-/** Returns unused units (a negative amount takes more: the estimate was too low). Never above the ceiling. */
+/** Returns unused units (a negative amount takes more: the estimate was too low). Never above the top. */
 export function giveBack(bucket: Bucket, amount: number, now: number): void {
   refill(bucket, now);
-  bucket.level = Math.min(ceiling(bucket), bucket.level + amount);
+  bucket.level = Math.min(top(bucket), bucket.level + amount);
 }
 
 /** A level known to be at least `floor` (a bound from what the provider cannot have done). */
 export function raiseTo(bucket: Bucket, floor: number, now: number): void {
-  if (refill(bucket, now) < floor) bucket.level = Math.min(ceiling(bucket), floor);
+  if (refill(bucket, now) < floor) bucket.level = Math.min(bucket.capacity, floor);
 }
 
-/** Sets the level from the provider's figures (never above the ceiling). */
+/** Sets the level from the provider's figures (never above a full bucket). */
 export function setLevel(bucket: Bucket, level: number, now: number): void {
   refill(bucket, now);
-  bucket.level = Math.min(ceiling(bucket), level);
+  bucket.level = Math.min(bucket.capacity, level);
 }
 
 /** Share of the limit left after taking `amount`: the pool prefers the key where this is largest. */

@@ -5,7 +5,7 @@
  */
 import type { Limits } from '../config/schema.js';
 import { claimProbe, DEFAULT_REST_POLICY, startRest, type Rest, type RestPolicy } from './rest.js';
-import { type Bucket, createBucket, fits, giveBack, headroomAfter, raiseTo, refill, release, setLevel, take, waitFor } from './bucket.js';
+import { type Bucket, createBucket, fits, giveBack, headroomAfter, raiseTo, refill, release, setLevel, shown, take, waitFor } from './bucket.js';
 import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS } from './policy.js';
 import {
   DIMENSIONS,
@@ -206,7 +206,7 @@ export class KeyPool implements QuotaPool {
     for (let d = 0; d < DIMENSION_COUNT; d++) {
       const bucket = key.buckets[d];
       if (!bucket || (mask & (1 << d)) === 0) continue;
-      release(bucket, amountFor(d, demand), now);
+      release(bucket, amountFor(d, demand));
       let back: number;
       if (d === CONCURRENCY) back = 1;
       else if (usage === undefined) back = amountFor(d, demand); // the provider never counted it
@@ -224,7 +224,7 @@ export class KeyPool implements QuotaPool {
       if (bucket && key.doubted & (1 << d)) raiseTo(bucket, -bucket.held, now);
     }
     if (key.inFlight.size === 0) {
-      for (const bucket of key.buckets) if (bucket) release(bucket, bucket.held, now); // no float residue
+      for (const bucket of key.buckets) if (bucket) release(bucket, bucket.held); // no float residue
       key.doubted = 0;
     }
   }
@@ -296,7 +296,7 @@ export class KeyPool implements QuotaPool {
     return this.keys.map((key) => {
       const dimensions: KeySnapshot['dimensions'] = {};
       key.buckets.forEach((bucket, d) => {
-        if (bucket) dimensions[DIMENSIONS[d]!] = { limit: bucket.limit, capacity: bucket.capacity, remaining: refill(bucket, now) };
+        if (bucket) dimensions[DIMENSIONS[d]!] = { limit: bucket.limit, capacity: bucket.capacity, remaining: shown(bucket, now) };
       });
       const snap: KeySnapshot = {
         id: key.id,
@@ -391,7 +391,7 @@ export class KeyPool implements QuotaPool {
     const mask = counted && key.inFlight.get(counted);
     if (counted && mask && mask & bit) {
       key.inFlight.set(counted, mask & ~bit);
-      release(bucket, amountFor(d, counted.demand), now);
+      release(bucket, amountFor(d, counted.demand));
     }
     setLevel(bucket, truth, now);
   }

@@ -11,7 +11,7 @@ import { DIMENSIONS } from '../quota/types.js';
  * Layout, per key K of pool P (`{P}` is a cluster hash tag so one script's keys share a slot):
  *   <prefix>{P}:K       hash: per dimension d (0 rpm, 1 rpd, 2 itpm, 3 otpm, 4 tpm, 5 concurrency)
  *                       l<d> limit, c<d> burst capacity, v<d> level, t<d> last refill (ms),
- *                       u<d> in-flight amount the provider has not counted yet (the level refills up to c<d> - u<d>);
+ *                       u<d> in-flight amount the provider has not counted yet (see observe);
  *                       learn (1: no limit known yet), cool (ms), off (why the key rests
  *                       after the provider refused it), offp (when it may next be probed, ms), offn
  *                       (probes so far; see quota/rest.ts), miss,
@@ -78,7 +78,8 @@ local function newState(at, now)
     local l = tonumber(ARGV[at + d])
     if l then
       local c = initialCap(d, l)
-      s.b[d] = { l = l, c = math.min(c, l), v = math.min(c, l), t = now, u = 0 }
+      s.b[d] = { l = l, c = math.min(c, l), t = now, u = 0 }
+      s.b[d].v = s.b[d].c + rate(d, l) * JITTER_MS -- full (quota/bucket.ts top)
       s.learn = 0
     end
   end
@@ -117,20 +118,20 @@ local function save(hkey, s)
   if s.off then redis.call('HSET', hkey, 'off', s.off, 'offp', s.offp, 'offn', s.offn) else redis.call('HDEL', hkey, 'off', 'offp', 'offn') end
 end
 
--- The provider's bucket may be full while what is held in flight is not charged yet: ours refills
--- only up to what it holds once that lands (quota/bucket.ts ceiling).
-local function ceiling(b) return b.c - b.u end
+-- A demand must fit with some refill to spare (policy.ts's DELIVERY_JITTER_MS); near a full bucket
+-- the level counts on past capacity for that long (quota/bucket.ts top).
+local function margin(b, d) return rate(d, b.l) * JITTER_MS end
+local function top(b, d) return b.c + margin(b, d) end
 local function refill(b, d, now)
   local elapsed = now - b.t
   if elapsed > 0 then
     local r = rate(d, b.l)
-    if r > 0 and b.v < ceiling(b) then b.v = math.min(ceiling(b), b.v + elapsed * r) end
+    if r > 0 and b.v < top(b, d) then b.v = math.min(top(b, d), b.v + elapsed * r) end
     b.t = now
   end
   return b.v
 end
--- A demand must fit with some refill to spare, as in quota/bucket.ts (policy.ts's DELIVERY_JITTER_MS).
-local function needed(b, d, a) return math.min(a + rate(d, b.l) * JITTER_MS, b.c) end
+local function needed(b, d, a) return math.min(a, b.c) + margin(b, d) end
 
 -- A reservation record: "mask,input,output,admitted at".
 local function parseRecord(rec)
@@ -149,7 +150,6 @@ local function release(s, rec, hasUsage, ui, uo, now, expired)
   for d = 0, ND - 1 do
     local b = s.b[d]
     if b and bit.band(m, bitOf(d)) ~= 0 then
-      refill(b, d, now) -- up to now, the old ceiling applied
       b.u = b.u - amount(d, ri, ro)
       if s.n == 0 or b.u < 0 then b.u = 0 end -- float noise must not outlive the reservations
       local back = 0
@@ -159,14 +159,17 @@ local function release(s, rec, hasUsage, ui, uo, now, expired)
       elseif d == ITPM then back = ri - ui
       elseif d == OTPM then back = ro - uo
       elseif d == TPM then back = ri + ro - ui - uo end
-      if back ~= 0 then b.v = math.min(ceiling(b), b.v + back) end
+      if back ~= 0 then
+        refill(b, d, now)
+        b.v = math.min(top(b, d), b.v + back)
+      end
     end
   end
   -- A correction may have counted as unseen requests the provider had in fact seen (they overtook
   -- the answered one on the way); as they settle, the provider's own floor of zero applies.
   for _, d in ipairs(ON_ARRIVAL) do
     local b = s.b[d]
-    if b and bit.band(s.dbt, bitOf(d)) ~= 0 and refill(b, d, now) < -b.u then b.v = math.min(ceiling(b), -b.u) end
+    if b and bit.band(s.dbt, bitOf(d)) ~= 0 and refill(b, d, now) < -b.u then b.v = math.min(b.c, -b.u) end
   end
   if s.n == 0 then s.dbt = 0 end
   s.dirty = true
@@ -205,12 +208,10 @@ local function keyWait(s, i, o, now)
   for d = 0, ND - 1 do
     local b = s.b[d]
     if b then
-      local need = needed(b, d, amount(d, i, o))
-      local missing = need - refill(b, d, now)
+      local missing = needed(b, d, amount(d, i, o)) - refill(b, d, now)
       if missing > EPS then
         local r = rate(d, b.l)
-        -- Beyond the ceiling only a settle or an answer makes room (quota/bucket.ts waitFor).
-        if r > 0 and need <= ceiling(b) + EPS then w = math.max(w, math.ceil(missing / r)) else w = math.max(w, SETTLE_WAIT) end
+        if r > 0 then w = math.max(w, math.ceil(missing / r)) else w = math.max(w, SETTLE_WAIT) end
       end
     end
   end
@@ -263,8 +264,8 @@ if best then
     local b = s.b[d]
     if b then
       local a = amount(d, i, o)
-      refill(b, d, now)
-      b.v = b.v - a
+      -- Time spent full (past capacity) is spent with it (quota/bucket.ts take).
+      b.v = math.min(refill(b, d, now), b.c) - a
       b.u = b.u + a
       mask = bit.bor(mask, bitOf(d))
     end
@@ -352,7 +353,7 @@ local function learn(d, limit, remaining, countedId, before)
     resync = (not b) or b.l ~= limit
     if not b then
       local c = math.min(limit, initialCap(d, limit))
-      b = { l = limit, c = c, v = c, t = now, u = totalOf(d) }
+      b = { l = limit, c = c, v = c + rate(d, limit) * JITTER_MS, t = now, u = totalOf(d) }
       s.b[d] = b
       -- What is in flight counts against the new bucket too, and settle gives it back there.
       local all = redis.call('HGETALL', KEYS[2])
@@ -389,7 +390,7 @@ local function learn(d, limit, remaining, countedId, before)
     redis.call('HSET', KEYS[2], countedId, record(bit.band(m, bit.bnot(bitOf(d))), ri, ro, rat))
     b.u = math.max(0, b.u - amount(d, ri, ro))
   end
-  b.v = math.min(ceiling(b), truth)
+  b.v = math.min(b.c, truth)
 end
 
 -- Requests overtake each other on the way by some milliseconds: those admitted within a delivery
