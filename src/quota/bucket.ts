@@ -23,13 +23,11 @@ export interface Bucket {
   capacity: number;
   level: number;
   updatedAt: number;
-  /** Reserved units no answer has shown the provider charging yet (see pool.ts). */
-  held: number;
 }
 
 export function createBucket(limit: number, periodMs: number, capacity: number, now: number): Bucket {
   const cap = Math.min(capacity, limit);
-  const bucket = { limit, periodMs, capacity: cap, level: cap, updatedAt: now, held: 0 };
+  const bucket = { limit, periodMs, capacity: cap, level: cap, updatedAt: now };
   bucket.level = top(bucket);
   return bucket;
 }
@@ -87,18 +85,9 @@ export function waitFor(bucket: Bucket, amount: number, now: number): number {
   return r > 0 ? Math.ceil(missing / r) : Infinity;
 }
 
-/**
- * Reserves `amount`, held until `release` says the provider charged it (or never will). What the
- * level had past capacity (time spent full) is spent with it: the provider's bucket is no longer full.
- */
+/** What the level had past capacity (time spent full) goes with it: the provider's bucket is no longer full. */
 export function take(bucket: Bucket, amount: number, now: number): void {
   bucket.level = Math.min(refill(bucket, now), bucket.capacity) - amount;
-  bucket.held += amount;
-}
-
-/** `amount` of what `take` held is charged by the provider now, or never will be: no longer held. */
-export function release(bucket: Bucket, amount: number): void {
-  bucket.held = Math.max(0, bucket.held - amount);
 }
 
 /** Returns unused units (a negative amount takes more: the estimate was too low). Never above the top. */

@@ -5,7 +5,7 @@
  */
 import type { Limits } from '../config/schema.js';
 import { claimProbe, DEFAULT_REST_POLICY, startRest, type Rest, type RestPolicy } from './rest.js';
-import { type Bucket, createBucket, fits, giveBack, headroomAfter, raiseTo, refill, release, setLevel, shown, take, waitFor } from './bucket.js';
+import { type Bucket, createBucket, fits, giveBack, headroomAfter, raiseTo, refill, setLevel, shown, take, waitFor } from './bucket.js';
 import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS } from './policy.js';
 import {
   DIMENSIONS,
@@ -32,8 +32,10 @@ interface KeyState {
   coolingUntil: number;
   /** No limit configured nor observed yet: one request at a time until an answer tells us more. */
   learning: boolean;
-  /** Open reservations → bitmask of the dimensions whose buckets hold them (see Bucket.held). */
+  /** Open reservations → bitmask of the dimensions they took from (buckets may appear later). */
   inFlight: Map<Reservation, number>;
+  /** Per dimension, what those reservations hold that no answer has shown the provider counting. */
+  uncounted: number[];
   /** Dimensions whose last correction counted doubtful requests as unseen (see settle); a bitmask. */
   doubted: number;
   predictionMisses: number;
@@ -144,6 +146,7 @@ export class KeyPool implements QuotaPool {
         coolingUntil: 0,
         learning: !known,
         inFlight: new Map(),
+        uncounted: new Array(DIMENSION_COUNT).fill(0),
         doubted: 0,
         predictionMisses: 0,
         seen: -Infinity,
@@ -179,6 +182,7 @@ export class KeyPool implements QuotaPool {
       if (bucket) {
         const amount = amountFor(d, demand);
         take(bucket, amount, now);
+        best.uncounted[d]! += amount;
         mask |= 1 << d;
       }
     }
@@ -206,7 +210,7 @@ export class KeyPool implements QuotaPool {
     for (let d = 0; d < DIMENSION_COUNT; d++) {
       const bucket = key.buckets[d];
       if (!bucket || (mask & (1 << d)) === 0) continue;
-      release(bucket, amountFor(d, demand));
+      key.uncounted[d]! -= amountFor(d, demand);
       let back: number;
       if (d === CONCURRENCY) back = 1;
       else if (usage === undefined) back = amountFor(d, demand); // the provider never counted it
@@ -221,10 +225,10 @@ export class KeyPool implements QuotaPool {
     // as they settle the provider's own floor applies: it never goes below zero on these.
     for (const d of CHARGED_ON_ARRIVAL) {
       const bucket = key.buckets[d];
-      if (bucket && key.doubted & (1 << d)) raiseTo(bucket, -bucket.held, now);
+      if (bucket && key.doubted & (1 << d)) raiseTo(bucket, -key.uncounted[d]!, now);
     }
     if (key.inFlight.size === 0) {
-      for (const bucket of key.buckets) if (bucket) release(bucket, bucket.held); // no float residue
+      key.uncounted.fill(0); // no float residue
       key.doubted = 0;
     }
   }
@@ -356,9 +360,10 @@ export class KeyPool implements QuotaPool {
       if (!bucket) {
         bucket = key.buckets[d] = newBucket(d, observed.limit, now);
         // What is in flight counts against the new bucket too, and settle gives it back there.
+        key.uncounted[d] = 0;
         for (const [reservation, mask] of key.inFlight) {
           key.inFlight.set(reservation, mask | (1 << d));
-          bucket.held += amountFor(d, reservation.demand);
+          key.uncounted[d] += amountFor(d, reservation.demand);
         }
       } else if (bucket.limit !== observed.limit) {
         refill(bucket, now);
@@ -391,7 +396,7 @@ export class KeyPool implements QuotaPool {
     const mask = counted && key.inFlight.get(counted);
     if (counted && mask && mask & bit) {
       key.inFlight.set(counted, mask & ~bit);
-      release(bucket, amountFor(d, counted.demand));
+      key.uncounted[d]! -= amountFor(d, counted.demand);
     }
     setLevel(bucket, truth, now);
   }
