@@ -198,7 +198,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
       report(response.statusCode);
     };
     const observed = adapter.parseLimits(response.headers, now);
-    pool.observe(reservation.keyId, observed, now, reservation);
+    pool.observe(reservation.keyId, observed, now, reservation, sentAt);
 
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const body = (await readWhole(response.body)).toString('utf8');

@@ -5,7 +5,7 @@
  */
 import type { Limits } from '../config/schema.js';
 import { claimProbe, DEFAULT_REST_POLICY, startRest, type Rest, type RestPolicy } from './rest.js';
-import { type Bucket, createBucket, fits, giveBack, headroomAfter, raiseTo, refill, setLevel, shown, take, waitFor } from './bucket.js';
+import { type Bucket, createBucket, fits, giveBack, headroomAfter, rate, raiseTo, refill, setLevel, shown, take, waitFor } from './bucket.js';
 import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS } from './policy.js';
 import {
   DIMENSIONS,
@@ -46,9 +46,8 @@ interface KeyState {
 /**
  * What an answer's headers can say about the key, beyond the numbers.
  * `remaining` is the provider's level when the answered request arrived, which was about when it
- * was admitted; since then the provider has counted the requests that reached it after that one,
- * and has refilled by an amount we cannot know (the request may have reached it just before the
- * answer left), so none is credited: our level stays at or below the provider's.
+ * was admitted; since then the provider has refilled, and has counted the requests that reached it
+ * after that one.
  */
 interface Answer {
   /** The answered reservation, while in flight: `remaining` includes it at its real size. */
@@ -61,6 +60,12 @@ interface Answer {
    * and no longer in flight: such an answer may only lower the level.
    */
   fresh: boolean;
+  /**
+   * How long the provider has surely refilled since `remaining` was true: since the request was
+   * sent (admitted, if unknown), less the delivery margin it may have spent on the way. Any answer,
+   * fresh or not: a late one lowers the level only to what the provider had then, plus this.
+   */
+  refilledMs: number;
   /** When the answered request was admitted (-Infinity if unknown). */
   admittedAt: number;
   /**
@@ -234,8 +239,8 @@ export class KeyPool implements QuotaPool {
   }
 
   /**
-   * Corrects a key from an answer's headers (see Answer): the level becomes `remaining` minus what
-   * is in flight that the provider had not seen yet. After a 429 that is the refusing bucket's own
+   * Corrects a key from an answer's headers (see Answer): the level becomes `remaining`, plus the
+   * refill since, minus what is in flight that the provider had not seen yet. After a 429 that is the refusing bucket's own
    * figure too, so waiting requests go out as it refills rather than together.
    * The burst capacity grows to the largest `remaining` seen: if it never exceeds limit/60, the
    * provider enforces per second and the capacity stays there.
@@ -243,7 +248,7 @@ export class KeyPool implements QuotaPool {
    * counted its request and its input, so those are not subtracted again (its output may still be
    * streaming, so that stays reserved).
    */
-  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation): void {
+  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation, sentAt?: number): void {
     const key = this.byId.get(keyId);
     if (!key) return;
     key.learning = false; // an answer without limits means the key has none to learn
@@ -251,6 +256,7 @@ export class KeyPool implements QuotaPool {
     const onArrival: Answer = {
       counted: answered && key.inFlight.has(answered) ? answered : undefined,
       fresh,
+      refilledMs: answered ? Math.max(0, now - Math.max(answered.at, sentAt ?? answered.at) - DELIVERY_JITTER_MS) : 0,
       admittedAt: answered?.at ?? -Infinity,
       seenBefore: answered ? answered.at - DELIVERY_JITTER_MS : -Infinity,
     };
@@ -388,7 +394,8 @@ export class KeyPool implements QuotaPool {
         if (reservation.at < answer.admittedAt) doubtful = true;
       }
     }
-    const truth = observed.remaining - unseen;
+    // The provider's refill stops at a full bucket: what it counted since comes off that.
+    const truth = Math.min(bucket.capacity, observed.remaining + rate(bucket) * answer.refilledMs) - unseen;
     if (truth >= bucket.level && !resync && !answer.fresh) return;
     if (doubtful && CHARGED_ON_ARRIVAL.has(d)) key.doubted |= bit;
     // The answered request is in `remaining` at its real size now: settle must not give its

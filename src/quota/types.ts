@@ -106,8 +106,11 @@ export interface QuotaPool {
   interactiveWaiting?(now: number): void;
   /** Reconciles with the real usage (undefined: the provider never counted it) and gives back what was not used. */
   settle(reservation: Reservation, usage: Usage | undefined, now: number): void | Promise<void>;
-  /** Corrects a key from an answer's headers; `answered` is the reservation whose answer carried them. */
-  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation): void | Promise<void>;
+  /**
+   * Corrects a key from an answer's headers; `answered` is the reservation whose answer carried
+   * them, `sentAt` when its request was handed to the connection (the provider saw it no earlier).
+   */
+  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation, sentAt?: number): void | Promise<void>;
   /** After an upstream 429: the key takes nothing until `untilMs`. */
   coolDown(keyId: string, untilMs: number): void | Promise<void>;
   /**

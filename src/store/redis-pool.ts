@@ -197,11 +197,11 @@ export class RedisKeyPool implements QuotaPool {
     return this.send(() => this.store.run('spillwaySettle', this.keysOf(key.id), args), true);
   }
 
-  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation): Promise<void> {
+  observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation, sentAt?: number): Promise<void> {
     const key = this.byId.get(keyId);
     if (!key) return Promise.resolve();
     if (this.store.degraded || (answered && this.localOf.has(answered))) {
-      this.local?.observe(keyId, shareOfObserved(observed, this.store.replicas), now, answered);
+      this.local?.observe(keyId, shareOfObserved(observed, this.store.replicas), now, answered, sentAt);
       return Promise.resolve();
     }
     const args = [
@@ -213,6 +213,7 @@ export class RedisKeyPool implements QuotaPool {
       ...observedArgs(observed.outputTokens),
       ...observedArgs(combinedTokens(observed)),
       answered?.at ?? '',
+      sentAt ?? answered?.at ?? '',
     ];
     // A correction is only worth its moment: one lost in an outage is not replayed.
     return this.send(() => this.store.run('spillwayObserve', this.keysOf(keyId), args), false);

@@ -304,18 +304,22 @@ return 1
 /**
  * Observe: KEYS = hash, res, exp. ARGV = now, answered reservation id ('' if none), six limits,
  * then limit and remaining ('' when absent) for rpm, itpm, otpm and tpm (the caller already decided
- * whether Anthropic's combined tokens limit counts), and the answered reservation's admission time
- * ('' when unknown). Mirrors KeyPool.observe/learn: no refill is credited since 'remaining' was true.
+ * whether Anthropic's combined tokens limit counts), the answered reservation's admission time and
+ * when its request was sent ('' when unknown). Mirrors KeyPool.observe/learn.
  */
 export const OBSERVE = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local answered = ARGV[2]
 local answeredAt = tonumber(ARGV[17])
+local sentAt = tonumber(ARGV[18]) or answeredAt
 local s = load(KEYS[1], 3, now)
 -- When nothing admitted after, or within a delivery margin before, the answered request has been
 -- answered or settled yet, this is the newest word on the key and may raise the level; otherwise it
 -- may only lower it (see Answer.fresh in quota/pool.ts).
 local fresh = answeredAt ~= nil and answeredAt - JITTER_MS > (s.seen or 0)
+-- The provider has refilled since the answered request reached it: at most a delivery margin after it was sent.
+local since = 0
+if answeredAt then since = math.max(0, now - math.max(answeredAt, sentAt) - JITTER_MS) end
 s.learn = 0
 local counted = nil
 if answered ~= '' and redis.call('HEXISTS', KEYS[2], answered) == 1 then counted = answered end
@@ -382,7 +386,8 @@ local function learn(d, limit, remaining, countedId, before)
   if counted then unseen = unseen - amount(d, ri, ro) end
   local seen, doubtful = 0, false
   if before then seen, doubtful = before.seen[d], before.doubtful[d] end
-  local truth = remaining - math.max(0, unseen - seen)
+  -- The provider's refill stops at a full bucket: what it counted since comes off that.
+  local truth = math.min(b.c, remaining + rate(d, b.l) * since) - math.max(0, unseen - seen)
   if truth >= b.v and not resync and not fresh then return end
   if doubtful then s.dbt = bit.bor(s.dbt, bitOf(d)) end
   if counted then

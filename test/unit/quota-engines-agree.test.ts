@@ -1,7 +1,7 @@
 /**
  * The two engines of the one quota policy, side by side: the in-process KeyPool and the Redis
  * pool's Lua scripts get the same long random run of admissions, settles, answers (fresh, late,
- * overtaking), new and changed limits, cool-downs and key
+ * overtaking, with and without the time they were sent), new and changed limits, cool-downs and key
  * rests, on one fake clock. They must make the same decisions and end in the same state.
  */
 import assert from 'node:assert/strict';
@@ -137,7 +137,9 @@ describe('the in-process and the Redis key pool agree', { skip: skipWithoutRedis
           const pair = source < 0.7 && open.length > 0 ? pick(random, open) : source < 0.85 && settled.length > 0 ? pick(random, settled) : undefined;
           const keyId = pair ? pair[0].keyId : key.id;
           const headers = KEYS.find((k) => k.id === keyId)!.answer(random);
-          await both((p, i) => p.observe(keyId, headers, t, pair?.[i]));
+          // When its request was handed to the connection: unknown, or some time after admission.
+          const sentAt = pair && random() < 0.5 ? Math.min(t, pair[0].at + Math.floor(random() * 400)) : undefined;
+          await both((p, i) => p.observe(keyId, headers, t, pair?.[i], sentAt));
         } else if (action < 0.91) {
           const until = t + Math.floor(random() * 5000);
           await both((p) => p.coolDown(key.id, until));
