@@ -60,12 +60,8 @@ interface Answer {
    * and no longer in flight: such an answer may only lower the level.
    */
   fresh: boolean;
-  /**
-   * How long the provider has surely refilled since `remaining` was true: since the request was
-   * sent (admitted, if unknown), less the delivery margin it may have spent on the way. Any answer,
-   * fresh or not: a late one lowers the level only to what the provider had then, plus this.
-   */
-  refilledMs: number;
+  /** ms since the answered request was sent (admitted, if unknown): see creditedRefill. */
+  sinceSentMs: number;
   /** When the answered request was admitted (-Infinity if unknown). */
   admittedAt: number;
   /**
@@ -117,6 +113,18 @@ export function combinedTokens(observed: ObservedLimits): Observed | undefined {
   const output = observed.outputTokens?.limit;
   if (input === undefined || output === undefined) return tokens;
   return tokens.limit !== undefined && tokens.limit < input + output ? tokens : undefined;
+}
+
+/**
+ * The refill the provider surely had since an answered request reached it, `sinceSentMs` after it
+ * was sent: none for the first half of the bucket's length (or the delivery margin, if longer),
+ * since the request may have spent that on the way (an overloaded provider reads requests late).
+ * Any answer, fresh or not. What is not credited stays in the provider's bucket, at most half of
+ * it, so its refill is never lost to a full bucket; a long answer still gets the rest.
+ */
+function creditedRefill(bucket: Bucket, sinceSentMs: number): number {
+  const r = rate(bucket);
+  return r > 0 ? r * Math.max(0, sinceSentMs - Math.max(DELIVERY_JITTER_MS, bucket.capacity / r / 2)) : 0;
 }
 
 function configuredLimit(limits: Limits, dimension: number): number | undefined {
@@ -256,7 +264,7 @@ export class KeyPool implements QuotaPool {
     const onArrival: Answer = {
       counted: answered && key.inFlight.has(answered) ? answered : undefined,
       fresh,
-      refilledMs: answered ? Math.max(0, now - Math.max(answered.at, sentAt ?? answered.at) - DELIVERY_JITTER_MS) : 0,
+      sinceSentMs: answered ? now - Math.max(answered.at, sentAt ?? answered.at) : 0,
       admittedAt: answered?.at ?? -Infinity,
       seenBefore: answered ? answered.at - DELIVERY_JITTER_MS : -Infinity,
     };
@@ -395,7 +403,7 @@ export class KeyPool implements QuotaPool {
       }
     }
     // The provider's refill stops at a full bucket: what it counted since comes off that.
-    const truth = Math.min(bucket.capacity, observed.remaining + rate(bucket) * answer.refilledMs) - unseen;
+    const truth = Math.min(bucket.capacity, observed.remaining + creditedRefill(bucket, answer.sinceSentMs)) - unseen;
     if (truth >= bucket.level && !resync && !answer.fresh) return;
     if (doubtful && CHARGED_ON_ARRIVAL.has(d)) key.doubted |= bit;
     // The answered request is in `remaining` at its real size now: settle must not give its

@@ -317,9 +317,16 @@ local s = load(KEYS[1], 3, now)
 -- answered or settled yet, this is the newest word on the key and may raise the level; otherwise it
 -- may only lower it (see Answer.fresh in quota/pool.ts).
 local fresh = answeredAt ~= nil and answeredAt - JITTER_MS > (s.seen or 0)
--- The provider has refilled since the answered request reached it: at most a delivery margin after it was sent.
+-- ms since the answered request was sent (see credited).
 local since = 0
-if answeredAt then since = math.max(0, now - math.max(answeredAt, sentAt) - JITTER_MS) end
+if answeredAt then since = now - math.max(answeredAt, sentAt) end
+-- The refill the provider surely had since: none for the first half of the bucket's length (or the
+-- delivery margin, if longer), which the request may have spent on the way (KeyPool's creditedRefill).
+local function credited(b, d)
+  local r = rate(d, b.l)
+  if r <= 0 then return 0 end
+  return r * math.max(0, since - math.max(JITTER_MS, b.c / r / 2))
+end
 s.learn = 0
 local counted = nil
 if answered ~= '' and redis.call('HEXISTS', KEYS[2], answered) == 1 then counted = answered end
@@ -387,7 +394,7 @@ local function learn(d, limit, remaining, countedId, before)
   local seen, doubtful = 0, false
   if before then seen, doubtful = before.seen[d], before.doubtful[d] end
   -- The provider's refill stops at a full bucket: what it counted since comes off that.
-  local truth = math.min(b.c, remaining + rate(d, b.l) * since) - math.max(0, unseen - seen)
+  local truth = math.min(b.c, remaining + credited(b, d)) - math.max(0, unseen - seen)
   if truth >= b.v and not resync and not fresh then return end
   if doubtful then s.dbt = bit.bor(s.dbt, bitOf(d)) end
   if counted then

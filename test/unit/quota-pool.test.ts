@@ -251,15 +251,18 @@ for (const engine of engines) describe(`key pool (${engine.name})`, { skip: engi
       assert.equal((await dim(pool, 'a', 'rpm', T0 + 100))?.remaining, 58);
     });
 
-    it('an answer credits the refill since its request reached the provider', async () => {
-      const pool = open([{ id: 'a', limits: { rpm: 600 } }]); // 10 at once, 1 per 100 ms
+    it('an answer credits the refill since its request reached the provider, less half the bucket it may have spent on the way', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 600 } }]); // 10 at once, 1 per 100 ms: a bucket 1 s long
       const r = reserved(await pool.tryReserve(small, T0));
-      // The provider had 5 left when the request arrived, at most the delivery margin after it was
-      // admitted; 400 ms after admission it has surely refilled (400 - margin) / 100 more.
-      await pool.observe('a', { requests: { limit: 600, remaining: 5 } }, T0 + 400, r);
-      await pool.settle(r, small, T0 + 400);
-      const expected = 5 + (400 - DELIVERY_JITTER_MS) / 100;
-      assert.ok(Math.abs(((await dim(pool, 'a', 'rpm', T0 + 400))?.remaining ?? 0) - expected) < 1e-9);
+      // The provider had 5 left when the request arrived, up to half the bucket's length (500 ms)
+      // after it was sent; 800 ms after sending it has surely refilled (800 - 500) / 100 more.
+      await pool.observe('a', { requests: { limit: 600, remaining: 5 } }, T0 + 800, r, T0);
+      await pool.settle(r, small, T0 + 800);
+      assert.ok(Math.abs(((await dim(pool, 'a', 'rpm', T0 + 800))?.remaining ?? 0) - 8) < 1e-9);
+      // An answer within that half credits nothing.
+      const q = reserved(await pool.tryReserve(small, T0 + 800));
+      await pool.observe('a', { requests: { limit: 600, remaining: 2 } }, T0 + 1200, q, T0 + 800);
+      assert.ok(Math.abs(((await dim(pool, 'a', 'rpm', T0 + 1200))?.remaining ?? 0) - 2) < 1e-9);
     });
 
     it('requests admitted just before the answered one count as unseen, and as they settle the level is not left below zero', async () => {
