@@ -13,7 +13,9 @@ import type { Demand } from '../quota/types.js';
 import { failureReason, hiddenFromClient, refusedByKey, waitsInAdmission, worthFallingBack } from '../resilience/outcome.js';
 import { decideRetry } from '../resilience/retry.js';
 import { featuresOf } from '../routing/features.js';
-import { findRoute, planRequest, type Candidate } from '../routing/plan.js';
+import { canaryIdentity } from '../routing/canary.js';
+import { findRouteName, planRequest, type Candidate } from '../routing/plan.js';
+import { steerPlan } from '../routing/steer.js';
 import { remainingShare } from '../routing/tiers.js';
 import { weightedOrder } from '../routing/weighted.js';
 import { attempt, type FailedAttempt } from './dispatch.js';
@@ -42,8 +44,9 @@ export interface TargetPlan {
 async function resolvePlan(gw: Engine, exchange: RequestContext, chat: ChatRequest, demandOf: (model: string) => Demand): Promise<TargetPlan> {
   // One config snapshot per request: a reload swaps gw.config for the next requests only.
   const { config, providers } = gw;
-  const route = findRoute(config.routes, chat.model);
-  if (!route) {
+  const routeName = findRouteName(config.routes, chat.model);
+  const route = routeName === undefined ? undefined : config.routes[routeName];
+  if (routeName === undefined || !route) {
     throw new GatewayError('not_found', `model: no route for model "${chat.model}" (configure it under routes, or add a "*" route)`, {
       param: 'model',
     });
@@ -57,9 +60,22 @@ async function resolvePlan(gw: Engine, exchange: RequestContext, chat: ChatReque
   const shares = new Map<string, number>();
   const tiered = route.tiers.length > 0 && route.targets[0] ? providers.get(route.targets[0].provider) : undefined;
   if (tiered) shares.set(tiered.name, remainingShare(await tiered.pool.snapshot(now), now));
-  const plan = planRequest(route, chat.model, { features, remainingShare: (name) => shares.get(name) ?? 1 });
+  const planned = planRequest(route, chat.model, { features, remainingShare: (name) => shares.get(name) ?? 1 });
+  const canaryShare = route.canary ? gw.traffic.canaryShare(routeName) : 0;
+  const steering = steerPlan(planned, {
+    routeName,
+    model: chat.model,
+    flags: config.flags,
+    flagOn: (name) => gw.traffic.flagOn(name),
+    canary: route.canary,
+    canaryShare,
+    point: route.canary && canaryShare > 0 ? await gw.traffic.pointFor(routeName, canaryIdentity(route.canary.by, chat.body, exchange.req.headers, exchange.owner)) : 1,
+  });
+  const { plan } = steering;
   if (plan.rule) exchange.trace.route = plan.rule;
   if (plan.tier) exchange.trace.route = `tier ${plan.tier.model} (${Math.round(plan.tier.remaining * 100)}% left)`;
+  if (steering.flag) exchange.trace.route = `flag ${steering.flag}`;
+  if (steering.canary) exchange.trace.route = `canary ${steering.canary}`;
   const toTarget = (candidate: Candidate): Target => {
     const provider = providers.get(candidate.provider);
     if (!provider) throw new GatewayError('invalid_request', `model "${chat.model}" routes to unknown provider "${candidate.provider}"`);

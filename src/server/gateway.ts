@@ -19,6 +19,11 @@ import { AdmissionQueue } from '../quota/queue.js';
 import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
 import { RedisBatchStore } from '../batch/redis-store.js';
+import { MemorySwitches } from '../routing/switches.js';
+import { TrafficControl } from '../routing/traffic-control.js';
+import { RedisSwitches } from '../store/redis-switches.js';
+import { MemoryCanaryPoints } from '../routing/canary-points.js';
+import { RedisCanaryPoints } from '../store/redis-canary-points.js';
 import { capConnectionsPerClient } from './client-connections.js';
 import { KeyProber } from './key-prober.js';
 import { handleRequest } from './routes.js';
@@ -72,7 +77,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
       : {},
   );
   const upstream = new UpstreamClient();
-  const gateway: Omit<Gateway, 'observability' | 'observer' | 'prober'> = {
+  const gateway: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'traffic'> = {
     config,
     lifecycle,
     get providers() {
@@ -90,11 +95,18 @@ export function createGateway(config: Config, log: (message: string) => void): G
   const observability = createObservability(config, viewOf(gateway), { log });
   const prober = new KeyProber({ providers: () => gateway.providers.values(), upstream, observer: observability.observer, log }, config.key_rest.first_probe);
   prober.start();
-  return Object.assign(gateway, { observer: observability.observer, observability, prober });
+  const traffic = new TrafficControl(
+    store ? new RedisSwitches(store) : new MemorySwitches(),
+    store ? new RedisCanaryPoints(store) : new MemoryCanaryPoints(),
+    () => gateway.config,
+    observability.alerts,
+    log,
+  );
+  return Object.assign(gateway, { observer: observability.observer, observability, prober, traffic });
 }
 
 /** What metrics, alerts and the dashboard read: the gateway's providers as they are now, after any reload. */
-function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober'>): GatewayView {
+function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'traffic'>): GatewayView {
   return {
     pools: (now) => Promise.all([...gw.providers.values()].map(async (provider) => ({ provider: provider.name, keys: await provider.pool.snapshot(now) }))),
     queueDepth: () => gw.queue.depth,
@@ -161,6 +173,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       await gateway.upstream.close();
       await gateway.lifecycle.close();
       await gateway.cache.close();
+      await gateway.traffic.close();
       await gateway.redis?.release();
       gateway.observability.close();
       gateway.prober.close();
