@@ -10,6 +10,8 @@ import { startDemoProviders } from './demo.js';
 import { demoTable, runDemo } from './demo-burst.js';
 import { GROUPINGS, usageReport } from './usage.js';
 import type { UsageGrouping } from '../observe/usage-log.js';
+import type { ShadowReport } from '../routing/shadow-report.js';
+import { formatShadowReport } from './shadow-report.js';
 import { callAdmin, canaryPath, DEFAULT_ADMIN_URL, flagPath, type AdminTarget } from './admin-client.js';
 
 function port(value: string): number {
@@ -201,6 +203,22 @@ adminOptions(program.command('canary <action> <route> [share]'))
       fail(new ConfigError(`canary: expected "promote ROUTE", "demote ROUTE" or "set ROUTE SHARE" (SHARE from 0 to 1)`));
     }
     return lever(options, 'POST', canaryPath(route), body);
+  });
+
+adminOptions(program.command('shadow').command('report'))
+  .description('the shadow comparison of a route: agreement with its interval, latency and cost side by side, the worst disagreements')
+  .option('-r, --route <route>', 'the route (default: every route)')
+  .option('-s, --since <span>', 'how far back: 7d, 24h, 30m or all', 'all')
+  .option('--json', 'print the report as JSON')
+  .action(async (options: AdminTarget & { route?: string; since: string; json?: boolean }) => {
+    const query = new URLSearchParams({ since: options.since, ...(options.route !== undefined ? { route: options.route } : {}) });
+    try {
+      const report = (await callAdmin(options, 'GET', `/admin/shadow?${query}`)) as ShadowReport;
+      console.log(options.json ? JSON.stringify(report, null, 2) : formatShadowReport(report));
+    } catch (error) {
+      console.error(`spillway: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
   });
 
 program.parseAsync().catch(fail);

@@ -24,6 +24,7 @@ import { jsonAnswer, type Answer } from './answer.js';
 import type { RequestContext } from './request-context.js';
 import type { Engine } from './engine.js';
 import type { ChatRequest } from './ingress.js';
+import type { ShadowPlan } from './shadow.js';
 
 /** The output cap assumed when an OpenAI client sets none. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -39,6 +40,8 @@ export interface TargetPlan {
   strategy: 'spill' | 'weighted';
   primary: Target[];
   fallback: Target[];
+  /** The route's shadow, when it has one and no flag overrides the route. */
+  shadow?: ShadowPlan;
 }
 
 async function resolvePlan(gw: Engine, exchange: RequestContext, chat: ChatRequest, demandOf: (model: string) => Demand): Promise<TargetPlan> {
@@ -82,12 +85,16 @@ async function resolvePlan(gw: Engine, exchange: RequestContext, chat: ChatReque
     return { provider, model: candidate.model, fallback: candidate.fallback };
   };
   const primary = plan.primary.map(toTarget);
+  const shadow: Pick<TargetPlan, 'shadow'> =
+    route.shadow && !steering.flag
+      ? { shadow: { route: routeName, share: route.shadow.share, target: toTarget({ provider: route.shadow.target.provider, model: route.shadow.target.model ?? chat.model, fallback: false }) } }
+      : {};
   if (plan.strategy === 'weighted' && primary.length > 1) {
     const hasRoom = await Promise.all(primary.map(async (target) => (await target.provider.pool.waitTime(demandOf(target.model), now)) === 0));
     const order = weightedOrder(plan.primary.map((c) => c.weight ?? 1), hasRoom, Math.random);
-    return { strategy: plan.strategy, primary: order.map((i) => primary[i]!), fallback: plan.fallback.map(toTarget) };
+    return { strategy: plan.strategy, primary: order.map((i) => primary[i]!), fallback: plan.fallback.map(toTarget), ...shadow };
   }
-  return { strategy: plan.strategy, primary, fallback: plan.fallback.map(toTarget) };
+  return { strategy: plan.strategy, primary, fallback: plan.fallback.map(toTarget), ...shadow };
 }
 
 /**

@@ -1,10 +1,11 @@
 /**
  * The admin API's traffic levers: `POST /admin/flags/{name}` ({"on": true}), `POST
- * /admin/canary/{route}` ({"share": 0.3}, {"promote": true} or {"demote": true}), and `GET
- * /admin/traffic` (every flag and canary as they stand). Called by admin.ts once the admin key
- * has been checked.
+ * /admin/canary/{route}` ({"share": 0.3}, {"promote": true} or {"demote": true}), `GET
+ * /admin/traffic` (every flag and canary as they stand) and `GET /admin/shadow?route=X&since=1d`
+ * (the shadow report). Called by admin.ts once the admin key has been checked.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseSince } from '../cli/usage.js';
 import { UnknownSwitch, type CanaryChange } from '../routing/traffic-control.js';
 import type { Gateway } from './gateway.js';
 import { readJsonBody } from './request-body.js';
@@ -12,7 +13,7 @@ import { readJsonBody } from './request-body.js';
 const ADMIN_BODY_LIMIT = 64 * 1024;
 
 export function isTrafficPath(path: string): boolean {
-  return path === '/admin/traffic' || path.startsWith('/admin/flags/') || path.startsWith('/admin/canary/');
+  return path === '/admin/traffic' || path === '/admin/shadow' || path.startsWith('/admin/flags/') || path.startsWith('/admin/canary/');
 }
 
 class BadRequest extends Error {}
@@ -59,8 +60,18 @@ function nameAfter(path: string, prefix: string): string {
   }
 }
 
-export async function serveTraffic(gw: Gateway, req: IncomingMessage, res: ServerResponse, method: string, path: string): Promise<void> {
+export async function serveTraffic(gw: Gateway, req: IncomingMessage, res: ServerResponse, method: string, path: string, query: URLSearchParams): Promise<void> {
   try {
+    if (path === '/admin/shadow') {
+      if (method !== 'GET') return reply(res, 405, errorBody('invalid_request_error', `${method} ${path}: use GET`));
+      let since: number;
+      try {
+        since = parseSince(query.get('since') ?? 'all', Date.now());
+      } catch {
+        throw new BadRequest('since: expected a span like 7d, 24h or 30m, or "all"');
+      }
+      return reply(res, 200, gw.shadow.report(query.get('route') ?? undefined, since));
+    }
     if (path === '/admin/traffic') {
       if (method !== 'GET') return reply(res, 405, errorBody('invalid_request_error', `${method} ${path}: use GET`));
       return reply(res, 200, gw.traffic.status());

@@ -74,7 +74,7 @@ export async function serveAdmin(gw: Gateway, req: IncomingMessage, res: ServerR
     const body = JSON.stringify({ error: { type: 'authentication_error', message: 'an admin key is needed: send it as x-api-key, Authorization: Bearer, or ?key=' } });
     return send(res, 401, 'application/json', body, { 'www-authenticate': 'Bearer realm="spillway admin"' });
   }
-  if (isTrafficPath(path)) return serveTraffic(gw, req, res, method, path);
+  if (isTrafficPath(path)) return serveTraffic(gw, req, res, method, path, query);
   const { observability } = gw;
   switch (path) {
     case '/':

@@ -24,6 +24,8 @@ import { TrafficControl } from '../routing/traffic-control.js';
 import { RedisSwitches } from '../store/redis-switches.js';
 import { MemoryCanaryPoints } from '../routing/canary-points.js';
 import { RedisCanaryPoints } from '../store/redis-canary-points.js';
+import { ShadowRecorder } from '../pipeline/shadow.js';
+import { SqliteShadowPairs } from '../store/sqlite-shadow.js';
 import { capConnectionsPerClient } from './client-connections.js';
 import { KeyProber } from './key-prober.js';
 import { handleRequest } from './routes.js';
@@ -77,7 +79,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
       : {},
   );
   const upstream = new UpstreamClient();
-  const gateway: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'traffic'> = {
+  const gateway: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'traffic' | 'shadow'> = {
     config,
     lifecycle,
     get providers() {
@@ -102,11 +104,12 @@ export function createGateway(config: Config, log: (message: string) => void): G
     observability.alerts,
     log,
   );
-  return Object.assign(gateway, { observer: observability.observer, observability, prober, traffic });
+  const shadow = new ShadowRecorder(() => new SqliteShadowPairs(config.data_dir));
+  return Object.assign(gateway, { observer: observability.observer, observability, prober, traffic, shadow });
 }
 
 /** What metrics, alerts and the dashboard read: the gateway's providers as they are now, after any reload. */
-function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'traffic'>): GatewayView {
+function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'traffic' | 'shadow'>): GatewayView {
   return {
     pools: (now) => Promise.all([...gw.providers.values()].map(async (provider) => ({ provider: provider.name, keys: await provider.pool.snapshot(now) }))),
     queueDepth: () => gw.queue.depth,
@@ -167,6 +170,8 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
     host,
     gateway,
     async close() {
+      // Shadow copies in flight are let go first: they use the upstream client and the providers.
+      await gateway.shadow.close();
       await gateway.batches?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
