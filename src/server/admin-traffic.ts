@@ -5,7 +5,7 @@
  * (the shadow report). Called by admin.ts once the admin key has been checked.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseSince } from '../cli/usage.js';
+import { parseSince } from '../observe/span.js';
 import { UnknownSwitch, type CanaryChange } from '../routing/traffic-control.js';
 import type { Gateway } from './gateway.js';
 import { readJsonBody } from './request-body.js';
