@@ -49,7 +49,6 @@ export function formatSummary(by: UsageGrouping, rows: UsageSummaryRow[]): strin
   return `${TITLES[by]}\n${table(header, body)}`;
 }
 
-export { parseSince } from '../observe/span.js';
 import { parseSince } from '../observe/span.js';
 
 export interface UsageCommandOptions {

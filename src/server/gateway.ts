@@ -26,6 +26,8 @@ import { MemoryCanaryPoints } from '../routing/canary-points.js';
 import { RedisCanaryPoints } from '../store/redis-canary-points.js';
 import { ShadowRecorder } from '../pipeline/shadow.js';
 import { SqliteShadowPairs } from '../store/sqlite-shadow.js';
+import { CanaryWatch } from '../routing/canary-watch.js';
+import type { Observer } from '../observe/observer.js';
 import { capConnectionsPerClient } from './client-connections.js';
 import { KeyProber } from './key-prober.js';
 import { handleRequest } from './routes.js';
@@ -105,7 +107,32 @@ export function createGateway(config: Config, log: (message: string) => void): G
     log,
   );
   const shadow = new ShadowRecorder(() => new SqliteShadowPairs(config.data_dir));
-  return Object.assign(gateway, { observer: observability.observer, observability, prober, traffic, shadow });
+  const watch = new CanaryWatch(() => gateway.config, traffic, throttled((route, since) => shadow.agreement(route, since)), log);
+  const observer: Observer = {
+    ...observability.observer,
+    upstream(record) {
+      observability.observer.upstream(record);
+      try {
+        watch.upstream(record);
+      } catch (error) {
+        log(`spillway: canary watch failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+  };
+  return Object.assign(gateway, { observer, observability, prober, traffic, shadow });
+}
+
+/** The shadow agreement of a route, read from the pairs at most once a second. */
+function throttled(read: (route: string, since: number) => { pairs: number; rate: number | undefined }): typeof read {
+  const last = new Map<string, { at: number; value: ReturnType<typeof read> }>();
+  return (route, since) => {
+    const now = Date.now();
+    const known = last.get(route);
+    if (known && now - known.at < 1_000) return known.value;
+    const value = read(route, since);
+    last.set(route, { at: now, value });
+    return value;
+  };
 }
 
 /** What metrics, alerts and the dashboard read: the gateway's providers as they are now, after any reload. */
