@@ -1,8 +1,9 @@
 /**
  * Interactive latency with shadow on vs off: two gateways side by side in one run, the same
  * simulated primary (200 ms to first token) behind both; one also copies every answered request
- * (share 1.0) to a candidate on a simulator of its own. Runs alternate off/on so drift in the
- * machine's load hits both alike. The client's latency is measured to the end of its answer.
+ * (share 1.0) to a candidate on a simulator of its own. Each round runs off, on, off again, so
+ * drift in the machine's load hits both alike, and the two off runs give the noise (A/A) to judge
+ * the on/off ratio against. The client's latency is measured to the end of its answer.
  *
  *   npm run bench:shadow            (SHADOW_N=400 SHADOW_CONCURRENCY=8 SHADOW_ROUNDS=3 to change)
  */
@@ -58,13 +59,17 @@ const at = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, M
 try {
   await load(off.url);
   await load(on.url); // warm-up
-  const offAll: number[] = [];
+  const offA: number[] = [];
+  const offB: number[] = [];
   const onAll: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    offAll.push(...(await load(off.url)));
+    offA.push(...(await load(off.url)));
     onAll.push(...(await load(on.url)));
+    offB.push(...(await load(off.url)));
   }
-  offAll.sort((a, b) => a - b);
+  const offAll = [...offA, ...offB].sort((a, b) => a - b);
+  offA.sort((a, b) => a - b);
+  offB.sort((a, b) => a - b);
   onAll.sort((a, b) => a - b);
   const pairs = on.gateway.shadow.report(undefined, 0).pairs;
   console.log(`\nShadow on vs off: ${ROUNDS} × ${N} non-streaming requests each at concurrency ${CONCURRENCY}, primary 200 ms to first token, ${os.cpus().length} cores\n`);
@@ -72,7 +77,11 @@ try {
     { shadow: 'off', 'p50 ms': at(offAll, 0.5).toFixed(1), 'p95 ms': at(offAll, 0.95).toFixed(1), 'p99 ms': at(offAll, 0.99).toFixed(1) },
     { shadow: 'on (share 1.0)', 'p50 ms': at(onAll, 0.5).toFixed(1), 'p95 ms': at(onAll, 0.95).toFixed(1), 'p99 ms': at(onAll, 0.99).toFixed(1) },
   ]);
-  console.log(`p50 ratio on/off ${(at(onAll, 0.5) / at(offAll, 0.5)).toFixed(3)}, p95 ratio ${(at(onAll, 0.95) / at(offAll, 0.95)).toFixed(3)}; ${pairs} shadow pairs scored, ${on.gateway.shadow.skipped} copies skipped`);
+  console.log(
+    `p50 ratio on/off ${(at(onAll, 0.5) / at(offAll, 0.5)).toFixed(3)} (noise, off/off: ${(at(offB, 0.5) / at(offA, 0.5)).toFixed(3)}), ` +
+      `p95 ratio ${(at(onAll, 0.95) / at(offAll, 0.95)).toFixed(3)} (off/off: ${(at(offB, 0.95) / at(offA, 0.95)).toFixed(3)}); ` +
+      `${pairs} shadow pairs scored, ${on.gateway.shadow.skipped} copies skipped`,
+  );
 } finally {
   await off.close();
   await on.close();
