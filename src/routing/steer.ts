@@ -42,7 +42,8 @@ export function steerPlan(plan: Plan, input: SteerInput): Steering {
     return { plan: { strategy: 'spill', primary: [{ provider, model: model ?? input.model, fallback: false }], fallback: [] }, flag };
   }
   const { canary } = input;
-  if (!canary || input.canaryShare <= 0) return { plan };
+  // A rule's choice is deliberate (a background request to a small model, say): the canary leaves it alone.
+  if (!canary || input.canaryShare <= 0 || plan.rule) return { plan };
   const side = canarySide(input.point, input.canaryShare);
   if (side === 'primary') return { plan, canary: side };
   const candidate: Candidate = { provider: canary.target.provider, model: canary.target.model ?? input.model, fallback: false };

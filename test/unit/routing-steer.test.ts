@@ -82,6 +82,11 @@ describe('canary', () => {
     assert.equal(steerPlan(plan, { ...base, point: 0.9 }).plan, plan);
   });
 
+  it('a plan a rule chose is left alone by the canary', () => {
+    const ruled: Plan = { ...plan, rule: 'rule 0' };
+    assert.deepEqual(steerPlan(ruled, { ...base, point: 0 }), { plan: ruled });
+  });
+
   it('the user is x-spillway-user, else Anthropic metadata.user_id, else OpenAI user; without one, the tenant', () => {
     assert.equal(userOf({ metadata: { user_id: 'a' }, user: 'b' }, { 'x-spillway-user': 'h' }), 'h');
     assert.equal(userOf({ metadata: { user_id: 'a' }, user: 'b' }, {}), 'a');
