@@ -5,13 +5,16 @@
  * of reach a replica keeps the last state it read.
  */
 import { emptySwitchState, MemorySwitches, type SwitchState } from '../routing/switches.js';
+import type { Redis } from 'ioredis';
 import type { RedisStore } from './redis-store.js';
 
 const REFRESH_MS = 250;
 
-export function parseSwitches(hash: Record<string, string>): SwitchState {
+export function parseSwitches(hash: unknown): SwitchState | undefined {
+  // HGETALL answers an object; anything else is no reading of the switches.
+  if (typeof hash !== 'object' || hash === null || Array.isArray(hash)) return undefined;
   const state = emptySwitchState();
-  for (const [field, value] of Object.entries(hash)) {
+  for (const [field, value] of Object.entries(hash as Record<string, string>)) {
     if (field.startsWith('flag:')) state.flags[field.slice(5)] = value === '1';
     else if (field.startsWith('canary:')) {
       const share = Number(value);
@@ -27,27 +30,32 @@ function sameState(a: SwitchState, b: SwitchState): boolean {
 
 export class RedisSwitches extends MemorySwitches {
   private readonly key: string;
+  /**
+   * A connection of its own, without auto-pipelining: the poll runs four times a second whatever
+   * the load, and must neither wait behind nor be batched with admission scripts.
+   */
+  private readonly client: Redis;
   private readonly timer: ReturnType<typeof setInterval>;
   private refreshing: Promise<void> | undefined;
   private closed = false;
 
-  constructor(private readonly store: RedisStore) {
+  constructor(store: RedisStore) {
     super();
     this.key = store.key('switches');
-    store.retain();
-    // The first read waits for the first tick too: a command sent while the gateway is still being
-    // built would open an auto-pipeline that lacks the scripts other stores define after this one.
+    this.client = store.client.duplicate({ enableAutoPipelining: false });
+    this.client.on('error', () => {}); // the shared store reports outages
     this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
     this.timer.unref();
+    void this.refresh();
   }
 
   override async setFlag(name: string, on: boolean): Promise<void> {
-    await this.store.client.hset(this.key, `flag:${name}`, on ? '1' : '0');
+    await this.client.hset(this.key, `flag:${name}`, on ? '1' : '0');
     await super.setFlag(name, on);
   }
 
   override async setCanaryShare(route: string, share: number): Promise<void> {
-    await this.store.client.hset(this.key, `canary:${route}`, String(share));
+    await this.client.hset(this.key, `canary:${route}`, String(share));
     await super.setCanaryShare(route, share);
   }
 
@@ -60,8 +68,8 @@ export class RedisSwitches extends MemorySwitches {
 
   private async read(): Promise<void> {
     try {
-      const next = parseSwitches(await this.store.client.hgetall(this.key));
-      if (!sameState(next, this.current())) this.replace(next);
+      const next = parseSwitches(await this.client.hgetall(this.key));
+      if (next && !sameState(next, this.current())) this.replace(next);
     } catch {
       // Redis is out of reach: RedisStore reports the outage; the last state holds meanwhile.
     }
@@ -71,6 +79,6 @@ export class RedisSwitches extends MemorySwitches {
     this.closed = true;
     clearInterval(this.timer);
     await this.refreshing;
-    await this.store.release();
+    this.client.disconnect();
   }
 }
