@@ -118,10 +118,28 @@ export function windowHeadroom(log: WindowLog, amounts: readonly number[], allow
 /** Counts an admitted request; the entry is returned so that settle can correct it. */
 export function record(log: WindowLog, amounts: number[], now: number): WindowEntry {
   const entry: WindowEntry = { at: now, amounts };
-  let i = log.entries.length;
-  while (i > 0 && log.entries[i - 1]!.at > now) i--;
-  log.entries.splice(i, 0, entry);
+  insert(log, entry);
   return entry;
+}
+
+function insert(log: WindowLog, entry: WindowEntry): void {
+  let i = log.entries.length;
+  while (i > 0 && log.entries[i - 1]!.at > entry.at) i--;
+  log.entries.splice(i, 0, entry);
+}
+
+/**
+ * The provider answered the request at `at`, so it arrived no later: the window counts it from
+ * then. Arrival lies between sending and the answer, and a request can take long to reach a busy
+ * provider (a new connection, its event loop): only the answer bounds it safely.
+ */
+export function answeredAt(log: WindowLog, entry: WindowEntry, at: number): void {
+  if (at <= entry.at) return;
+  const i = log.entries.indexOf(entry);
+  if (i < 0) return; // already out of every window
+  log.entries.splice(i, 1);
+  entry.at = at;
+  insert(log, entry);
 }
 
 /** The request is answered: the window counts what it really used, or nothing if the provider never counted it. */

@@ -25,6 +25,7 @@ const schema = z
       )
       .default([]),
     window: z.enum(['minute', 'second']).optional(),
+    rate_window: z.object({ type: z.enum(['sliding', 'fixed']), length_ms: positive }).strict().optional(),
     otpm: z.enum(['generated', 'max_tokens']).optional(),
     latency: z.object({ ttft_ms: z.number().min(0).optional(), tokens_per_second: positive.optional() }).strict().optional(),
     output_tokens: z.number().int().positive().optional(),
@@ -79,6 +80,7 @@ export function loadSimConfig(path: string): { options: SimOptions; port?: numbe
   const options: SimOptions = defined({
     keys: c.keys.map((k) => ({ id: k.id, key: k.key, limits: defined(k.limits) })),
     window: c.window,
+    rateWindow: c.rate_window && { type: c.rate_window.type, lengthMs: c.rate_window.length_ms },
     otpm: c.otpm,
     latency: c.latency && defined({ ttftMs: c.latency.ttft_ms, tokensPerSecond: c.latency.tokens_per_second }),
     outputTokens: c.output_tokens,

@@ -218,7 +218,7 @@ export class RedisKeyPool implements QuotaPool {
       sentAt ?? answered?.at ?? '',
     ];
     // A correction is only worth its moment: one lost in an outage is not replayed.
-    return this.send(() => this.store.run('spillwayObserve', this.keysOf(keyId), args), false);
+    return this.send(() => this.store.run('spillwayObserve', [...this.keysOf(keyId), this.windowOf(keyId)], args), false);
   }
 
   coolDown(keyId: string, untilMs: number): Promise<void> {

@@ -310,12 +310,12 @@ return 1
 `;
 
 /**
- * Observe: KEYS = hash, res, exp. ARGV = now, answered reservation id ('' if none), six limits,
+ * Observe: KEYS = hash, res, exp, window log. ARGV = now, answered reservation id ('' if none), six limits,
  * then limit and remaining ('' when absent) for rpm, itpm, otpm and tpm (the caller already decided
  * whether Anthropic's combined tokens limit counts), the answered reservation's admission time and
  * when its request was sent ('' when unknown). Mirrors KeyPool.observe/learn.
  */
-export const OBSERVE = `${PRELUDE}
+export const OBSERVE = `${PRELUDE}${WINDOW_LUA}
 local now = tonumber(ARGV[1])
 local answered = ARGV[2]
 local answeredAt = tonumber(ARGV[17])
@@ -416,6 +416,10 @@ learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted, before)
 learn(OTPM, tonumber(ARGV[13]), tonumber(ARGV[14]), nil)
 learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
 if fresh then s.seen = answeredAt end
+if counted then
+  local _, ri, ro = parseRecord(redis.call('HGET', KEYS[2], counted))
+  winAnswered(KEYS[4], counted, ri, ro, now)
+end
 save(KEYS[1], s)
 return 1
 `;

@@ -111,6 +111,13 @@ local function winRecord(wkey, s, rid, i, o, now)
   redis.call('PEXPIRE', wkey, 2 * s.win.len + JITTER_MS)
 end
 
+-- The provider answered the request at 'now', so it arrived no later (window.ts answeredAt): counted from then.
+local function winAnswered(wkey, rid, ri, ro, now)
+  local member = rid .. ',' .. ri .. ',' .. ro
+  local at = tonumber(redis.call('ZSCORE', wkey, member))
+  if at and at < now then redis.call('ZADD', wkey, now, member) end
+end
+
 -- Settled: the window counts the real usage, or nothing if the provider never counted the request.
 local function winCorrect(wkey, rid, ri, ro, at, hasUsage, ui, uo)
   if redis.call('ZREM', wkey, rid .. ',' .. ri .. ',' .. ro) == 1 and hasUsage then

@@ -411,6 +411,14 @@ for (const engine of engines) describe(`key pool (${engine.name})`, { skip: engi
       reserved(await pool.tryReserve(big, T0 + 20)); // 100 + 400 + 400
     });
 
+    it('a request is counted in the window from when it was answered: it may have reached the provider that late', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 6 }, window: sliding }]); // one per window
+      const first = reserved(await pool.tryReserve(small, T0));
+      await pool.observe('a', {}, T0 + 400, first, T0 + 300);
+      assert.equal(waitOf(await pool.tryReserve(small, T0 + 10_000)), 400 + DELIVERY_JITTER_MS);
+      reserved(await pool.tryReserve(small, T0 + 10_400 + DELIVERY_JITTER_MS));
+    });
+
     it('two windowed keys share a burst by headroom: twenty at once over two keys of ten', async () => {
       const pool = open([
         { id: 'a', limits: { rpm: 60 }, window: sliding },
