@@ -160,9 +160,11 @@ export const cacheSchema = z
         cache_nonzero_temperature: z.boolean().default(false),
         /** An answer larger than this on the wire is streamed through without being recorded for the cache. */
         max_entry_bytes: z.number().int().positive().default(DEFAULT_MAX_ENTRY_BYTES),
+        /** Key fenced code blocks (JavaScript, Python) by their syntax tree: formatting and comments do not split entries (cache/code-normalizer.ts). */
+        normalize_code: z.boolean().default(false),
       })
       .strict()
-      .default({ enabled: true, ttl: 6 * 3_600_000, max_bytes: 64 * 1024 * 1024, cache_nonzero_temperature: false, max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES }),
+      .default({ enabled: true, ttl: 6 * 3_600_000, max_bytes: 64 * 1024 * 1024, cache_nonzero_temperature: false, max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES, normalize_code: false }),
     semantic: z
       .object({
         enabled: z.boolean().default(true),
