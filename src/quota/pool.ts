@@ -6,8 +6,8 @@
 import type { Limits } from '../config/schema.js';
 import { claimProbe, DEFAULT_REST_POLICY, startRest, type Rest, type RestPolicy } from './rest.js';
 import { type Bucket, createBucket, fits, giveBack, headroomAfter, rate, raiseTo, refill, take, waitFor } from './bucket.js';
-import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, MINUTE_MS, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS } from './policy.js';
-import { allowanceOf, correct, createWindowLog, record, answeredAt, windowHeadroom, windowWait, type WindowEntry, type WindowLog, type WindowShape } from './window.js';
+import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, MINUTE_MS, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS, WINDOW_ARRIVAL_MS } from './policy.js';
+import { allowanceOf, correct, createWindowLog, record, arrivedBy, windowHeadroom, windowWait, type WindowEntry, type WindowLog, type WindowShape } from './window.js';
 import {
   DIMENSIONS,
   type Demand,
@@ -297,7 +297,7 @@ export class KeyPool implements QuotaPool {
     this.learn(key, TPM, combinedTokens(observed), now, asGenerated);
     if (fresh) key.seen = answered.at;
     const entry = answered && key.windowed.get(answered);
-    if (entry) answeredAt(key.window!, entry, now);
+    if (entry) arrivedBy(key.window!, entry, Math.min(now, (sentAt ?? answered.at) + WINDOW_ARRIVAL_MS));
   }
 
   /** After an upstream 429: the key takes nothing until `untilMs`. Counted as a prediction miss. */

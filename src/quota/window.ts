@@ -129,11 +129,11 @@ function insert(log: WindowLog, entry: WindowEntry): void {
 }
 
 /**
- * The provider answered the request at `at`, so it arrived no later: the window counts it from
- * then. Arrival lies between sending and the answer, and a request can take long to reach a busy
- * provider (a new connection, its event loop): only the answer bounds it safely.
+ * The request reached the provider by `at` (policy.ts WINDOW_ARRIVAL_MS): the window counts it
+ * from then. Arrival lies after sending, and a request can take long to reach a busy provider (a
+ * new connection, its event loop): counting from admission alone would free its room too early.
  */
-export function answeredAt(log: WindowLog, entry: WindowEntry, at: number): void {
+export function arrivedBy(log: WindowLog, entry: WindowEntry, at: number): void {
   if (at <= entry.at) return;
   const i = log.entries.indexOf(entry);
   if (i < 0) return; // already out of every window

@@ -418,7 +418,7 @@ learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
 if fresh then s.seen = answeredAt end
 if counted then
   local _, ri, ro = parseRecord(redis.call('HGET', KEYS[2], counted))
-  winAnswered(KEYS[4], counted, ri, ro, now)
+  winArrived(KEYS[4], counted, ri, ro, math.min(now, (sentAt or answeredAt) + ARRIVAL_MS))
 end
 save(KEYS[1], s)
 return 1

@@ -1,4 +1,4 @@
-import { MINUTE_MS, periodOf } from '../quota/policy.js';
+import { MINUTE_MS, periodOf, WINDOW_ARRIVAL_MS } from '../quota/policy.js';
 import { DIMENSIONS } from '../quota/types.js';
 
 /**
@@ -15,6 +15,7 @@ const WINDOWED = DIMENSIONS.flatMap((dimension, d) => (periodOf(dimension) === M
 
 export const WINDOW_LUA = `
 local MINUTE = ${MINUTE_MS}
+local ARRIVAL_MS = ${WINDOW_ARRIVAL_MS}
 local WINDOWED = { ${WINDOWED.join(', ')} }
 
 -- The earliest admission time that counts in the provider's window at t (window.ts countsFrom).
@@ -111,11 +112,11 @@ local function winRecord(wkey, s, rid, i, o, now)
   redis.call('PEXPIRE', wkey, 2 * s.win.len + JITTER_MS)
 end
 
--- The provider answered the request at 'now', so it arrived no later (window.ts answeredAt): counted from then.
-local function winAnswered(wkey, rid, ri, ro, now)
+-- The request reached the provider by 'at' (window.ts arrivedBy): counted from then.
+local function winArrived(wkey, rid, ri, ro, at)
   local member = rid .. ',' .. ri .. ',' .. ro
-  local at = tonumber(redis.call('ZSCORE', wkey, member))
-  if at and at < now then redis.call('ZADD', wkey, now, member) end
+  local was = tonumber(redis.call('ZSCORE', wkey, member))
+  if was and was < at then redis.call('ZADD', wkey, at, member) end
 end
 
 -- Settled: the window counts the real usage, or nothing if the provider never counted the request.

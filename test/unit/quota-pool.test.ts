@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Limits } from '../../src/config/schema.js';
 import { KeyPool } from '../../src/quota/pool.js';
-import { DELIVERY_JITTER_MS, SETTLE_BOUND_WAIT_MS } from '../../src/quota/policy.js';
+import { DELIVERY_JITTER_MS, SETTLE_BOUND_WAIT_MS, WINDOW_ARRIVAL_MS } from '../../src/quota/policy.js';
 import type { RestPolicy } from '../../src/quota/rest.js';
 import type { Demand, Dimension, KeySnapshot, QuotaPool, Reservation } from '../../src/quota/types.js';
 import type { WindowShape } from '../../src/quota/window.js';
@@ -411,12 +411,15 @@ for (const engine of engines) describe(`key pool (${engine.name})`, { skip: engi
       reserved(await pool.tryReserve(big, T0 + 20)); // 100 + 400 + 400
     });
 
-    it('a request is counted in the window from when it was answered: it may have reached the provider that late', async () => {
+    it('a request is counted in the window from when it reached the provider: by its answer, and at most a margin after it was sent', async () => {
       const pool = open([{ id: 'a', limits: { rpm: 6 }, window: sliding }]); // one per window
       const first = reserved(await pool.tryReserve(small, T0));
       await pool.observe('a', {}, T0 + 400, first, T0 + 300);
       assert.equal(waitOf(await pool.tryReserve(small, T0 + 10_000)), 400 + DELIVERY_JITTER_MS);
-      reserved(await pool.tryReserve(small, T0 + 10_400 + DELIVERY_JITTER_MS));
+      const second = reserved(await pool.tryReserve(small, T0 + 10_400 + DELIVERY_JITTER_MS));
+      // Answered 30 s later (a long generation): it reached the provider within the margin of being sent.
+      await pool.observe('a', {}, T0 + 40_000, second, T0 + 10_600);
+      assert.equal(waitOf(await pool.tryReserve(small, T0 + 21_000)), 10_600 + WINDOW_ARRIVAL_MS + 10_000 + DELIVERY_JITTER_MS - 21_000);
     });
 
     it('two windowed keys share a burst by headroom: twenty at once over two keys of ten', async () => {
