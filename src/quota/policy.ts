@@ -21,7 +21,7 @@ export const DELIVERY_JITTER_MS = 100;
  * and, taken as certain, no later than this long after it was sent (a request slower than that is
  * slow generating, not arriving). Its window entry moves to the earlier of the two (quota/window.ts).
  */
-export const WINDOW_ARRIVAL_MS = 500;
+export const WINDOW_ARRIVAL_MS = 1000;
 
 /**
  * A wait that only a settle can end (concurrency, the one-at-a-time learning gate). Small, because
