@@ -24,7 +24,12 @@ export interface KeyInput {
   body: Record<string, unknown>;
   /** Request headers that change the answer (e.g. `anthropic-beta`); names are lower-cased. */
   vary?: Record<string, string | undefined>;
+  /** Applied to every string of the prompt (cache/code-normalizer.ts, with `cache.exact.normalize_code`). */
+  normalizeText?: (text: string) => string;
 }
+
+/** The fields that carry the prompt, in every surface's shape. */
+const PROMPT_FIELDS = new Set(['messages', 'system', 'input', 'instructions', 'contents', 'systemInstruction', 'prompt']);
 
 /** Top-level request fields that change delivery, billing or bookkeeping, not the answer. */
 const ANSWER_NEUTRAL_FIELDS = new Set([
@@ -52,7 +57,23 @@ export function keyMaterial(input: KeyInput): unknown[] {
   for (const [name, value] of Object.entries(input.vary ?? {})) {
     if (value !== undefined) vary[name.toLowerCase()] = value;
   }
-  return [KEY_VERSION, input.scope, input.surface, input.plan, vary, answerFields(input.body)];
+  const fields = answerFields(input.body);
+  if (!input.normalizeText) return [KEY_VERSION, input.scope, input.surface, input.plan, vary, fields];
+  // Marked, so that a prompt normalized here never reads the entry of one that merely looks like it.
+  return [KEY_VERSION, 'code-normalized', input.scope, input.surface, input.plan, vary, normalizePrompt(fields, input.normalizeText)];
+}
+
+function normalizePrompt(fields: Record<string, unknown>, normalize: (text: string) => string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(fields)) out[field] = PROMPT_FIELDS.has(field) ? mapStrings(value, normalize) : value;
+  return out;
+}
+
+function mapStrings(value: unknown, fn: (text: string) => string): unknown {
+  if (typeof value === 'string') return fn(value);
+  if (Array.isArray(value)) return value.map((item) => mapStrings(item, fn));
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, fn)]));
+  return value;
 }
 
 /** The body without answer-neutral fields and without prompt-caching markers. */

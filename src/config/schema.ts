@@ -32,11 +32,27 @@ export const limitsSchema = z
   })
   .strict();
 
+/**
+ * How the provider counts its per-minute limits: a continuously refilled bucket (default), or per
+ * window of `length` (sliding: any span of that length; fixed: windows aligned to multiples of it),
+ * a per-minute limit N allowing N × length / 60 s per window.
+ */
+export const windowSchema = z
+  .object({
+    type: z.enum(['bucket', 'sliding', 'fixed']),
+    length: duration
+      .refine((ms) => ms > 0, 'the window length must be positive')
+      .default(60_000),
+  })
+  .strict();
+
 export const providerKeySchema = z
   .object({
     id: z.string().min(1).optional(),
     key: z.string().min(1, 'the key is empty (is its ${VAR} set?)'),
     limits: limitsSchema.optional(),
+    /** The key's own window; the provider's when absent. */
+    window: windowSchema.optional(),
   })
   .strict();
 
@@ -49,6 +65,8 @@ export const providerSchema = z
     keys: z.array(providerKeySchema).optional(),
     /** Limits for a provider without keys (a local model) and the default for keys without their own. */
     limits: limitsSchema.optional(),
+    /** How its per-minute limits are counted (see windowSchema); default: a bucket. */
+    window: windowSchema.optional(),
     /** Per attempt: until the response headers, and between body chunks (default 600s). */
     timeout: duration.optional(),
     /**
@@ -190,9 +208,11 @@ export const cacheSchema = z
         cache_nonzero_temperature: z.boolean().default(false),
         /** An answer larger than this on the wire is streamed through without being recorded for the cache. */
         max_entry_bytes: z.number().int().positive().default(DEFAULT_MAX_ENTRY_BYTES),
+        /** Key fenced code blocks (JavaScript, Python) by their syntax tree: formatting and comments do not split entries (cache/code-normalizer.ts). */
+        normalize_code: z.boolean().default(false),
       })
       .strict()
-      .default({ enabled: true, ttl: 6 * 3_600_000, max_bytes: 64 * 1024 * 1024, cache_nonzero_temperature: false, max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES }),
+      .default({ enabled: true, ttl: 6 * 3_600_000, max_bytes: 64 * 1024 * 1024, cache_nonzero_temperature: false, max_entry_bytes: DEFAULT_MAX_ENTRY_BYTES, normalize_code: false }),
     semantic: z
       .object({
         enabled: z.boolean().default(true),
@@ -380,6 +400,7 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type Limits = z.output<typeof limitsSchema>;
+export type WindowConfig = z.output<typeof windowSchema>;
 export type ProviderConfig = z.output<typeof providerSchema>;
 export type ProviderType = (typeof providerTypes)[number];
 export type RouteConfig = z.output<typeof routeSchema>;

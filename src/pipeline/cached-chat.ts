@@ -14,6 +14,7 @@
 import type { AnswerCache } from '../cache/answer-cache.js';
 import { replayAnthropic } from '../cache/anthropic-answer.js';
 import type { CacheEntry } from '../cache/entry.js';
+import { codeNormalizer } from '../cache/code-normalizer.js';
 import { exactKey, isCacheable, type KeyInput } from '../cache/key.js';
 import { replayOpenAI } from '../cache/openai-answer.js';
 import type { Config } from '../config/schema.js';
@@ -114,6 +115,7 @@ async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRe
     plan: planIdentity(answering),
     body: chat.body,
     vary: { 'anthropic-beta': Array.isArray(beta) ? beta.join(',') : beta },
+    ...(gw.config.cache.exact.normalize_code ? { normalizeText: await codeNormalizer() } : {}),
   };
   const key = exactKey(input);
   const keeping = (keepAnswer: boolean): Keeping => ({ key, input, answering, keepAnswer });

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Config, ProviderConfig } from '../config/schema.js';
+import type { Config, ProviderConfig, WindowConfig } from '../config/schema.js';
 import { ConnectionSlots, DEFAULT_CONNECTIONS } from '../quota/connections.js';
 import { KeyPool } from '../quota/pool.js';
 import type { RestPolicy } from '../quota/rest.js';
 import type { QuotaPool } from '../quota/types.js';
+import type { WindowShape } from '../quota/window.js';
 import { RedisKeyPool } from '../store/redis-pool.js';
 import { RedisStore } from '../store/redis-store.js';
 import { adapterFor } from './registry.js';
@@ -28,6 +29,11 @@ export function keyIdOf(key: { id?: string; key: string }): string {
   return key.id ?? `key-${createHash('sha256').update(key.key).digest('hex').slice(0, 8)}`;
 }
 
+/** A configured window as the pool takes it: none for a bucket. */
+function windowOf(window: WindowConfig | undefined): { window?: WindowShape } {
+  return window && window.type !== 'bucket' ? { window: { type: window.type, lengthMs: window.length } } : {};
+}
+
 /** `store`: where the pool keeps its buckets; in this process when absent. `rest`: when refused keys are probed. */
 export function createProvider(name: string, config: ProviderConfig, store?: RedisStore, rest?: RestPolicy): Provider {
   const adapter = adapterFor(config.type);
@@ -35,10 +41,10 @@ export function createProvider(name: string, config: ProviderConfig, store?: Red
   const keys = (config.keys ?? []).map((key) => {
     const id = keyIdOf(key);
     secrets.set(id, key.key);
-    return { id, limits: key.limits ?? config.limits ?? {} };
+    return { id, limits: key.limits ?? config.limits ?? {}, ...windowOf(key.window ?? config.window) };
   });
   // A keyless provider (a local model) is one pseudo-key limited by the provider's own limits.
-  if (keys.length === 0) keys.push({ id: 'local', limits: config.limits ?? {} });
+  if (keys.length === 0) keys.push({ id: 'local', limits: config.limits ?? {}, ...windowOf(config.window) });
   return {
     name,
     config,

@@ -6,7 +6,8 @@
 import type { Limits } from '../config/schema.js';
 import { claimProbe, DEFAULT_REST_POLICY, startRest, type Rest, type RestPolicy } from './rest.js';
 import { type Bucket, createBucket, fits, giveBack, headroomAfter, rate, raiseTo, refill, setLevel, shown, take, waitFor } from './bucket.js';
-import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS } from './policy.js';
+import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, MINUTE_MS, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS, WINDOW_ARRIVAL_MS } from './policy.js';
+import { allowanceOf, correct, createWindowLog, record, arrivedBy, windowHeadroom, windowWait, type WindowEntry, type WindowLog, type WindowShape } from './window.js';
 import {
   DIMENSIONS,
   type Demand,
@@ -41,6 +42,10 @@ interface KeyState {
   predictionMisses: number;
   /** Admission time of the newest request whose answer or settle has been seen (see Answer.fresh). */
   seen: number;
+  /** The provider's window, if it counts per window rather than refilling (window.ts). */
+  window: WindowLog | undefined;
+  /** Open reservations' entries in the window, corrected by settle. */
+  windowed: Map<Reservation, WindowEntry>;
 }
 
 /**
@@ -93,13 +98,34 @@ function amountFor(dimension: number, demand: Demand): number {
  * policy.ts; a larger demand is still admitted when the bucket is full, see bucket.ts). Daily and
  * concurrency limits hold it all.
  */
-function initialCapacity(dimension: number, limit: number): number {
+function initialCapacity(dimension: number, limit: number, window?: WindowShape): number {
   if (dimension === RPD || dimension === CONCURRENCY) return limit;
-  return Math.min(limit, Math.max(limit / PER_MINUTE_BURST_DIVISOR, 1));
+  // A windowed limit is bounded by its window: the bucket holds what one window allows.
+  const burst = window ? allowanceOf(window, limit) : limit / PER_MINUTE_BURST_DIVISOR;
+  return Math.min(limit, Math.max(burst, 1));
 }
 
-function newBucket(dimension: number, limit: number, now: number): Bucket {
-  return createBucket(limit, periodOf(DIMENSIONS[dimension]!), initialCapacity(dimension, limit), now);
+function newBucket(dimension: number, limit: number, now: number, window?: WindowShape): Bucket {
+  return createBucket(limit, periodOf(DIMENSIONS[dimension]!), initialCapacity(dimension, limit, window), now);
+}
+
+/** Per dimension, what a window counts of a demand: the per-minute limits only (rpd and concurrency are not windowed). */
+function windowAmounts(demand: Demand): number[] {
+  return DIMENSIONS.map((dimension, d) => (periodOf(dimension) === MINUTE_MS ? amountFor(d, demand) : 0));
+}
+
+/**
+ * Whether a dimension's bucket decides admission: a key with a window admits its per-minute limits
+ * by the window alone (a fixed window may take a whole allowance again at its boundary, which no
+ * bucket of the same rate allows); their buckets still learn from the headers for the snapshot.
+ */
+function gates(key: KeyState, d: number): boolean {
+  return !(key.window && periodOf(DIMENSIONS[d]!) === MINUTE_MS);
+}
+
+function windowAllowances(key: KeyState): Array<number | undefined> {
+  const shape = key.window!.shape;
+  return key.buckets.map((bucket, d) => (bucket && periodOf(DIMENSIONS[d]!) === MINUTE_MS ? allowanceOf(shape, bucket.limit) : undefined));
 }
 
 /**
@@ -139,16 +165,16 @@ export class KeyPool implements QuotaPool {
   private readonly byId = new Map<string, KeyState>();
   private readonly restPolicy: RestPolicy;
 
-  constructor(id: string, keys: Array<{ id: string; limits: Limits }>, options: { rest?: RestPolicy } = {}) {
+  constructor(id: string, keys: Array<{ id: string; limits: Limits; window?: WindowShape }>, options: { rest?: RestPolicy } = {}) {
     this.id = id;
     this.restPolicy = options.rest ?? DEFAULT_REST_POLICY;
-    for (const { id: keyId, limits } of keys) {
+    for (const { id: keyId, limits, window } of keys) {
       const buckets: Array<Bucket | undefined> = new Array(DIMENSION_COUNT).fill(undefined);
       let known = false;
       for (let d = 0; d < DIMENSION_COUNT; d++) {
         const limit = configuredLimit(limits, d);
         if (limit !== undefined) {
-          buckets[d] = newBucket(d, limit, 0);
+          buckets[d] = newBucket(d, limit, 0, window);
           known = true;
         }
       }
@@ -163,6 +189,8 @@ export class KeyPool implements QuotaPool {
         doubted: 0,
         predictionMisses: 0,
         seen: -Infinity,
+        window: window && createWindowLog(window),
+        windowed: new Map(),
       };
       this.keys.push(state);
       this.byId.set(keyId, state);
@@ -200,6 +228,7 @@ export class KeyPool implements QuotaPool {
       }
     }
     best.inFlight.set(reservation, mask);
+    if (best.window) best.windowed.set(reservation, record(best.window, windowAmounts(demand), now));
     return { ok: true, reservation };
   }
 
@@ -220,6 +249,11 @@ export class KeyPool implements QuotaPool {
     key.inFlight.delete(reservation);
     if (usage) key.seen = Math.max(key.seen, reservation.at);
     const demand = reservation.demand;
+    const entry = key.windowed.get(reservation);
+    if (entry) {
+      key.windowed.delete(reservation);
+      correct(key.window!, entry, usage && windowAmounts(usage));
+    }
     for (let d = 0; d < DIMENSION_COUNT; d++) {
       const bucket = key.buckets[d];
       if (!bucket || (mask & (1 << d)) === 0) continue;
@@ -275,6 +309,8 @@ export class KeyPool implements QuotaPool {
     this.learn(key, OTPM, observed.outputTokens, now, asGenerated);
     this.learn(key, TPM, combinedTokens(observed), now, asGenerated);
     if (answered) key.seen = Math.max(key.seen, answered.at);
+    const entry = answered && key.windowed.get(answered);
+    if (entry) arrivedBy(key.window!, entry, Math.min(now, (sentAt ?? answered.at) + WINDOW_ARRIVAL_MS));
   }
 
   /** After an upstream 429: the key takes nothing until `untilMs`. Counted as a prediction miss. */
@@ -343,11 +379,17 @@ export class KeyPool implements QuotaPool {
     let score = 1;
     for (let d = 0; d < DIMENSION_COUNT; d++) {
       const bucket = key.buckets[d];
-      if (!bucket) continue;
+      if (!bucket || !gates(key, d)) continue;
       const amount = amountFor(d, demand);
       if (!fits(bucket, amount, now)) return undefined;
       const h = headroomAfter(bucket, amount);
       if (h < score) score = h;
+    }
+    if (key.window) {
+      const amounts = windowAmounts(demand);
+      const allowances = windowAllowances(key);
+      if (windowWait(key.window, amounts, allowances, now) > 0) return undefined;
+      score = Math.min(score, windowHeadroom(key.window, amounts, allowances, now));
     }
     return score;
   }
@@ -357,10 +399,11 @@ export class KeyPool implements QuotaPool {
     if (key.learning && key.inFlight.size > 0) wait = Math.max(wait, SETTLE_BOUND_WAIT_MS);
     for (let d = 0; d < DIMENSION_COUNT; d++) {
       const bucket = key.buckets[d];
-      if (!bucket) continue;
+      if (!bucket || !gates(key, d)) continue;
       const w = waitFor(bucket, amountFor(d, demand), now);
       wait = Math.max(wait, w === Infinity ? SETTLE_BOUND_WAIT_MS : w);
     }
+    if (key.window) wait = Math.max(wait, windowWait(key.window, windowAmounts(demand), windowAllowances(key), now));
     return wait;
   }
 
@@ -372,7 +415,7 @@ export class KeyPool implements QuotaPool {
     if (observed.limit !== undefined && observed.limit > 0) {
       resync = !bucket || bucket.limit !== observed.limit;
       if (!bucket) {
-        bucket = key.buckets[d] = newBucket(d, observed.limit, now);
+        bucket = key.buckets[d] = newBucket(d, observed.limit, now, key.window?.shape);
         // What is in flight counts against the new bucket too, and settle gives it back there.
         key.uncounted[d] = 0;
         for (const [reservation, mask] of key.inFlight) {
@@ -382,7 +425,7 @@ export class KeyPool implements QuotaPool {
       } else if (bucket.limit !== observed.limit) {
         refill(bucket, now);
         bucket.limit = observed.limit;
-        bucket.capacity = Math.min(observed.limit, Math.max(bucket.capacity, initialCapacity(d, observed.limit)));
+        bucket.capacity = Math.min(observed.limit, Math.max(bucket.capacity, initialCapacity(d, observed.limit, key.window?.shape)));
         bucket.level = Math.min(bucket.level, bucket.capacity);
       }
     }

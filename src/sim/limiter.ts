@@ -5,6 +5,7 @@
  */
 import { charge, fullBucket, levelAt, msUntil, type Bucket } from './bucket.js';
 import type { OtpmMode, SimBucketSize, SimLimits, SimWindow } from './options.js';
+import { windowLog, type SimRateWindow } from './window.js';
 
 export type Dimension = 'rpm' | 'rpd' | 'itpm' | 'otpm' | 'tpm';
 export type KeyBuckets = Partial<Record<Dimension, Bucket>>;
@@ -29,11 +30,20 @@ function rateFor(dimension: Dimension, limit: number): number {
   return limit / (dimension === 'rpd' ? DAY_MS : MINUTE_MS);
 }
 
-export function createBuckets(limits: SimLimits, window: SimWindow, now: number, bucket?: SimBucketSize): KeyBuckets {
+/**
+ * `bucket`: the bucket's size, when not the window's; `rateWindow`: per-minute limits counted per
+ * window, N × length / 60 s each, instead of refilled.
+ */
+export function createBuckets(limits: SimLimits, window: SimWindow, now: number, bucket?: SimBucketSize, rateWindow?: SimRateWindow): KeyBuckets {
   const buckets: KeyBuckets = {};
   for (const d of DIMENSIONS) {
     const limit = limits[d];
-    if (limit !== undefined && limit > 0) buckets[d] = fullBucket(capacityFor(d, limit, window, bucket), rateFor(d, limit), now);
+    if (limit === undefined || limit <= 0) continue;
+    if (rateWindow && d !== 'rpd') {
+      buckets[d] = { ...fullBucket((limit * rateWindow.lengthMs) / MINUTE_MS, 0, now), window: windowLog(rateWindow) };
+    } else {
+      buckets[d] = fullBucket(capacityFor(d, limit, window, bucket), rateFor(d, limit), now);
+    }
   }
   return buckets;
 }
@@ -43,7 +53,7 @@ export function applyWindow(buckets: KeyBuckets, limits: SimLimits, window: SimW
   for (const d of DIMENSIONS) {
     const b = buckets[d];
     const limit = limits[d];
-    if (!b || limit === undefined) continue;
+    if (!b || b.window || limit === undefined) continue;
     const level = levelAt(b, now);
     b.capacity = capacityFor(d, limit, window, bucket);
     b.level = Math.min(level, b.capacity);

@@ -1,4 +1,5 @@
 /** The simulator's public option and statistics types (re-exported by index.ts). */
+import type { SimRateWindow } from './window.js';
 
 export interface SimLimits {
   rpm?: number;
@@ -60,6 +61,12 @@ export interface SimOptions {
   window?: SimWindow;
   /** Any bucket size between one second and the whole minute (see SimBucketSize); replaces `window`'s. */
   bucket?: SimBucketSize;
+  /**
+   * Per-minute limits counted per window instead of refilled (a per-minute limit N allows
+   * N × length / 60 s per window; `window` then does not apply to them). Headers report the limit
+   * per minute, what is left in the window, and when the window is empty again.
+   */
+  rateWindow?: SimRateWindow;
   /**
    * 'generated' (default): otpm needs a positive level and is charged the generated tokens at the
    * end (it may go negative). 'max_tokens': reserves max_tokens at admission, refunds the unused

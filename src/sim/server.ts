@@ -81,7 +81,7 @@ class Simulation {
     for (const key of options.keys) {
       if (this.byId.has(key.id)) throw new Error(`simulator: duplicate key id "${key.id}"`);
       if (this.bySecret.has(key.key)) throw new Error(`simulator: key "${key.id}" reuses the secret of another key`);
-      const state: KeyState = { key, buckets: createBuckets(key.limits, this.window, now, this.bucket), counter: newCounter() };
+      const state: KeyState = { key, buckets: createBuckets(key.limits, this.window, now, this.bucket, options.rateWindow), counter: newCounter() };
       this.bySecret.set(key.key, state);
       this.byId.set(key.id, state);
     }

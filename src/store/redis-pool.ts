@@ -14,6 +14,7 @@ import { createBucket, shown } from '../quota/bucket.js';
 import { combinedTokens, KeyPool } from '../quota/pool.js';
 import { MINUTE_MS, periodOf } from '../quota/policy.js';
 import { DEFAULT_REST_POLICY, type RestPolicy } from '../quota/rest.js';
+import type { WindowShape } from '../quota/window.js';
 import {
   DIMENSIONS,
   type Demand,
@@ -44,6 +45,7 @@ const DEFAULT_MAX_DEFERRED = 100_000;
 interface PoolKey {
   id: string;
   limits: Limits;
+  window?: WindowShape;
 }
 
 function limitArgs(limits: Limits): string[] {
@@ -122,7 +124,7 @@ export class RedisKeyPool implements QuotaPool {
 
   constructor(id: string, keys: PoolKey[], store: RedisStore, options: RedisPoolOptions = {}) {
     this.id = id;
-    this.keys = keys.map((key) => ({ id: key.id, limits: { ...key.limits } }));
+    this.keys = keys.map((key) => ({ id: key.id, limits: { ...key.limits }, ...(key.window ? { window: key.window } : {}) }));
     for (const key of this.keys) {
       this.byId.set(key.id, key);
       this.initLimits.set(key.id, key.limits);
@@ -194,7 +196,7 @@ export class RedisKeyPool implements QuotaPool {
     const key = this.byId.get(reservation.keyId);
     if (!key || reservation.id === undefined) return Promise.resolve();
     const args = [now, reservation.id, usage ? 1 : 0, usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, ...this.limitArgsOf(key.id)];
-    return this.send(() => this.store.run('spillwaySettle', this.keysOf(key.id), args), true);
+    return this.send(() => this.store.run('spillwaySettle', [...this.keysOf(key.id), this.windowOf(key.id)], args), true);
   }
 
   observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation, sentAt?: number): Promise<void> {
@@ -216,7 +218,7 @@ export class RedisKeyPool implements QuotaPool {
       sentAt ?? answered?.at ?? '',
     ];
     // A correction is only worth its moment: one lost in an outage is not replayed.
-    return this.send(() => this.store.run('spillwayObserve', this.keysOf(keyId), args), false);
+    return this.send(() => this.store.run('spillwayObserve', [...this.keysOf(keyId), this.windowOf(keyId)], args), false);
   }
 
   coolDown(keyId: string, untilMs: number): Promise<void> {
@@ -328,7 +330,7 @@ export class RedisKeyPool implements QuotaPool {
     const lastSeen = new Map(this.keys.map((key) => [key.id, snapshotOfHash(key.id, this.lastRead.get(key.id) ?? {}, key.limits, now)]));
     const local = new KeyPool(
       this.id,
-      this.keys.map((key) => ({ id: key.id, limits: shareOfLimits(limitsOfSnapshot(lastSeen.get(key.id), key.limits), replicas) })),
+      this.keys.map((key) => ({ id: key.id, limits: shareOfLimits(limitsOfSnapshot(lastSeen.get(key.id), key.limits), replicas), ...(key.window ? { window: key.window } : {}) })),
       { rest: this.restPolicy },
     );
     for (const key of this.keys) {
@@ -377,8 +379,13 @@ export class RedisKeyPool implements QuotaPool {
     return avoid && avoid.size > 0 ? this.keys.filter((key) => !avoid.has(key.id)) : this.keys;
   }
 
+  /** The key's window log (redis-window.ts). */
+  private windowOf(keyId: string): string {
+    return `${this.hashOf(keyId)}:win`;
+  }
+
   private allKeys(keys: PoolKey[]): string[] {
-    return [...keys.flatMap((key) => this.keysOf(key.id)), this.interactiveFlag()];
+    return [...keys.flatMap((key) => this.keysOf(key.id)), ...keys.map((key) => this.windowOf(key.id)), this.interactiveFlag()];
   }
 
   /** Beside the keys' hashes (same hash tag), named so that no key id can collide with it. */
@@ -387,6 +394,6 @@ export class RedisKeyPool implements QuotaPool {
   }
 
   private keyArgs(keys: PoolKey[]): string[] {
-    return keys.flatMap((key) => [key.id, ...this.limitArgsOf(key.id)]);
+    return keys.flatMap((key) => [key.id, ...this.limitArgsOf(key.id), key.window?.type ?? '', String(key.window?.lengthMs ?? '')]);
   }
 }

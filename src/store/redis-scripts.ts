@@ -1,5 +1,6 @@
 import { CHARGED_ON_ARRIVAL, DAY_MS, DELIVERY_JITTER_MS, DIMENSION_INDEX, EPSILON, MINUTE_MS, PER_MINUTE_BURST_DIVISOR, SETTLE_BOUND_WAIT_MS } from '../quota/policy.js';
 import { DIMENSIONS } from '../quota/types.js';
+import { WINDOW_LUA } from './redis-window.js';
 
 /**
  * The quota engine's Lua scripts: the same bucket policy as src/quota/pool.ts and bucket.ts, run
@@ -70,6 +71,8 @@ local function initialCap(d, limit)
   return math.min(limit, math.max(limit / BURST_DIVISOR, 1))
 end
 local function bitOf(d) return bit.lshift(1, d) end
+-- A key with a window (redis-window.ts) admits its per-minute limits by the window alone.
+local function gates(s, d) return not (s.win and period(d) == ${lua(MINUTE_MS)}) end
 
 -- limits: ARGV values from index 'at' on, one per dimension, '' when absent.
 local function newState(at, now)
@@ -192,7 +195,7 @@ local function score(s, i, o, now)
   local sc = 1
   for d = 0, ND - 1 do
     local b = s.b[d]
-    if b then
+    if b and gates(s, d) then
       local a = amount(d, i, o)
       if refill(b, d, now) + EPS < needed(b, d, a) then return nil end
       local h = (b.v - a) / b.l
@@ -207,7 +210,7 @@ local function keyWait(s, i, o, now)
   if s.learn == 1 and s.n > 0 then w = math.max(w, SETTLE_WAIT) end
   for d = 0, ND - 1 do
     local b = s.b[d]
-    if b then
+    if b and gates(s, d) then
       local missing = needed(b, d, amount(d, i, o)) - refill(b, d, now)
       if missing > EPS then
         local r = rate(d, b.l)
@@ -220,17 +223,18 @@ end
 `;
 
 /**
- * Admission: KEYS = (hash, res, exp) per key of the pool, in pool order, then the pool's
- * interactive-waiting flag. ARGV = now, input, output, reservation id, reservation ttl ms, reserve
- * (1) or estimate only (0), the replica id for a batch request ('' for an interactive one), then per
- * key: id and six limits. Returns {1, keyId} or {0, waitMs} (waitMs "inf": no key can serve).
+ * Admission: KEYS = (hash, res, exp) per key of the pool, in pool order, then each key's window log
+ * (redis-window.ts), then the pool's interactive-waiting flag. ARGV = now, input, output, reservation
+ * id, reservation ttl ms, reserve (1) or estimate only (0), the replica id for a batch request ('' for
+ * an interactive one), then per key: id, six limits, window type ('' for none) and length.
+ * Returns {1, keyId} or {0, waitMs} (waitMs "inf": no key can serve).
  * A batch request yields while another replica has interactive requests waiting for the pool.
  */
-export const RESERVE = `${PRELUDE}
+export const RESERVE = `${PRELUDE}${WINDOW_LUA}
 local now, i, o = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local rid, ttl, reserve = ARGV[4], tonumber(ARGV[5]), ARGV[6] == '1'
 local batchOf = ARGV[7]
-local nk = (#KEYS - 1) / 3
+local nk = (#KEYS - 1) / 4
 if reserve and batchOf ~= '' then
   local waiting = redis.call('GET', KEYS[#KEYS])
   if waiting and waiting ~= batchOf then return { 0, tostring(YIELD_MS) } end
@@ -239,15 +243,22 @@ local states = {}
 local best, bestScore = nil, -math.huge
 local minWait = math.huge
 for k = 1, nk do
-  local at = 8 + (k - 1) * 7
+  local at = 8 + (k - 1) * 9
   local hkey, hres, hexp = KEYS[3 * k - 2], KEYS[3 * k - 1], KEYS[3 * k]
+  local created = redis.call('EXISTS', hkey) == 0
   local s = load(hkey, at + 1, now)
   if reserve then expire(s, hres, hexp, now) end
+  winLoad(s, KEYS[3 * nk + k], ARGV[at + 7], ARGV[at + 8], created, now)
   states[k] = s
   if not s.off then
     local sc = score(s, i, o, now)
+    if sc ~= nil and s.win then
+      if winWait(s, i, o, now) > 0 then sc = nil else sc = math.min(sc, winHeadroom(s, i, o, now)) end
+    end
     if sc == nil then
-      minWait = math.min(minWait, keyWait(s, i, o, now))
+      local w = keyWait(s, i, o, now)
+      if s.win then w = math.max(w, winWait(s, i, o, now)) end
+      minWait = math.min(minWait, w)
     elseif sc > bestScore then
       best, bestScore = k, sc
     end
@@ -274,20 +285,21 @@ if best then
   s.dirty = true
   redis.call('HSET', KEYS[3 * best - 1], rid, record(mask, i, o, now))
   redis.call('ZADD', KEYS[3 * best], now + ttl, rid)
+  if s.win then winRecord(KEYS[3 * nk + best], s, rid, i, o, now) end
 end
 for k = 1, nk do
   if states[k].dirty then save(KEYS[3 * k - 2], states[k]) end
 end
-if best then return { 1, ARGV[8 + (best - 1) * 7] } end
+if best then return { 1, ARGV[8 + (best - 1) * 9] } end
 return { 0, tostring(minWait) }
 `;
 
 /**
- * Settle: KEYS = hash, res, exp of the reservation's key. ARGV = now, reservation id,
+ * Settle: KEYS = hash, res, exp, window log of the reservation's key. ARGV = now, reservation id,
  * usage known (1/0), input used, output used, then six limits. Unknown ids (already settled,
  * expired, or lost with a Redis restart) change nothing.
  */
-export const SETTLE = `${PRELUDE}
+export const SETTLE = `${PRELUDE}${WINDOW_LUA}
 local now = tonumber(ARGV[1])
 local rec = redis.call('HGET', KEYS[2], ARGV[2])
 if not rec then return 0 end
@@ -297,17 +309,19 @@ local s = load(KEYS[1], 6, now)
 -- Settled with usage: answered, so a later answer may not take it for unseen (see OBSERVE's fresh).
 if ARGV[3] == '1' then s.seen = math.max(s.seen or 0, select(4, parseRecord(rec))) end
 release(s, rec, ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5]), now, false)
+local _, ri, ro, admitted = parseRecord(rec)
+winCorrect(KEYS[4], ARGV[2], ri, ro, admitted, ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5]))
 save(KEYS[1], s)
 return 1
 `;
 
 /**
- * Observe: KEYS = hash, res, exp. ARGV = now, answered reservation id ('' if none), six limits,
+ * Observe: KEYS = hash, res, exp, window log. ARGV = now, answered reservation id ('' if none), six limits,
  * then limit and remaining ('' when absent) for rpm, itpm, otpm and tpm (the caller already decided
  * whether Anthropic's combined tokens limit counts), the answered reservation's admission time and
  * when its request was sent ('' when unknown). Mirrors KeyPool.observe/learn.
  */
-export const OBSERVE = `${PRELUDE}
+export const OBSERVE = `${PRELUDE}${WINDOW_LUA}
 local now = tonumber(ARGV[1])
 local answered = ARGV[2]
 local answeredAt = tonumber(ARGV[17])
@@ -417,6 +431,10 @@ learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted, before)
 learn(OTPM, tonumber(ARGV[13]), tonumber(ARGV[14]), nil)
 learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
 if answeredAt then s.seen = math.max(s.seen or 0, answeredAt) end
+if counted then
+  local _, ri, ro = parseRecord(redis.call('HGET', KEYS[2], counted))
+  winArrived(KEYS[4], counted, ri, ro, math.min(now, (sentAt or answeredAt) + ARRIVAL_MS))
+end
 save(KEYS[1], s)
 return 1
 `;

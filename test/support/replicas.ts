@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { burstPrompt, type BurstResult } from '../../src/sim/burst.js';
-import type { SimBucketSize, SimKey, SimLatency, SimStats, SimWindow } from '../../src/sim/index.js';
+import type { SimBucketSize, SimKey, SimLatency, SimRateWindow, SimStats, SimWindow } from '../../src/sim/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -103,11 +103,13 @@ export async function spawnSimulator(options: {
   /** As in the simulator's YAML (snake_case). */
   faults?: Record<string, unknown>;
   seed?: number;
+  rateWindow?: SimRateWindow;
 }): Promise<SimulatorProcess> {
   const config = {
     keys: options.keys,
     window: options.window,
     bucket: options.bucket,
+    rate_window: options.rateWindow && { type: options.rateWindow.type, length_ms: options.rateWindow.lengthMs },
     latency: { ttft_ms: options.latency.ttftMs, tokens_per_second: options.latency.tokensPerSecond },
     output_tokens: options.outputTokens,
     faults: options.faults,

@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Limits } from '../../src/config/schema.js';
 import { KeyPool } from '../../src/quota/pool.js';
-import { DELIVERY_JITTER_MS, SETTLE_BOUND_WAIT_MS } from '../../src/quota/policy.js';
+import { DELIVERY_JITTER_MS, SETTLE_BOUND_WAIT_MS, WINDOW_ARRIVAL_MS } from '../../src/quota/policy.js';
 import type { RestPolicy } from '../../src/quota/rest.js';
 import type { Demand, Dimension, KeySnapshot, QuotaPool, Reservation } from '../../src/quota/types.js';
+import type { WindowShape } from '../../src/quota/window.js';
 import { RedisKeyPool } from '../../src/store/redis-pool.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { reserved, small, T0, waitOf } from '../support/quota.js';
@@ -29,7 +30,7 @@ after(async () => {
 interface Engine {
   name: string;
   skip: string | false;
-  open(keys: Array<{ id: string; limits: Limits }>, options?: { rest?: RestPolicy }): QuotaPool;
+  open(keys: Array<{ id: string; limits: Limits; window?: WindowShape }>, options?: { rest?: RestPolicy }): QuotaPool;
 }
 
 let namespaces = 0;
@@ -385,6 +386,84 @@ for (const engine of engines) describe(`key pool (${engine.name})`, { skip: engi
     assert.equal((await look(pool, T0))[0]?.inFlight, 2);
   });
 
+  describe('windowed limits', async () => {
+    const sliding: WindowShape = { type: 'sliding', lengthMs: 10_000 };
+    const fixed: WindowShape = { type: 'fixed', lengthMs: 10_000 };
+    /** Offers `count` requests at `now`; returns how many were admitted. */
+    async function offer(pool: QuotaPool, count: number, now: number): Promise<number> {
+      let admitted = 0;
+      for (let i = 0; i < count; i++) if ((await pool.tryReserve(small, now)).ok) admitted++;
+      return admitted;
+    }
+
+    it('60 rpm in 10 s sliding windows: ten at once, then nothing until the oldest has left the window, whatever the rate would allow', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 60 }, window: sliding }]);
+      assert.equal(await offer(pool, 12, T0), 10);
+      // A bucket of the same rate would have one request's room again after a second.
+      assert.equal(waitOf(await pool.tryReserve(small, T0 + 7500)), 10_000 + DELIVERY_JITTER_MS - 7500);
+      assert.equal(await pool.waitTime(small, T0 + 1000), 10_000 + DELIVERY_JITTER_MS - 1000);
+      assert.equal(await offer(pool, 12, T0 + 10_000 + DELIVERY_JITTER_MS), 10);
+    });
+
+    it('a sliding window frees its room request by request, as each one leaves it', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 60 }, window: sliding }]);
+      for (let i = 0; i < 10; i++) reserved(await pool.tryReserve(small, T0 + i * 500));
+      // The first left at 10.1 s: one fits then, the next at 10.6 s.
+      const at = T0 + 10_000 + DELIVERY_JITTER_MS;
+      assert.equal(await offer(pool, 3, at), 1);
+      assert.equal(waitOf(await pool.tryReserve(small, at)), 500);
+    });
+
+    it('a fixed window opens whole at its boundary, even right after a full one', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 60 }, window: fixed }]);
+      assert.equal(await offer(pool, 12, T0 + 8000), 10);
+      assert.equal(waitOf(await pool.tryReserve(small, T0 + 8000)), 2000);
+      assert.equal(await offer(pool, 12, T0 + 10_000), 10);
+    });
+
+    it('requests admitted just before a fixed boundary may reach the provider after it, and count in the next window too', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 60 }, window: fixed }]);
+      assert.equal(await offer(pool, 4, T0 + 10_000 - DELIVERY_JITTER_MS / 2), 4);
+      assert.equal(await offer(pool, 12, T0 + 10_000), 6);
+    });
+
+    it('the window counts what was really used: settle corrects a token estimate, and gives back a request never counted', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 600, itpm: 6000 }, window: sliding }]);
+      const big: Demand = { inputTokens: 400, outputTokens: 10 };
+      const first = reserved(await pool.tryReserve(big, T0));
+      const second = reserved(await pool.tryReserve(big, T0));
+      assert.ok(waitOf(await pool.tryReserve(big, T0)) > 9000, 'the window holds 1000 input tokens, 800 are taken');
+      await pool.settle(first, { inputTokens: 100, outputTokens: 10 }, T0 + 10);
+      reserved(await pool.tryReserve(big, T0 + 10)); // 100 + 400 + 400
+      assert.ok(waitOf(await pool.tryReserve(big, T0 + 10)) > 9000);
+      await pool.settle(second, undefined, T0 + 20);
+      reserved(await pool.tryReserve(big, T0 + 20)); // 100 + 400 + 400
+    });
+
+    it('a request is counted in the window from when it reached the provider: by its answer, and at most a margin after it was sent', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 6 }, window: sliding }]); // one per window
+      const first = reserved(await pool.tryReserve(small, T0));
+      await pool.observe('a', {}, T0 + 400, first, T0 + 300);
+      assert.equal(waitOf(await pool.tryReserve(small, T0 + 10_000)), 400 + DELIVERY_JITTER_MS);
+      const second = reserved(await pool.tryReserve(small, T0 + 10_400 + DELIVERY_JITTER_MS));
+      // Answered 30 s later (a long generation): it reached the provider within the margin of being sent.
+      await pool.observe('a', {}, T0 + 40_000, second, T0 + 10_600);
+      assert.equal(waitOf(await pool.tryReserve(small, T0 + 21_000)), 10_600 + WINDOW_ARRIVAL_MS + 10_000 + DELIVERY_JITTER_MS - 21_000);
+    });
+
+    it('two windowed keys share a burst by headroom: twenty at once over two keys of ten', async () => {
+      const pool = open([
+        { id: 'a', limits: { rpm: 60 }, window: sliding },
+        { id: 'b', limits: { rpm: 60 }, window: sliding },
+      ]);
+      const keys = new Map<string, number>();
+      for (let i = 0; i < 22; i++) {
+        const r = await pool.tryReserve(small, T0);
+        if (r.ok) keys.set(r.reservation.keyId, (keys.get(r.reservation.keyId) ?? 0) + 1);
+      }
+      assert.deepEqual(Object.fromEntries(keys), { a: 10, b: 10 });
+    });
+  });
 });
 
 describe('in-process key pool', () => {

@@ -273,3 +273,27 @@ describe('admission queue', () => {
     assert.deepEqual(log, ['a', 'b']);
   });
 });
+
+describe('admission queue and windowed limits', () => {
+  it('a request waiting for a sliding window is released at the instant the oldest request leaves it, by one timer, not by polling', async () => {
+    const clock = new FakeClock();
+    const queue = new AdmissionQueue({ maxDepth: 100, clock });
+    const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 6 }, window: { type: 'sliding', lengthMs: 10_000 } }]); // one per window
+    let tries = 0;
+    const counted = { id: pool.id, tryReserve: (d: Demand, now: number) => (tries++, pool.tryReserve(d, now)), settle: pool.settle.bind(pool) };
+    const deadline = clock.t + 60_000;
+    await queue.admit([{ pool: counted, demand: small }], { priority: 'interactive', deadline });
+    await clock.advance(500);
+    const log: string[] = [];
+    const second = track(queue.admit([{ pool: counted, demand: small }], { priority: 'interactive', deadline }), 'second', log);
+    await clock.advance(0);
+    assert.equal(clock.pending, 1, 'one timer');
+    // The window admits again when the first request (admitted at T0) has left it: 10 s plus the delivery margin.
+    await clock.advance(10_100 - 500 - 1);
+    assert.deepEqual(log, []);
+    await clock.advance(1);
+    assert.deepEqual(log, ['second']);
+    assert.equal(second.admission?.queuedMs, 10_100 - 500);
+    assert.equal(tries, 3, 'tried on arrival, found a wait, tried again at the instant');
+  });
+});

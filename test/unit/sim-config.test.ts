@@ -37,6 +37,15 @@ seed: 7
     });
   });
 
+  it('reads a per-window count (rate_window) for the per-minute limits', () => {
+    const path = file(`
+keys: [ { id: a, key: sk-a, limits: { rpm: 60 } } ]
+rate_window: { type: sliding, length_ms: 10000 }
+`);
+    assert.deepEqual(loadSimConfig(path).options.rateWindow, { type: 'sliding', lengthMs: 10_000 });
+    assert.throws(() => loadSimConfig(file('rate_window: { type: rolling, length_ms: 10000 }')), /rate_window\.type/);
+  });
+
   it('reads the faults that refuse keys and models, cut bodies and stall after the headers', () => {
     const path = file(`
 keys: [{ id: a, key: sk-a }, { id: b, key: sk-b }]

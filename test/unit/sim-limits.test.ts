@@ -135,3 +135,37 @@ describe('simulator admission', () => {
     assert.equal(levelAt(buckets.rpm!, 0), 10);
   });
 });
+
+describe('simulator windowed limits', () => {
+  const demand = { inputTokens: 10, generates: true, maxTokens: 10 };
+  const limits = { rpm: 60 }; // 10 per 10-second window
+
+  it('a sliding window refuses the 11th request until the first has left it, and its headers say so', () => {
+    const buckets = createBuckets(limits, 'minute', 0, undefined, { type: 'sliding', lengthMs: 10_000 });
+    for (let i = 0; i < 10; i++) assert.equal(admit(buckets, demand, 'generated', i * 500).ok, true);
+    // A bucket of 60 rpm would have had room again long before.
+    const refused = admit(buckets, demand, 'generated', 7500);
+    assert.equal(refused.ok, false);
+    assert.equal(!refused.ok && refused.waitMs, 2500);
+    assert.equal(levelAt(buckets.rpm!, 7500), 0);
+    assert.equal(msUntilFull(buckets.rpm!, 7500), 4500 + 10_000 - 7500);
+    assert.equal(admit(buckets, demand, 'generated', 10_001).ok, true);
+    assert.equal(admit(buckets, demand, 'generated', 10_001).ok, false);
+  });
+
+  it('a fixed window opens whole at its boundary', () => {
+    const buckets = createBuckets(limits, 'minute', 5000, undefined, { type: 'fixed', lengthMs: 10_000 });
+    for (let i = 0; i < 10; i++) assert.equal(admit(buckets, demand, 'generated', 9000).ok, true);
+    const refused = admit(buckets, demand, 'generated', 9000);
+    assert.equal(!refused.ok && refused.waitMs, 1000);
+    for (let i = 0; i < 10; i++) assert.equal(admit(buckets, demand, 'generated', 10_000).ok, true);
+  });
+
+  it('output tokens count in the window they were generated in', () => {
+    const buckets = createBuckets({ otpm: 600 }, 'minute', 0, undefined, { type: 'sliding', lengthMs: 10_000 });
+    assert.equal(admit(buckets, demand, 'generated', 0).ok, true);
+    settle(buckets, 0, 100, 1000);
+    assert.equal(admit(buckets, demand, 'generated', 2000).ok, false);
+    assert.equal(admit(buckets, demand, 'generated', 11_001).ok, true);
+  });
+});
