@@ -14,6 +14,8 @@ export interface RequestRecord {
   surface: Surface;
   /** The gateway key's position in server.auth.keys as "client-N", or undefined without auth. */
   clientKeyId?: string;
+  /** The tenant the client key belongs to ("client-N" for a key of server.auth.keys). */
+  tenant?: string;
   /** The model name the client asked for. */
   requestedModel?: string;
   provider?: string;

@@ -7,6 +7,7 @@ import type { UpstreamClient } from '../providers/upstream.js';
 import type { TokenEstimator } from '../quota/estimate.js';
 import type { AdmissionQueue } from '../quota/queue.js';
 import type { RetryBudget } from '../resilience/budget.js';
+import type { TenantRegistry } from '../tenants/registry.js';
 
 /**
  * The shared state the request path runs on, built once from config: the HTTP server's Gateway
@@ -23,6 +24,8 @@ export interface Engine {
   retryBudget: RetryBudget;
   upstream: UpstreamClient;
   cache: AnswerCache;
+  /** The teams sharing the pool, their keys, ceilings and budgets. */
+  tenants: TenantRegistry;
   observer: Observer;
   /** Told when a provider refused a key and this request took it out of service, so its probe may start. */
   prober: { rested(provider: Provider, keyId: string): void };

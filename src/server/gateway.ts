@@ -18,6 +18,7 @@ import { TokenEstimator } from '../quota/estimate.js';
 import { AdmissionQueue } from '../quota/queue.js';
 import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
+import { TenantRegistry } from '../tenants/registry.js';
 import { RedisBatchStore } from '../batch/redis-store.js';
 import { capConnectionsPerClient } from './client-connections.js';
 import { KeyProber } from './key-prober.js';
@@ -84,6 +85,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
     retryBudget: new RetryBudget(config.retry.budget_ratio, 60_000, config.retry.min_per_second * 60),
     upstream,
     cache,
+    tenants: new TenantRegistry(config),
     redis: store,
     log,
   };
@@ -107,12 +109,12 @@ function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober'>): Gat
 export async function startGateway(input: Config | ConfigInput, options: StartOptions = {}): Promise<RunningGateway> {
   const config = parseConfig(input, 'config');
   const log = options.quiet ? () => {} : (options.log ?? ((message: string) => console.log(message)));
+  const gateway = createGateway(config, log);
   let host = options.host ?? config.server.host;
-  if (config.server.auth.keys.length === 0 && !LOOPBACK.has(host)) {
-    log(`spillway: no server.auth.keys configured, so binding to 127.0.0.1 instead of ${host}`);
+  if (gateway.tenants.open && !LOOPBACK.has(host)) {
+    log(`spillway: no client keys configured (server.auth.keys, tenants), so binding to 127.0.0.1 instead of ${host}`);
     host = '127.0.0.1';
   }
-  const gateway = createGateway(config, log);
   const { timeouts } = config.server;
   const server: Server = createServer(
     {

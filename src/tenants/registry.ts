@@ -1,0 +1,37 @@
+/**
+ * The tenants of a running gateway and their client keys: built from config at start (tenants need
+ * a restart to change in config; runtime keys and changes come through the admin API).
+ */
+import type { Config } from '../config/schema.js';
+import { configuredKeys, identify, type KeyEntry } from './key-directory.js';
+import { tenantsOf, type Tenant } from './tenant.js';
+
+export class TenantRegistry {
+  private readonly tenants: Map<string, Tenant>;
+  private readonly keys: KeyEntry[];
+
+  constructor(config: Pick<Config, 'server' | 'tenants'>) {
+    this.tenants = tenantsOf(config);
+    this.keys = configuredKeys(config);
+  }
+
+  /** No client keys at all: every caller is let in, as no tenant. */
+  get open(): boolean {
+    return this.keys.length === 0;
+  }
+
+  /** The tenant and key id of a credential, or undefined for an unknown key. */
+  identify(credential: string): { tenant: Tenant; keyId: string } | undefined {
+    const found = identify(this.keys, credential);
+    const tenant = found && this.tenants.get(found.tenant);
+    return tenant && { tenant, keyId: found.keyId };
+  }
+
+  get(name: string): Tenant | undefined {
+    return this.tenants.get(name);
+  }
+
+  list(): Tenant[] {
+    return [...this.tenants.values()];
+  }
+}

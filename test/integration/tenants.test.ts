@@ -1,0 +1,60 @@
+/**
+ * Issue 16: tenants sharing one pool of keys, driven with the official SDKs over real sockets
+ * against the simulator.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { defaultConfig, startStack, type Stack } from '../support/stack.js';
+
+describe('tenants: keys, models', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      clientKey: 'sk-checkout',
+      config: (simUrl, keys) => ({
+        ...defaultConfig(simUrl, keys),
+        admin: { keys: ['sk-admin'] },
+        tenants: {
+          checkout: { keys: ['sk-checkout'], weight: 3 },
+          ci: { keys: ['sk-ci'], priority: 'batch', models: ['claude-haiku-*', 'gpt-4o-mini'] },
+        },
+      }),
+    });
+  });
+  after(() => stack.close());
+
+  const anthropicAs = (apiKey: string) => new Anthropic({ baseURL: stack.gateway.url, apiKey, maxRetries: 0 });
+  const openaiAs = (apiKey: string) => new OpenAI({ baseURL: `${stack.gateway.url}/v1`, apiKey, maxRetries: 0 });
+  const ask = { max_tokens: 8, messages: [{ role: 'user' as const, content: 'hi' }] };
+
+  it('each tenant key is served; an unknown key gets 401 on both surfaces and reaches no provider', async () => {
+    await anthropicAs('sk-checkout').messages.create({ model: 'claude-sonnet-4-6', ...ask });
+    await openaiAs('sk-ci').chat.completions.create({ model: 'gpt-4o-mini', messages: ask.messages });
+    const before = stack.sim.stats().total.requests;
+    await assert.rejects(anthropicAs('sk-stranger').messages.create({ model: 'claude-sonnet-4-6', ...ask }), (e: unknown) => e instanceof Anthropic.AuthenticationError);
+    await assert.rejects(openaiAs('sk-stranger').chat.completions.create({ model: 'gpt-4o-mini', messages: ask.messages }), (e: unknown) => e instanceof OpenAI.AuthenticationError);
+    await assert.rejects(anthropicAs('sk-admin').messages.create({ model: 'claude-sonnet-4-6', ...ask }), (e: unknown) => e instanceof Anthropic.AuthenticationError, 'an admin key is no client key');
+    assert.equal(stack.sim.stats().total.requests, before);
+  });
+
+  it("a model outside the tenant's `models` is 403 in the caller's shape, with x-should-retry: false, and reaches no provider", async () => {
+    const before = stack.sim.stats().total.requests;
+    await assert.rejects(anthropicAs('sk-ci').messages.create({ model: 'claude-opus-4-8', ...ask }), (e: unknown) => {
+      assert.ok(e instanceof Anthropic.PermissionDeniedError);
+      assert.equal((e.error as { error: { type: string } }).error.type, 'permission_error');
+      assert.match(e.message, /claude-opus-4-8/);
+      assert.equal(e.headers?.get('x-should-retry'), 'false');
+      return true;
+    });
+    await assert.rejects(openaiAs('sk-ci').chat.completions.create({ model: 'gpt-4o', messages: ask.messages }), (e: unknown) => {
+      assert.ok(e instanceof OpenAI.PermissionDeniedError);
+      assert.match(e.message, /gpt-4o/);
+      return true;
+    });
+    assert.equal(stack.sim.stats().total.requests, before);
+    // Another tenant may use it.
+    await anthropicAs('sk-checkout').messages.create({ model: 'claude-opus-4-8', ...ask });
+  });
+});
