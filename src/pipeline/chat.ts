@@ -187,7 +187,7 @@ async function servePlan(
     try {
       admitted = await gw.queue.admit(
         progress.targets.map((target, i) => ({ pool: admissionOf(target, progress), demand: demands[i]! })),
-        { priority, deadline: progress.deadline, signal: exchange.signal },
+        { priority, deadline: progress.deadline, signal: exchange.signal, share: exchange.tenant && { tenant: exchange.tenant.name, weight: exchange.tenant.weight } },
       );
     } catch (error) {
       if (!(error instanceof QueueRejection)) throw error;

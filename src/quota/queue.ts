@@ -1,8 +1,10 @@
 /**
- * AdmissionQueue: when no candidate has room, a request waits here, interactive before batch and
- * first come first served within a priority, until a candidate fits or its deadline would pass.
+ * AdmissionQueue: when no candidate has room, a request waits here until a candidate fits or its
+ * deadline would pass: interactive before batch, then by weighted fair share across tenants
+ * (fair-share.ts), first come first served within a tenant.
  * The only timers of the quota engine live here, behind an injectable clock.
  */
+import { FairShare, insertionIndex, type Share } from './fair-share.js';
 import type { Demand, Priority, ReserveResult, Reservation } from './types.js';
 
 export type { Priority } from './types.js';
@@ -61,7 +63,11 @@ export interface AdmitOptions {
   /** ms timestamp by which the request must be admitted. */
   deadline: number;
   signal?: AbortSignal;
+  /** Whose request it is, for the fair share across tenants; without one, all share one FIFO. */
+  share?: Share;
 }
+
+const NO_TENANT: Share = { tenant: '', weight: 1 };
 
 /** retry-after for a request no key can serve (all disabled): a guess, since nothing will refill. */
 export const UNAVAILABLE_RETRY_MS = 30_000;
@@ -81,6 +87,8 @@ const systemClock: Clock = {
 interface Waiter {
   candidates: Candidate[];
   priority: Priority;
+  /** Finish tag in its priority class's fair share: the order in which waiters are tried. */
+  tag: number;
   deadline: number;
   signal: AbortSignal | undefined;
   enqueuedAt: number;
@@ -106,6 +114,7 @@ export class AdmissionQueue {
   private readonly clock: Clock;
   private readonly interactive: Waiter[] = [];
   private readonly batch: Waiter[] = [];
+  private readonly shares: Record<Priority, FairShare> = { interactive: new FairShare(), batch: new FairShare() };
   private queued = 0;
   private pumping = false;
   private again = false;
@@ -122,7 +131,7 @@ export class AdmissionQueue {
     return this.queued;
   }
 
-  /** Tries the candidates in order; the first that fits now wins. Otherwise waits by priority. */
+  /** Tries the candidates in order; the first that fits now wins. Otherwise waits its turn (see the module comment). */
   admit(candidates: Candidate[], opts: AdmitOptions): Promise<Admission> {
     return new Promise<Admission>((resolve, reject) => {
       if (opts.signal?.aborted) {
@@ -132,6 +141,7 @@ export class AdmissionQueue {
       const waiter: Waiter = {
         candidates,
         priority: opts.priority,
+        tag: this.shares[opts.priority].tag(opts.share ?? NO_TENANT),
         deadline: opts.deadline,
         signal: opts.signal,
         enqueuedAt: this.clock.now(),
@@ -152,7 +162,8 @@ export class AdmissionQueue {
         };
         opts.signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
-      (opts.priority === 'interactive' ? this.interactive : this.batch).push(waiter);
+      const list = this.listOf(waiter.priority);
+      list.splice(insertionIndex(list, waiter.tag), 0, waiter);
       void this.pump();
     });
   }
@@ -263,10 +274,15 @@ export class AdmissionQueue {
     }
   }
 
+  private listOf(priority: Priority): Waiter[] {
+    return priority === 'interactive' ? this.interactive : this.batch;
+  }
+
   private finish(waiter: Waiter, error: unknown, admission?: Admission): void {
     if (waiter.done) return;
     waiter.done = true;
-    const list = waiter.priority === 'interactive' ? this.interactive : this.batch;
+    if (admission) this.shares[waiter.priority].admitted(waiter.tag);
+    const list = this.listOf(waiter.priority);
     const index = list.indexOf(waiter);
     if (index >= 0) list.splice(index, 1);
     if (!waiter.fresh) this.queued--;

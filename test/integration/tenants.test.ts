@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { defaultConfig, startStack, type Stack } from '../support/stack.js';
+import { defaultConfig, simKeys, startStack, type Stack } from '../support/stack.js';
+import { fireTenants } from '../support/tenant-load.js';
 
 describe('tenants: keys, models', () => {
   let stack: Stack;
@@ -56,5 +57,40 @@ describe('tenants: keys, models', () => {
     assert.equal(stack.sim.stats().total.requests, before);
     // Another tenant may use it.
     await anthropicAs('sk-checkout').messages.create({ model: 'claude-opus-4-8', ...ask });
+  });
+});
+
+describe('tenants: fair share of a saturated pool', () => {
+  it("two tenants of equal weight on a pool serving 20 requests/s: 600 at once, then 30 from the other 3 s later; the 30 are served alongside the 600 rather than behind them, all 630 succeed, upstream 429s ≤ 1%", async () => {
+    // Two keys of 600 rpm enforced per second: 20 requests/s together.
+    const limits = { rpm: 600, itpm: 10_000_000, otpm: 10_000_000 };
+    const stack = await startStack({
+      sim: { keys: simKeys(2, limits), window: 'second', latency: { ttftMs: 20 } },
+      config: (simUrl, keys) => ({
+        ...defaultConfig(simUrl, keys),
+        admin: { keys: ['sk-admin'] },
+        tenants: { ci: { keys: ['sk-ci'] }, checkout: { keys: ['sk-checkout'] } },
+      }),
+    });
+    try {
+      const [ci, checkout] = await fireTenants(stack.gateway.url, [
+        { apiKey: 'sk-ci', count: 600, startMs: 0 },
+        { apiKey: 'sk-checkout', count: 30, startMs: 3000 },
+      ]);
+      assert.deepEqual(ci!.failures, {});
+      assert.deepEqual(checkout!.failures, {});
+      assert.equal(ci!.waits.length + checkout!.waits.length, 630);
+      const upstream = stack.sim.stats().total;
+      assert.ok(upstream.rateLimited <= upstream.requests * 0.01, `upstream 429s: ${upstream.rateLimited} of ${upstream.requests}`);
+      // Equal weights: while checkout's 30 wait, ci gets one admission per checkout admission. Counted
+      // in answers, not seconds (a loaded machine stretches both alike): at most 2× the fair 30.
+      const firstCheckout = Math.min(...checkout!.answeredAt);
+      const lastCheckout = Math.max(...checkout!.answeredAt);
+      const ciMeanwhile = ci!.answeredAt.filter((t) => t > firstCheckout && t < lastCheckout).length;
+      assert.ok(ciMeanwhile <= 60, `ci had ${ciMeanwhile} answers while checkout's 30 were served`);
+      assert.ok(ci!.answeredAt.some((t) => t > lastCheckout + 5000), "ci's burst was still being served after checkout finished: the pool was saturated");
+    } finally {
+      await stack.close();
+    }
   });
 });
