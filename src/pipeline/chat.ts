@@ -22,6 +22,7 @@ import { jsonAnswer, type Answer } from './answer.js';
 import type { RequestContext } from './request-context.js';
 import type { Engine } from './engine.js';
 import type { ChatRequest } from './ingress.js';
+import { headroomHeaders } from '../tenants/limit-headers.js';
 
 /** The output cap assumed when an OpenAI client sets none. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -181,13 +182,14 @@ async function servePlan(
   gw.retryBudget.recordRequest(started);
   const progress: Progress = { plan, targets: plan.primary, spillReason: undefined, failed: new Set(), refusedBy: new Map(), deadline: started + maxWaitMs, attempts: 0, queuedMs: 0, lastFailure: undefined };
 
+  const ceiling = exchange.tenant && gw.tenants.ceilingOf(exchange.tenant);
   for (;;) {
     const demands = progress.targets.map((target) => demandOf(target.model));
     let admitted;
     try {
       admitted = await gw.queue.admit(
         progress.targets.map((target, i) => ({ pool: admissionOf(target, progress), demand: demands[i]! })),
-        { priority, deadline: progress.deadline, signal: exchange.signal, share: exchange.tenant && { tenant: exchange.tenant.name, weight: exchange.tenant.weight } },
+        { priority, deadline: progress.deadline, signal: exchange.signal, share: exchange.tenant && { tenant: exchange.tenant.name, weight: exchange.tenant.weight }, ceiling },
       );
     } catch (error) {
       if (!(error instanceof QueueRejection)) throw error;
@@ -195,13 +197,14 @@ async function servePlan(
       if (spillToFallbacks(progress, error)) continue;
       if (progress.lastFailure) return relayFailure(exchange, progress.lastFailure, chat.model);
       exchange.trace.rejected = error.reason;
-      throw rejectionError(error, chat.model);
+      throw rejectionError(error, chat.model, exchange.tenant?.name);
     }
     progress.queuedMs += admitted.queuedMs;
     progress.attempts += 1;
     const target = progress.targets[admitted.candidateIndex]!;
     const { reservation } = admitted;
     announce(exchange, progress, target, reservation.keyId);
+    if (ceiling) Object.assign(exchange.spillwayHeaders, headroomHeaders(exchange.surface, ceiling.headroom(Date.now()), Date.now()));
 
     const estimatedInput = demands[admitted.candidateIndex]!.inputTokens;
     const result = await attempt(exchange, chat, {
@@ -212,6 +215,7 @@ async function servePlan(
       estimatedInput,
       onSettled: (usage) => {
         target.provider.connections.release();
+        ceiling?.settle(reservation.demand, usage, Date.now());
         if (usage) {
           gw.estimator.calibrate(target.model, estimatedInput, usage.inputTokens);
           gw.estimator.calibrateOutput(target.model, usage.outputTokens);
@@ -307,13 +311,17 @@ function announce(exchange: RequestContext, progress: Progress, target: Target, 
   }
 }
 
-function rejectionError(rejection: QueueRejection, model: string): GatewayError {
+function rejectionError(rejection: QueueRejection, model: string, tenant: string | undefined): GatewayError {
   const seconds = Math.ceil(rejection.retryAfterMs / 1000);
   switch (rejection.reason) {
     case 'full':
       return new GatewayError('rate_limited', `spillway's queue is full; retry in ${seconds}s`, { retryAfterMs: rejection.retryAfterMs });
     case 'unavailable':
       return new GatewayError('overloaded', `no provider key for model "${model}" is in service`);
+    case 'ceiling':
+      return new GatewayError('rate_limited', `tenant "${tenant}" is over its own rate limit (tenants.${tenant}.limits) and has no room before this request's deadline; room is expected in ${seconds}s`, {
+        retryAfterMs: rejection.retryAfterMs,
+      });
     default:
       return new GatewayError(
         'rate_limited',

@@ -9,7 +9,7 @@ import type { Demand, Priority, ReserveResult, Reservation } from './types.js';
 
 export type { Priority } from './types.js';
 
-export type RejectionReason = 'deadline' | 'full' | 'aborted' | 'unavailable';
+export type RejectionReason = 'deadline' | 'full' | 'aborted' | 'unavailable' | 'ceiling';
 
 export class QueueRejection extends Error {
   readonly reason: RejectionReason;
@@ -65,6 +65,15 @@ export interface AdmitOptions {
   signal?: AbortSignal;
   /** Whose request it is, for the fair share across tenants; without one, all share one FIFO. */
   share?: Share;
+  /** The tenant's own ceiling: asked before any pool, and taken from on admission. */
+  ceiling?: Ceiling;
+}
+
+/** A tenant's own buckets (tenants/ceiling.ts), as the queue uses them. */
+export interface Ceiling {
+  /** ms until the demand fits: 0 now, Infinity until a settle frees room. */
+  waitFor(demand: Demand, now: number): number;
+  take(demand: Demand, now: number): void;
 }
 
 const NO_TENANT: Share = { tenant: '', weight: 1 };
@@ -87,6 +96,8 @@ const systemClock: Clock = {
 interface Waiter {
   candidates: Candidate[];
   priority: Priority;
+  share: Share;
+  ceiling: Ceiling | undefined;
   /** Finish tag in its priority class's fair share: the order in which waiters are tried. */
   tag: number;
   deadline: number;
@@ -141,6 +152,8 @@ export class AdmissionQueue {
       const waiter: Waiter = {
         candidates,
         priority: opts.priority,
+        share: opts.share ?? NO_TENANT,
+        ceiling: opts.ceiling,
         tag: this.shares[opts.priority].tag(opts.share ?? NO_TENANT),
         deadline: opts.deadline,
         signal: opts.signal,
@@ -196,10 +209,20 @@ export class AdmissionQueue {
    */
   private async pass(): Promise<void> {
     const blocked = new Set<string>();
+    const overCeiling = new Set<string>();
     const order = this.interactive.concat(this.batch);
     for (const waiter of order) {
       if (waiter.done) continue;
       const now = this.clock.now();
+      if (waiter.ceiling) {
+        // Behind its own tenant's waiter that is over the ceiling: wait for that one (FIFO within a tenant).
+        const ceilingWait = overCeiling.has(waiter.share.tenant) ? undefined : waiter.ceiling.waitFor(waiter.candidates[0]!.demand, now);
+        if (ceilingWait !== 0) {
+          this.holdUnderCeiling(waiter, now, ceilingWait);
+          overCeiling.add(waiter.share.tenant);
+          continue;
+        }
+      }
       let wait = Infinity; // shortest known wait over all candidates
       let ownWait = Infinity; // the same over candidates not blocked by a waiter ahead: what wakes this one
       let unknown = false; // some candidate's wait cannot be estimated
@@ -222,6 +245,7 @@ export class AdmissionQueue {
           if (waiter.done) {
             await pool.settle?.(result.reservation, undefined, now);
           } else {
+            waiter.ceiling?.take(demand, now);
             this.finish(waiter, undefined, { candidateIndex: i, reservation: result.reservation, queuedMs: now - waiter.enqueuedAt });
           }
         } else {
@@ -253,6 +277,29 @@ export class AdmissionQueue {
         this.queued++;
       }
       for (const { pool } of waiter.candidates) blocked.add(pool.id);
+    }
+  }
+
+  /**
+   * A waiter over its tenant's ceiling waits without trying a pool, so it holds up no other tenant;
+   * or, when the ceiling will not have room before its deadline, gets an honest 429 at once.
+   * `wait` is undefined behind another waiter of its tenant (that one's progress wakes it).
+   */
+  private holdUnderCeiling(waiter: Waiter, now: number, wait: number | undefined): void {
+    const known = wait !== undefined && Number.isFinite(wait);
+    waiter.readyAt = known ? now + wait : undefined;
+    if ((known && now + wait > waiter.deadline) || now >= waiter.deadline) {
+      const retryAfterMs = known ? Math.max(1, wait) : UNKNOWN_RETRY_MS;
+      this.finish(waiter, new QueueRejection('ceiling', retryAfterMs, `over the tenant's own limit; room expected in ${Math.ceil(retryAfterMs)} ms`));
+      return;
+    }
+    if (waiter.fresh) {
+      if (this.queued >= this.maxDepth) {
+        this.finish(waiter, new QueueRejection('full', known ? Math.max(1, wait) : UNKNOWN_RETRY_MS, `the admission queue is full (${this.maxDepth})`));
+        return;
+      }
+      waiter.fresh = false;
+      this.queued++;
     }
   }
 

@@ -3,12 +3,14 @@
  * a restart to change in config; runtime keys and changes come through the admin API).
  */
 import type { Config } from '../config/schema.js';
+import { TenantCeiling } from './ceiling.js';
 import { configuredKeys, identify, type KeyEntry } from './key-directory.js';
 import { tenantsOf, type Tenant } from './tenant.js';
 
 export class TenantRegistry {
   private readonly tenants: Map<string, Tenant>;
   private readonly keys: KeyEntry[];
+  private readonly ceilings = new Map<string, TenantCeiling>();
 
   constructor(config: Pick<Config, 'server' | 'tenants'>) {
     this.tenants = tenantsOf(config);
@@ -29,6 +31,14 @@ export class TenantRegistry {
 
   get(name: string): Tenant | undefined {
     return this.tenants.get(name);
+  }
+
+  /** The tenant's own buckets, or undefined for a tenant without `limits`. */
+  ceilingOf(tenant: Tenant): TenantCeiling | undefined {
+    if (!tenant.limits) return undefined;
+    let ceiling = this.ceilings.get(tenant.name);
+    if (!ceiling) this.ceilings.set(tenant.name, (ceiling = new TenantCeiling(tenant.limits, Date.now())));
+    return ceiling;
   }
 
   list(): Tenant[] {

@@ -94,3 +94,57 @@ describe('tenants: fair share of a saturated pool', () => {
     }
   });
 });
+
+describe('tenants: their own ceilings', () => {
+  it("a tenant ceiling of 60 rpm paces that tenant's burst with 0 upstream 429s while another tenant uses the rest of the pool; answers carry the tenant's own headroom", async () => {
+    const limits = { rpm: 600, itpm: 10_000_000, otpm: 10_000_000 };
+    const stack = await startStack({
+      sim: { keys: simKeys(2, limits), window: 'second', latency: { ttftMs: 20 } },
+      config: (simUrl, keys) => ({
+        ...defaultConfig(simUrl, keys),
+        admin: { keys: ['sk-admin'] },
+        tenants: { ci: { keys: ['sk-ci'], limits: { rpm: 60 } }, checkout: { keys: ['sk-checkout'] } },
+      }),
+    });
+    try {
+      const ci = new Anthropic({ baseURL: stack.gateway.url, apiKey: 'sk-ci', maxRetries: 0 });
+      const checkout = new Anthropic({ baseURL: stack.gateway.url, apiKey: 'sk-checkout', maxRetries: 0 });
+      const ask = (i: number) => ({ model: 'claude-sonnet-4-6', max_tokens: 16, messages: [{ role: 'user' as const, content: `item ${i}` }] });
+      const [ciAnswers, checkoutAnswers] = await Promise.all([
+        Promise.all(Array.from({ length: 8 }, (_, i) => ci.messages.create(ask(i)).withResponse())),
+        Promise.all(Array.from({ length: 120 }, (_, i) => checkout.messages.create(ask(100 + i)).withResponse())),
+      ]);
+      const total = stack.sim.stats().total;
+      assert.equal(total.ok, 128);
+      assert.equal(total.rateLimited, 0);
+      // Paced at one a second: the 8th of a burst of 8 waited about 7 s in spillway's queue.
+      const ciQueued = ciAnswers.map(({ response }) => Number(response.headers.get('x-spillway-queue-ms'))).sort((a, b) => a - b);
+      assert.ok(ciQueued.at(-1)! >= 6000, `ci's queue times: ${ciQueued.join(', ')}`);
+      // The other tenant used the rest: 120 requests on a 20/s pool, not held to ci's pace.
+      assert.ok(checkoutAnswers.every(({ response }) => response.headers.get('anthropic-ratelimit-requests-limit') !== '60'));
+      // Each ci answer shows ci's ceiling, not the pool's.
+      for (const { response } of ciAnswers) {
+        assert.equal(response.headers.get('anthropic-ratelimit-requests-limit'), '60');
+        assert.ok(Number(response.headers.get('anthropic-ratelimit-requests-remaining')) <= 1);
+        assert.match(response.headers.get('anthropic-ratelimit-requests-reset') ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      }
+      const openai = new OpenAI({ baseURL: `${stack.gateway.url}/v1`, apiKey: 'sk-ci', maxRetries: 0 });
+      const { response } = await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+      assert.equal(response.headers.get('x-ratelimit-limit-requests'), '60');
+      assert.match(response.headers.get('x-ratelimit-reset-requests') ?? '', /^\d+(ms|s)$/);
+
+      // Over the ceiling with a deadline it cannot meet: an honest 429 at once, the pool untouched.
+      const before = stack.sim.stats().total.requests;
+      await Promise.all([ci.messages.create(ask(1000)), ci.messages.create(ask(1001))].map((p) => p.catch(() => undefined)));
+      await assert.rejects(ci.messages.create(ask(1002), { headers: { 'x-spillway-max-wait': '0.5' } }), (e: unknown) => {
+        assert.ok(e instanceof Anthropic.RateLimitError);
+        assert.match((e.error as { error: { message: string } }).error.message, /tenant "ci" is over its own rate limit/);
+        assert.ok(Number(e.headers?.get('retry-after')) >= 1);
+        return true;
+      });
+      assert.equal(stack.sim.stats().total.requests, before + 2);
+    } finally {
+      await stack.close();
+    }
+  });
+});

@@ -54,7 +54,7 @@ async function spawnSpillway(command: 'start' | 'sim', what: string, config: unk
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const listening = new RegExp(`${what} listening on (http://[^\\s]+)`);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start in 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 60 s:\n${output}`)), 60_000);
     const check = () => {
       const match = listening.exec(output);
       if (match) {

@@ -340,3 +340,37 @@ describe('admission queue: fair share across tenants', () => {
     assert.equal(tenantsOf(log), 'ppxxx');
   });
 });
+
+describe("admission queue: tenants' own ceilings", () => {
+  const deadline = T0 + 60_000;
+  /** A ceiling of one request per `everyMs`, on the fake clock. */
+  function ceiling(everyMs: number) {
+    let next = 0;
+    return { waitFor: (_: Demand, now: number) => Math.max(0, next - now), take: (_: Demand, now: number) => void (next = now + everyMs) };
+  }
+
+  it('a tenant over its ceiling waits without holding up another tenant on the same pool', async () => {
+    const { clock, queue, candidates } = setup({ rpm: 6000 }); // 100 a second
+    const log: string[] = [];
+    const capped = ceiling(1000);
+    for (let i = 0; i < 3; i++) track(queue.admit(candidates(), { priority: 'interactive', deadline, share: { tenant: 'ci', weight: 1 }, ceiling: capped }), `ci${i}`, log);
+    await settle();
+    for (let i = 0; i < 3; i++) track(queue.admit(candidates(), { priority: 'interactive', deadline, share: { tenant: 'web', weight: 1 } }), `web${i}`, log);
+    await clock.advance(100);
+    assert.deepEqual(log, ['ci0', 'web0', 'web1', 'web2']);
+    await clock.advance(2000);
+    assert.deepEqual(log.slice(4), ['ci1', 'ci2']);
+  });
+
+  it('over the ceiling past its deadline: rejected at once as the ceiling\'s, with its retry-after', async () => {
+    const { queue, candidates } = setup({ rpm: 6000 });
+    const capped = ceiling(5000);
+    await queue.admit(candidates(), { priority: 'interactive', deadline, share: { tenant: 'ci', weight: 1 }, ceiling: capped });
+    await assert.rejects(queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 1000, share: { tenant: 'ci', weight: 1 }, ceiling: capped }), (e: unknown) => {
+      assert.ok(e instanceof QueueRejection);
+      assert.equal(e.reason, 'ceiling');
+      assert.equal(e.retryAfterMs, 5000);
+      return true;
+    });
+  });
+});
