@@ -23,6 +23,7 @@ import type { RequestContext } from './request-context.js';
 import type { Engine } from './engine.js';
 import type { ChatRequest } from './ingress.js';
 import { headroomHeaders } from '../tenants/limit-headers.js';
+import { holdBudget, type SettleSpend } from './budget-hold.js';
 
 /** The output cap assumed when an OpenAI client sets none. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -168,6 +169,7 @@ export function servePlanned(gw: Engine, exchange: RequestContext, chat: ChatReq
   return servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandsFor(gw, chat));
 }
 
+/** servePlan within the tenant's budget: held before admission, settled when the answer's usage is known. */
 async function servePlan(
   gw: Engine,
   exchange: RequestContext,
@@ -178,6 +180,31 @@ async function servePlan(
   demandOf: (model: string) => Demand,
 ): Promise<Answer | undefined> {
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
+  const first = plan.primary[0] ?? plan.fallback[0];
+  const settleSpend = first && holdBudget(gw, exchange, first.model, demandOf(first.model));
+  if (!settleSpend) return servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, undefined);
+  try {
+    const answer = await servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, settleSpend);
+    // A served answer settled itself with its usage first (registered earlier); a relayed failure costs nothing.
+    if (answer) void answer.usage.then(() => settleSpend(undefined), () => settleSpend(undefined));
+    else settleSpend(undefined);
+    return answer;
+  } catch (error) {
+    settleSpend(undefined);
+    throw error;
+  }
+}
+
+async function servePlanWithin(
+  gw: Engine,
+  exchange: RequestContext,
+  chat: ChatRequest,
+  priority: Priority,
+  maxWaitMs: number,
+  plan: TargetPlan,
+  demandOf: (model: string) => Demand,
+  settleSpend: SettleSpend | undefined,
+): Promise<Answer | undefined> {
   const started = Date.now();
   gw.retryBudget.recordRequest(started);
   const progress: Progress = { plan, targets: plan.primary, spillReason: undefined, failed: new Set(), refusedBy: new Map(), deadline: started + maxWaitMs, attempts: 0, queuedMs: 0, lastFailure: undefined };
@@ -231,6 +258,7 @@ async function servePlan(
       void result.answer.usage.then((usage) => {
         exchange.trace.inputTokens = usage?.inputTokens;
         exchange.trace.outputTokens = usage?.outputTokens;
+        settleSpend?.(usage && { model: target.model, usage });
       });
       return result.answer;
     }

@@ -103,6 +103,7 @@ function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober'>): Gat
     cacheHeld: () => gw.cache.exact?.stats() ?? { entries: 0, bytes: 0 },
     degraded: () => [...gw.providers.values()].some((provider) => provider.pool.degraded),
     replicas: () => gw.redis?.liveReplicas,
+    budgets: (now) => gw.tenants.budgetUse(now),
   };
 }
 

@@ -3,6 +3,7 @@
  * a restart to change in config; runtime keys and changes come through the admin API).
  */
 import type { Config } from '../config/schema.js';
+import { BudgetLedger, type BudgetUse } from './budget.js';
 import { TenantCeiling } from './ceiling.js';
 import { configuredKeys, identify, type KeyEntry } from './key-directory.js';
 import { tenantsOf, type Tenant } from './tenant.js';
@@ -11,6 +12,7 @@ export class TenantRegistry {
   private readonly tenants: Map<string, Tenant>;
   private readonly keys: KeyEntry[];
   private readonly ceilings = new Map<string, TenantCeiling>();
+  private readonly ledgers = new Map<string, BudgetLedger>();
 
   constructor(config: Pick<Config, 'server' | 'tenants'>) {
     this.tenants = tenantsOf(config);
@@ -39,6 +41,19 @@ export class TenantRegistry {
     let ceiling = this.ceilings.get(tenant.name);
     if (!ceiling) this.ceilings.set(tenant.name, (ceiling = new TenantCeiling(tenant.limits, Date.now())));
     return ceiling;
+  }
+
+  /** The tenant's spend against its budget, or undefined for a tenant without one. */
+  ledgerOf(tenant: Tenant): BudgetLedger | undefined {
+    if (!tenant.budget) return undefined;
+    let ledger = this.ledgers.get(tenant.name);
+    if (!ledger) this.ledgers.set(tenant.name, (ledger = new BudgetLedger(tenant.budget)));
+    return ledger;
+  }
+
+  /** Every budgeted tenant's spend now (alerts, metrics, the dashboard). */
+  budgetUse(now: number): Array<BudgetUse & { tenant: string }> {
+    return this.list().flatMap((tenant) => (this.ledgerOf(tenant)?.use(now) ?? []).map((use) => ({ tenant: tenant.name, ...use })));
   }
 
   list(): Tenant[] {

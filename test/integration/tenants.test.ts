@@ -3,6 +3,8 @@
  * against the simulator.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -145,6 +147,89 @@ describe('tenants: their own ceilings', () => {
       assert.equal(stack.sim.stats().total.requests, before + 2);
     } finally {
       await stack.close();
+    }
+  });
+});
+
+describe('tenants: budgets', () => {
+  it('a tenant with a 0.05 USD daily budget is served until then, then refused with a 429 naming the budget, on both the Anthropic and the OpenAI surface; spend stays within what was in flight; other tenants are unaffected; webhooks hear of 80% and 100%', async () => {
+    const hooks: Array<{ id: string; status: string }> = [];
+    const receiver = createServer((req, res) => {
+      let data = '';
+      req.on('data', (chunk: Buffer) => (data += chunk));
+      req.on('end', () => {
+        hooks.push(JSON.parse(data) as { id: string; status: string });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    // $100 per million tokens either way: a request of a few dozen tokens costs about half a cent.
+    const price = { input: 100, output: 100 };
+    const stack = await startStack({
+      config: (simUrl, keys) => ({
+        ...defaultConfig(simUrl, keys),
+        admin: { keys: ['sk-admin'] },
+        prices: { 'claude-sonnet-4-6': price, 'gpt-4o-mini': price },
+        alerts: { webhooks: [{ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` }], interval: '100ms' },
+        tenants: {
+          web: { keys: ['sk-web'], budget: { daily_usd: 0.05 } },
+          app: { keys: ['sk-app'], budget: { daily_usd: 0.05 } },
+          other: { keys: ['sk-other'] },
+        },
+      }),
+    });
+    const costOfWork = () => {
+      const { inputTokens, outputTokens } = stack.sim.stats().total;
+      return ((inputTokens + outputTokens) * 100) / 1_000_000;
+    };
+    try {
+      const messages = [{ role: 'user' as const, content: 'Describe a ceramic mug in two sentences.' }];
+      // Anthropic surface: a burst of 20 at once, then one at a time until refused.
+      const web = new Anthropic({ baseURL: stack.gateway.url, apiKey: 'sk-web', maxRetries: 0 });
+      const ask = () => web.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 32, messages });
+      const burst = await Promise.allSettled(Array.from({ length: 20 }, ask));
+      let served = burst.filter((r) => r.status === 'fulfilled').length;
+      let refusal: unknown;
+      for (let i = 0; i < 40 && refusal === undefined; i++) {
+        await ask().then(() => served++, (e: unknown) => (refusal = e));
+      }
+      assert.ok(served >= 3, `served ${served} before the budget`);
+      assert.ok(refusal instanceof Anthropic.RateLimitError, String(refusal));
+      const message = (refusal.error as { error: { message: string } }).error.message;
+      assert.match(message, /tenant "web" has used its daily budget of \$0\.0500/);
+      assert.match(message, /resets at \d{4}-\d\d-\d\dT00:00:00\.000Z/);
+      assert.equal(refusal.headers?.get('x-should-retry'), 'false');
+      const resetIn = Number(refusal.headers?.get('retry-after'));
+      assert.ok(resetIn > 0 && resetIn <= 86_400, `retry-after ${resetIn}`);
+      const webSpend = costOfWork();
+      // Spend may pass the budget only by what was in flight when it was reached: at most the burst.
+      assert.ok(webSpend <= 0.05 + 20 * 0.006, `web spent $${webSpend}`);
+      assert.ok(webSpend >= 0.05 * 0.8, `web spent $${webSpend}`);
+
+      // OpenAI surface, another tenant with the same budget.
+      const app = new OpenAI({ baseURL: `${stack.gateway.url}/v1`, apiKey: 'sk-app', maxRetries: 0 });
+      let appRefusal: unknown;
+      for (let i = 0; i < 60 && appRefusal === undefined; i++) {
+        await app.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 32, messages }).catch((e: unknown) => (appRefusal = e));
+      }
+      assert.ok(appRefusal instanceof OpenAI.RateLimitError, String(appRefusal));
+      assert.match(appRefusal.message, /tenant "app" has used its daily budget/);
+      assert.equal(appRefusal.code, 'insufficient_quota');
+      assert.ok(costOfWork() - webSpend <= 0.05 + 0.006, 'one at a time, spend stops within one request of the budget');
+
+      // Others are unaffected.
+      await new Anthropic({ baseURL: stack.gateway.url, apiKey: 'sk-other', maxRetries: 0 }).messages.create({ model: 'claude-sonnet-4-6', max_tokens: 32, messages });
+      const before = stack.sim.stats().total.requests;
+      await assert.rejects(ask(), Anthropic.RateLimitError);
+      assert.equal(stack.sim.stats().total.requests, before, 'a refused request reaches no provider');
+
+      // The alerts, through the webhooks the gateway already has.
+      for (let i = 0; i < 100 && hooks.filter((h) => h.id.startsWith('budget:')).length < 4; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      const fired = hooks.filter((h) => h.status === 'firing').map((h) => h.id).sort();
+      assert.deepEqual(fired.filter((id) => id.startsWith('budget:')), ['budget:app:daily:0.8', 'budget:app:daily:1', 'budget:web:daily:0.8', 'budget:web:daily:1']);
+    } finally {
+      await stack.close();
+      receiver.close();
     }
   });
 });
