@@ -69,6 +69,8 @@ for (const scenario of scenarios) {
       'p50 s': seconds(percentile(times.waits, 50)),
       'p90 s': seconds(percentile(times.waits, 90)),
       'max s': seconds(Math.max(...times.waits)),
+      'in queue p50 s': seconds(percentile(times.queuedMs, 50)),
+      'in queue max s': seconds(Math.max(...times.queuedMs)),
       'upstream 429s': `${result.upstream429} / ${result.upstream}`,
     });
   }

@@ -18,6 +18,8 @@ export interface BurstTimes {
   waits: number[];
   /** performance.now() at each answer, in answer order. */
   answeredAt: number[];
+  /** Each answer's time in spillway's admission queue (x-spillway-queue-ms), in answer order. */
+  queuedMs: number[];
   failures: Record<string, number>;
 }
 
@@ -27,14 +29,15 @@ export async function fireTenants(baseURL: string, bursts: TenantBurst[], model 
   return Promise.all(
     bursts.map(async ({ apiKey, count, startMs }) => {
       const client = new Anthropic({ baseURL, apiKey });
-      const times: BurstTimes = { waits: [], answeredAt: [], failures: {} };
+      const times: BurstTimes = { waits: [], answeredAt: [], queuedMs: [], failures: {} };
       await new Promise((resolve) => setTimeout(resolve, startMs));
       const started = performance.now();
       await Promise.all(
         Array.from({ length: count }, async () => {
           try {
-            await client.messages.create({ model, max_tokens: 64, messages: [{ role: 'user', content: burstPrompt(n++) }] });
+            const { response } = await client.messages.create({ model, max_tokens: 64, messages: [{ role: 'user', content: burstPrompt(n++) }] }).withResponse();
             const now = performance.now();
+            times.queuedMs.push(Number(response.headers.get('x-spillway-queue-ms')));
             times.waits.push(now - started);
             times.answeredAt.push(now - t0);
           } catch (error) {
