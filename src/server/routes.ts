@@ -57,6 +57,7 @@ function authenticate(gw: Gateway, req: IncomingMessage, exchange: Exchange): vo
 function checkModel(exchange: Exchange, model: string): void {
   const { tenant } = exchange;
   if (tenant && !mayUseModel(tenant, model)) {
+    exchange.trace.requestedModel = model; // recorded: a tenant asking for what it may not is worth seeing
     throw new GatewayError('permission', `your API key does not have permission to use model "${model}" (tenant "${tenant.name}" may use: ${tenant.models!.join(', ')})`);
   }
 }

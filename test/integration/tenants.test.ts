@@ -20,7 +20,7 @@ describe('tenants: keys, models', () => {
         ...defaultConfig(simUrl, keys),
         admin: { keys: ['sk-admin'] },
         tenants: {
-          checkout: { keys: ['sk-checkout'], weight: 3 },
+          checkout: { keys: ['sk-checkout', 'sk-checkout-2'], weight: 3 },
           ci: { keys: ['sk-ci'], priority: 'batch', models: ['claude-haiku-*', 'gpt-4o-mini'] },
         },
       }),
@@ -59,6 +59,23 @@ describe('tenants: keys, models', () => {
     assert.equal(stack.sim.stats().total.requests, before);
     // Another tenant may use it.
     await anthropicAs('sk-checkout').messages.create({ model: 'claude-opus-4-8', ...ask });
+  });
+
+  it("the cache is per tenant: a tenant's two keys share answers, another tenant's identical request is not answered from them", async () => {
+    const params = { model: 'claude-haiku-4-5', max_tokens: 8, temperature: 0, messages: [{ role: 'user' as const, content: 'the cache is per tenant' }] };
+    const cacheOf = async (key: string) => (await anthropicAs(key).messages.create(params).withResponse()).response.headers.get('x-spillway-cache');
+    assert.equal(await cacheOf('sk-checkout'), 'miss');
+    assert.equal(await cacheOf('sk-checkout-2'), 'hit');
+    assert.equal(await cacheOf('sk-ci'), 'miss');
+    assert.equal(await cacheOf('sk-ci'), 'hit');
+  });
+
+  it('metrics carry the tenant: requests, tokens and queue wait by tenant name, never by key', async () => {
+    const metrics = await (await fetch(`${stack.gateway.url}/metrics`, { headers: { authorization: 'Bearer sk-admin' } })).text();
+    assert.match(metrics, /spillway_tenant_requests_total\{tenant="checkout",status="200"\} [1-9]/);
+    assert.match(metrics, /spillway_tenant_requests_total\{tenant="ci",status="403"\} 2/);
+    assert.match(metrics, /spillway_tenant_tokens_total\{tenant="ci",direction="output"\} [1-9]/);
+    assert.doesNotMatch(metrics, /sk-checkout|sk-ci/);
   });
 });
 
