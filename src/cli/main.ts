@@ -130,7 +130,7 @@ function usage(options: { config?: string; dataDir?: string; since: string; by?:
 
 program
   .command('usage')
-  .description('summaries of the usage log (requests, tokens, cost) by day, model, provider and client')
+  .description('summaries of the usage log (requests, tokens, cost) by day, model, provider, client key and tenant')
   .option('-c, --config <file>', 'config file (its data_dir is used)')
   .option('-d, --data-dir <dir>', 'data directory holding usage.sqlite (default: ./data)')
   .option('-s, --since <span>', 'how far back: 7d, 24h, 30m or all', '30d')
