@@ -19,6 +19,7 @@ import { AdmissionQueue } from '../quota/queue.js';
 import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
 import { TenantRegistry } from '../tenants/registry.js';
+import { TenantKeyStore } from '../tenants/key-store.js';
 import { RedisBatchStore } from '../batch/redis-store.js';
 import { capConnectionsPerClient } from './client-connections.js';
 import { KeyProber } from './key-prober.js';
@@ -89,6 +90,8 @@ export function createGateway(config: Config, log: (message: string) => void): G
     redis: store,
     log,
   };
+  // Runtime tenant keys live beside the other durable data; only tenants from config can have them.
+  if (Object.keys(config.tenants).length > 0) gateway.tenants.useStore(new TenantKeyStore(config.data_dir));
   const observability = createObservability(config, viewOf(gateway), { log });
   const prober = new KeyProber({ providers: () => gateway.providers.values(), upstream, observer: observability.observer, log }, config.key_rest.first_probe);
   prober.start();
@@ -167,6 +170,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       await gateway.redis?.release();
       gateway.observability.close();
       gateway.prober.close();
+      gateway.tenants.close();
     },
   };
 }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheStatus, RequestRecord } from '../observe/observer.js';
 import { isAdminPath, serveAdmin } from './admin.js';
+import { ADMIN_KEYS_PATH, serveAdminKeys } from './admin-keys.js';
 import { answerHeaders } from '../pipeline/answer-headers.js';
 import { BATCHES_PATH, serveBatches } from './batches.js';
 import { writeAnswer } from './answer-writer.js';
@@ -74,6 +75,7 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
     const url = req.url ?? '/';
     return serveAdmin(gw, req, exchange.res, path, new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''));
   }
+  if (path === ADMIN_KEYS_PATH || path.startsWith(`${ADMIN_KEYS_PATH}/`)) return serveAdminKeys(gw, exchange, method, path);
   authenticate(gw, req, exchange);
   const limit = gw.config.server.max_body_bytes;
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {

@@ -1,32 +1,59 @@
 /**
- * The tenants of a running gateway and their client keys: built from config at start (tenants need
- * a restart to change in config; runtime keys and changes come through the admin API).
+ * The tenants of a running gateway and their client keys: the tenants and their config keys from
+ * config at start (a restart changes them), keys made at runtime from the key store, re-read every
+ * second so keys created or revoked on any replica sharing the store count here within a second.
  */
 import type { Config } from '../config/schema.js';
 import { BudgetLedger, type BudgetUse } from './budget.js';
 import { TenantCeiling } from './ceiling.js';
 import { configuredKeys, identify, type KeyEntry } from './key-directory.js';
+import type { TenantKeyStore } from './key-store.js';
 import { tenantsOf, type Tenant } from './tenant.js';
 
 export class TenantRegistry {
   private readonly tenants: Map<string, Tenant>;
-  private readonly keys: KeyEntry[];
+  private readonly configKeys: KeyEntry[];
+  private runtimeKeys: KeyEntry[] = [];
+  private store: TenantKeyStore | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
   private readonly ceilings = new Map<string, TenantCeiling>();
   private readonly ledgers = new Map<string, BudgetLedger>();
 
   constructor(config: Pick<Config, 'server' | 'tenants'>) {
     this.tenants = tenantsOf(config);
-    this.keys = configuredKeys(config);
+    this.configKeys = configuredKeys(config);
   }
 
-  /** No client keys at all: every caller is let in, as no tenant. */
+  /** Runtime keys from this store from now on, re-read every `refreshMs`. */
+  useStore(store: TenantKeyStore, refreshMs = 1000): void {
+    this.store = store;
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), refreshMs);
+    this.timer.unref();
+  }
+
+  /** Re-reads the runtime keys (at once after a change made here). */
+  refresh(): void {
+    if (this.store) this.runtimeKeys = this.store.active().filter((entry) => this.tenants.has(entry.tenant));
+  }
+
+  get keyStore(): TenantKeyStore | undefined {
+    return this.store;
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.store?.close();
+  }
+
+  /** No client keys at all (configured or made at runtime): every caller is let in, as no tenant. */
   get open(): boolean {
-    return this.keys.length === 0;
+    return this.configKeys.length === 0 && this.runtimeKeys.length === 0 && this.store === undefined;
   }
 
   /** The tenant and key id of a credential, or undefined for an unknown key. */
   identify(credential: string): { tenant: Tenant; keyId: string } | undefined {
-    const found = identify(this.keys, credential);
+    const found = identify([...this.configKeys, ...this.runtimeKeys], credential);
     const tenant = found && this.tenants.get(found.tenant);
     return tenant && { tenant, keyId: found.keyId };
   }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { startGateway } from '../../src/server/gateway.js';
 import { defaultConfig, simKeys, startStack, type Stack } from '../support/stack.js';
 import { fireTenants } from '../support/tenant-load.js';
 
@@ -250,3 +251,47 @@ describe('tenants: budgets', () => {
     }
   });
 });
+
+describe('tenants: keys at runtime', () => {
+  it('a key created through the admin API works at once, on every replica sharing the store; listed without the key; revoked, it gets 401 within a second everywhere', async () => {
+    const stack = await startStack({
+      config: (simUrl, keys) => ({ ...defaultConfig(simUrl, keys), admin: { keys: ['sk-admin'] }, tenants: { ci: { keys: [] } } }),
+    });
+    const replica = await startGateway({ ...stack.gateway.gateway.config, server: { ...stack.gateway.gateway.config.server, port: 0 } }, { port: 0, quiet: true });
+    const admin = (path: string, init: RequestInit = {}, key = 'sk-admin') =>
+      fetch(`${stack.gateway.url}${path}`, { ...init, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
+    const ask = { model: 'claude-sonnet-4-6', max_tokens: 8, messages: [{ role: 'user' as const, content: 'hi' }] };
+    try {
+      assert.equal((await admin('/admin/keys', { method: 'POST', body: '{"tenant":"ci"}' }, 'sk-not-admin')).status, 401);
+      assert.equal((await admin('/admin/keys', { method: 'POST', body: '{"tenant":"nobody"}' })).status, 400);
+      const created = (await (await admin('/admin/keys', { method: 'POST', body: '{"tenant":"ci"}' })).json()) as { id: string; key: string; tenant: string };
+      assert.equal(created.tenant, 'ci');
+      assert.match(created.key, /^sk-spw-/);
+      const here = new Anthropic({ baseURL: stack.gateway.url, apiKey: created.key, maxRetries: 0 });
+      const there = new Anthropic({ baseURL: replica.url, apiKey: created.key, maxRetries: 0 });
+      await here.messages.create(ask);
+      await until(() => there.messages.create(ask).then(() => true, () => false), 'the other replica accepts the new key');
+
+      const listed = await (await admin('/admin/keys')).text();
+      assert.match(listed, new RegExp(created.id));
+      assert.doesNotMatch(listed, new RegExp(created.key.slice(7)), 'the key itself is shown once only');
+
+      assert.equal((await admin(`/admin/keys/${created.id}`, { method: 'DELETE' })).status, 200);
+      const revokedAt = Date.now();
+      await assert.rejects(here.messages.create(ask), Anthropic.AuthenticationError);
+      await until(() => there.messages.create(ask).then(() => false, (e: unknown) => e instanceof Anthropic.AuthenticationError), 'the other replica refuses the revoked key');
+      assert.ok(Date.now() - revokedAt < 3000, 'within about a second (the refresh interval), allowing for a loaded machine');
+    } finally {
+      await replica.close();
+      await stack.close();
+    }
+  });
+});
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`timed out waiting until ${what}`);
+}
