@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { keysCommand } from '../../src/cli/keys.js';
 import { startGateway } from '../../src/server/gateway.js';
 import { defaultConfig, simKeys, startStack, type Stack } from '../support/stack.js';
 import { fireTenants } from '../support/tenant-load.js';
@@ -295,3 +296,28 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
   }
   assert.fail(`timed out waiting until ${what}`);
 }
+
+describe('tenants: spillway keys', () => {
+  it('spillway keys create --tenant ci prints a working key once; list shows its id; revoke ID ends it', async () => {
+    const stack = await startStack({
+      config: (simUrl, keys) => ({ ...defaultConfig(simUrl, keys), admin: { keys: ['sk-admin'] }, tenants: { ci: { keys: [] } } }),
+    });
+    const target = { url: stack.gateway.url, adminKey: 'sk-admin' };
+    const ask = { model: 'claude-sonnet-4-6', max_tokens: 8, messages: [{ role: 'user' as const, content: 'hi' }] };
+    try {
+      const printed = await keysCommand(target, { action: 'create', tenant: 'ci' });
+      const key = printed.split('\n').at(-1)!;
+      const id = /Created (key_\w+)/.exec(printed)![1]!;
+      await new Anthropic({ baseURL: stack.gateway.url, apiKey: key, maxRetries: 0 }).messages.create(ask);
+      const listed = await keysCommand(target, { action: 'list' });
+      assert.match(listed, new RegExp(`${id}  ci  created`));
+      assert.ok(!listed.includes(key));
+      assert.equal(await keysCommand(target, { action: 'revoke', id }), `Revoked ${id}.`);
+      await assert.rejects(new Anthropic({ baseURL: stack.gateway.url, apiKey: key, maxRetries: 0 }).messages.create(ask), Anthropic.AuthenticationError);
+      await assert.rejects(keysCommand({ ...target, adminKey: 'wrong' }, { action: 'list' }), /admin key is needed/);
+      await assert.rejects(keysCommand(target, { action: 'create', tenant: 'nobody' }), /expected one of the configured tenants \(ci\)/);
+    } finally {
+      await stack.close();
+    }
+  });
+});
