@@ -9,6 +9,7 @@ import { startSimulator } from '../sim/index.js';
 import { startDemoProviders } from './demo.js';
 import { demoTable, runDemo } from './demo-burst.js';
 import { GROUPINGS, usageReport } from './usage.js';
+import { keysCommand, type KeysAction } from './keys.js';
 import type { UsageGrouping } from '../observe/usage-log.js';
 import type { ShadowReport } from '../routing/shadow-report.js';
 import { formatShadowReport } from './shadow-report.js';
@@ -133,7 +134,7 @@ function usage(options: { config?: string; dataDir?: string; since: string; by?:
 
 program
   .command('usage')
-  .description('summaries of the usage log (requests, tokens, cost) by day, model, provider and client')
+  .description('summaries of the usage log (requests, tokens, cost) by day, model, provider, client key and tenant')
   .option('-c, --config <file>', 'config file (its data_dir is used)')
   .option('-d, --data-dir <dir>', 'data directory holding usage.sqlite (default: ./data)')
   .option('-s, --since <span>', 'how far back: 7d, 24h, 30m or all', '30d')
@@ -145,6 +146,27 @@ program
       fail(error instanceof InvalidArgumentError || (error instanceof Error && error.message.startsWith('--')) ? new ConfigError(error.message) : error);
     }
   });
+
+const keys = program
+  .command('keys')
+  .description("tenant keys at runtime, through a running gateway's admin API")
+  .option('-u, --url <url>', 'the gateway (default: $SPILLWAY_URL or http://127.0.0.1:4000)')
+  .option('-k, --admin-key <key>', 'an admin key (default: $SPILLWAY_ADMIN_KEY)');
+const runKeys = (action: KeysAction) => {
+  const options = keys.opts<{ url?: string; adminKey?: string }>();
+  const target = { url: options.url ?? process.env.SPILLWAY_URL ?? 'http://127.0.0.1:4000', adminKey: options.adminKey ?? process.env.SPILLWAY_ADMIN_KEY };
+  keysCommand(target, action).then((text) => console.log(text), (error: unknown) => fail(new ConfigError(error instanceof Error ? error.message : String(error))));
+};
+keys
+  .command('create')
+  .description('make a key for a tenant from config (shown once)')
+  .requiredOption('-t, --tenant <name>', 'the tenant')
+  .action((options: { tenant: string }) => runKeys({ action: 'create', tenant: options.tenant }));
+keys.command('list').description('list runtime keys (ids and tenants, never the keys)').action(() => runKeys({ action: 'list' }));
+keys
+  .command('revoke <id>')
+  .description('revoke a key: 401 within a second on every replica')
+  .action((id: string) => runKeys({ action: 'revoke', id }));
 
 program
   .command('demo')

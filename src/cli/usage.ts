@@ -5,9 +5,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openUsageDb, summarize, USAGE_FILE, type UsageGrouping, type UsageSummaryRow } from '../observe/usage-log.js';
 
-export const GROUPINGS: readonly UsageGrouping[] = ['day', 'model', 'provider', 'client'];
+export const GROUPINGS: readonly UsageGrouping[] = ['day', 'model', 'provider', 'client', 'tenant'];
 
-const TITLES: Record<UsageGrouping, string> = { day: 'By day (UTC)', model: 'By model', provider: 'By provider', client: 'By client key' };
+const TITLES: Record<UsageGrouping, string> = { day: 'By day (UTC)', model: 'By model', provider: 'By provider', client: 'By client key', tenant: 'By tenant' };
 
 function formatUsd(n: number): string {
   return n >= 100 ? `$${n.toFixed(2)}` : `$${n.toFixed(4)}`;

@@ -265,6 +265,27 @@ export const alertsSchema = z
 const DEFAULT_MAX_WAIT_CAP_MS = 600_000;
 
 /** USD per million tokens. */
+/** A team sharing the pool: its client keys, its share of a saturated pool, its own ceiling and budget (src/tenants/). */
+export const tenantSchema = z
+  .object({
+    keys: z.array(z.string().min(1, 'the key is empty (is its ${VAR} set?)')).default([]),
+    /** Its share of admissions while the pool is saturated, against other tenants' weights. */
+    weight: positive.default(1),
+    /** The priority of its requests without x-spillway-priority. */
+    priority: z.enum(['interactive', 'batch']).default('interactive'),
+    /** Its own ceiling, whatever room the pool has. */
+    limits: limitsSchema.optional(),
+    budget: z
+      .object({ daily_usd: positive.optional(), monthly_usd: positive.optional(), time_zone: z.string().default('UTC') })
+      .strict()
+      .optional(),
+    /** Model names (globs with `*`) it may ask for; all routes when absent. */
+    models: z.array(z.string().min(1)).optional(),
+    /** The longest wait its requests may ask for (x-spillway-max-wait), below queue.max_wait_cap. */
+    max_wait: duration.optional(),
+  })
+  .strict();
+
 export const priceSchema = z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() }).strict();
 
 export const configSchema = z
@@ -334,6 +355,8 @@ export const configSchema = z
       .default({ enabled: true, concurrency: 256, webhook_hosts: [] }),
     /** Overrides of the built-in price table, by model name. */
     prices: z.record(z.string(), priceSchema).default({}),
+    /** Teams sharing the pool, by name (src/tenants/); each key of server.auth.keys is a tenant of its own. */
+    tenants: z.record(z.string(), tenantSchema).default({}),
     /** Keys for the dashboard and admin endpoints; server.auth.keys when absent. */
     admin: z.object({ keys: z.array(z.string().min(1)).default([]) }).strict().default({ keys: [] }),
     /** A key the provider refused rests and is probed: at once, then after `first_probe`, doubling up to `max_probe`. */
@@ -354,6 +377,18 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    const owners = new Map<string, string>(config.server.auth.keys.map((key) => [key, 'server.auth.keys']));
+    for (const [name, tenant] of Object.entries(config.tenants)) {
+      tenant.keys.forEach((key, i) => {
+        const other = owners.get(key);
+        if (other !== undefined) ctx.addIssue({ code: 'custom', path: ['tenants', name, 'keys', i], message: `this key is also one of ${other}: a key belongs to one tenant` });
+        owners.set(key, `tenants.${name}.keys`);
+      });
+    }
+    // Admin access falls back to server.auth.keys; with neither it would be open to every tenant.
+    if (Object.keys(config.tenants).length > 0 && config.admin.keys.length === 0 && config.server.auth.keys.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['admin', 'keys'], message: 'tenants need admin.keys: the dashboard, /metrics and the admin API would otherwise be open to every tenant' });
+    }
     for (const [name, route] of Object.entries(config.routes)) {
       const lists: Array<[Array<string | number>, Array<{ provider?: string }>]> = [
         [['targets'], route.targets],
@@ -412,3 +447,4 @@ export type CanaryConfig = z.output<typeof canarySchema>;
 export type ShadowConfig = z.output<typeof shadowSchema>;
 export type FlagConfig = z.output<typeof flagSchema>;
 export type RollbackConfig = z.output<typeof rollbackSchema>;
+export type TenantConfig = z.output<typeof tenantSchema>;

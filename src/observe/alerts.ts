@@ -4,7 +4,7 @@
  * to webhooks in Slack's or a generic JSON form. Only AlertMonitor touches timers and sockets.
  */
 import type { Dimension } from '../quota/types.js';
-import type { Clock } from './view.js';
+import type { Clock, TenantBudgetUse } from './view.js';
 import { postWebhook } from './webhook.js';
 
 export interface AlertThresholds {
@@ -30,9 +30,14 @@ export interface AlertInputs {
   /** Requests and fallbacks over the recent window (five minutes). */
   recentRequests: number;
   recentFallbacks: number;
+  /** Tenants' spend against their budgets. */
+  budgets?: TenantBudgetUse[];
 }
 
-export type AlertKind = 'rpm_utilisation' | 'daily_utilisation' | 'upstream_429' | 'queue_depth' | 'key_disabled' | 'fallback_rate' | 'flag' | 'canary_rollback';
+/** A tenant's spend is announced as it reaches these shares of its budget. */
+export const BUDGET_MARKS = [0.8, 1] as const;
+
+export type AlertKind = 'rpm_utilisation' | 'daily_utilisation' | 'upstream_429' | 'queue_depth' | 'key_disabled' | 'fallback_rate' | 'flag' | 'canary_rollback' | 'budget';
 
 export interface Condition {
   /** Stable while the condition lasts: kind plus what it is about. */
@@ -107,6 +112,20 @@ export function activeConditions(inputs: AlertInputs, t: AlertThresholds): Condi
       threshold: t.queue_depth,
       labels: {},
     });
+  }
+  for (const use of inputs.budgets ?? []) {
+    const share = use.spentUsd / use.limitUsd;
+    for (const mark of BUDGET_MARKS) {
+      if (share < mark) continue;
+      out.push({
+        id: `budget:${use.tenant}:${use.window}:${mark}`,
+        kind: 'budget',
+        summary: `tenant ${use.tenant} has spent ${percent(share)} of its ${use.window} budget ($${use.spentUsd.toFixed(4)} of $${use.limitUsd})`,
+        value: share,
+        threshold: mark,
+        labels: { tenant: use.tenant, window: use.window },
+      });
+    }
   }
   if (inputs.recentRequests >= MIN_FALLBACK_SAMPLE) {
     const rate = inputs.recentFallbacks / inputs.recentRequests;

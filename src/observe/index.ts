@@ -62,6 +62,7 @@ export function createObservability(config: Config, view: GatewayView, options: 
       queueDepth: view.queueDepth(),
       recentRequests: recent.requests,
       recentFallbacks: recent.fallbacks,
+      budgets: view.budgets?.(now) ?? [],
     };
   };
   const alerts = new AlertMonitor({

@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DIMENSIONS } from '../quota/types.js';
 import type { Activity } from './activity.js';
 import type { Observer, RequestRecord, UpstreamRecord } from './observer.js';
+import { TenantMetrics } from './tenant-metrics.js';
 import { keyUtilisation } from './utilisation.js';
 import type { Clock, GatewayView } from './view.js';
 
@@ -31,6 +32,7 @@ export class Metrics implements Observer {
   private readonly rejections: Counter<'surface' | 'reason'>;
   private readonly tokens: Counter<'provider' | 'model' | 'direction'>;
   private readonly cost: Counter<'provider' | 'model' | 'client'>;
+  private readonly byTenant: TenantMetrics;
   private readonly cacheLookups: Counter<'kind'>;
   private readonly cacheHits: Counter<'kind'>;
   private readonly spills: Counter<'reason'>;
@@ -48,6 +50,7 @@ export class Metrics implements Observer {
   constructor(view: GatewayView, activity: Activity, clock: Clock, options: { semanticCache: boolean }) {
     const registers = [this.registry];
     this.semanticEnabled = options.semanticCache;
+    this.byTenant = new TenantMetrics(this.registry, view, clock, WAIT_BUCKETS);
     this.requests = new Counter({
       name: 'spillway_requests_total',
       help: 'Chat requests answered, by client surface, provider, model and HTTP status',
@@ -278,6 +281,7 @@ export class Metrics implements Observer {
     if (r.inputTokens) this.tokens.inc({ provider, model: r.model ?? NONE, direction: 'input' }, r.inputTokens);
     if (r.outputTokens) this.tokens.inc({ provider, model: r.model ?? NONE, direction: 'output' }, r.outputTokens);
     if (r.costUsd) this.cost.inc({ provider, model: r.model ?? NONE, client: r.clientKeyId ?? 'anonymous' }, r.costUsd);
+    this.byTenant.request(r);
     if (r.cache !== 'bypass') {
       this.cacheLookups.inc({ kind: 'exact' });
       // A semantic lookup follows an exact miss when the semantic cache is on.

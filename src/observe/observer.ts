@@ -14,6 +14,8 @@ export interface RequestRecord {
   surface: Surface;
   /** The gateway key's position in server.auth.keys as "client-N", or undefined without auth. */
   clientKeyId?: string;
+  /** The tenant the client key belongs to ("client-N" for a key of server.auth.keys). */
+  tenant?: string;
   /** The model name the client asked for. */
   requestedModel?: string;
   provider?: string;
@@ -30,7 +32,7 @@ export interface RequestRecord {
   /** Time to the first byte of the answer sent to the client. */
   ttfbMs?: number;
   /** When spillway itself refused the request (a 429 or 503 of its own): why. */
-  rejected?: 'deadline' | 'full' | 'unavailable';
+  rejected?: 'deadline' | 'full' | 'unavailable' | 'ceiling' | 'budget';
   /** Set when the request was served by a candidate other than the route's first. */
   spill?: { reason: string; fallback: boolean };
   /** Set when a route rule or quota tier chose the target (e.g. "rule 0"). */

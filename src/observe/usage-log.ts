@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS usage (
   id INTEGER PRIMARY KEY,
   ts INTEGER NOT NULL,            -- ms since epoch, when the request arrived
   request_id TEXT NOT NULL,
-  client TEXT,                    -- client key id (client-N), NULL without auth
+  client TEXT,                    -- client key id (client-N, <tenant>-N), NULL without auth
+  tenant TEXT,                    -- the key's tenant, NULL without auth
   surface TEXT NOT NULL,          -- anthropic | openai
   route TEXT,                     -- the model the client asked for
   provider TEXT,
@@ -43,6 +44,7 @@ export interface UsageRow {
   ts: number;
   request_id: string;
   client: string | null;
+  tenant: string | null;
   surface: string;
   route: string | null;
   provider: string | null;
@@ -64,6 +66,7 @@ export function rowOf(r: RequestRecord): UsageRow {
     ts: r.startedAt,
     request_id: r.requestId,
     client: r.clientKeyId ?? null,
+    tenant: r.tenant ?? null,
     surface: r.surface,
     route: r.requestedModel ?? null,
     provider: r.provider ?? null,
@@ -90,8 +93,14 @@ export function openUsageDb(dataDir: string, options: { readonly?: boolean } = {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
+    // Files written before tenants lack the column: their rows group by client key instead.
+    if (!hasTenantColumn(db)) db.exec('ALTER TABLE usage ADD COLUMN tenant TEXT');
   }
   return db;
+}
+
+function hasTenantColumn(db: Database.Database): boolean {
+  return (db.prepare('PRAGMA table_info(usage)').all() as Array<{ name: string }>).some((column) => column.name === 'tenant');
 }
 
 export class UsageLog implements Observer {
@@ -105,8 +114,8 @@ export class UsageLog implements Observer {
     this.db = openUsageDb(dataDir);
     this.log = log;
     const insert = this.db.prepare(
-      `INSERT INTO usage (ts, request_id, client, surface, route, provider, model, key_id, input_tokens, output_tokens, cost_usd, cache, queue_ms, attempts, status, stream, duration_ms)
-       VALUES (@ts, @request_id, @client, @surface, @route, @provider, @model, @key_id, @input_tokens, @output_tokens, @cost_usd, @cache, @queue_ms, @attempts, @status, @stream, @duration_ms)`,
+      `INSERT INTO usage (ts, request_id, client, tenant, surface, route, provider, model, key_id, input_tokens, output_tokens, cost_usd, cache, queue_ms, attempts, status, stream, duration_ms)
+       VALUES (@ts, @request_id, @client, @tenant, @surface, @route, @provider, @model, @key_id, @input_tokens, @output_tokens, @cost_usd, @cache, @queue_ms, @attempts, @status, @stream, @duration_ms)`,
     );
     this.insertMany = this.db.transaction((rows: UsageRow[]) => {
       for (const row of rows) insert.run(row);
@@ -147,7 +156,7 @@ export class UsageLog implements Observer {
   }
 }
 
-export type UsageGrouping = 'day' | 'model' | 'provider' | 'client';
+export type UsageGrouping = 'day' | 'model' | 'provider' | 'client' | 'tenant';
 
 export interface UsageSummaryRow {
   group: string;
@@ -166,10 +175,12 @@ const GROUP_EXPR: Record<UsageGrouping, string> = {
   model: "COALESCE(model, route, '(none)')",
   provider: "COALESCE(provider, '(none)')",
   client: "COALESCE(client, '(no auth)')",
+  tenant: "COALESCE(tenant, client, '(no auth)')",
 };
 
 export function summarize(db: Database.Database, by: UsageGrouping, sinceMs = 0): UsageSummaryRow[] {
-  const group = GROUP_EXPR[by];
+  // A file only ever read (its gateway predates tenants) may lack the column: its keys stand for tenants.
+  const group = by === 'tenant' && !hasTenantColumn(db) ? GROUP_EXPR.client : GROUP_EXPR[by];
   const rows = db
     .prepare(
       `SELECT ${group} AS grp,

@@ -9,6 +9,13 @@ export interface PoolView {
   keys: KeySnapshot[];
 }
 
+export interface TenantBudgetUse {
+  tenant: string;
+  window: 'daily' | 'monthly';
+  limitUsd: number;
+  spentUsd: number;
+}
+
 export interface GatewayView {
   /** Async: with a shared store (Redis) the pools live elsewhere. */
   pools(now: number): Promise<PoolView[]>;
@@ -17,6 +24,8 @@ export interface GatewayView {
   cacheHeld?(): { entries: number; bytes: number };
   /** Whether the shared store is unreachable and limits are split per replica. */
   degraded?(): boolean;
+  /** Each budgeted tenant's spend in its current windows. */
+  budgets?(now: number): TenantBudgetUse[];
   /** Replicas sharing the store, as its heartbeats last counted them (undefined: no shared store). */
   replicas?(): number | undefined;
 }

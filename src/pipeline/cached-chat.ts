@@ -38,11 +38,12 @@ function directiveOf(headers: RequestContext['req']['headers']): Directive {
 }
 
 /**
- * Who shares entries with this request: its client key's owner id, or everyone. One value, so a
- * tenant id can take the owner's place when tenants exist.
+ * Who shares entries with this request: its tenant (a key of server.auth.keys is a tenant of its
+ * own), or everyone. No tenant or client can be served, or probe, another's prompts.
  */
 function cacheScope(scope: Config['cache']['scope'], exchange: RequestContext): string {
-  return scope === 'shared' ? '' : exchange.owner;
+  if (scope === 'shared') return '';
+  return exchange.tenant ? `tenant:${exchange.tenant.name}` : exchange.owner;
 }
 
 /** The targets whose answers may serve this plan's requests (see the module comment). */

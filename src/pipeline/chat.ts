@@ -25,6 +25,8 @@ import type { RequestContext } from './request-context.js';
 import type { Engine } from './engine.js';
 import type { ChatRequest } from './ingress.js';
 import type { ShadowPlan } from './shadow.js';
+import { headroomHeaders } from '../tenants/limit-headers.js';
+import { holdBudget, type SettleSpend } from './budget-hold.js';
 
 /** The output cap assumed when an OpenAI client sets none. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -190,6 +192,7 @@ export function servePlanned(gw: Engine, exchange: RequestContext, chat: ChatReq
   return servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandsFor(gw, chat));
 }
 
+/** servePlan within the tenant's budget: held before admission, settled when the answer's usage is known. */
 async function servePlan(
   gw: Engine,
   exchange: RequestContext,
@@ -200,17 +203,43 @@ async function servePlan(
   demandOf: (model: string) => Demand,
 ): Promise<Answer | undefined> {
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
+  const first = plan.primary[0] ?? plan.fallback[0];
+  const settleSpend = first && holdBudget(gw, exchange, first.model, demandOf(first.model));
+  if (!settleSpend) return servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, undefined);
+  try {
+    const answer = await servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, settleSpend);
+    // A served answer settled itself with its usage first (registered earlier); a relayed failure costs nothing.
+    if (answer) void answer.usage.then(() => settleSpend(undefined), () => settleSpend(undefined));
+    else settleSpend(undefined);
+    return answer;
+  } catch (error) {
+    settleSpend(undefined);
+    throw error;
+  }
+}
+
+async function servePlanWithin(
+  gw: Engine,
+  exchange: RequestContext,
+  chat: ChatRequest,
+  priority: Priority,
+  maxWaitMs: number,
+  plan: TargetPlan,
+  demandOf: (model: string) => Demand,
+  settleSpend: SettleSpend | undefined,
+): Promise<Answer | undefined> {
   const started = Date.now();
   gw.retryBudget.recordRequest(started);
   const progress: Progress = { plan, targets: plan.primary, spillReason: undefined, failed: new Set(), refusedBy: new Map(), deadline: started + maxWaitMs, attempts: 0, queuedMs: 0, lastFailure: undefined };
 
+  const ceiling = exchange.tenant && gw.tenants.ceilingOf(exchange.tenant);
   for (;;) {
     const demands = progress.targets.map((target) => demandOf(target.model));
     let admitted;
     try {
       admitted = await gw.queue.admit(
         progress.targets.map((target, i) => ({ pool: admissionOf(target, progress), demand: demands[i]! })),
-        { priority, deadline: progress.deadline, signal: exchange.signal },
+        { priority, deadline: progress.deadline, signal: exchange.signal, share: exchange.tenant && { tenant: exchange.tenant.name, weight: exchange.tenant.weight }, ceiling },
       );
     } catch (error) {
       if (!(error instanceof QueueRejection)) throw error;
@@ -218,13 +247,14 @@ async function servePlan(
       if (spillToFallbacks(progress, error)) continue;
       if (progress.lastFailure) return relayFailure(exchange, progress.lastFailure, chat.model);
       exchange.trace.rejected = error.reason;
-      throw rejectionError(error, chat.model);
+      throw rejectionError(error, chat.model, exchange.tenant?.name);
     }
     progress.queuedMs += admitted.queuedMs;
     progress.attempts += 1;
     const target = progress.targets[admitted.candidateIndex]!;
     const { reservation } = admitted;
     announce(exchange, progress, target, reservation.keyId);
+    if (ceiling) Object.assign(exchange.spillwayHeaders, headroomHeaders(exchange.surface, ceiling.headroom(Date.now()), Date.now()));
 
     const estimatedInput = demands[admitted.candidateIndex]!.inputTokens;
     const result = await attempt(exchange, chat, {
@@ -235,6 +265,7 @@ async function servePlan(
       estimatedInput,
       onSettled: (usage) => {
         target.provider.connections.release();
+        ceiling?.settle(reservation.demand, usage, Date.now());
         if (usage) {
           gw.estimator.calibrate(target.model, estimatedInput, usage.inputTokens);
           gw.estimator.calibrateOutput(target.model, usage.outputTokens);
@@ -250,6 +281,7 @@ async function servePlan(
       void result.answer.usage.then((usage) => {
         exchange.trace.inputTokens = usage?.inputTokens;
         exchange.trace.outputTokens = usage?.outputTokens;
+        settleSpend?.(usage && { model: target.model, usage });
       });
       return result.answer;
     }
@@ -330,13 +362,17 @@ function announce(exchange: RequestContext, progress: Progress, target: Target, 
   }
 }
 
-function rejectionError(rejection: QueueRejection, model: string): GatewayError {
+function rejectionError(rejection: QueueRejection, model: string, tenant: string | undefined): GatewayError {
   const seconds = Math.ceil(rejection.retryAfterMs / 1000);
   switch (rejection.reason) {
     case 'full':
       return new GatewayError('rate_limited', `spillway's queue is full; retry in ${seconds}s`, { retryAfterMs: rejection.retryAfterMs });
     case 'unavailable':
       return new GatewayError('overloaded', `no provider key for model "${model}" is in service`);
+    case 'ceiling':
+      return new GatewayError('rate_limited', `tenant "${tenant}" is over its own rate limit (tenants.${tenant}.limits) and has no room before this request's deadline; room is expected in ${seconds}s`, {
+        retryAfterMs: rejection.retryAfterMs,
+      });
     default:
       return new GatewayError(
         'rate_limited',

@@ -9,6 +9,7 @@ import type { AdmissionQueue } from '../quota/queue.js';
 import type { RetryBudget } from '../resilience/budget.js';
 import type { TrafficControl } from '../routing/traffic-control.js';
 import type { ShadowRecorder } from './shadow.js';
+import type { TenantRegistry } from '../tenants/registry.js';
 
 /**
  * The shared state the request path runs on, built once from config: the HTTP server's Gateway
@@ -25,6 +26,8 @@ export interface Engine {
   retryBudget: RetryBudget;
   upstream: UpstreamClient;
   cache: AnswerCache;
+  /** The teams sharing the pool, their keys, ceilings and budgets. */
+  tenants: TenantRegistry;
   observer: Observer;
   /** Run-time flags and canary shares (shared across replicas with Redis). */
   traffic: TrafficControl;

@@ -16,6 +16,8 @@ export type GatewayErrorKind =
   | 'not_found'
   | 'too_large'
   | 'rate_limited'
+  /** A tenant's budget is spent: a 429 that retrying before the reset cannot cure. */
+  | 'over_budget'
   | 'overloaded'
   | 'upstream'
   | 'timeout';
@@ -28,6 +30,7 @@ const table: Record<GatewayErrorKind, { status: number; type: AnthropicErrorType
   not_found: { status: 404, type: 'not_found_error' },
   too_large: { status: 413, type: 'request_too_large' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
+  over_budget: { status: 429, type: 'rate_limit_error' },
   overloaded: { status: 503, type: 'overloaded_error' },
   upstream: { status: 502, type: 'api_error' },
   timeout: { status: 504, type: 'timeout_error' },

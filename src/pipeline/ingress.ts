@@ -98,9 +98,11 @@ export function parseCountTokensRequest(raw: Buffer): Record<string, unknown> {
 type HeaderValue = string | string[] | undefined;
 const first = (value: HeaderValue): string | undefined => (Array.isArray(value) ? value[0] : value);
 
-export function priorityOf(headers: Record<string, HeaderValue>): Priority {
+/** x-spillway-priority, else `fallback` (the tenant's default). */
+export function priorityOf(headers: Record<string, HeaderValue>, fallback: Priority = 'interactive'): Priority {
   const value = first(headers['x-spillway-priority'])?.trim().toLowerCase();
-  if (value === undefined || value === '' || value === 'interactive' || value === 'high') return 'interactive';
+  if (value === undefined || value === '') return fallback;
+  if (value === 'interactive' || value === 'high') return 'interactive';
   if (value === 'batch' || value === 'low') return 'batch';
   throw new GatewayError('invalid_request', `x-spillway-priority: expected "interactive" or "batch", got "${value}"`);
 }

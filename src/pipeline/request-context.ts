@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestRecord } from '../observe/observer.js';
 import type { Surface } from '../protocol/surface.js';
+import type { Tenant } from '../tenants/tenant.js';
 
 /**
  * One request as the request path sees it: no socket. The HTTP server's Exchange adds the
@@ -16,6 +17,8 @@ export interface RequestContext {
    * `ownerOf`), '' while the gateway has no client keys. Batches are scoped by it.
    */
   owner: string;
+  /** The tenant its client key belongs to; undefined while the gateway has no client keys. */
+  tenant?: Tenant;
   /** Fires when the client goes away before the answer is complete. */
   signal: AbortSignal;
   /** The `x-spillway-*` headers to put on the answer (header-safe: answer-headers.ts); filled in along the way. */

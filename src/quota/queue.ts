@@ -1,13 +1,15 @@
 /**
- * AdmissionQueue: when no candidate has room, a request waits here, interactive before batch and
- * first come first served within a priority, until a candidate fits or its deadline would pass.
+ * AdmissionQueue: when no candidate has room, a request waits here until a candidate fits or its
+ * deadline would pass: interactive before batch, then by weighted fair share across tenants
+ * (fair-share.ts), first come first served within a tenant.
  * The only timers of the quota engine live here, behind an injectable clock.
  */
+import { FairShare, insertionIndex, type Share } from './fair-share.js';
 import type { Demand, Priority, ReserveResult, Reservation } from './types.js';
 
 export type { Priority } from './types.js';
 
-export type RejectionReason = 'deadline' | 'full' | 'aborted' | 'unavailable';
+export type RejectionReason = 'deadline' | 'full' | 'aborted' | 'unavailable' | 'ceiling';
 
 export class QueueRejection extends Error {
   readonly reason: RejectionReason;
@@ -61,7 +63,20 @@ export interface AdmitOptions {
   /** ms timestamp by which the request must be admitted. */
   deadline: number;
   signal?: AbortSignal;
+  /** Whose request it is, for the fair share across tenants; without one, all share one FIFO. */
+  share?: Share;
+  /** The tenant's own ceiling: asked before any pool, and taken from on admission. */
+  ceiling?: Ceiling;
 }
+
+/** A tenant's own buckets (tenants/ceiling.ts), as the queue uses them. */
+export interface Ceiling {
+  /** ms until the demand fits: 0 now, Infinity until a settle frees room. */
+  waitFor(demand: Demand, now: number): number;
+  take(demand: Demand, now: number): void;
+}
+
+const NO_TENANT: Share = { tenant: '', weight: 1 };
 
 /** retry-after for a request no key can serve (all disabled): a guess, since nothing will refill. */
 export const UNAVAILABLE_RETRY_MS = 30_000;
@@ -81,6 +96,10 @@ const systemClock: Clock = {
 interface Waiter {
   candidates: Candidate[];
   priority: Priority;
+  share: Share;
+  ceiling: Ceiling | undefined;
+  /** Finish tag in its priority class's fair share: the order in which waiters are tried. */
+  tag: number;
   deadline: number;
   signal: AbortSignal | undefined;
   enqueuedAt: number;
@@ -106,6 +125,7 @@ export class AdmissionQueue {
   private readonly clock: Clock;
   private readonly interactive: Waiter[] = [];
   private readonly batch: Waiter[] = [];
+  private readonly shares: Record<Priority, FairShare> = { interactive: new FairShare(), batch: new FairShare() };
   private queued = 0;
   private pumping = false;
   private again = false;
@@ -122,7 +142,7 @@ export class AdmissionQueue {
     return this.queued;
   }
 
-  /** Tries the candidates in order; the first that fits now wins. Otherwise waits by priority. */
+  /** Tries the candidates in order; the first that fits now wins. Otherwise waits its turn (see the module comment). */
   admit(candidates: Candidate[], opts: AdmitOptions): Promise<Admission> {
     return new Promise<Admission>((resolve, reject) => {
       if (opts.signal?.aborted) {
@@ -132,6 +152,9 @@ export class AdmissionQueue {
       const waiter: Waiter = {
         candidates,
         priority: opts.priority,
+        share: opts.share ?? NO_TENANT,
+        ceiling: opts.ceiling,
+        tag: this.shares[opts.priority].tag(opts.share ?? NO_TENANT),
         deadline: opts.deadline,
         signal: opts.signal,
         enqueuedAt: this.clock.now(),
@@ -152,7 +175,8 @@ export class AdmissionQueue {
         };
         opts.signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
-      (opts.priority === 'interactive' ? this.interactive : this.batch).push(waiter);
+      const list = this.listOf(waiter.priority);
+      list.splice(insertionIndex(list, waiter.tag), 0, waiter);
       void this.pump();
     });
   }
@@ -185,10 +209,20 @@ export class AdmissionQueue {
    */
   private async pass(): Promise<void> {
     const blocked = new Set<string>();
+    const overCeiling = new Set<string>();
     const order = this.interactive.concat(this.batch);
     for (const waiter of order) {
       if (waiter.done) continue;
       const now = this.clock.now();
+      if (waiter.ceiling) {
+        // Behind its own tenant's waiter that is over the ceiling: wait for that one (FIFO within a tenant).
+        const ceilingWait = overCeiling.has(waiter.share.tenant) ? undefined : waiter.ceiling.waitFor(waiter.candidates[0]!.demand, now);
+        if (ceilingWait !== 0) {
+          this.holdUnderCeiling(waiter, now, ceilingWait);
+          overCeiling.add(waiter.share.tenant);
+          continue;
+        }
+      }
       let wait = Infinity; // shortest known wait over all candidates
       let ownWait = Infinity; // the same over candidates not blocked by a waiter ahead: what wakes this one
       let unknown = false; // some candidate's wait cannot be estimated
@@ -211,6 +245,7 @@ export class AdmissionQueue {
           if (waiter.done) {
             await pool.settle?.(result.reservation, undefined, now);
           } else {
+            waiter.ceiling?.take(demand, now);
             this.finish(waiter, undefined, { candidateIndex: i, reservation: result.reservation, queuedMs: now - waiter.enqueuedAt });
           }
         } else {
@@ -245,6 +280,29 @@ export class AdmissionQueue {
     }
   }
 
+  /**
+   * A waiter over its tenant's ceiling waits without trying a pool, so it holds up no other tenant;
+   * or, when the ceiling will not have room before its deadline, gets an honest 429 at once.
+   * `wait` is undefined behind another waiter of its tenant (that one's progress wakes it).
+   */
+  private holdUnderCeiling(waiter: Waiter, now: number, wait: number | undefined): void {
+    const known = wait !== undefined && Number.isFinite(wait);
+    waiter.readyAt = known ? now + wait : undefined;
+    if ((known && now + wait > waiter.deadline) || now >= waiter.deadline) {
+      const retryAfterMs = known ? Math.max(1, wait) : UNKNOWN_RETRY_MS;
+      this.finish(waiter, new QueueRejection('ceiling', retryAfterMs, `over the tenant's own limit; room expected in ${Math.ceil(retryAfterMs)} ms`));
+      return;
+    }
+    if (waiter.fresh) {
+      if (this.queued >= this.maxDepth) {
+        this.finish(waiter, new QueueRejection('full', known ? Math.max(1, wait) : UNKNOWN_RETRY_MS, `the admission queue is full (${this.maxDepth})`));
+        return;
+      }
+      waiter.fresh = false;
+      this.queued++;
+    }
+  }
+
   /** Runs a possibly async pool call; a failure rejects the waiter and yields undefined. */
   private async call<T>(waiter: Waiter, fn: () => T | Promise<T>): Promise<T | undefined> {
     try {
@@ -263,10 +321,15 @@ export class AdmissionQueue {
     }
   }
 
+  private listOf(priority: Priority): Waiter[] {
+    return priority === 'interactive' ? this.interactive : this.batch;
+  }
+
   private finish(waiter: Waiter, error: unknown, admission?: Admission): void {
     if (waiter.done) return;
     waiter.done = true;
-    const list = waiter.priority === 'interactive' ? this.interactive : this.batch;
+    if (admission) this.shares[waiter.priority].admitted(waiter.tag);
+    const list = this.listOf(waiter.priority);
     const index = list.indexOf(waiter);
     if (index >= 0) list.splice(index, 1);
     if (!waiter.fresh) this.queued--;

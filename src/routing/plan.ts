@@ -14,7 +14,7 @@ export interface Candidate {
 }
 
 /** Route names may be exact model names or glob patterns with `*`; "*" matches everything. */
-function matches(pattern: string, model: string): boolean {
+export function matches(pattern: string, model: string): boolean {
   if (!pattern.includes('*')) return pattern === model;
   const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
   return regex.test(model);

@@ -49,7 +49,7 @@ export function adminKeys(gw: Gateway): string[] {
   return gw.config.admin.keys.length > 0 ? gw.config.admin.keys : gw.config.server.auth.keys;
 }
 
-function authorized(gw: Gateway, req: IncomingMessage, query: URLSearchParams): boolean {
+export function authorized(gw: Gateway, req: IncomingMessage, query: URLSearchParams): boolean {
   const keys = adminKeys(gw);
   if (keys.length === 0) return true;
   const credential = credentialOf(req, query);

@@ -18,6 +18,8 @@ import { TokenEstimator } from '../quota/estimate.js';
 import { AdmissionQueue } from '../quota/queue.js';
 import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
+import { TenantRegistry } from '../tenants/registry.js';
+import { TenantKeyStore } from '../tenants/key-store.js';
 import { RedisBatchStore } from '../batch/redis-store.js';
 import { MemorySwitches } from '../routing/switches.js';
 import { TrafficControl } from '../routing/traffic-control.js';
@@ -93,9 +95,12 @@ export function createGateway(config: Config, log: (message: string) => void): G
     retryBudget: new RetryBudget(config.retry.budget_ratio, 60_000, config.retry.min_per_second * 60),
     upstream,
     cache,
+    tenants: new TenantRegistry(config),
     redis: store,
     log,
   };
+  // Runtime tenant keys live beside the other durable data; only tenants from config can have them.
+  if (Object.keys(config.tenants).length > 0) gateway.tenants.useStore(new TenantKeyStore(config.data_dir));
   const observability = createObservability(config, viewOf(gateway), { log });
   const prober = new KeyProber({ providers: () => gateway.providers.values(), upstream, observer: observability.observer, log }, config.key_rest.first_probe);
   prober.start();
@@ -143,18 +148,19 @@ function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'tra
     cacheHeld: () => gw.cache.exact?.stats() ?? { entries: 0, bytes: 0 },
     degraded: () => [...gw.providers.values()].some((provider) => provider.pool.degraded),
     replicas: () => gw.redis?.liveReplicas,
+    budgets: (now) => gw.tenants.budgetUse(now),
   };
 }
 
 export async function startGateway(input: Config | ConfigInput, options: StartOptions = {}): Promise<RunningGateway> {
   const config = parseConfig(input, 'config');
   const log = options.quiet ? () => {} : (options.log ?? ((message: string) => console.log(message)));
+  const gateway = createGateway(config, log);
   let host = options.host ?? config.server.host;
-  if (config.server.auth.keys.length === 0 && !LOOPBACK.has(host)) {
-    log(`spillway: no server.auth.keys configured, so binding to 127.0.0.1 instead of ${host}`);
+  if (gateway.tenants.open && !LOOPBACK.has(host)) {
+    log(`spillway: no client keys configured (server.auth.keys, tenants), so binding to 127.0.0.1 instead of ${host}`);
     host = '127.0.0.1';
   }
-  const gateway = createGateway(config, log);
   const { timeouts } = config.server;
   const server: Server = createServer(
     {
@@ -209,6 +215,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       await gateway.redis?.release();
       gateway.observability.close();
       gateway.prober.close();
+      gateway.tenants.close();
     },
   };
 }

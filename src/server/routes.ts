@@ -7,11 +7,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheStatus, RequestRecord } from '../observe/observer.js';
 import { isAdminPath, serveAdmin } from './admin.js';
 import { isTrafficPath } from './admin-traffic.js';
+import { ADMIN_KEYS_PATH, serveAdminKeys } from './admin-keys.js';
 import { answerHeaders } from '../pipeline/answer-headers.js';
 import { BATCHES_PATH, serveBatches } from './batches.js';
 import { writeAnswer } from './answer-writer.js';
 import { serveChatCached } from '../pipeline/cached-chat.js';
-import { clientKeyId, findKey, ownerOf } from '../config/client-keys.js';
+import { ownerOf } from '../config/client-keys.js';
+import { mayUseModel, tenantMaxWait } from '../tenants/tenant.js';
 import { GatewayError } from '../pipeline/errors.js';
 import type { Surface } from '../protocol/surface.js';
 import { sendError, sendJson, type Exchange } from './exchange.js';
@@ -38,18 +40,28 @@ function clientCredential(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-/** Open mode (no client keys) leaves the exchange's owner at '': everyone is the same client. */
+/** Open mode (no client keys) leaves the exchange's owner at '' and its tenant unset: everyone is the same client. */
 function authenticate(gw: Gateway, req: IncomingMessage, exchange: Exchange): void {
-  const keys = gw.config.server.auth.keys;
-  if (keys.length === 0) return;
+  if (gw.tenants.open) return;
   const credential = clientCredential(req);
   if (credential === undefined) {
     throw new GatewayError('authentication', 'missing API key: send one of the gateway keys as x-api-key or Authorization: Bearer');
   }
-  const index = findKey(keys, credential);
-  if (index < 0) throw new GatewayError('authentication', 'invalid API key');
-  exchange.trace.clientKeyId = clientKeyId(index);
+  const found = gw.tenants.identify(credential);
+  if (!found) throw new GatewayError('authentication', 'invalid API key');
+  exchange.tenant = found.tenant;
+  exchange.trace.clientKeyId = found.keyId;
+  exchange.trace.tenant = found.tenant.name;
   exchange.owner = ownerOf(credential);
+}
+
+/** A tenant limited to some models asks for another: refused as the provider refuses a key without access. */
+function checkModel(exchange: Exchange, model: string): void {
+  const { tenant } = exchange;
+  if (tenant && !mayUseModel(tenant, model)) {
+    exchange.trace.requestedModel = model; // recorded: a tenant asking for what it may not is worth seeing
+    throw new GatewayError('permission', `your API key does not have permission to use model "${model}" (tenant "${tenant.name}" may use: ${tenant.models!.join(', ')})`);
+  }
 }
 
 async function route(gw: Gateway, exchange: Exchange, method: string, path: string): Promise<void> {
@@ -64,11 +76,15 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
     const url = req.url ?? '/';
     return serveAdmin(gw, req, exchange.res, path, new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''), method);
   }
+  if (path === ADMIN_KEYS_PATH || path.startsWith(`${ADMIN_KEYS_PATH}/`)) return serveAdminKeys(gw, exchange, method, path);
   authenticate(gw, req, exchange);
   const limit = gw.config.server.max_body_bytes;
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
     const chat = parseChatRequest(exchange.surface, await readJsonBody(req, limit));
-    const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+    checkModel(exchange, chat.model);
+    const { queue } = gw.config;
+    const maxWait = tenantMaxWait(exchange.tenant, maxWaitOf(req.headers, queue.max_wait, queue.max_wait_cap));
+    const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers, exchange.tenant?.priority), maxWait);
     if (answer) await writeAnswer(exchange, answer);
     return;
   }

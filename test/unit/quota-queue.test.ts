@@ -297,3 +297,104 @@ describe('admission queue and windowed limits', () => {
     assert.equal(tries, 3, 'tried on arrival, found a wait, tried again at the instant');
   });
 });
+
+describe('admission queue: fair share across tenants', () => {
+  const deadline = T0 + 3_600_000;
+  const share = (tenant: string, weight = 1) => ({ tenant, weight });
+
+  /** Fills the one-per-second pool, then queues `count` requests of each tenant, in that order. */
+  async function queued(plan: Array<{ tenant: string; weight?: number; count: number; priority?: 'interactive' | 'batch' }>) {
+    const s = setup({ rpm: 60 });
+    const log: string[] = [];
+    track(s.queue.admit(s.candidates(), { priority: 'interactive', deadline }), 'first', log);
+    await settle();
+    for (const { tenant, weight, count, priority } of plan) {
+      for (let i = 0; i < count; i++) track(s.queue.admit(s.candidates(), { priority: priority ?? 'interactive', deadline, share: share(tenant, weight) }), `${tenant}${i}`, log);
+      await settle();
+    }
+    log.length = 0;
+    return { ...s, log };
+  }
+
+  const tenantsOf = (log: string[]) => log.map((name) => name.replace(/\d+$/, '')).join('');
+
+  it("a tenant arriving behind another's burst gets every other admission, not a place at the back", async () => {
+    const { clock, log, queue, candidates } = await queued([{ tenant: 'a', count: 30 }]);
+    await clock.advance(5000);
+    assert.equal(tenantsOf(log), 'aaaaa');
+    log.length = 0;
+    for (let i = 0; i < 3; i++) track(queue.admit(candidates(), { priority: 'interactive', deadline, share: share('b') }), `b${i}`, log);
+    await clock.advance(6000);
+    // b's first tag equals a's next one: the earlier arrival goes first, then they alternate.
+    assert.equal(tenantsOf(log), 'ababab');
+  });
+
+  it('equal weights alternate; each tenant keeps its own order', async () => {
+    const { clock, log } = await queued([{ tenant: 'a', count: 10 }, { tenant: 'b', count: 4 }]);
+    await clock.advance(10_000);
+    assert.equal(tenantsOf(log), 'ababababaa');
+    assert.deepEqual(log.filter((name) => name.startsWith('b')), ['b0', 'b1', 'b2', 'b3']);
+    assert.deepEqual(log.filter((name) => name.startsWith('a')), ['a0', 'a1', 'a2', 'a3', 'a4', 'a5']);
+  });
+
+  it('weight 4 gets four admissions for every one of weight 1 while both wait; an idle tenant\'s share goes to the other', async () => {
+    const { clock, log } = await queued([{ tenant: 'a', count: 20 }, { tenant: 'h', weight: 4, count: 9 }]);
+    await clock.advance(15_000);
+    const first10 = tenantsOf(log.slice(0, 10));
+    assert.equal(first10.replaceAll('h', ''), 'aa', first10);
+    // h ran out after 9: the rest is a's alone.
+    assert.equal(tenantsOf(log.slice(11)), 'aaaa');
+  });
+
+  it("a tenant idle for a while banks nothing: it rejoins at its fair share, not ahead of everyone", async () => {
+    const { clock, log, queue, candidates } = await queued([{ tenant: 'a', count: 20 }]);
+    await clock.advance(10_000); // b was idle while a got 10
+    log.length = 0;
+    for (let i = 0; i < 6; i++) track(queue.admit(candidates(), { priority: 'interactive', deadline, share: share('b') }), `b${i}`, log);
+    await clock.advance(8000);
+    assert.equal(tenantsOf(log), 'abababab');
+  });
+
+  it('priority class comes before weight: interactive of weight 1 before batch of weight 10', async () => {
+    const { clock, log } = await queued([
+      { tenant: 'x', weight: 10, count: 3, priority: 'batch' },
+      { tenant: 'p', count: 2 },
+    ]);
+    await clock.advance(5000);
+    assert.equal(tenantsOf(log), 'ppxxx');
+  });
+});
+
+describe("admission queue: tenants' own ceilings", () => {
+  const deadline = T0 + 60_000;
+  /** A ceiling of one request per `everyMs`, on the fake clock. */
+  function ceiling(everyMs: number) {
+    let next = 0;
+    return { waitFor: (_: Demand, now: number) => Math.max(0, next - now), take: (_: Demand, now: number) => void (next = now + everyMs) };
+  }
+
+  it('a tenant over its ceiling waits without holding up another tenant on the same pool', async () => {
+    const { clock, queue, candidates } = setup({ rpm: 6000 }); // 100 a second
+    const log: string[] = [];
+    const capped = ceiling(1000);
+    for (let i = 0; i < 3; i++) track(queue.admit(candidates(), { priority: 'interactive', deadline, share: { tenant: 'ci', weight: 1 }, ceiling: capped }), `ci${i}`, log);
+    await settle();
+    for (let i = 0; i < 3; i++) track(queue.admit(candidates(), { priority: 'interactive', deadline, share: { tenant: 'web', weight: 1 } }), `web${i}`, log);
+    await clock.advance(100);
+    assert.deepEqual(log, ['ci0', 'web0', 'web1', 'web2']);
+    await clock.advance(2000);
+    assert.deepEqual(log.slice(4), ['ci1', 'ci2']);
+  });
+
+  it('over the ceiling past its deadline: rejected at once as the ceiling\'s, with its retry-after', async () => {
+    const { queue, candidates } = setup({ rpm: 6000 });
+    const capped = ceiling(5000);
+    await queue.admit(candidates(), { priority: 'interactive', deadline, share: { tenant: 'ci', weight: 1 }, ceiling: capped });
+    await assert.rejects(queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 1000, share: { tenant: 'ci', weight: 1 }, ceiling: capped }), (e: unknown) => {
+      assert.ok(e instanceof QueueRejection);
+      assert.equal(e.reason, 'ceiling');
+      assert.equal(e.retryAfterMs, 5000);
+      return true;
+    });
+  });
+});

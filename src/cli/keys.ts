@@ -1,0 +1,45 @@
+/**
+ * `spillway keys create --tenant ci | list | revoke ID`: the admin API's runtime tenant keys
+ * (server/admin-keys.ts) from a shell, against a running gateway (--url, --admin-key, or
+ * SPILLWAY_URL and SPILLWAY_ADMIN_KEY).
+ */
+export interface KeysTarget {
+  url: string;
+  adminKey: string | undefined;
+}
+
+export type KeysAction = { action: 'create'; tenant: string } | { action: 'list' } | { action: 'revoke'; id: string };
+
+interface Listed {
+  id: string;
+  tenant: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** Runs one action; the text to print, or throws with the gateway's own message. */
+export async function keysCommand(target: KeysTarget, request: KeysAction): Promise<string> {
+  const base = target.url.replace(/\/+$/, '');
+  const path = request.action === 'revoke' ? `/admin/keys/${encodeURIComponent(request.id)}` : '/admin/keys';
+  const method = request.action === 'create' ? 'POST' : request.action === 'revoke' ? 'DELETE' : 'GET';
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(target.adminKey ? { authorization: `Bearer ${target.adminKey}` } : {}) },
+    ...(request.action === 'create' ? { body: JSON.stringify({ tenant: request.tenant }) } : {}),
+  });
+  const body = (await response.json()) as Record<string, unknown>;
+  if (!response.ok) throw new Error(`keys: ${(body.error as { message?: string } | undefined)?.message ?? `HTTP ${response.status}`}`);
+  switch (request.action) {
+    case 'create':
+      return `Created ${String(body.id)} for tenant ${String(body.tenant)}. The key is shown this once; store it now:\n${String(body.key)}`;
+    case 'revoke':
+      return `Revoked ${request.id}.`;
+    case 'list': {
+      const keys = body.data as Listed[];
+      if (keys.length === 0) return 'No runtime keys.';
+      return keys
+        .map((key) => `${key.id}  ${key.tenant}  created ${new Date(key.createdAt).toISOString()}${key.revokedAt ? `  revoked ${new Date(key.revokedAt).toISOString()}` : ''}`)
+        .join('\n');
+    }
+  }
+}
