@@ -263,6 +263,15 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, concurrency: 256, webhook_hosts: [] }),
+    /** Responses kept for `previous_response_id` and GET /v1/responses/{id} (those sent with store: false are not). */
+    responses: z
+      .object({
+        /** durable: <data_dir>/responses.sqlite, or Redis with store: redis; memory: lost on restart. */
+        keep: z.enum(['durable', 'memory']).default('durable'),
+        ttl: duration.default(30 * 24 * 3600_000),
+      })
+      .strict()
+      .default({ keep: 'durable', ttl: 30 * 24 * 3600_000 }),
     /** Overrides of the built-in price table, by model name. */
     prices: z.record(z.string(), priceSchema).default({}),
     /** Keys for the dashboard and admin endpoints; server.auth.keys when absent. */

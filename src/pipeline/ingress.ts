@@ -7,12 +7,15 @@
 import { parseDuration } from '../config/schema.js';
 import { anthropicFault, anthropicReader, InvalidRequest, openAIFault, openAIReader } from '../protocol/invalid.js';
 import { GatewayError, invalidRequest } from './errors.js';
-import type { Surface } from '../protocol/surface.js';
+import type { Protocol, Surface } from '../protocol/surface.js';
 import type { Priority } from '../quota/types.js';
 
 
+/** The surfaces a chat request arrives on: those a provider may speak too (the Responses surface pivots to 'openai'). */
+export type ChatSurface = Extract<Surface, Protocol>;
+
 export interface ChatRequest {
-  surface: Surface;
+  surface: ChatSurface;
   model: string;
   stream: boolean;
   /** The output allowance: `max_tokens` (required on Anthropic, optional on OpenAI). */
@@ -48,7 +51,7 @@ function checkOpenAI(body: Record<string, unknown>): void {
 }
 
 /** The body as a JSON object; the faults worded as the caller's provider words them. */
-function parseJsonObject(surface: Surface, raw: Buffer): Record<string, unknown> {
+export function parseJsonObject(surface: Surface, raw: Buffer): Record<string, unknown> {
   const anthropic = surface === 'anthropic';
   let parsed: unknown;
   try {
@@ -69,7 +72,7 @@ function asGatewayError(error: unknown): unknown {
   return error instanceof InvalidRequest ? invalidRequest(error.fault) : error;
 }
 
-export function parseChatRequest(surface: Surface, raw: Buffer): ChatRequest {
+export function parseChatRequest(surface: ChatSurface, raw: Buffer): ChatRequest {
   const body = parseJsonObject(surface, raw);
   try {
     if (surface === 'anthropic') checkAnthropic(body, true);

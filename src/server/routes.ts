@@ -18,6 +18,8 @@ import type { Gateway } from './gateway.js';
 import { maxWaitOf, parseChatRequest, parseCountTokensRequest, priorityOf } from '../pipeline/ingress.js';
 import { listModels, countTokens } from './models.js';
 import { readJsonBody } from './request-body.js';
+import { serveResponses } from '../pipeline/responses.js';
+import { RESPONSES_PATH, serveKeptResponses } from './responses.js';
 
 const requestIdPrefix = `req_spw_${randomBytes(6).toString('hex')}`;
 let requestCounter = 0;
@@ -25,6 +27,7 @@ let requestCounter = 0;
 /** Anthropic paths answer in Anthropic's shape, OpenAI paths in OpenAI's; shared paths decide by header. */
 function surfaceOf(path: string, req: IncomingMessage): Surface {
   if (path === '/v1/chat/completions') return 'openai';
+  if (path === RESPONSES_PATH || path.startsWith(`${RESPONSES_PATH}/`)) return 'responses';
   if (path.startsWith('/v1/messages')) return 'anthropic';
   return req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
 }
@@ -65,11 +68,20 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   }
   authenticate(gw, req, exchange);
   const limit = gw.config.server.max_body_bytes;
+  const maxWait = () => maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap);
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
-    const chat = parseChatRequest(exchange.surface, await readJsonBody(req, limit));
-    const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+    const chat = parseChatRequest(path === '/v1/messages' ? 'anthropic' : 'openai', await readJsonBody(req, limit));
+    const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWait());
     if (answer) await writeAnswer(exchange, answer);
     return;
+  }
+  if (path === RESPONSES_PATH || path.startsWith(`${RESPONSES_PATH}/`)) {
+    if (method === 'POST' && path === RESPONSES_PATH) {
+      const answer = await serveResponses(gw, exchange, await readJsonBody(req, limit), priorityOf(req.headers), maxWait());
+      if (answer) await writeAnswer(exchange, answer);
+      return;
+    }
+    return serveKeptResponses(gw, exchange, method, path);
   }
   if (method === 'POST' && path === '/v1/messages/count_tokens') {
     return countTokens(gw, exchange, parseCountTokensRequest(await readJsonBody(req, limit)));
