@@ -133,7 +133,9 @@ function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: Attem
     };
   }
   // Across protocols the client's headers and query (anthropic-beta, ?beta=true) mean nothing upstream.
-  const { body, dropped } = translateRequest(bridge, chat, ctx);
+  const translated = translateRequest(bridge, chat, ctx);
+  const { body } = translated;
+  const dropped = [...new Set([...(chat.dropped ?? []), ...translated.dropped])];
   if (dropped.length > 0) exchange.spillwayHeaders['x-spillway-dropped'] = dropped.join(', ').slice(0, 512);
   return {
     url: provider.baseUrl + adapter.chatPath(ctx.model, chat.stream),
@@ -145,7 +147,7 @@ function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: Attem
 export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: AttemptContext): Promise<AttemptResult> {
   const { provider, reservation } = ctx;
   const { pool, adapter } = provider;
-  const bridge = bridgeFor({ surface: chat.surface, provider: adapter.codec, requestedModel: chat.model, body: chat.body });
+  const bridge = bridgeFor({ surface: chat.surface, provider: adapter.codec, requestedModel: chat.model, body: chat.body, translated: chat.translated });
   const upstreamAbort = new AbortController();
   const abortUpstream = () => upstreamAbort.abort();
   exchange.signal.addEventListener('abort', abortUpstream, { once: true });

@@ -7,12 +7,9 @@
 import { parseDuration } from '../config/schema.js';
 import { anthropicFault, anthropicReader, InvalidRequest, openAIFault, openAIReader } from '../protocol/invalid.js';
 import { GatewayError, invalidRequest } from './errors.js';
-import type { Protocol, Surface } from '../protocol/surface.js';
+import type { ChatSurface, Surface } from '../protocol/surface.js';
 import type { Priority } from '../quota/types.js';
 
-
-/** The surfaces a chat request arrives on: those a provider may speak too (the Responses surface pivots to 'openai'). */
-export type ChatSurface = Extract<Surface, Protocol>;
 
 export interface ChatRequest {
   surface: ChatSurface;
@@ -23,6 +20,13 @@ export interface ChatRequest {
   body: Record<string, unknown>;
   /** The body exactly as the client sent it, forwarded when nothing has to change. */
   raw: Buffer;
+  /**
+   * The body is spillway's translation from a surface no provider speaks (Responses → the pivot),
+   * not the client's bytes: a provider of the body's own protocol gets it through its codec too.
+   */
+  translated?: boolean;
+  /** What that translation could not carry, named in `x-spillway-dropped` with what the provider's drops. */
+  dropped?: string[];
 }
 
 /**

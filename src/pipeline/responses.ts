@@ -44,7 +44,7 @@ async function readRequest(gw: ResponsesEngine, exchange: RequestContext, raw: B
   return { body, history: kept.items };
 }
 
-function pivotChat(body: ResponsesRequest, history: InputItem[], exchange: RequestContext): ChatRequest {
+function pivotChat(body: ResponsesRequest, history: InputItem[]): ChatRequest {
   let translated;
   try {
     translated = responsesToPivot(body, history);
@@ -52,21 +52,21 @@ function pivotChat(body: ResponsesRequest, history: InputItem[], exchange: Reque
     throw error instanceof InvalidRequest ? invalidRequest(error.fault) : error;
   }
   const { request, dropped } = translated;
-  if (dropped.length > 0) exchange.spillwayHeaders['x-spillway-dropped'] = dropped.join(', ').slice(0, 512);
-  const json = JSON.stringify(request);
   return {
     surface: 'openai',
     model: request.model,
     stream: request.stream === true,
     maxTokens: (request.max_completion_tokens ?? request.max_tokens) ?? undefined,
     body: request,
-    raw: Buffer.from(json),
+    raw: Buffer.from(JSON.stringify(request)),
+    translated: true,
+    dropped,
   };
 }
 
 export async function serveResponses(gw: ResponsesEngine, exchange: RequestContext, raw: Buffer, priority: Priority, maxWaitMs: number): Promise<Answer | undefined> {
   const { body, history } = await readRequest(gw, exchange, raw);
-  const chat = pivotChat(body, history, exchange);
+  const chat = pivotChat(body, history);
   const answer = await serveChatCached(gw, exchange, chat, priority, maxWaitMs);
   // A refusal is already an OpenAI error body, the shape Responses clients read too.
   if (!answer || answer.status !== 200) return answer;

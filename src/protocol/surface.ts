@@ -3,3 +3,9 @@ export type Surface = 'anthropic' | 'openai' | 'responses';
 
 /** The API a provider speaks. */
 export type Protocol = 'anthropic' | 'openai' | 'ollama' | 'gemini';
+
+/**
+ * The surfaces a chat request travels the pipeline as: those a provider may speak too. Responses
+ * is served on the chat path as its pivot (pipeline/responses.ts), so it is not one of them.
+ */
+export type ChatSurface = Extract<Surface, Protocol>;

@@ -118,6 +118,16 @@ describe('POST /v1/responses onto providers that speak only Messages or chat com
     await assert.rejects(stack.openai.responses.retrieve(second.id), (error: { status?: number }) => error.status === 404);
   });
 
+  it('what a chat-only model cannot take is dropped by its codec and named: reasoning.effort, built-in tools', async () => {
+    const { data, response } = await stack.openai.responses
+      .create({ model: 'via-chat', input: 'Hi', reasoning: { effort: 'low' }, tools: [{ type: 'web_search' }] })
+      .withResponse();
+    assert.equal(data.status, 'completed');
+    const dropped = response.headers.get('x-spillway-dropped') ?? '';
+    assert.match(dropped, /reasoning_effort/);
+    assert.match(dropped, /tools of type web_search/);
+  });
+
   it('an unknown previous_response_id is a 400 in OpenAI shape; store: false keeps nothing', async () => {
     await assert.rejects(
       stack.openai.responses.create({ model: 'via-claude', previous_response_id: 'resp_nope', input: 'Hi' }),

@@ -8,7 +8,6 @@
  */
 import { InvalidRequest, openAIFault, openAIReader, type Path } from '../../protocol/invalid.js';
 import type { OpenAIAssistantMessage, OpenAIMessage, OpenAIToolCall, OpenAIUserPart } from '../../protocol/openai.js';
-import { takesReasoningEffort } from '../../protocol/translate/reasoning.js';
 import type { PivotRequest } from '../../pivot/index.js';
 import type { InputItem, JsonObject, ResponsesRequest } from './wire.js';
 
@@ -60,10 +59,8 @@ export function responsesToPivot(body: ResponsesRequest, history: InputItem[] = 
 
   const request: PivotRequest = { model: body.model, messages };
   for (const field of SAME_IN_CHAT) if (body[field] !== undefined && body[field] !== null) (request as Record<string, unknown>)[field] = body[field];
-  if (typeof body.max_output_tokens === 'number') {
-    // OpenAI's reasoning models take only max_completion_tokens; compatible servers know max_tokens.
-    request[takesReasoningEffort(body.model) ? 'max_completion_tokens' : 'max_tokens'] = body.max_output_tokens;
-  }
+  // Each provider's codec renames it for models that know only max_tokens.
+  if (typeof body.max_output_tokens === 'number') request.max_completion_tokens = body.max_output_tokens;
   const tools = translateTools(body.tools, dropped);
   if (tools.length > 0) request.tools = tools;
   const toolChoice = translateToolChoice(body.tool_choice, dropped);
