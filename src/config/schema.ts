@@ -61,6 +61,12 @@ export const providerSchema = z
     /** Upstream connections at once to this provider from one gateway; requests beyond wait in the admission queue (default 512). */
     connections: z.number().int().positive().optional(),
     headers: z.record(z.string(), z.string()).optional(),
+    /**
+     * type openai: whether the provider serves POST /responses itself (native: Responses requests
+     * pass through untouched) or only chat completions (chat: they are translated). Default native
+     * for OpenAI's own base URL, chat for any other.
+     */
+    responses: z.enum(['native', 'chat']).optional(),
   })
   .strict();
 

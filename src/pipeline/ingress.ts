@@ -27,6 +27,8 @@ export interface ChatRequest {
   translated?: boolean;
   /** What that translation could not carry, named in `x-spillway-dropped` with what the provider's drops. */
   dropped?: string[];
+  /** The client's own request before translation, for a provider that serves its surface natively. */
+  native?: { surface: Surface; body: Record<string, unknown>; raw: Buffer };
 }
 
 /**

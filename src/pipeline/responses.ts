@@ -12,11 +12,11 @@ import { SseParser } from '../protocol/sse.js';
 import type { Priority } from '../quota/queue.js';
 import type { PivotAnswer } from '../pivot/index.js';
 import { conversationOf, type ResponseKeeper } from '../surfaces/openai-responses/kept.js';
-import { checkResponsesRequest, responsesToPivot } from '../surfaces/openai-responses/request.js';
+import { checkResponsesRequest, inputItems, responsesToPivot } from '../surfaces/openai-responses/request.js';
 import { pivotToResponse, type ResponseOptions } from '../surfaces/openai-responses/response.js';
 import { PivotToResponsesStream } from '../surfaces/openai-responses/stream.js';
 import type { InputItem, ResponseObject, ResponsesRequest } from '../surfaces/openai-responses/wire.js';
-import { bodyOf, jsonAnswer, type Answer } from './answer.js';
+import { bodyOf, jsonAnswer, watched, type Answer } from './answer.js';
 import { serveChatCached } from './cached-chat.js';
 import type { Engine } from './engine.js';
 import { GatewayError, invalidRequest } from './errors.js';
@@ -44,7 +44,7 @@ async function readRequest(gw: ResponsesEngine, exchange: RequestContext, raw: B
   return { body, history: kept.items };
 }
 
-function pivotChat(body: ResponsesRequest, history: InputItem[]): ChatRequest {
+function pivotChat(body: ResponsesRequest, history: InputItem[], raw: Buffer): ChatRequest {
   let translated;
   try {
     translated = responsesToPivot(body, history);
@@ -61,12 +61,26 @@ function pivotChat(body: ResponsesRequest, history: InputItem[]): ChatRequest {
     raw: Buffer.from(JSON.stringify(request)),
     translated: true,
     dropped,
+    native: nativeRequest(body, history, raw),
   };
+}
+
+/**
+ * The request for a provider that serves Responses itself. A conversation spillway keeps goes in
+ * as input items, since that provider may never have seen it: without the ids spillway gave its
+ * items, and without reasoning items (they are only valid where they were made).
+ */
+function nativeRequest(body: ResponsesRequest, history: InputItem[], raw: Buffer): NonNullable<ChatRequest['native']> {
+  if (history.length === 0) return { surface: 'responses', body, raw };
+  const carried = history.filter((item) => item.type !== 'reasoning').map(({ id: _id, ...item }) => item);
+  const { previous_response_id: _previous, ...rest } = body;
+  const expanded = { ...rest, input: [...carried, ...inputItems(body.input)] };
+  return { surface: 'responses', body: expanded, raw: Buffer.from(JSON.stringify(expanded)) };
 }
 
 export async function serveResponses(gw: ResponsesEngine, exchange: RequestContext, raw: Buffer, priority: Priority, maxWaitMs: number): Promise<Answer | undefined> {
   const { body, history } = await readRequest(gw, exchange, raw);
-  const chat = pivotChat(body, history);
+  const chat = pivotChat(body, history, raw);
   const answer = await serveChatCached(gw, exchange, chat, priority, maxWaitMs);
   // A refusal is already an OpenAI error body, the shape Responses clients read too.
   if (!answer || answer.status !== 200) return answer;
@@ -77,6 +91,7 @@ export async function serveResponses(gw: ResponsesEngine, exchange: RequestConte
       gw.log(`spillway: could not keep response ${response.id}: ${error instanceof Error ? error.message : String(error)}`);
     });
   };
+  if (answer.native) return keptAsItPasses(answer, keep);
   const headers = withoutLength(answer.headers);
   if (!chat.stream) {
     const pivot = JSON.parse((await bodyOf(answer)).toString('utf8')) as PivotAnswer;
@@ -91,6 +106,36 @@ export async function serveResponses(gw: ResponsesEngine, exchange: RequestConte
     body: translatedStream(answer.body as AsyncIterable<Buffer | string>, translator, keep),
     usage: answer.usage,
   };
+}
+
+/** A native answer goes to the client as it came; the response it ends with is kept on the way. */
+function keptAsItPasses(answer: Answer, keep: (response: ResponseObject) => void): Answer {
+  const take = (response: unknown): void => {
+    if ((response as ResponseObject | undefined)?.object === 'response') keep(response as ResponseObject);
+  };
+  if (Buffer.isBuffer(answer.body)) {
+    try {
+      take(JSON.parse(answer.body.toString('utf8')));
+    } catch {
+      // Not a response object: nothing to keep.
+    }
+    return answer;
+  }
+  const parser = new SseParser();
+  const body = watched(answer.body, {
+    passed(chunk) {
+      for (const event of parser.push(chunk)) {
+        if (event.event !== 'response.completed' && event.event !== 'response.incomplete') continue;
+        try {
+          take((JSON.parse(event.data) as { response?: unknown }).response);
+        } catch {
+          // A malformed event: nothing to keep.
+        }
+      }
+    },
+    ended() {},
+  });
+  return { ...answer, body };
 }
 
 function withoutLength(headers: Answer['headers']): Record<string, string | string[]> {

@@ -26,10 +26,12 @@ describe('POST /v1/responses onto providers that speak only Messages or chat com
           providers: {
             anthropic: { type: 'anthropic', base_url: simUrl, keys: providerKeys },
             chatonly: { type: 'openai', base_url: `${simUrl}/v1`, keys: providerKeys },
+            native: { type: 'openai', base_url: `${simUrl}/v1`, keys: providerKeys, responses: 'native' },
           },
           routes: {
             'via-claude': { targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },
             'via-chat': { targets: [{ provider: 'chatonly', model: 'gpt-4o-mini' }] },
+            'via-native': { targets: [{ provider: 'native', model: 'gpt-4o-mini' }] },
           },
           cache: { exact: { enabled: false } },
           responses: { keep: 'memory' },
@@ -96,6 +98,29 @@ describe('POST /v1/responses onto providers that speak only Messages or chat com
       }
     });
   }
+
+  it('a provider that serves Responses natively gets the request untouched and its answer comes back as it sent it', async () => {
+    const ask = { model: 'via-native', instructions: 'Be brief.', input: 'Write a haiku about rivers.', max_output_tokens: 100 };
+    const direct = await stack.directOpenAI.responses.create({ ...ask, model: 'gpt-4o-mini' });
+    const { data, response } = await stack.openai.responses.create(ask).withResponse();
+    assert.equal(response.headers.get('x-spillway-provider'), 'native');
+    assert.equal(response.headers.get('x-spillway-dropped'), null);
+    // Relayed, not rebuilt: the provider's own model name and ids, the text it gives a direct caller.
+    assert.equal(data.model, 'gpt-4o-mini');
+    assert.equal(data.output_text, direct.output_text);
+
+    const events: ResponseStreamEvent[] = [];
+    for await (const event of await stack.openai.responses.create({ ...ask, stream: true })) events.push(event);
+    const directEvents: ResponseStreamEvent[] = [];
+    for await (const event of await stack.directOpenAI.responses.create({ ...ask, model: 'gpt-4o-mini', stream: true })) directEvents.push(event);
+    assert.deepEqual(events.map((event) => event.type), directEvents.map((event) => event.type));
+    assert.equal(events.at(-1)?.type, 'response.completed');
+
+    // A follow-up naming it works too: spillway kept what passed through.
+    const followUp = await stack.openai.responses.create({ model: 'via-native', previous_response_id: data.id, input: 'And one about stones.' });
+    assert.equal(followUp.status, 'completed');
+    assert.ok(followUp.output_text.length > 0);
+  });
 
   it('previous_response_id continues a conversation across two calls on an Anthropic provider', async () => {
     const first = await stack.openai.responses.create({ model: 'via-claude', input: 'Weather in Paris?', tools: [weather] });

@@ -10,6 +10,8 @@ import { checkResponsesRequest, responsesToPivot } from '../../src/surfaces/open
 import { pivotToResponse } from '../../src/surfaces/openai-responses/response.js';
 import { PivotToResponsesStream } from '../../src/surfaces/openai-responses/stream.js';
 import { SseParser } from '../../src/protocol/sse.js';
+import { openai } from '../../src/providers/openai/adapter.js';
+import { providerSchema } from '../../src/config/schema.js';
 import type { ResponsesRequest } from '../../src/surfaces/openai-responses/wire.js';
 
 describe('Responses request → pivot', () => {
@@ -319,5 +321,17 @@ describe('pivot stream → Responses events', () => {
   it('a stream that finished but lost its [DONE] still completes', () => {
     const events = run([chunk({ content: 'Done' }, 'stop')]);
     assert.equal(events.at(-1)!.type, 'response.completed');
+  });
+});
+
+describe('which OpenAI providers serve Responses natively', () => {
+  const path = (config: Record<string, unknown>) => openai.nativePath?.('responses', providerSchema.parse({ type: 'openai', ...config }));
+  it("OpenAI's own base URL by default, any other base URL not, unless told", () => {
+    assert.equal(path({}), '/responses');
+    assert.equal(path({ base_url: 'https://api.openai.com/v1' }), '/responses');
+    assert.equal(path({ base_url: 'http://127.0.0.1:8000/v1' }), undefined);
+    assert.equal(path({ base_url: 'http://127.0.0.1:8000/v1', responses: 'native' }), '/responses');
+    assert.equal(path({ base_url: 'https://api.openai.com/v1', responses: 'chat' }), undefined);
+    assert.equal(openai.nativePath?.('openai', providerSchema.parse({ type: 'openai' })), undefined, 'chat requests keep their own path');
   });
 });
