@@ -335,3 +335,12 @@ describe('which OpenAI providers serve Responses natively', () => {
     assert.equal(openai.nativePath?.('openai', providerSchema.parse({ type: 'openai' })), undefined, 'chat requests keep their own path');
   });
 });
+
+describe("spillway's own error event after the first byte", () => {
+  it('on the Responses surface is an `error` event in its shape (a native stream cut short)', async () => {
+    const { streamErrorEvent } = await import('../../src/pipeline/errors.js');
+    const [event] = new SseParser().push(streamErrorEvent('responses', 'upstream', 'the upstream closed the stream'));
+    assert.equal(event?.event, 'error');
+    assert.deepEqual(JSON.parse(event!.data), { type: 'error', code: 'server_error', message: 'the upstream closed the stream', param: null });
+  });
+});
