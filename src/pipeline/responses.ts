@@ -103,7 +103,7 @@ export async function serveResponses(gw: ResponsesEngine, exchange: RequestConte
   return {
     status: 200,
     headers: { ...headers, 'content-type': 'text/event-stream' },
-    body: translatedStream(answer.body as AsyncIterable<Buffer | string>, translator, keep),
+    body: translatedStream(answer.body, translator, keep),
     usage: answer.usage,
   };
 }
@@ -149,9 +149,10 @@ function withoutLength(headers: Answer['headers']): Record<string, string | stri
  * becomes `response.failed` (Codex and the SDKs read that, not a chat error chunk); letting go of
  * this stream lets go of the pivot's, even before the first read.
  */
-function translatedStream(pivot: AsyncIterable<Buffer | string>, translator: PivotToResponsesStream, keep: (response: ResponseObject) => void): AsyncIterable<string> {
+function translatedStream(pivot: Answer['body'], translator: PivotToResponsesStream, keep: (response: ResponseObject) => void): AsyncIterable<string> {
   const parser = new SseParser();
-  const source = pivot[Symbol.asyncIterator]();
+  // A stream replayed from the cache comes whole, as one buffer.
+  const source = Buffer.isBuffer(pivot) ? [pivot][Symbol.iterator]() : pivot[Symbol.asyncIterator]();
   let finished = false;
   /** After the response has ended, the pivot is read to its end too, so it settles as completed. */
   const drained = async (): Promise<IteratorResult<string>> => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { startStack, type Stack } from '../support/stack.js';
+import { defaultConfig, startStack, type Stack } from '../support/stack.js';
 
 const weather = {
   type: 'function' as const,
@@ -185,5 +185,26 @@ describe('POST /v1/responses onto providers that speak only Messages or chat com
     });
     assert.equal(status, 426);
     assert.equal((JSON.parse(body) as { error: { code: string } }).error.code, 'upgrade_required');
+  });
+});
+
+describe('POST /v1/responses and the answer cache', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ config: (simUrl, keys) => ({ ...defaultConfig(simUrl, keys), cache: { exact: { enabled: true } }, responses: { keep: 'memory' } }) });
+  });
+  after(() => stack.close());
+
+  it('the same request twice: the second is a cache hit with the same text, whole and streamed', async () => {
+    const ask = { model: 'claude-sonnet-4-6', input: 'Name three rivers.', temperature: 0 };
+    const first = await stack.openai.responses.create(ask).withResponse();
+    assert.equal(first.response.headers.get('x-spillway-cache'), 'miss');
+    const second = await stack.openai.responses.create(ask).withResponse();
+    assert.equal(second.response.headers.get('x-spillway-cache'), 'hit');
+    assert.equal(second.data.output_text, first.data.output_text);
+    assert.notEqual(second.data.id, first.data.id, 'each response is its own, for previous_response_id');
+
+    const streamed = await stack.openai.responses.stream({ ...ask }).finalResponse();
+    assert.equal(streamed.output_text, first.data.output_text);
   });
 });

@@ -183,7 +183,7 @@ describe('pivot answer → response object', () => {
       } as PivotAnswer['usage'] & object),
       options,
     );
-    assert.equal(response.id, 'resp_abc');
+    assert.match(response.id, /^resp_abc_[0-9a-f]{8}$/);
     assert.equal(response.status, 'completed');
     assert.equal(response.model, 'asked-model');
     assert.deepEqual(response.output, [{ type: 'message', id: 'msg_abc_0', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello.', annotations: [] }] }]);

@@ -3,6 +3,7 @@
  * `reasoning_content`), then the message, then one `function_call` item per tool call, usage in
  * Responses' names, and `incomplete_details` when the answer stopped at its length limit.
  */
+import { randomBytes } from 'node:crypto';
 import type { OpenAIFinishReason, OpenAIUsage } from '../../protocol/openai.js';
 import type { PivotAnswer } from '../../pivot/index.js';
 import type { FunctionCallItem, MessageItem, OutputItem, ReasoningItem, ResponseObject, ResponsesRequest, ResponsesUsage, ResponseStatus } from './wire.js';
@@ -27,13 +28,17 @@ export function echoOf(body: ResponsesRequest): Record<string, unknown> {
   };
 }
 
-/** Ids of one response and its items, derived from the upstream's id so a log line can be matched. */
+/**
+ * Ids of one response and its items, derived from the upstream's id so a log line can be matched.
+ * The response's own id is unique besides: an answer from the cache is a response of its own, kept
+ * apart for `previous_response_id`.
+ */
 export class ResponseIds {
   readonly response: string;
   private readonly stem: string;
   constructor(upstreamId: string | undefined) {
     this.stem = (upstreamId ?? crypto.randomUUID()).replace(/^(chatcmpl-|msg_|resp_)/, '').replace(/[^a-zA-Z0-9_-]/g, '');
-    this.response = `resp_${this.stem}`;
+    this.response = `resp_${this.stem}_${randomBytes(4).toString('hex')}`;
   }
 
   item(prefix: 'msg' | 'fc' | 'rs', index: number): string {
