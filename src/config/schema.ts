@@ -79,6 +79,12 @@ export const providerSchema = z
     /** Upstream connections at once to this provider from one gateway; requests beyond wait in the admission queue (default 512). */
     connections: z.number().int().positive().optional(),
     headers: z.record(z.string(), z.string()).optional(),
+    /**
+     * type openai: whether the provider serves POST /responses itself (native: Responses requests
+     * pass through untouched) or only chat completions (chat: they are translated). Default native
+     * for OpenAI's own base URL, chat for any other.
+     */
+    responses: z.enum(['native', 'chat']).optional(),
   })
   .strict();
 
@@ -353,6 +359,15 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, concurrency: 256, webhook_hosts: [] }),
+    /** Responses kept for `previous_response_id` and GET /v1/responses/{id} (those sent with store: false are not). */
+    responses: z
+      .object({
+        /** durable: <data_dir>/responses.sqlite, or Redis with store: redis; memory: lost on restart. */
+        keep: z.enum(['durable', 'memory']).default('durable'),
+        ttl: duration.default(30 * 24 * 3600_000),
+      })
+      .strict()
+      .default({ keep: 'durable', ttl: 30 * 24 * 3600_000 }),
     /** Overrides of the built-in price table, by model name. */
     prices: z.record(z.string(), priceSchema).default({}),
     /** Teams sharing the pool, by name (src/tenants/); each key of server.auth.keys is a tenant of its own. */

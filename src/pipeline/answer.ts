@@ -12,6 +12,8 @@ export interface Answer {
   body: Buffer | AsyncIterable<Buffer | string>;
   /** The provider's count once the body has ended; undefined when it reported none (or for a refusal). */
   usage: Promise<TokenUsage | undefined>;
+  /** The provider answered the client's own surface natively (ChatRequest.native): not the pivot, not to be translated or cached as it. */
+  native?: boolean;
 }
 
 /** A whole JSON answer. */

@@ -5,17 +5,19 @@
  * meet here as N + M codecs. Same-protocol traffic never comes here: it is relayed byte for byte.
  */
 import type { ProviderCodec } from '../providers/codec.js';
-import type { Surface } from '../protocol/surface.js';
+import type { ChatSurface } from '../protocol/surface.js';
 import type { TokenUsage } from '../protocol/usage.js';
 import { surfaceCodec } from '../surfaces/registry.js';
 
 export interface BridgeOptions {
-  surface: Surface;
+  surface: ChatSurface;
   provider: ProviderCodec;
   /** The model name the client asked for: answers carry it, not the upstream's. */
   requestedModel: string;
   /** The client's own request body (what it asked of the stream). */
   body: Record<string, unknown>;
+  /** Through the codecs even when the protocols are the same (ChatRequest.translated). */
+  translated?: boolean;
 }
 
 /** Upstream bytes in, client bytes out, usage on the side. */
@@ -40,8 +42,8 @@ export interface Bridge {
 }
 
 /** The bridge from a client surface to a provider protocol, or undefined when they are the same. */
-export function bridgeFor({ surface, provider, requestedModel, body }: BridgeOptions): Bridge | undefined {
-  if (surface === provider.protocol) return undefined;
+export function bridgeFor({ surface, provider, requestedModel, body, translated }: BridgeOptions): Bridge | undefined {
+  if (surface === provider.protocol && !translated) return undefined;
   const client = surfaceCodec(surface);
   return {
     headers: provider.headers,

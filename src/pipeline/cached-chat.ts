@@ -182,7 +182,8 @@ async function serveAndRemember(
 ): Promise<Served> {
   const answer = await servePlanned(gw, exchange, chat, priority, maxWaitMs, plan);
   const nothing = (): Served => ({ answer, kept: Promise.resolve(undefined) });
-  if (!answer) return nothing();
+  // A native answer is in the client's surface, not the pivot this request is keyed as.
+  if (!answer || answer.native) return nothing();
   // Only what an answering target said is kept: a spill-over's or fallback's answer, or
   // spillway's own refusal (no attempt made), says nothing about what this plan would answer.
   const { provider, model } = exchange.trace;

@@ -121,19 +121,21 @@ function translateRequest(bridge: Bridge, chat: ChatRequest, ctx: AttemptContext
 }
 
 /** What goes upstream: the client's request untouched, or translated when the provider speaks another protocol. */
-function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: AttemptContext, bridge: Bridge | undefined) {
+function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: AttemptContext, bridge: Bridge | undefined, nativePath: string | undefined) {
   const { provider } = ctx;
   const { adapter } = provider;
   const credentials = adapter.authHeaders(provider.secretOf(ctx.reservation.keyId));
   if (!bridge) {
     return {
-      url: provider.baseUrl + adapter.chatPath(ctx.model, chat.stream) + queryOf(exchange),
+      url: provider.baseUrl + (nativePath ?? adapter.chatPath(ctx.model, chat.stream)) + queryOf(exchange),
       headers: { ...forwardedHeaders(provider, exchange.req.headers), ...provider.config.headers, ...credentials, 'content-type': 'application/json' },
       body: upstreamBody(chat, ctx.model),
     };
   }
   // Across protocols the client's headers and query (anthropic-beta, ?beta=true) mean nothing upstream.
-  const { body, dropped } = translateRequest(bridge, chat, ctx);
+  const translated = translateRequest(bridge, chat, ctx);
+  const { body } = translated;
+  const dropped = [...new Set([...(chat.dropped ?? []), ...translated.dropped])];
   if (dropped.length > 0) exchange.spillwayHeaders['x-spillway-dropped'] = dropped.join(', ').slice(0, 512);
   return {
     url: provider.baseUrl + adapter.chatPath(ctx.model, chat.stream),
@@ -145,7 +147,10 @@ function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: Attem
 export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: AttemptContext): Promise<AttemptResult> {
   const { provider, reservation } = ctx;
   const { pool, adapter } = provider;
-  const bridge = bridgeFor({ surface: chat.surface, provider: adapter.codec, requestedModel: chat.model, body: chat.body });
+  // A provider that serves the client's own surface (OpenAI's /responses) gets the client's own request, relayed.
+  const nativePath = chat.native && adapter.nativePath?.(chat.native.surface, provider.config);
+  if (nativePath) chat = { ...chat, body: chat.native!.body, raw: chat.native!.raw, translated: false };
+  const bridge = bridgeFor({ surface: chat.surface, provider: adapter.codec, requestedModel: chat.model, body: chat.body, translated: chat.translated });
   const upstreamAbort = new AbortController();
   const abortUpstream = () => upstreamAbort.abort();
   exchange.signal.addEventListener('abort', abortUpstream, { once: true });
@@ -174,7 +179,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
   const firstByte = new FirstByteTimer(upstreamAbort, firstByteLimitMs(provider.config.first_byte_timeout, timeoutMs, chat.stream, chat.maxTokens));
 
   try {
-    const outgoing = upstreamRequest(exchange, chat, ctx, bridge);
+    const outgoing = upstreamRequest(exchange, chat, ctx, bridge, nativePath);
     const response = await ctx.upstream.send({
       ...outgoing,
       method: 'POST',
@@ -247,13 +252,14 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
       }
       arrived();
       settle(usage ?? { inputTokens: ctx.estimatedInput, outputTokens: reservation.demand.outputTokens });
-      return { answered: true, answer: { status: response.statusCode, headers, body, usage: Promise.resolve(usage) } };
+      return { answered: true, answer: { status: response.statusCode, headers, body, usage: Promise.resolve(usage), ...(nativePath ? { native: true } : {}) } };
     }
 
     // Same protocol: the provider speaks the client's surface.
     const usage = new StreamUsage(chat.surface);
     streaming = true;
-    return { answered: true, answer: streamAnswer(response.statusCode, headers, passed(events!, passthrough(usage)), () => usage.usage(ctx.estimatedInput), ended) };
+    const answer = streamAnswer(response.statusCode, headers, passed(events!, passthrough(usage)), () => usage.usage(ctx.estimatedInput), ended);
+    return { answered: true, answer: nativePath ? { ...answer, native: true } : answer };
   } catch (error) {
     settle(undefined);
     const failure = firstByte.expired ? new UpstreamFailure('timeout', 'no first byte in time') : error;

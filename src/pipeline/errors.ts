@@ -84,9 +84,15 @@ export function errorResponse(surface: Surface, error: GatewayError, requestId: 
   return { status: entry.status, headers, body: JSON.stringify(body) };
 }
 
+/** Each surface's error event after the first byte, from the error's Anthropic type and message. */
+const STREAM_ERROR_EVENT: Record<Surface, (type: AnthropicErrorType, message: string) => string> = {
+  anthropic: (type, message) => `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`,
+  openai: (type, message) => `data: ${JSON.stringify({ error: { message, ...openAIShapeOf(type), param: null } })}\n\n`,
+  // The stream's own `error` event (a native passthrough cut short; translated streams end with response.failed themselves).
+  responses: (type, message) => `event: error\ndata: ${JSON.stringify({ type: 'error', code: openAIShapeOf(type).code ?? 'server_error', message, param: null })}\n\n`,
+};
+
 /** A mid-stream failure after the first byte: the surface's own error event. */
 export function streamErrorEvent(surface: Surface, kind: GatewayErrorKind, message: string): string {
-  const { type } = table[kind];
-  if (surface === 'anthropic') return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`;
-  return `data: ${JSON.stringify({ error: { message, ...openAIShapeOf(type), param: null } })}\n\n`;
+  return STREAM_ERROR_EVENT[surface](table[kind].type, message);
 }

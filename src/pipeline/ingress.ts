@@ -7,12 +7,12 @@
 import { parseDuration } from '../config/schema.js';
 import { anthropicFault, anthropicReader, InvalidRequest, openAIFault, openAIReader } from '../protocol/invalid.js';
 import { GatewayError, invalidRequest } from './errors.js';
-import type { Surface } from '../protocol/surface.js';
+import type { ChatSurface, Surface } from '../protocol/surface.js';
 import type { Priority } from '../quota/types.js';
 
 
 export interface ChatRequest {
-  surface: Surface;
+  surface: ChatSurface;
   model: string;
   stream: boolean;
   /** The output allowance: `max_tokens` (required on Anthropic, optional on OpenAI). */
@@ -20,6 +20,15 @@ export interface ChatRequest {
   body: Record<string, unknown>;
   /** The body exactly as the client sent it, forwarded when nothing has to change. */
   raw: Buffer;
+  /**
+   * The body is spillway's translation from a surface no provider speaks (Responses → the pivot),
+   * not the client's bytes: a provider of the body's own protocol gets it through its codec too.
+   */
+  translated?: boolean;
+  /** What that translation could not carry, named in `x-spillway-dropped` with what the provider's drops. */
+  dropped?: string[];
+  /** The client's own request before translation, for a provider that serves its surface natively. */
+  native?: { surface: Surface; body: Record<string, unknown>; raw: Buffer };
 }
 
 /**
@@ -48,7 +57,7 @@ function checkOpenAI(body: Record<string, unknown>): void {
 }
 
 /** The body as a JSON object; the faults worded as the caller's provider words them. */
-function parseJsonObject(surface: Surface, raw: Buffer): Record<string, unknown> {
+export function parseJsonObject(surface: Surface, raw: Buffer): Record<string, unknown> {
   const anthropic = surface === 'anthropic';
   let parsed: unknown;
   try {
@@ -69,7 +78,7 @@ function asGatewayError(error: unknown): unknown {
   return error instanceof InvalidRequest ? invalidRequest(error.fault) : error;
 }
 
-export function parseChatRequest(surface: Surface, raw: Buffer): ChatRequest {
+export function parseChatRequest(surface: ChatSurface, raw: Buffer): ChatRequest {
   const body = parseJsonObject(surface, raw);
   try {
     if (surface === 'anthropic') checkAnthropic(body, true);

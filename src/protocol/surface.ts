@@ -1,5 +1,11 @@
-/** The API a client speaks to spillway: Anthropic Messages or OpenAI Chat Completions. */
-export type Surface = 'anthropic' | 'openai';
+/** The API a client speaks to spillway: Anthropic Messages, OpenAI Chat Completions or OpenAI Responses. */
+export type Surface = 'anthropic' | 'openai' | 'responses';
 
-/** The API a provider speaks: a client's surface, or one only providers speak. */
-export type Protocol = Surface | 'ollama' | 'gemini';
+/** The API a provider speaks. */
+export type Protocol = 'anthropic' | 'openai' | 'ollama' | 'gemini';
+
+/**
+ * The surfaces a chat request travels the pipeline as: those a provider may speak too. Responses
+ * is served on the chat path as its pivot (pipeline/responses.ts), so it is not one of them.
+ */
+export type ChatSurface = Extract<Surface, Protocol>;

@@ -20,6 +20,11 @@ function anthropicInput(usage: Json): number {
   return num(usage.input_tokens) + num(usage.cache_creation_input_tokens);
 }
 
+/** OpenAI's usage, in chat completions' names or the Responses API's (an answer from a provider's native /responses). */
+function openaiUsage(usage: Json): TokenUsage {
+  return { inputTokens: num(usage.prompt_tokens ?? usage.input_tokens), outputTokens: num(usage.completion_tokens ?? usage.output_tokens) };
+}
+
 /** Usage of a complete (non-streaming) answer body, or undefined when it reports none. */
 export function usageOfBody(protocol: Protocol, body: unknown): TokenUsage | undefined {
   const root = obj(body);
@@ -31,7 +36,7 @@ export function usageOfBody(protocol: Protocol, body: unknown): TokenUsage | und
   if (!usage) return undefined;
   return protocol === 'anthropic'
     ? { inputTokens: anthropicInput(usage), outputTokens: num(usage.output_tokens) }
-    : { inputTokens: num(usage.prompt_tokens), outputTokens: num(usage.completion_tokens) };
+    : openaiUsage(usage);
 }
 
 /**
@@ -69,10 +74,10 @@ export class StreamUsage {
   }
 
   private openaiChunk(payload: Json): void {
-    const usage = obj(payload.usage);
+    // A Responses stream reports it in its last event's response.
+    const usage = obj(payload.usage) ?? obj(obj(payload.response)?.usage);
     if (usage) {
-      this.input = num(usage.prompt_tokens);
-      this.output = num(usage.completion_tokens);
+      ({ inputTokens: this.input, outputTokens: this.output } = openaiUsage(usage));
       this.reported = true;
       return;
     }

@@ -1,5 +1,5 @@
-import type { ProviderType } from '../config/schema.js';
-import type { Protocol } from '../protocol/surface.js';
+import type { ProviderConfig, ProviderType } from '../config/schema.js';
+import type { Protocol, Surface } from '../protocol/surface.js';
 import type { ObservedLimits } from '../quota/types.js';
 import type { ProviderCodec } from './codec.js';
 
@@ -37,4 +37,10 @@ export interface ProviderAdapter {
   parseErrorBody?(status: number, body: string, now: number): ObservedLimits;
   /** Translation to and from the pivot, for clients of another surface. */
   codec: ProviderCodec;
+  /**
+   * Where this provider serves a client surface that is not its chat protocol (OpenAI's
+   * /responses), appended to the base URL; undefined when it does not, and requests of that
+   * surface reach it through the pivot.
+   */
+  nativePath?(surface: Surface, config: ProviderConfig): string | undefined;
 }

@@ -12,6 +12,8 @@ import { ProviderLifecycle } from '../providers/lifecycle.js';
 import { createStore } from '../providers/provider.js';
 import { RedisCacheStore } from '../store/redis-cache.js';
 import { RedisSemanticLog } from '../store/redis-semantic.js';
+import { RedisResponseKeeper } from '../store/responses-redis.js';
+import { SqliteResponseKeeper } from '../store/responses-sqlite.js';
 import type { RedisStore } from '../store/redis-store.js';
 import { UpstreamClient } from '../providers/upstream.js';
 import { TokenEstimator } from '../quota/estimate.js';
@@ -34,6 +36,7 @@ import { capConnectionsPerClient } from './client-connections.js';
 import { KeyProber } from './key-prober.js';
 import { handleRequest } from './routes.js';
 import type { Engine } from '../pipeline/engine.js';
+import { MemoryResponseKeeper, type ResponseKeeper } from '../surfaces/openai-responses/kept.js';
 
 /** Everything a request handler needs, built once from config: the request path's engine, and what only the server has. */
 export interface Gateway extends Engine {
@@ -47,6 +50,8 @@ export interface Gateway extends Engine {
   batches?: BatchService;
   /** Probes keys the providers refused and brings them back. */
   prober: KeyProber;
+  /** Responses kept for previous_response_id. */
+  responses: ResponseKeeper;
 }
 
 export interface RunningGateway {
@@ -97,6 +102,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
     cache,
     tenants: new TenantRegistry(config),
     redis: store,
+    responses: openResponseKeeper(config, store),
     log,
   };
   // Runtime tenant keys live beside the other durable data; only tenants from config can have them.
@@ -138,6 +144,13 @@ function throttled(read: (route: string, since: number) => { pairs: number; rate
     last.set(route, { at: now, value });
     return value;
   };
+}
+
+/** Where responses are kept: Redis when replicas share one, SQLite in data_dir, or memory. */
+function openResponseKeeper(config: Config, redis: RedisStore | undefined): ResponseKeeper {
+  const { keep, ttl } = config.responses;
+  if (keep === 'memory') return new MemoryResponseKeeper(ttl);
+  return redis ? new RedisResponseKeeper(redis, ttl) : new SqliteResponseKeeper(config.data_dir, ttl);
 }
 
 /** What metrics, alerts and the dashboard read: the gateway's providers as they are now, after any reload. */
@@ -212,6 +225,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       await gateway.lifecycle.close();
       await gateway.cache.close();
       await gateway.traffic.close();
+      await gateway.responses.close?.();
       await gateway.redis?.release();
       gateway.observability.close();
       gateway.prober.close();

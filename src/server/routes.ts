@@ -21,6 +21,8 @@ import type { Gateway } from './gateway.js';
 import { maxWaitOf, parseChatRequest, parseCountTokensRequest, priorityOf } from '../pipeline/ingress.js';
 import { listModels, countTokens } from './models.js';
 import { readJsonBody } from './request-body.js';
+import { serveResponses } from '../pipeline/responses.js';
+import { RESPONSES_PATH, serveKeptResponses } from './responses.js';
 
 const requestIdPrefix = `req_spw_${randomBytes(6).toString('hex')}`;
 let requestCounter = 0;
@@ -28,6 +30,7 @@ let requestCounter = 0;
 /** Anthropic paths answer in Anthropic's shape, OpenAI paths in OpenAI's; shared paths decide by header. */
 function surfaceOf(path: string, req: IncomingMessage): Surface {
   if (path === '/v1/chat/completions') return 'openai';
+  if (path === RESPONSES_PATH || path.startsWith(`${RESPONSES_PATH}/`)) return 'responses';
   if (path.startsWith('/v1/messages')) return 'anthropic';
   return req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
 }
@@ -79,14 +82,22 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   if (path === ADMIN_KEYS_PATH || path.startsWith(`${ADMIN_KEYS_PATH}/`)) return serveAdminKeys(gw, exchange, method, path);
   authenticate(gw, req, exchange);
   const limit = gw.config.server.max_body_bytes;
+  const maxWait = () => tenantMaxWait(exchange.tenant, maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+  const priority = () => priorityOf(req.headers, exchange.tenant?.priority);
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
-    const chat = parseChatRequest(exchange.surface, await readJsonBody(req, limit));
+    const chat = parseChatRequest(path === '/v1/messages' ? 'anthropic' : 'openai', await readJsonBody(req, limit));
     checkModel(exchange, chat.model);
-    const { queue } = gw.config;
-    const maxWait = tenantMaxWait(exchange.tenant, maxWaitOf(req.headers, queue.max_wait, queue.max_wait_cap));
-    const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers, exchange.tenant?.priority), maxWait);
+    const answer = await serveChatCached(gw, exchange, chat, priority(), maxWait());
     if (answer) await writeAnswer(exchange, answer);
     return;
+  }
+  if (path === RESPONSES_PATH || path.startsWith(`${RESPONSES_PATH}/`)) {
+    if (method === 'POST' && path === RESPONSES_PATH) {
+      const answer = await serveResponses(gw, exchange, await readJsonBody(req, limit), priority(), maxWait());
+      if (answer) await writeAnswer(exchange, answer);
+      return;
+    }
+    return serveKeptResponses(gw, exchange, method, path);
   }
   if (method === 'POST' && path === '/v1/messages/count_tokens') {
     return countTokens(gw, exchange, parseCountTokensRequest(await readJsonBody(req, limit)));

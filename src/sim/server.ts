@@ -10,6 +10,7 @@ import { levelAt } from './bucket.js';
 import { countGeminiTokens, geminiCall, geminiModel, geminiModelList, geminiModelNotFound, geminiSurface, parseGenerate, type GeminiMode } from './gemini.js';
 import { ollamaSurface, ollamaTags, parseOllamaChat } from './ollama.js';
 import { modelList, modelOne as openaiModel, openaiSurface, parseChat, parseEmbeddings } from './openai.js';
+import { parseResponses } from './responses.js';
 import type { OtpmMode, SimBucketSize, SimFaults, SimKey, SimOptions, SimStats, SimWindow, Simulator } from './options.js';
 import { seededRandom } from './random.js';
 import { bump, enter, leave, newCounter, resetCounter, snapshot, type Counter } from './stats.js';
@@ -143,6 +144,8 @@ class Simulation {
           return this.inference(openaiSurface, parseChat, req, res);
         case '/v1/embeddings':
           return this.inference(openaiSurface, parseEmbeddings, req, res);
+        case '/v1/responses':
+          return this.inference(openaiSurface, parseResponses, req, res);
         case '/api/chat':
           return this.inference(ollamaSurface, parseOllamaChat, req, res);
         case '/v1/messages/count_tokens':

@@ -1,14 +1,14 @@
 /** Every client surface's codec, by name: adding a surface is one folder and one line here. */
-import type { Surface } from '../protocol/surface.js';
+import type { ChatSurface } from '../protocol/surface.js';
 import { anthropicSurface } from './anthropic/codec.js';
 import type { SurfaceCodec } from './codec.js';
 import { openAIChatSurface } from './openai-chat/codec.js';
 
-const SURFACES: Record<Surface, SurfaceCodec> = {
+const SURFACES: Record<ChatSurface, SurfaceCodec> = {
   anthropic: anthropicSurface,
   openai: openAIChatSurface,
 };
 
-export function surfaceCodec(surface: Surface): SurfaceCodec {
+export function surfaceCodec(surface: ChatSurface): SurfaceCodec {
   return SURFACES[surface];
 }

@@ -31,6 +31,11 @@ export const loadAI = (): Promise<typeof import('ai')> => importClient<typeof im
 export const loadAISDKAnthropic = (): Promise<typeof import('@ai-sdk/anthropic')> => importClient<typeof import('@ai-sdk/anthropic')>('@ai-sdk/anthropic');
 export const loadAISDKOpenAI = (): Promise<typeof import('@ai-sdk/openai')> => importClient<typeof import('@ai-sdk/openai')>('@ai-sdk/openai');
 
+export const loadAgents = (): Promise<typeof import('@openai/agents')> => importClient<typeof import('@openai/agents')>('@openai/agents');
+
+/** The Codex CLI (its native binary ships in the registry package; this is its launcher). */
+export const codexBin = path.join(packagesRoot, 'node_modules', '.bin', 'codex');
+
 /** The Claude Code binary (a native executable inside the registry package). */
 export const claudeBin = path.join(packagesRoot, 'node_modules', '.bin', 'claude');
 

@@ -3,10 +3,12 @@ import { openAICodec } from './codec.js';
 import type { ProviderAdapter } from '../types.js';
 
 /** OpenAI and every OpenAI-compatible server (vLLM, DeepSeek, OpenRouter, llama.cpp …): base URL includes /v1. */
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
 export const openai: ProviderAdapter = {
   type: 'openai',
   protocol: 'openai',
-  defaultBaseUrl: 'https://api.openai.com/v1',
+  defaultBaseUrl: DEFAULT_BASE_URL,
   chatPath: () => '/chat/completions',
   modelsPath: '/models',
   streamStartsAtOnce: false,
@@ -17,4 +19,10 @@ export const openai: ProviderAdapter = {
   forwardsHeader: (name) => name.startsWith('x-stainless-') || name === 'user-agent',
   parseLimits: parseOpenAILimits,
   codec: openAICodec,
+  // OpenAI itself serves the Responses API; compatible servers mostly do not, unless told so.
+  nativePath: (surface, config) => {
+    if (surface !== 'responses') return undefined;
+    const native = config.responses ?? (new URL(config.base_url ?? DEFAULT_BASE_URL).hostname === 'api.openai.com' ? 'native' : 'chat');
+    return native === 'native' ? '/responses' : undefined;
+  },
 };
