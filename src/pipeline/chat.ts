@@ -16,7 +16,7 @@ import { featuresOf } from '../routing/features.js';
 import { findRoute, planRequest, type Candidate } from '../routing/plan.js';
 import { remainingShare } from '../routing/tiers.js';
 import { weightedOrder } from '../routing/weighted.js';
-import { attempt, type FailedAttempt } from './dispatch.js';
+import { attempt, type AttemptContext, type AttemptResult, type FailedAttempt } from './dispatch.js';
 import { GatewayError } from './errors.js';
 import { jsonAnswer, type Answer } from './answer.js';
 import type { RequestContext } from './request-context.js';
@@ -39,7 +39,13 @@ export interface TargetPlan {
   fallback: Target[];
 }
 
-async function resolvePlan(gw: Engine, exchange: RequestContext, chat: ChatRequest, demandOf: (model: string) => Demand): Promise<TargetPlan> {
+/** What planning reads of a request: a chat request, or an embedding request seen the same way. */
+export type Routable = Pick<ChatRequest, 'surface' | 'model' | 'body' | 'maxTokens'>;
+
+/** Sends one admitted attempt: a chat request (dispatch.ts) or another kind of call on the same admission path. */
+export type Dispatch = (ctx: AttemptContext) => Promise<AttemptResult>;
+
+export async function resolvePlan(gw: Engine, exchange: RequestContext, chat: Routable, demandOf: (model: string) => Demand): Promise<TargetPlan> {
   // One config snapshot per request: a reload swaps gw.config for the next requests only.
   const { config, providers } = gw;
   const route = findRoute(config.routes, chat.model);
@@ -159,22 +165,29 @@ export async function holdingPlan(gw: Engine, plan: TargetPlan, serve: () => Pro
 export async function serveChat(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<Answer | undefined> {
   const demandOf = demandsFor(gw, chat);
   const plan = await resolvePlan(gw, exchange, chat, demandOf);
-  return holdingPlan(gw, plan, () => servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf));
+  return holdingPlan(gw, plan, () => servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, chatDispatch(exchange, chat)));
 }
 
 /** serveChat along a plan already made (planChat) whose providers the caller holds (holdingPlan). */
 export function servePlanned(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<Answer | undefined> {
-  return servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandsFor(gw, chat));
+  return servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandsFor(gw, chat), chatDispatch(exchange, chat));
 }
 
-async function servePlan(
+const chatDispatch = (exchange: RequestContext, chat: ChatRequest): Dispatch => (ctx) => attempt(exchange, chat, ctx);
+
+/**
+ * Admit, dispatch and retry along a plan (whose providers the caller holds) until an answer or a
+ * refusal: the loop every kind of call shares; `dispatch` sends one admitted attempt.
+ */
+export async function servePlan(
   gw: Engine,
   exchange: RequestContext,
-  chat: ChatRequest,
+  chat: { model: string; stream: boolean },
   priority: Priority,
   maxWaitMs: number,
   plan: TargetPlan,
   demandOf: (model: string) => Demand,
+  dispatch: Dispatch,
 ): Promise<Answer | undefined> {
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const started = Date.now();
@@ -204,7 +217,7 @@ async function servePlan(
     announce(exchange, progress, target, reservation.keyId);
 
     const estimatedInput = demands[admitted.candidateIndex]!.inputTokens;
-    const result = await attempt(exchange, chat, {
+    const result = await dispatch({
       upstream: gw.upstream,
       provider: target.provider,
       model: target.model,

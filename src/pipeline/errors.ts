@@ -1,11 +1,12 @@
 /**
  * Errors spillway itself gives, in the caller's own API shape: Anthropic error JSON on Anthropic
- * paths, OpenAI error JSON on OpenAI paths.
+ * paths, OpenAI error JSON on OpenAI paths, google.rpc.Status on Gemini paths.
  */
 import type { AnthropicErrorType } from '../protocol/anthropic.js';
 import type { Fault } from '../protocol/invalid.js';
 import type { Surface } from '../protocol/surface.js';
 import { openAIShapeOf } from '../protocol/translate/errors.js';
+import { googleError } from '../surfaces/gemini/answer.js';
 
 
 /** The kinds of error spillway gives; each maps to one status and one type per surface. */
@@ -74,16 +75,23 @@ export function errorResponse(surface: Surface, error: GatewayError, requestId: 
     headers['retry-after'] = String(Math.max(1, Math.ceil(wait / 1000)));
     headers['retry-after-ms'] = String(Math.ceil(wait + Math.min(wait * 0.1, 250) + 50));
   }
-  const body =
-    surface === 'anthropic'
-      ? { type: 'error', error: { type: entry.type, message: error.message }, request_id: requestId }
-      : { error: { message: error.message, ...openAIShapeOf(entry.type), param: error.extra.param ?? null, ...(error.extra.code ? { code: error.extra.code } : {}) } };
-  return { status: entry.status, headers, body: JSON.stringify(body) };
+  return { status: entry.status, headers, body: JSON.stringify(errorBodies[surface](error, entry.type, requestId)) };
 }
+
+/** Each surface's error body for one of spillway's own errors. */
+const errorBodies: Record<Surface, (error: GatewayError, type: AnthropicErrorType, requestId: string) => unknown> = {
+  anthropic: (error, type, requestId) => ({ type: 'error', error: { type, message: error.message }, request_id: requestId }),
+  openai: (error, type) => ({ error: { message: error.message, ...openAIShapeOf(type), param: error.extra.param ?? null, ...(error.extra.code ? { code: error.extra.code } : {}) } }),
+  gemini: (error) => googleError(table[error.kind].status, error.message, error.extra.retryAfterMs),
+};
 
 /** A mid-stream failure after the first byte: the surface's own error event. */
 export function streamErrorEvent(surface: Surface, kind: GatewayErrorKind, message: string): string {
-  const { type } = table[kind];
-  if (surface === 'anthropic') return `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`;
-  return `data: ${JSON.stringify({ error: { message, ...openAIShapeOf(type), param: null } })}\n\n`;
+  return streamErrors[surface](kind, message);
 }
+
+const streamErrors: Record<Surface, (kind: GatewayErrorKind, message: string) => string> = {
+  anthropic: (kind, message) => `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: table[kind].type, message } })}\n\n`,
+  openai: (kind, message) => `data: ${JSON.stringify({ error: { message, ...openAIShapeOf(table[kind].type), param: null } })}\n\n`,
+  gemini: (kind, message) => `data: ${JSON.stringify(googleError(table[kind].status, message))}\n\n`,
+};

@@ -15,7 +15,9 @@ import { GatewayError } from '../pipeline/errors.js';
 import type { Surface } from '../protocol/surface.js';
 import { sendError, sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
-import { maxWaitOf, parseChatRequest, parseCountTokensRequest, priorityOf } from '../pipeline/ingress.js';
+import { serveEmbedding } from '../pipeline/embeddings.js';
+import { maxWaitOf, parseBody, parseChatRequest, parseCountTokensRequest, priorityOf } from '../pipeline/ingress.js';
+import { openAIEmbeddingCall } from '../surfaces/openai-embeddings/codec.js';
 import { listModels, countTokens } from './models.js';
 import { readJsonBody } from './request-body.js';
 
@@ -68,6 +70,12 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
     const chat = parseChatRequest(exchange.surface, await readJsonBody(req, limit));
     const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+    if (answer) await writeAnswer(exchange, answer);
+    return;
+  }
+  if (method === 'POST' && path === '/v1/embeddings') {
+    const call = parseBody('openai', await readJsonBody(req, limit), openAIEmbeddingCall);
+    const answer = await serveEmbedding(gw, exchange, call, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
     if (answer) await writeAnswer(exchange, answer);
     return;
   }
