@@ -14,6 +14,9 @@ import type { Priority } from '../quota/queue.js';
 import type { Demand } from '../quota/types.js';
 import { judgeNoAnswer, judgeRefusal } from '../resilience/outcome.js';
 import type { Answer } from './answer.js';
+import { embeddingEntry, type EmbeddingAnswer } from '../cache/entry.js';
+import { exactKey } from '../cache/key.js';
+import { answeringTargets, cacheScope, directiveOf, planIdentity, setCacheHeader } from './cached-chat.js';
 import { holdingPlan, resolvePlan, servePlan, type Target, type TargetPlan } from './chat.js';
 import { applyKeyEffect, flatHeaders, withRetryAfter, type AttemptContext, type AttemptResult } from './dispatch.js';
 import type { Engine } from './engine.js';
@@ -138,9 +141,45 @@ export async function attemptEmbedding(exchange: RequestContext, call: Embedding
   }
 }
 
-/** The answer to one embedding request, or undefined when the client left first. */
+/**
+ * The answer to one embedding request, or undefined when the client left first. Embeddings are
+ * deterministic: the exact cache answers a repeat (same texts, options, scope and routing
+ * decision) whatever surface asked, as chat's cache does (cached-chat.ts).
+ */
 export async function serveEmbedding(gw: Engine, exchange: RequestContext, call: EmbeddingCall, priority: Priority, maxWaitMs: number): Promise<Answer | undefined> {
   Object.assign(exchange.trace, { requestedModel: call.request.model, stream: false });
   const plan = await planEmbedding(gw, exchange, call);
-  return serveEmbeddingPlanned(gw, exchange, call, priority, maxWaitMs, plan);
+  const exact = gw.cache.exact;
+  const directive = directiveOf(exchange.req.headers);
+  if (!exact || directive === 'no-store') {
+    setCacheHeader(exchange, 'bypass');
+    return serveEmbeddingPlanned(gw, exchange, call, priority, maxWaitMs, plan);
+  }
+  const answering = answeringTargets(plan);
+  const { inputs, dimensions, taskType } = call.request;
+  // The entry is surface-neutral (vectors), so the key names no surface of its own.
+  const key = exactKey({ surface: 'openai', scope: cacheScope(gw.config.cache.scope, exchange), plan: planIdentity(answering), body: { embedding: { inputs, dimensions, taskType } } });
+  if (directive === 'default') {
+    const stored = await exact.get(key);
+    if (stored?.surface === 'embedding') return fromCache(exchange, call, stored.message);
+  }
+  setCacheHeader(exchange, 'miss');
+  let served: { result: EmbeddingResult; inputTokens: number } | undefined;
+  const recording: EmbeddingCall = { ...call, render: (result, inputTokens) => ((served = { result, inputTokens }), call.render(result, inputTokens)) };
+  const answer = await serveEmbeddingPlanned(gw, exchange, recording, priority, maxWaitMs, plan);
+  const { provider, model } = exchange.trace;
+  // Only what an answering target said is kept (see cached-chat.ts).
+  if (served && answering.some((target) => target.provider.name === provider && target.model === model)) {
+    const entry = embeddingEntry({ model: model ?? call.request.model, vectors: served.result.vectors, inputTokens: served.inputTokens }, Date.now());
+    await Promise.resolve(exact.set(key, entry)).catch((error: unknown) => gw.log(`spillway: could not keep embeddings in the cache: ${error instanceof Error ? error.message : String(error)}`));
+  }
+  return answer;
+}
+
+function fromCache(exchange: RequestContext, call: EmbeddingCall, stored: EmbeddingAnswer): Answer {
+  setCacheHeader(exchange, 'hit');
+  exchange.trace.cache = 'hit';
+  Object.assign(exchange.spillwayHeaders, { 'x-spillway-provider': 'cache', 'x-spillway-model': stored.model, 'x-spillway-queue-ms': '0', 'x-spillway-attempts': '0' });
+  const body = call.render({ vectors: stored.vectors, inputTokens: stored.inputTokens }, stored.inputTokens);
+  return { status: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(body), usage: Promise.resolve(undefined) };
 }

@@ -78,6 +78,25 @@ describe('OpenAI SDK embeddings.create through spillway', () => {
     });
   }
 
+  it('a repeated request is answered from the exact cache, on any surface, without going upstream', async () => {
+    const model = 'text-embedding-3-small';
+    const input = ['cache me once', 'and once more'];
+    const first = await stack.openai.embeddings.create({ model, input }).withResponse();
+    assert.equal(first.response.headers.get('x-spillway-cache'), 'miss');
+    const before = stack.sim.stats().total.requests;
+    const again = await stack.openai.embeddings.create({ model, input }).withResponse();
+    assert.equal(again.response.headers.get('x-spillway-cache'), 'hit');
+    assert.deepEqual(again.data.data, first.data.data);
+    const gemini = await fetch(`${stack.gateway.url}/v1beta/models/${model}:batchEmbedContents`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': 'x', 'content-type': 'application/json' },
+      body: JSON.stringify({ requests: input.map((text) => ({ model: `models/${model}`, content: { parts: [{ text }] } })) }),
+    });
+    assert.equal(gemini.headers.get('x-spillway-cache'), 'hit');
+    assert.deepEqual(((await gemini.json()) as { embeddings: Array<{ values: number[] }> }).embeddings.map((e) => e.values), first.data.data.map((d) => d.embedding));
+    assert.equal(stack.sim.stats().total.requests, before, 'nothing went upstream');
+  });
+
   it('bad input is a 400 in OpenAI\'s shape naming the parameter; a route to a provider without embeddings says so', async () => {
     const empty = await stack.openai.embeddings.create({ model: 'text-embedding-3-small', input: [] }).catch((error: unknown) => error);
     assert.ok(empty instanceof OpenAI.BadRequestError);
