@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { SseParser } from '../protocol/sse.js';
-import { bridgeFor, type Bridge, type StreamBridge } from '../protocol/translate/bridge.js';
+import { bridgeFor, type Bridge, type StreamBridge } from './bridge.js';
 import { StreamUsage, usageOfBody, type TokenUsage } from '../protocol/usage.js';
 import type { Provider } from '../providers/provider.js';
 import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
@@ -112,7 +112,7 @@ function translatedHeaders(headers: Record<string, string | string[] | undefined
  */
 function translateRequest(bridge: Bridge, chat: ChatRequest, ctx: AttemptContext): { body: string; dropped: string[] } {
   try {
-    return bridge.request(chat.body, ctx.model, chat.stream);
+    return bridge.request(ctx.model, chat.stream);
   } catch (error) {
     if (error instanceof InvalidRequest) throw invalidRequest(error.fault);
     ctx.log(`spillway: a request could not be translated for ${ctx.provider.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -145,13 +145,7 @@ function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: Attem
 export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: AttemptContext): Promise<AttemptResult> {
   const { provider, reservation } = ctx;
   const { pool, adapter } = provider;
-  const streamOptions = chat.body.stream_options as { include_usage?: unknown } | undefined;
-  const bridge = bridgeFor({
-    surface: chat.surface,
-    protocol: adapter.protocol,
-    requestedModel: chat.model,
-    includeUsage: streamOptions?.include_usage === true,
-  });
+  const bridge = bridgeFor({ surface: chat.surface, provider: adapter.codec, requestedModel: chat.model, body: chat.body });
   const upstreamAbort = new AbortController();
   const abortUpstream = () => upstreamAbort.abort();
   exchange.signal.addEventListener('abort', abortUpstream, { once: true });

@@ -7,7 +7,6 @@
 import type { EmbeddingCall, EmbeddingRequest, EmbeddingResult } from '../pivot/embeddings.js';
 import { embeddingCodecFor, UnsupportedInput, type EmbeddingCodec } from '../providers/embeddings.js';
 import { UpstreamFailure } from '../providers/upstream.js';
-import { bridgeFor } from '../protocol/translate/bridge.js';
 import type { TokenUsage } from '../protocol/usage.js';
 import { cooldownMs } from '../quota/headers.js';
 import type { Priority } from '../quota/queue.js';
@@ -66,11 +65,12 @@ function upstreamBody(codec: EmbeddingCodec, call: EmbeddingCall, model: string)
   }
 }
 
-/** A provider's error body in the client's shape: through OpenAI's, as chat errors are. */
+/** A provider's error body in the client's shape: through the pivot (OpenAI's), as chat errors are. */
 function relayedError(call: EmbeddingCall, ctx: AttemptContext, status: number, text: string): { status: number; body: string } {
-  const toOpenAI = bridgeFor({ surface: 'openai', protocol: ctx.provider.adapter.protocol, requestedModel: call.request.model, includeUsage: false });
-  const openai = toOpenAI ? toOpenAI.error(status, text) : { status, body: text };
-  return call.error ? call.error(openai.status, openai.body) : openai;
+  const { adapter } = ctx.provider;
+  const asPivot = adapter.protocol === 'openai' ? undefined : adapter.codec.errorToPivot(status, text);
+  const pivot = asPivot ? { status: asPivot.status, body: JSON.stringify(asPivot.body) } : { status, body: text };
+  return call.error ? call.error(pivot.status, pivot.body) : pivot;
 }
 
 /** One admitted attempt: send, observe the key's limits, settle, and answer or say why not. */

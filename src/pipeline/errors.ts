@@ -5,7 +5,7 @@
 import type { AnthropicErrorType } from '../protocol/anthropic.js';
 import type { Fault } from '../protocol/invalid.js';
 import type { Surface } from '../protocol/surface.js';
-import { openAIShapeOf } from '../protocol/translate/errors.js';
+import { openAIShapeOf } from '../protocol/anthropic-errors.js';
 import { googleError } from '../surfaces/gemini/answer.js';
 
 

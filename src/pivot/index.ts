@@ -2,13 +2,15 @@
  * The pivot: the one internal shape every client surface and every provider protocol translates
  * to and from, so N surfaces and M providers need N + M translators instead of N × M.
  *
- * It is OpenAI Chat Completions, as the OpenAI API defines it (../shared/reference/wire-facts.md),
- * with one widely used extension:
+ * It is OpenAI Chat Completions, as the OpenAI API defines it (wire-facts.md §5), with two
+ * extensions that compatible servers already use: `top_k` in the request and `reasoning_content`
+ * (a provider's thinking) in answers and deltas.
  *
  * - **Request** (`PivotRequest`): `model`, `messages` (roles system | developer | user | assistant |
  *   tool; user content as a string or text / image_url parts; assistant `tool_calls`), `tools`
  *   (function tools), `tool_choice`, `max_completion_tokens`, `temperature`, `top_p`, `stop`,
- *   `response_format`, `reasoning_effort`, `metadata`, `user`, `stream`, `stream_options`.
+ *   `response_format`, `reasoning_effort`, `metadata`, `user`, `stream`, `stream_options`, and
+ *   `top_k` (as vLLM takes it; Anthropic, Gemini and Ollama know it, OpenAI does not).
  *   Fields a translator does not know ride along untouched; each provider drops (and names in
  *   `x-spillway-dropped`) what it cannot take.
  * - **Answer** (`PivotAnswer`): a `chat.completion` with one choice, `usage` with prompt/completion

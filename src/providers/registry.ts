@@ -1,11 +1,11 @@
 import type { ProviderType } from '../config/schema.js';
-import { anthropic } from './anthropic.js';
-import { gemini } from './gemini.js';
-import { ollama } from './ollama.js';
-import { openai } from './openai.js';
+import { anthropic } from './anthropic/adapter.js';
+import { gemini } from './gemini/adapter.js';
+import { ollama } from './ollama/adapter.js';
+import { openai } from './openai/adapter.js';
 import type { ProviderAdapter } from './types.js';
 
-/** Adding a provider type: one adapter file and one line here. */
+/** Adding a provider type: one folder (adapter, codec, limits) and one line here. */
 export const adapters: Partial<Record<ProviderType, ProviderAdapter>> = { anthropic, openai, gemini, ollama };
 
 export function adapterFor(type: ProviderType): ProviderAdapter {

@@ -1,12 +1,14 @@
 import type { ProviderType } from '../config/schema.js';
 import type { Protocol } from '../protocol/surface.js';
 import type { ObservedLimits } from '../quota/types.js';
+import type { ProviderCodec } from './codec.js';
 
 export type Headers = Record<string, string | string[] | undefined>;
 
 /**
  * A provider type as a small declarative object: where to send a chat request, how to
- * authenticate with a key, which client headers it understands, and how to read its limits.
+ * authenticate with a key, which client headers it understands, how to read its limits, and how
+ * its protocol translates to and from the pivot. Each type has a folder: src/providers/<type>/.
  */
 export interface ProviderAdapter {
   type: ProviderType;
@@ -33,4 +35,6 @@ export interface ProviderAdapter {
   probe: { path: string; headers?: Record<string, string> };
   /** What an error body says about waiting, for providers that put it there instead of in headers (Gemini). */
   parseErrorBody?(status: number, body: string, now: number): ObservedLimits;
+  /** Translation to and from the pivot, for clients of another surface. */
+  codec: ProviderCodec;
 }

@@ -1,49 +1,32 @@
 /**
- * Rate-limit headers → ObservedLimits. Anthropic sends `anthropic-ratelimit-<dim>-{limit,remaining,reset}`
- * with RFC 3339 resets; OpenAI sends `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` with Go
- * durations (`6m0s`, `1s`, `12ms`). Both resets mean "until the bucket is full again".
+ * What every provider's rate-limit headers have in common: how a header is read, an observation
+ * assembled, a retry hint found, and how long a refused key rests. Each provider's own header
+ * dialect lives in its folder (src/providers/<type>/limits.ts).
  */
 import type { Observed, ObservedLimits } from './types.js';
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
-function header(headers: HeaderBag, name: string): string | undefined {
+export function header(headers: HeaderBag, name: string): string | undefined {
   const value = headers[name];
   if (value === undefined) return undefined;
   return Array.isArray(value) ? value[0] : value;
 }
 
-function integer(value: string | undefined): number | undefined {
+/** A non-negative count, or undefined when absent or unreadable. */
+export function count(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const n = Number(value);
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
-const GO_UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, 'μs': 0.001, ns: 0.000001 };
-const GO_PART = /(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|μs|ns)/y;
-
-/** Go's time.Duration text (`1h2m3.5s`, `6m0s`, `12ms`) → ms; undefined if it is not one. */
-export function parseGoDuration(s: string): number | undefined {
-  const text = s.trim();
-  if (text === '0') return 0;
-  if (text === '') return undefined;
-  GO_PART.lastIndex = 0;
-  let total = 0;
-  while (GO_PART.lastIndex < text.length) {
-    const match = GO_PART.exec(text);
-    if (!match) return undefined;
-    total += Number(match[1]) * GO_UNIT_MS[match[2]!]!;
-  }
-  return total;
-}
-
-function untilTimestamp(value: string | undefined, now: number): number | undefined {
+export function untilTimestamp(value: string | undefined, now: number): number | undefined {
   if (value === undefined) return undefined;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-function observed(limit: number | undefined, remaining: number | undefined, resetMs: number | undefined): Observed | undefined {
+export function observed(limit: number | undefined, remaining: number | undefined, resetMs: number | undefined): Observed | undefined {
   if (limit === undefined && remaining === undefined && resetMs === undefined) return undefined;
   const o: Observed = {};
   if (limit !== undefined) o.limit = limit;
@@ -52,26 +35,8 @@ function observed(limit: number | undefined, remaining: number | undefined, rese
   return o;
 }
 
-function anthropic(headers: HeaderBag, dim: string, now: number): Observed | undefined {
-  const prefix = `anthropic-ratelimit-${dim}-`;
-  return observed(
-    integer(header(headers, prefix + 'limit')),
-    integer(header(headers, prefix + 'remaining')),
-    untilTimestamp(header(headers, prefix + 'reset'), now),
-  );
-}
-
-function openai(headers: HeaderBag, dim: string): Observed | undefined {
-  const reset = header(headers, `x-ratelimit-reset-${dim}`);
-  return observed(
-    integer(header(headers, `x-ratelimit-limit-${dim}`)),
-    integer(header(headers, `x-ratelimit-remaining-${dim}`)),
-    reset === undefined ? undefined : parseGoDuration(reset),
-  );
-}
-
 /** Header names are matched lower-case (as node and undici deliver them); other bags are folded once. */
-function lowerCased(headers: HeaderBag): HeaderBag {
+export function lowerCased(headers: HeaderBag): HeaderBag {
   for (const name in headers) {
     if (name !== name.toLowerCase()) {
       const folded: HeaderBag = {};
@@ -82,18 +47,13 @@ function lowerCased(headers: HeaderBag): HeaderBag {
   return headers;
 }
 
-export function parseRateLimitHeaders(headers: HeaderBag, now: number): ObservedLimits {
-  const h = lowerCased(headers);
+/** The observations that were present, and the retry hint if there is one. */
+export function observedLimits(dimensions: Partial<Record<'requests' | 'inputTokens' | 'outputTokens' | 'tokens', Observed | undefined>>, headers: HeaderBag, now: number): ObservedLimits {
   const result: ObservedLimits = {};
-  const requests = anthropic(h, 'requests', now) ?? openai(h, 'requests');
-  if (requests) result.requests = requests;
-  const input = anthropic(h, 'input-tokens', now);
-  if (input) result.inputTokens = input;
-  const output = anthropic(h, 'output-tokens', now);
-  if (output) result.outputTokens = output;
-  const tokens = anthropic(h, 'tokens', now) ?? openai(h, 'tokens');
-  if (tokens) result.tokens = tokens;
-  const retry = retryDelayFromHeaders(h, now);
+  for (const [name, value] of Object.entries(dimensions)) {
+    if (value) result[name as keyof typeof dimensions] = value;
+  }
+  const retry = retryDelayFromHeaders(headers, now);
   if (retry !== undefined) result.retryAfterMs = retry;
   return result;
 }

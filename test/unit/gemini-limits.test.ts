@@ -1,7 +1,8 @@
 /** What spillway reads from Gemini's 429 bodies: the wait in RetryInfo, and daily quotas that reset at midnight Pacific. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { gemini, msUntilPacificMidnight } from '../../src/providers/gemini.js';
+import { gemini } from '../../src/providers/gemini/adapter.js';
+import { msUntilPacificMidnight } from '../../src/providers/gemini/limits.js';
 
 // 2026-11-22 10:00 UTC is 02:00 in Los Angeles (PST, UTC-8): 22 hours to midnight there.
 const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);

@@ -1,11 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cooldownMs, parseGoDuration, parseRateLimitHeaders, retryDelayFromHeaders } from '../../src/quota/headers.js';
+import { cooldownMs, retryDelayFromHeaders } from '../../src/quota/headers.js';
+import { parseAnthropicLimits } from '../../src/providers/anthropic/limits.js';
+import { parseGoDuration, parseOpenAILimits } from '../../src/providers/openai/limits.js';
 
 describe('rate-limit headers', () => {
   it('reads the Anthropic headers of a real answer (wire-facts §1.3)', () => {
     const now = Date.parse('2025-08-21T12:40:58.500Z');
-    const observed = parseRateLimitHeaders(
+    const observed = parseAnthropicLimits(
       {
         'anthropic-ratelimit-input-tokens-limit': '80000',
         'anthropic-ratelimit-input-tokens-remaining': '80000',
@@ -32,7 +34,7 @@ describe('rate-limit headers', () => {
   });
 
   it('reads the OpenAI headers (wire-facts §5.4), whatever the case of the names', () => {
-    const observed = parseRateLimitHeaders(
+    const observed = parseOpenAILimits(
       {
         'x-ratelimit-limit-requests': '60',
         'X-RateLimit-Limit-Tokens': '150000',
@@ -50,7 +52,8 @@ describe('rate-limit headers', () => {
   });
 
   it('an answer without rate-limit headers observes nothing', () => {
-    assert.deepEqual(parseRateLimitHeaders({ 'content-type': 'application/json' }, 0), {});
+    assert.deepEqual(parseAnthropicLimits({ 'content-type': 'application/json' }, 0), {});
+    assert.deepEqual(parseOpenAILimits({ 'content-type': 'application/json' }, 0), {});
   });
 
   it('parses Go durations', () => {

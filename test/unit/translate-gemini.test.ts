@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SseParser } from '../../src/protocol/sse.js';
-import { bridgeFor } from '../../src/protocol/translate/bridge.js';
-import { GeminiToOpenAIChunks, geminiToOpenAIResponse, openAIToGeminiRequest, SKIP_THOUGHT_SIGNATURE } from '../../src/protocol/translate/gemini.js';
+import { bridge } from '../support/bridge.js';
+import { GeminiToOpenAIChunks, geminiToOpenAIResponse, openAIToGeminiRequest, SKIP_THOUGHT_SIGNATURE } from '../../src/providers/gemini/translate.js';
 
 describe('OpenAI request → Gemini generateContent', () => {
   it('system, history, tool calls and results, tools and config', () => {
@@ -88,8 +88,8 @@ describe('Gemini stream → client streams', () => {
   });
 
   it('Anthropic events through the bridge; a stream cut before its finish reason ends in an error event', () => {
-    const bridge = bridgeFor({ surface: 'anthropic', protocol: 'gemini', requestedModel: 'claude-x', includeUsage: false })!;
-    const whole = bridge.stream(0);
+    const toAnthropic = bridge('anthropic', 'gemini', { requestedModel: 'claude-x' });
+    const whole = toAnthropic.stream(0);
     const text = whole.push(Buffer.from(geminiSse)) + whole.end();
     const names = new SseParser().push(text).map((e) => e.event);
     assert.equal(names[0], 'message_start');
@@ -97,17 +97,17 @@ describe('Gemini stream → client streams', () => {
     assert.match(text, /"stop_reason":"tool_use"/);
     assert.deepEqual(whole.usage(), { inputTokens: 5, outputTokens: 9 });
 
-    const cut = bridge.stream(0);
+    const cut = toAnthropic.stream(0);
     const partial = cut.push(Buffer.from(geminiSse.slice(0, 200))) + cut.end();
     assert.equal(new SseParser().push(partial).at(-1)?.event, 'error');
   });
 
   it('Gemini errors in the caller\'s shape', () => {
     const body = JSON.stringify({ error: { code: 429, message: 'quota', status: 'RESOURCE_EXHAUSTED' } });
-    const anthropic = bridgeFor({ surface: 'anthropic', protocol: 'gemini', requestedModel: 'm', includeUsage: false })!.error(429, body);
+    const anthropic = bridge('anthropic', 'gemini', { requestedModel: 'm' }).error(429, body);
     assert.equal(anthropic.status, 429);
     assert.equal((JSON.parse(anthropic.body) as { error: { type: string } }).error.type, 'rate_limit_error');
-    const openai = bridgeFor({ surface: 'openai', protocol: 'gemini', requestedModel: 'm', includeUsage: false })!.error(503, `[${JSON.stringify({ error: { code: 503, message: 'overloaded', status: 'UNAVAILABLE' } })}]`);
+    const openai = bridge('openai', 'gemini', { requestedModel: 'm' }).error(503, `[${JSON.stringify({ error: { code: 503, message: 'overloaded', status: 'UNAVAILABLE' } })}]`);
     assert.equal((JSON.parse(openai.body) as { error: { message: string } }).error.message, 'overloaded');
   });
 });

@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import type { AnthropicMessagesRequest } from '../../src/protocol/anthropic.js';
 import type { OpenAIChatRequest } from '../../src/protocol/openai.js';
 import { InvalidRequest } from '../../src/protocol/invalid.js';
-import { openAIToGeminiRequest } from '../../src/protocol/translate/gemini.js';
-import { anthropicToOllamaRequest, openAIToOllamaRequest } from '../../src/protocol/translate/ollama.js';
-import { reasoningEffortFor, takesReasoningEffort } from '../../src/protocol/translate/reasoning.js';
-import { openAIToAnthropicRequest } from '../../src/protocol/translate/request-to-anthropic.js';
-import { anthropicToOpenAIRequest } from '../../src/protocol/translate/request-to-openai.js';
+import { openAIToGeminiRequest } from '../../src/providers/gemini/translate.js';
+import { openAIToOllamaRequest, type OllamaChatRequest } from '../../src/providers/ollama/translate.js';
+import { bridge } from '../support/bridge.js';
+import { reasoningEffortFor, takesReasoningEffort } from '../../src/protocol/reasoning.js';
+import { pivotToAnthropicRequest } from '../../src/providers/anthropic/request.js';
+import { anthropicToPivotRequest } from '../../src/surfaces/anthropic/request.js';
 
 type Json = Record<string, unknown>;
 
@@ -31,7 +32,7 @@ const midSystem = {
 
 describe('a mid-conversation system message across protocols', () => {
   it('stays a system message in its place for OpenAI-compatible providers, never a user message', () => {
-    const { request } = anthropicToOpenAIRequest(midSystem, { model: 'gpt-4o-mini' });
+    const { request } = anthropicToPivotRequest(midSystem, { model: 'gpt-4o-mini' });
     assert.deepEqual(request.messages, [
       { role: 'system', content: 'You are Claude Code.' },
       { role: 'user', content: 'Read notes.txt' },
@@ -42,21 +43,21 @@ describe('a mid-conversation system message across protocols', () => {
   });
 
   it('joins systemInstruction for Gemini', () => {
-    const viaOpenAI = anthropicToOpenAIRequest(midSystem, { model: 'gemini-2.5-flash' }).request;
+    const viaOpenAI = anthropicToPivotRequest(midSystem, { model: 'gemini-2.5-flash' }).request;
     const { request } = openAIToGeminiRequest(viaOpenAI);
     assert.deepEqual(request.systemInstruction, { parts: [{ text: 'You are Claude Code.\nThe user switched to plan mode.' }] });
     assert.deepEqual(request.contents.map((c) => c.role), ['user', 'model', 'user']);
   });
 
   it('is a system message for Ollama', () => {
-    const { request } = anthropicToOllamaRequest(midSystem, { model: 'qwen3' });
+    const request = JSON.parse(bridge('anthropic', 'ollama', { body: midSystem }).request('qwen3', false).body) as OllamaChatRequest;
     assert.deepEqual(request.messages.map((m) => m.role), ['system', 'user', 'system', 'assistant', 'user']);
     assert.equal(request.messages[2]!.content, 'The user switched to plan mode.');
   });
 
   it('from OpenAI to Anthropic, system and developer messages join the system prompt', () => {
     const req = { model: 'gpt-x', messages: [{ role: 'user', content: 'a' }, { role: 'developer', content: 'Be brief.' }, { role: 'user', content: 'b' }] } as OpenAIChatRequest;
-    const { request } = openAIToAnthropicRequest(req);
+    const { request } = pivotToAnthropicRequest(req);
     assert.equal(request.system, 'Be brief.');
     assert.deepEqual(request.messages.map((m) => m.role), ['user']);
   });
@@ -141,7 +142,7 @@ describe("Claude Code's newest fields translated to OpenAI", () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const { request, dropped } = anthropicToOpenAIRequest({ ...base, ...c.req } as unknown as AnthropicMessagesRequest, { model: c.model });
+      const { request, dropped } = anthropicToPivotRequest({ ...base, ...c.req } as unknown as AnthropicMessagesRequest, { model: c.model });
       for (const [key, value] of Object.entries(c.expect)) assert.deepEqual(request[key], value, key);
       assert.deepEqual([...dropped].sort(), [...c.dropped].sort());
       for (const field of ['thinking', 'output_config', 'context_management']) assert.ok(!(field in request), field);
@@ -179,7 +180,7 @@ describe('an Anthropic request translation cannot read is a 400 in Anthropic wor
   ];
   for (const [name, req, message] of cases) {
     it(name, () => {
-      const fault = faultOf(() => anthropicToOpenAIRequest({ ...base, ...req } as unknown as AnthropicMessagesRequest));
+      const fault = faultOf(() => anthropicToPivotRequest({ ...base, ...req } as unknown as AnthropicMessagesRequest));
       assert.equal(fault?.message, message);
     });
   }
@@ -201,7 +202,7 @@ describe('an OpenAI request translation cannot read is a 400 in OpenAI wording, 
     ['temperature as a string', { temperature: 'hot' }, { message: "Invalid type for 'temperature': expected a decimal, but got a string instead.", param: 'temperature', code: 'invalid_type' }],
   ];
   const translators: Array<[string, (req: OpenAIChatRequest) => unknown]> = [
-    ['Anthropic', (req) => openAIToAnthropicRequest(req)],
+    ['Anthropic', (req) => pivotToAnthropicRequest(req)],
     ['Gemini', (req) => openAIToGeminiRequest(req)],
     ['Ollama', (req) => openAIToOllamaRequest(req)],
   ];

@@ -4,14 +4,8 @@ import { readFileSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { SseParser } from '../../src/protocol/sse.js';
-import {
-  anthropicToOllamaRequest,
-  ollamaToAnthropicResponse,
-  ollamaToOpenAIResponse,
-  openAIToOllamaRequest,
-  type OllamaChatResponse,
-} from '../../src/protocol/translate/ollama.js';
-import { OllamaToAnthropicStream, OllamaToOpenAIStream } from '../../src/protocol/translate/ollama-stream.js';
+import { ollamaToOpenAIResponse, openAIToOllamaRequest, type OllamaChatResponse } from '../../src/providers/ollama/translate.js';
+import { bridge } from '../support/bridge.js';
 
 const NOW = 1_750_000_000_000;
 
@@ -44,8 +38,8 @@ function sseFetch(body: string): typeof fetch {
   return async () => new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
 }
 
-const toOpenAI = (includeUsage = true) => new OllamaToOpenAIStream({ model: 'local-model', now: NOW, includeUsage });
-const toAnthropic = () => new OllamaToAnthropicStream({ model: 'local-model', now: NOW });
+const toOpenAI = (includeUsage = true) => bridge('openai', 'ollama', { requestedModel: 'local-model', body: { stream_options: { include_usage: includeUsage } } }).stream(NOW);
+const toAnthropic = () => bridge('anthropic', 'ollama', { requestedModel: 'local-model' }).stream(NOW);
 
 async function openAIFinal(sse: string) {
   const client = new OpenAI({ apiKey: 'ollama', baseURL: 'http://127.0.0.1:9/v1', maxRetries: 0, fetch: sseFetch(sse) });
@@ -89,14 +83,17 @@ describe('Ollama requests', () => {
   });
 
   it('Anthropic request → /api/chat body, stream false by default, top_k kept as an option', () => {
-    const { request, dropped } = anthropicToOllamaRequest({
+    const body = {
       model: 'claude-x',
       max_tokens: 100,
       system: 'sys',
       top_k: 20,
       thinking: { type: 'enabled', budget_tokens: 10 },
       messages: [{ role: 'user', content: 'hello' }],
-    }, { model: 'qwen2.5' });
+    };
+    const translated = bridge('anthropic', 'ollama', { body }).request('qwen2.5', false);
+    const request: unknown = JSON.parse(translated.body);
+    const { dropped } = translated;
     assert.deepEqual(request, {
       model: 'qwen2.5',
       messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'hello' }],
@@ -131,7 +128,8 @@ describe('Ollama responses', () => {
   });
 
   it('→ Anthropic: text answer cut by length', () => {
-    const message = ollamaToAnthropicResponse({ ...resp, message: { role: 'assistant', content: 'Bonjour' }, done_reason: 'length' }, { model: 'asked', now: NOW });
+    const answer = { ...resp, message: { role: 'assistant', content: 'Bonjour' }, done_reason: 'length' };
+    const message = JSON.parse(bridge('anthropic', 'ollama').response(JSON.stringify(answer), NOW).body) as Anthropic.Message;
     assert.deepEqual(message.content, [{ type: 'text', text: 'Bonjour' }]);
     assert.equal(message.stop_reason, 'max_tokens');
     assert.equal(message.usage.input_tokens, 26);

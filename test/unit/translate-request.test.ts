@@ -2,8 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnthropicMessagesRequest } from '../../src/protocol/anthropic.js';
 import type { OpenAIChatRequest } from '../../src/protocol/openai.js';
-import { anthropicToOpenAIRequest } from '../../src/protocol/translate/request-to-openai.js';
-import { openAIToAnthropicRequest } from '../../src/protocol/translate/request-to-anthropic.js';
+import { anthropicToPivotRequest } from '../../src/surfaces/anthropic/request.js';
+import { pivotToAnthropicRequest } from '../../src/providers/anthropic/request.js';
+import { bridge } from '../support/bridge.js';
 
 const PNG = 'iVBORw0KGgo=';
 const base: AnthropicMessagesRequest = { model: 'claude-x', max_tokens: 512, messages: [{ role: 'user', content: 'hi' }] };
@@ -120,13 +121,13 @@ describe('Anthropic request → OpenAI request', () => {
     {
       name: 'Anthropic-only features are dropped and listed',
       req: { thinking: { type: 'enabled', budget_tokens: 1000 }, service_tier: 'auto', container: 'c1', top_k: 5 },
-      expect: { messages: [{ role: 'user', content: 'hi' }] },
-      dropped: ['thinking', 'service_tier', 'container', 'top_k'],
+      expect: { messages: [{ role: 'user', content: 'hi' }], top_k: 5 },
+      dropped: ['thinking', 'service_tier', 'container'],
     },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const { request, dropped } = anthropicToOpenAIRequest({ ...base, ...c.req }, { model: 'gpt-4o-mini' });
+      const { request, dropped } = anthropicToPivotRequest({ ...base, ...c.req }, { model: 'gpt-4o-mini' });
       assert.equal(request.model, 'gpt-4o-mini');
       for (const [key, value] of Object.entries(c.expect)) assert.deepEqual(request[key], value, key);
       assert.deepEqual(dropped.sort(), (c.dropped ?? []).sort());
@@ -134,10 +135,23 @@ describe('Anthropic request → OpenAI request', () => {
     });
   }
 
-  it('can use max_tokens for servers that do not know max_completion_tokens', () => {
-    const { request } = anthropicToOpenAIRequest(base, { maxTokensField: 'max_tokens' });
-    assert.equal(request.max_tokens, 512);
-    assert.equal(request.max_completion_tokens, undefined);
+  it('top_k rides in the pivot and is dropped, and named, only by a provider that has none (OpenAI)', () => {
+    const toOpenAI = bridge('anthropic', 'openai', { body: { ...base, top_k: 5 } }).request('gpt-4o-mini', false);
+    assert.equal((JSON.parse(toOpenAI.body) as Record<string, unknown>).top_k, undefined);
+    assert.deepEqual(toOpenAI.dropped, ['top_k']);
+    const toOllama = bridge('anthropic', 'ollama', { body: { ...base, top_k: 5 } }).request('qwen3', false);
+    assert.equal((JSON.parse(toOllama.body) as { options: { top_k?: number } }).options.top_k, 5);
+    assert.deepEqual(toOllama.dropped, []);
+  });
+
+  it('sends max_tokens to other models and compatible servers, max_completion_tokens to reasoning models', () => {
+    const toModel = (model: string) => JSON.parse(bridge('anthropic', 'openai', { body: base }).request(model, false).body) as OpenAIChatRequest;
+    const chat = toModel('gpt-4o-mini');
+    assert.equal(chat.max_tokens, 512);
+    assert.equal(chat.max_completion_tokens, undefined);
+    const reasoning = toModel('gpt-5-mini');
+    assert.equal(reasoning.max_completion_tokens, 512);
+    assert.equal(reasoning.max_tokens, undefined);
   });
 });
 
@@ -237,7 +251,7 @@ describe('OpenAI request → Anthropic request', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const { request, dropped } = openAIToAnthropicRequest({ ...oBase, ...c.req }, { model: 'claude-sonnet-4-5' });
+      const { request, dropped } = pivotToAnthropicRequest({ ...oBase, ...c.req }, { model: 'claude-sonnet-4-5' });
       assert.equal(request.model, 'claude-sonnet-4-5');
       for (const [key, value] of Object.entries(c.expect)) assert.deepEqual((request as unknown as Record<string, unknown>)[key], value, key);
       assert.deepEqual(dropped.sort(), (c.dropped ?? []).sort());
@@ -246,7 +260,7 @@ describe('OpenAI request → Anthropic request', () => {
   }
 
   it('the max_tokens default is a parameter', () => {
-    assert.equal(openAIToAnthropicRequest(oBase, { defaultMaxTokens: 1000 }).request.max_tokens, 1000);
+    assert.equal(pivotToAnthropicRequest(oBase, { defaultMaxTokens: 1000 }).request.max_tokens, 1000);
   });
 
   it('survives a round trip: Anthropic → OpenAI → Anthropic keeps the conversation', () => {
@@ -263,7 +277,7 @@ describe('OpenAI request → Anthropic request', () => {
       tools: [{ name: 't', input_schema: { type: 'object' } }],
       tool_choice: { type: 'auto' },
     };
-    const back = openAIToAnthropicRequest(anthropicToOpenAIRequest(original).request).request;
+    const back = pivotToAnthropicRequest(anthropicToPivotRequest(original).request).request;
     assert.deepEqual(back, { ...original, messages: [original.messages[0], original.messages[1], original.messages[2]] });
   });
 });

@@ -2,8 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnthropicMessage } from '../../src/protocol/anthropic.js';
 import type { OpenAIChatCompletion, OpenAIFinishReason } from '../../src/protocol/openai.js';
-import { anthropicToOpenAIResponse, openAIToAnthropicResponse } from '../../src/protocol/translate/response.js';
-import { anthropicErrorToOpenAI, openAIErrorToAnthropic } from '../../src/protocol/translate/errors.js';
+import { anthropicToPivotAnswer } from '../../src/providers/anthropic/answer.js';
+import { pivotToAnthropicAnswer } from '../../src/surfaces/anthropic/answer.js';
+import { anthropicErrorToOpenAI, openAIErrorToAnthropic } from '../../src/protocol/anthropic-errors.js';
 
 const NOW = 1_750_000_000_123;
 
@@ -33,7 +34,7 @@ function message(content: AnthropicMessage['content'], stop: AnthropicMessage['s
 
 describe('OpenAI response → Anthropic client', () => {
   it('text answer: id, requested model, stop reason, usage split into uncached and cached input', () => {
-    const { response } = openAIToAnthropicResponse(completion({ content: 'Hello' }, 'stop'), { model: 'my-model' });
+    const { response } = pivotToAnthropicAnswer(completion({ content: 'Hello' }, 'stop'), { model: 'my-model' });
     assert.deepEqual(response, {
       id: 'msg_abc123',
       type: 'message',
@@ -47,7 +48,7 @@ describe('OpenAI response → Anthropic client', () => {
   });
 
   it('tool calls become tool_use blocks with parsed input; invalid arguments become {} and are reported', () => {
-    const { response, dropped } = openAIToAnthropicResponse(
+    const { response, dropped } = pivotToAnthropicAnswer(
       completion({ content: 'Sure.', tool_calls: [
         { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Boston, MA"}' } },
         { id: 'call_2', type: 'function', function: { name: 'broken', arguments: '{"a":' } },
@@ -66,14 +67,14 @@ describe('OpenAI response → Anthropic client', () => {
   const stops: Array<[OpenAIFinishReason, string]> = [['stop', 'end_turn'], ['length', 'max_tokens'], ['tool_calls', 'tool_use'], ['content_filter', 'refusal']];
   for (const [finish, stop] of stops) {
     it(`finish_reason ${finish} → stop_reason ${stop}`, () => {
-      assert.equal(openAIToAnthropicResponse(completion({ content: 'x' }, finish), { model: 'm' }).response.stop_reason, stop);
+      assert.equal(pivotToAnthropicAnswer(completion({ content: 'x' }, finish), { model: 'm' }).response.stop_reason, stop);
     });
   }
 });
 
 describe('Anthropic response → OpenAI client', () => {
   it('text + tool use: content, tool_calls with JSON arguments, thinking dropped, usage summed', () => {
-    const { response, dropped } = anthropicToOpenAIResponse(
+    const { response, dropped } = anthropicToPivotAnswer(
       message([
         { type: 'thinking', thinking: 'hmm', signature: 'sig' },
         { type: 'text', text: 'Hi' },
@@ -102,7 +103,7 @@ describe('Anthropic response → OpenAI client', () => {
   ];
   for (const [stop, finish] of stops) {
     it(`stop_reason ${stop} → finish_reason ${finish}`, () => {
-      const { response } = anthropicToOpenAIResponse(message([{ type: 'text', text: 'x' }], stop), { model: 'm', now: NOW });
+      const { response } = anthropicToPivotAnswer(message([{ type: 'text', text: 'x' }], stop), { model: 'm', now: NOW });
       assert.equal(response.choices[0]!.finish_reason, finish);
     });
   }

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { SseParser, type SseEvent } from '../../src/protocol/sse.js';
-import { AnthropicToOpenAIStream } from '../../src/protocol/translate/stream-to-openai.js';
-import { OpenAIToAnthropicStream } from '../../src/protocol/translate/stream-to-anthropic.js';
+import { formatSse, SseParser, type SseEvent } from '../../src/protocol/sse.js';
+import { PivotToAnthropicStream } from '../../src/surfaces/anthropic/stream.js';
+import { bridge } from '../support/bridge.js';
 
 const NOW = 1_750_000_000_000;
 
@@ -65,7 +65,11 @@ async function openAISdkFinalCompletion(sse: string) {
 
 describe('Anthropic stream → OpenAI client', () => {
   const source = fixture('anthropic-thinking-text-tools.sse');
-  const make = (includeUsage = true) => new AnthropicToOpenAIStream({ model: 'claude-for-openai', now: NOW, includeUsage });
+  // Anthropic → pivot → OpenAI chat, as the gateway bridges it.
+  const make = (includeUsage = true): StreamMachine => {
+    const stream = bridge('openai', 'anthropic', { requestedModel: 'claude-for-openai', body: { stream_options: { include_usage: includeUsage } } }).stream(NOW);
+    return { push: (event) => stream.push(Buffer.from(formatSse(event.data, event.event))), end: () => stream.end() };
+  };
 
   it('gives the same output however the upstream bytes are split (inside JSON, inside UTF-8 characters)', () => {
     assertSplitInvariant(source, () => make());
@@ -123,7 +127,7 @@ describe('Anthropic stream → OpenAI client', () => {
 });
 
 describe('OpenAI stream → Anthropic client', () => {
-  const make = () => new OpenAIToAnthropicStream({ model: 'gpt-for-anthropic' });
+  const make = () => new PivotToAnthropicStream({ model: 'gpt-for-anthropic' });
 
   it('gives the same output however the upstream bytes are split', () => {
     assertSplitInvariant(fixture('openai-text.sse'), make);

@@ -14,7 +14,7 @@
  */
 import type { PivotRequest } from '../../pivot/index.js';
 import type { JsonObject, OpenAIMessage, OpenAITool, OpenAIToolCall, OpenAIUserPart } from '../../protocol/openai.js';
-import { inventToolCallId } from '../../protocol/translate/ids.js';
+import { inventToolCallId } from '../../protocol/ids.js';
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);

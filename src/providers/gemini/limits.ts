@@ -1,11 +1,11 @@
-import type { ObservedLimits } from '../quota/types.js';
-import type { Headers, ProviderAdapter } from './types.js';
+import type { ObservedLimits } from '../../quota/types.js';
+import type { Headers } from '../types.js';
 
 /**
  * Gemini sends no rate-limit headers (wire-facts §8.5): its wait lives in the 429 body's RetryInfo,
  * so only a retry-after, if some proxy in front adds one, is read here; configured limits do the rest.
  */
-function parseGeminiLimits(headers: Headers): ObservedLimits {
+export function parseGeminiLimits(headers: Headers): ObservedLimits {
   const value = headers['retry-after'];
   const seconds = Number(Array.isArray(value) ? value[0] : value);
   return Number.isFinite(seconds) && seconds > 0 ? { retryAfterMs: seconds * 1000 } : {};
@@ -33,7 +33,7 @@ interface StatusDetail {
  * A QuotaFailure naming a per-day quota will not clear before midnight Pacific, whatever the
  * retryDelay says: the key rests until then, and the caller is told to come back then.
  */
-function parseGeminiErrorBody(status: number, body: string, now: number): ObservedLimits {
+export function parseGeminiErrorBody(status: number, body: string, now: number): ObservedLimits {
   if (status !== 429 && status !== 503) return {};
   let parsed: unknown;
   try {
@@ -58,19 +58,3 @@ function parseGeminiErrorBody(status: number, body: string, now: number): Observ
   if (daily) retryAfterMs = Math.max(retryAfterMs ?? 0, msUntilPacificMidnight(now));
   return retryAfterMs === undefined ? {} : { retryAfterMs };
 }
-
-/** The Gemini Developer API (generateContent); base URL without the version. */
-export const gemini: ProviderAdapter = {
-  type: 'gemini',
-  protocol: 'gemini',
-  defaultBaseUrl: 'https://generativelanguage.googleapis.com',
-  chatPath: (model, stream) =>
-    `/v1beta/models/${encodeURIComponent(model.replace(/^models\//, ''))}:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`,
-  // The header form keeps keys out of URLs and logs.
-  streamStartsAtOnce: false,
-  probe: { path: '/v1beta/models?pageSize=1' },
-  authHeaders: (key) => ({ 'x-goog-api-key': key }),
-  forwardsHeader: () => false,
-  parseLimits: parseGeminiLimits,
-  parseErrorBody: parseGeminiErrorBody,
-};

@@ -1,6 +1,6 @@
 /** Why a generation stopped, in each surface's vocabulary. */
-import type { AnthropicStopReason } from '../anthropic.js';
-import type { OpenAIFinishReason } from '../openai.js';
+import type { AnthropicStopReason } from './anthropic.js';
+import type { OpenAIFinishReason } from './openai.js';
 
 export function anthropicStopToFinish(reason: AnthropicStopReason | string | null | undefined): OpenAIFinishReason {
   switch (reason) {

@@ -1,4 +1,5 @@
-import type { ProviderAdapter } from './types.js';
+import type { ProviderAdapter } from '../types.js';
+import { ollamaCodec } from './codec.js';
 
 /** A local Ollama server: no keys, no rate-limit headers; its limit is the configured concurrency. */
 export const ollama: ProviderAdapter = {
@@ -11,4 +12,5 @@ export const ollama: ProviderAdapter = {
   authHeaders: () => ({}),
   forwardsHeader: () => false,
   parseLimits: () => ({}),
+  codec: ollamaCodec,
 };

@@ -1,10 +1,8 @@
 /**
- * Ollama native chat API (POST /api/chat): wire types and translators to and from both surfaces.
- * Anthropic goes through the OpenAI shape (Anthropic ⇄ OpenAI is already complete), so each
- * mapping decision lives in one place. Ollama tool calls carry argument objects and no id:
+ * Ollama native chat API (POST /api/chat): wire types and translators to and from the pivot.
+ * Ollama tool calls carry argument objects and no id:
  * ids are invented from the response's timestamp and position, so they are stable.
  */
-import type { AnthropicMessage, AnthropicMessagesRequest } from '../anthropic.js';
 import type {
   JsonObject,
   OpenAIChatCompletion,
@@ -12,14 +10,12 @@ import type {
   OpenAIFunctionTool,
   OpenAIToolCall,
   OpenAIUserPart,
-} from '../openai.js';
-import { DroppedFeatures } from './dropped.js';
-import { checkOpenAIRequest } from './openai-check.js';
-import { inventToolCallId, stableId } from './ids.js';
-import { parseDataUrl } from './media.js';
-import { parseArguments } from './request-to-anthropic.js';
-import { anthropicToOpenAIRequest } from './request-to-openai.js';
-import { openAIToAnthropicResponse } from './response.js';
+} from '../../protocol/openai.js';
+import { DroppedFeatures } from '../../protocol/dropped.js';
+import { checkOpenAIRequest } from '../../protocol/openai-check.js';
+import { inventToolCallId, stableId } from '../../protocol/ids.js';
+import { parseDataUrl } from '../../protocol/media.js';
+import { parseArguments } from '../../protocol/tool-arguments.js';
 
 export interface OllamaToolCall {
   id?: string;
@@ -104,6 +100,7 @@ export function openAIToOllamaRequest(req: OpenAIChatRequest, options: { model?:
   const opts: NonNullable<OllamaChatRequest['options']> = {};
   if (req.temperature != null) opts.temperature = req.temperature;
   if (req.top_p != null) opts.top_p = req.top_p;
+  if (typeof req.top_k === 'number') opts.top_k = req.top_k;
   const maxTokens = req.max_completion_tokens ?? req.max_tokens;
   if (maxTokens != null) opts.num_predict = maxTokens;
   if (req.stop != null) opts.stop = typeof req.stop === 'string' ? [req.stop] : req.stop;
@@ -114,13 +111,6 @@ export function openAIToOllamaRequest(req: OpenAIChatRequest, options: { model?:
   return { request, dropped: dropped.list() };
 }
 
-export function anthropicToOllamaRequest(req: AnthropicMessagesRequest, options: { model?: string } = {}): { request: OllamaChatRequest; dropped: string[] } {
-  const viaOpenAI = anthropicToOpenAIRequest(req, { ...options, maxTokensField: 'max_tokens' });
-  const { request, dropped } = openAIToOllamaRequest(viaOpenAI.request, options);
-  if (req.top_k !== undefined) request.options = { ...request.options, top_k: req.top_k };
-  const all = new Set([...viaOpenAI.dropped.filter((name) => name !== 'top_k'), ...dropped]);
-  return { request, dropped: [...all] };
-}
 
 function plainText(content: string | Array<{ type: string; text?: string }>): string {
   if (typeof content === 'string') return content;
@@ -185,6 +175,3 @@ export function ollamaToOpenAIResponse(resp: OllamaChatResponse, options: FromOl
   };
 }
 
-export function ollamaToAnthropicResponse(resp: OllamaChatResponse, options: FromOllamaOptions): AnthropicMessage {
-  return openAIToAnthropicResponse(ollamaToOpenAIResponse(resp, options), { model: options.model }).response;
-}

@@ -1,5 +1,6 @@
-import { parseRateLimitHeaders } from '../quota/headers.js';
-import type { ProviderAdapter } from './types.js';
+import { parseAnthropicLimits } from './limits.js';
+import { anthropicCodec } from './codec.js';
+import type { ProviderAdapter } from '../types.js';
 
 export const anthropic: ProviderAdapter = {
   type: 'anthropic',
@@ -11,5 +12,6 @@ export const anthropic: ProviderAdapter = {
   probe: { path: '/v1/models?limit=1', headers: { 'anthropic-version': '2023-06-01' } },
   authHeaders: (key) => ({ 'x-api-key': key }),
   forwardsHeader: (name) => name.startsWith('anthropic-') || name.startsWith('x-stainless-') || name === 'user-agent',
-  parseLimits: parseRateLimitHeaders,
+  parseLimits: parseAnthropicLimits,
+  codec: anthropicCodec,
 };

@@ -11,7 +11,7 @@
  * - Function-call ids are optional in Gemini; missing ones are invented for the client and never
  *   sent back (functionResponse.id is left out unless Gemini gave one).
  */
-import type { JsonObject } from '../anthropic.js';
+import type { JsonObject } from '../../protocol/anthropic.js';
 import type {
   OpenAIChatChunk,
   OpenAIChatCompletion,
@@ -21,15 +21,15 @@ import type {
   OpenAIMessage,
   OpenAIToolCall,
   OpenAIUserPart,
-} from '../openai.js';
-import { OPENAI_STREAM_DONE } from '../openai.js';
-import { SseParser, type SseEvent } from '../sse.js';
-import type { TokenUsage } from '../usage.js';
-import { DroppedFeatures } from './dropped.js';
-import { checkOpenAIRequest } from './openai-check.js';
-import { inventToolCallId, stableId } from './ids.js';
-import { parseDataUrl } from './media.js';
-import { parseArguments } from './request-to-anthropic.js';
+} from '../../protocol/openai.js';
+import { OPENAI_STREAM_DONE } from '../../protocol/openai.js';
+import { SseParser, type SseEvent } from '../../protocol/sse.js';
+import type { TokenUsage } from '../../protocol/usage.js';
+import { DroppedFeatures } from '../../protocol/dropped.js';
+import { checkOpenAIRequest } from '../../protocol/openai-check.js';
+import { inventToolCallId, stableId } from '../../protocol/ids.js';
+import { parseDataUrl } from '../../protocol/media.js';
+import { parseArguments } from '../../protocol/tool-arguments.js';
 
 export interface GeminiPart {
   text?: string;
@@ -50,7 +50,7 @@ export interface GeminiRequest {
   systemInstruction?: { parts: Array<{ text: string }> };
   tools?: Array<{ functionDeclarations: Array<{ name: string; description?: string; parametersJsonSchema?: JsonObject }> }>;
   toolConfig?: { functionCallingConfig: { mode: 'AUTO' | 'ANY' | 'NONE'; allowedFunctionNames?: string[] } };
-  generationConfig?: { maxOutputTokens?: number; temperature?: number; topP?: number; stopSequences?: string[]; seed?: number; candidateCount?: number };
+  generationConfig?: { maxOutputTokens?: number; temperature?: number; topP?: number; topK?: number; stopSequences?: string[]; seed?: number; candidateCount?: number };
 }
 
 export interface GeminiUsageMetadata {
@@ -114,7 +114,7 @@ function toolResultObject(text: string): JsonObject {
 
 /** OpenAI request fields with a Gemini equivalent (or, like `user` and `stream`, no bearing on the answer). */
 const GEMINI_TRANSLATED_FIELDS = new Set([
-  'model', 'messages', 'tools', 'tool_choice', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed', 'n',
+  'model', 'messages', 'tools', 'tool_choice', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k', 'stop', 'seed', 'n',
   'stream', 'stream_options', 'user',
 ]);
 
@@ -183,6 +183,7 @@ export function openAIToGeminiRequest(req: OpenAIChatRequest): { request: Gemini
   if (maxTokens != null) config.maxOutputTokens = maxTokens;
   if (req.temperature != null) config.temperature = req.temperature;
   if (req.top_p != null) config.topP = req.top_p;
+  if (typeof req.top_k === 'number') config.topK = req.top_k;
   if (req.stop != null) config.stopSequences = typeof req.stop === 'string' ? [req.stop] : req.stop;
   if (req.seed != null) config.seed = req.seed;
   if (req.n != null && req.n !== 1) dropped.add('n');

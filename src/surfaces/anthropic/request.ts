@@ -1,5 +1,5 @@
 /**
- * Anthropic Messages request → OpenAI Chat Completions request.
+ * Anthropic Messages request → the pivot (an OpenAI Chat Completions request).
  * Features OpenAI has no place for (cache_control, container, context_management, deferred tools,
  * …) are left out and named in `dropped`, never forwarded as unknown fields. What the translation
  * reads is checked as Anthropic checks it, so a malformed request is a 400 in Anthropic's wording.
@@ -10,7 +10,6 @@
  * strict.
  */
 import type {
-  AnthropicContentBlock,
   AnthropicContentBlockParam,
   AnthropicDocumentBlock,
   AnthropicImageBlock,
@@ -19,44 +18,44 @@ import type {
   AnthropicTool,
   AnthropicToolChoice,
   AnthropicToolResultBlock,
-  AnthropicToolUseBlock,
-} from '../anthropic.js';
+} from '../../protocol/anthropic.js';
 import type {
   OpenAIAssistantMessage,
   OpenAIChatRequest,
   OpenAIFunctionTool,
   OpenAIMessage,
-  OpenAIToolCall,
   OpenAIToolChoice,
   OpenAIUserPart,
-} from '../openai.js';
-import { anthropicFault, anthropicReader as read, InvalidRequest, type Path } from '../invalid.js';
-import { DroppedFeatures } from './dropped.js';
-import { toDataUrl } from './media.js';
-import { reasoningEffortFor } from './reasoning.js';
+} from '../../protocol/openai.js';
+import { anthropicFault, anthropicReader as read, InvalidRequest, type Path } from '../../protocol/invalid.js';
+import { DroppedFeatures } from '../../protocol/dropped.js';
+import { toDataUrl } from '../../protocol/media.js';
+import { reasoningEffortFor } from '../../protocol/reasoning.js';
+import { assistantBlocksToOpenAI } from '../../protocol/anthropic-blocks.js';
 
-export interface ToOpenAIRequestOptions {
-  /** The upstream model; defaults to the request's own. */
+export interface ToPivotRequestOptions {
+  /**
+   * The upstream model; defaults to the request's own. Thinking becomes `reasoning_effort` only
+   * for models that take it, so what is left out is named in the client's own terms.
+   */
   model?: string;
-  /** OpenAI's reasoning models reject `max_tokens`; older compatible servers know only `max_tokens`. */
-  maxTokensField?: 'max_completion_tokens' | 'max_tokens';
 }
 
-export interface ToOpenAIRequestResult {
+export interface ToPivotRequestResult {
   request: OpenAIChatRequest;
   dropped: string[];
 }
 
 /** Fields this translator understands; any other top-level field is dropped and listed. */
 const TRANSLATED_FIELDS = new Set([
-  'model', 'max_tokens', 'messages', 'system', 'stop_sequences', 'stream', 'temperature', 'top_p',
+  'model', 'max_tokens', 'messages', 'system', 'stop_sequences', 'stream', 'temperature', 'top_p', 'top_k',
   'tools', 'tool_choice', 'metadata', 'thinking', 'output_config',
 ]);
 
-export function anthropicToOpenAIRequest(
+export function anthropicToPivotRequest(
   req: AnthropicMessagesRequest,
-  options: ToOpenAIRequestOptions = {},
-): ToOpenAIRequestResult {
+  options: ToPivotRequestOptions = {},
+): ToPivotRequestResult {
   const dropped = new DroppedFeatures();
   for (const key of Object.keys(req)) {
     if (!TRANSLATED_FIELDS.has(key) && (req as unknown as Record<string, unknown>)[key] !== undefined) dropped.add(key);
@@ -69,9 +68,10 @@ export function anthropicToOpenAIRequest(
 
   const model = options.model ?? req.model;
   const out: OpenAIChatRequest = { model, messages };
-  out[options.maxTokensField ?? 'max_completion_tokens'] = req.max_tokens;
+  out.max_completion_tokens = req.max_tokens;
   if (req.temperature !== undefined) out.temperature = req.temperature;
   if (req.top_p !== undefined) out.top_p = req.top_p;
+  if (req.top_k !== undefined) out.top_k = req.top_k;
   const stops = read.may(req.stop_sequences, ['stop_sequences'], 'list') ?? [];
   stops.forEach((stop, i) => read.need(stop, ['stop_sequences', i], 'string'));
   if (stops.length > 0) out.stop = stops as string[];
@@ -272,40 +272,6 @@ function toolResultContent(
   const text = texts.join('\n');
   // OpenAI has no error flag on tool results; say it in the text so the model still knows.
   return { text: block.is_error ? `Error: ${text}` : text, images };
-}
-
-/**
- * An Anthropic assistant turn's blocks (a request's history or a response) as OpenAI has them:
- * texts and tool calls. Thinking and other blocks have no place there and are named in `dropped`.
- * With a `path` (a request's history), what is read is checked first.
- */
-export function assistantBlocksToOpenAI(
-  blocks: ReadonlyArray<AnthropicContentBlockParam | AnthropicContentBlock>,
-  dropped: DroppedFeatures,
-  path?: Path,
-): { texts: string[]; toolCalls: OpenAIToolCall[] } {
-  const texts: string[] = [];
-  const toolCalls: OpenAIToolCall[] = [];
-  blocks.forEach((block, i) => {
-    if (path) checkAssistantBlock(block, [...path, i]);
-    if (block.type === 'text') texts.push((block as { text: string }).text);
-    else if (block.type === 'tool_use') {
-      const use = block as AnthropicToolUseBlock;
-      toolCalls.push({ id: use.id, type: 'function', function: { name: use.name, arguments: JSON.stringify(use.input ?? {}) } });
-    } else if (block.type === 'thinking' || block.type === 'redacted_thinking') dropped.add('thinking');
-    else dropped.add(`content block ${block.type}`);
-  });
-  return { texts, toolCalls };
-}
-
-function checkAssistantBlock(block: AnthropicContentBlockParam | AnthropicContentBlock, path: Path): void {
-  const fields = block as unknown as Record<string, unknown>;
-  if (block.type === 'text') read.need(fields.text, [...path, 'text'], 'string');
-  else if (block.type === 'tool_use') {
-    read.need(fields.id, [...path, 'id'], 'string');
-    read.need(fields.name, [...path, 'name'], 'string');
-    read.need(fields.input, [...path, 'input'], 'object');
-  }
 }
 
 function translateAssistant(message: AnthropicMessageParam, path: Path, dropped: DroppedFeatures): OpenAIAssistantMessage {

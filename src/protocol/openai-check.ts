@@ -4,8 +4,8 @@
  * `param` and `code`), never a TypeError in a translator. Fields no translator reads are not
  * looked at; null counts as absent.
  */
-import { openAIReader as read, type Path } from '../invalid.js';
-import type { OpenAIChatRequest } from '../openai.js';
+import { openAIReader as read, type Path } from './invalid.js';
+import type { OpenAIChatRequest } from './openai.js';
 
 export function checkOpenAIRequest(req: OpenAIChatRequest): void {
   read.may(req.n, ['n'], 'integer');

@@ -3,8 +3,8 @@
  * (e.g. Anthropic 529 overloaded ⇄ OpenAI 503). Also used for errors that arrive mid-stream,
  * where there is no status and the error's type decides.
  */
-import type { AnthropicErrorBody, AnthropicErrorType } from '../anthropic.js';
-import type { OpenAIErrorBody } from '../openai.js';
+import type { AnthropicErrorBody, AnthropicErrorType } from './anthropic.js';
+import type { OpenAIErrorBody } from './openai.js';
 
 export interface TranslatedError<Body> {
   status: number;

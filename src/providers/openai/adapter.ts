@@ -1,5 +1,6 @@
-import { parseRateLimitHeaders } from '../quota/headers.js';
-import type { ProviderAdapter } from './types.js';
+import { parseOpenAILimits } from './limits.js';
+import { openAICodec } from './codec.js';
+import type { ProviderAdapter } from '../types.js';
 
 /** OpenAI and every OpenAI-compatible server (vLLM, DeepSeek, OpenRouter, llama.cpp …): base URL includes /v1. */
 export const openai: ProviderAdapter = {
@@ -14,5 +15,6 @@ export const openai: ProviderAdapter = {
   // Not openai-organization / openai-project: they choose whose account the provider key bills,
   // which is the operator's to set (provider `headers`), not a client's.
   forwardsHeader: (name) => name.startsWith('x-stainless-') || name === 'user-agent',
-  parseLimits: parseRateLimitHeaders,
+  parseLimits: parseOpenAILimits,
+  codec: openAICodec,
 };

@@ -1,15 +1,12 @@
 /**
- * Ollama NDJSON stream → OpenAI chunks or Anthropic events. Bytes arrive in arbitrary pieces:
- * a line (or a multi-byte character) may be split across reads. Each Ollama line becomes OpenAI
- * chunk events; the Anthropic target runs those through OpenAIToAnthropicStream, so the
- * block bookkeeping lives in one place.
+ * Ollama NDJSON stream → pivot events. Bytes arrive in arbitrary pieces: a line (or a multi-byte
+ * character) may be split across reads. Each Ollama line becomes chat.completion.chunk events.
  */
-import type { OpenAIChatChunk, OpenAIChunkDelta, OpenAIErrorBody, OpenAIFinishReason } from '../openai.js';
-import { OPENAI_STREAM_DONE } from '../openai.js';
-import { formatSse, type SseEvent } from '../sse.js';
-import { stableId } from './ids.js';
-import { ollamaFinishReason, ollamaToolCallsToOpenAI, type OllamaChatResponse } from './ollama.js';
-import { OpenAIToAnthropicStream } from './stream-to-anthropic.js';
+import type { OpenAIChatChunk, OpenAIChunkDelta, OpenAIErrorBody, OpenAIFinishReason } from '../../protocol/openai.js';
+import { OPENAI_STREAM_DONE } from '../../protocol/openai.js';
+import type { SseEvent } from '../../protocol/sse.js';
+import { stableId } from '../../protocol/ids.js';
+import { ollamaFinishReason, ollamaToolCallsToOpenAI, type OllamaChatResponse } from './translate.js';
 
 /** Splits a byte stream into complete lines. */
 export class NdjsonLines {
@@ -45,11 +42,11 @@ interface ChunkState {
   finished: boolean;
 }
 
-/** Ollama lines → OpenAI chunk events. */
-class OllamaChunkSource {
+/** Ollama lines → pivot events (the usage chunk always among them). */
+export class OllamaToPivotStream {
   private readonly state: ChunkState = { id: '', started: false, toolCalls: 0, finished: false };
 
-  constructor(private readonly options: OllamaStreamOptions & { includeUsage: boolean }) {}
+  constructor(private readonly options: OllamaStreamOptions) {}
 
   line(text: string): SseEvent[] {
     if (this.state.finished) return [];
@@ -83,9 +80,7 @@ class OllamaChunkSource {
     const prompt = line.prompt_eval_count ?? 0;
     const completion = line.eval_count ?? 0;
     const events = [this.chunk({}, finish)];
-    if (this.options.includeUsage) {
-      events.push(this.event({ ...this.envelope(), choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } }));
-    }
+    events.push(this.event({ ...this.envelope(), choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } }));
     events.push({ data: OPENAI_STREAM_DONE });
     return events;
   }
@@ -113,54 +108,5 @@ class OllamaChunkSource {
 
   private event(chunk: OpenAIChatChunk): SseEvent {
     return { data: JSON.stringify(chunk) };
-  }
-}
-
-/** Ollama NDJSON bytes → OpenAI SSE frames. */
-export class OllamaToOpenAIStream {
-  private readonly lines = new NdjsonLines();
-  private readonly source: OllamaChunkSource;
-
-  constructor(options: OllamaStreamOptions & { includeUsage: boolean }) {
-    this.source = new OllamaChunkSource(options);
-  }
-
-  push(chunk: Uint8Array | string): string {
-    return this.lines.push(chunk).map((line) => this.format(this.source.line(line))).join('');
-  }
-
-  end(): string {
-    const last = this.lines.end().map((line) => this.format(this.source.line(line))).join('');
-    return last + this.format(this.source.end());
-  }
-
-  private format(events: SseEvent[]): string {
-    return events.map((event) => formatSse(event.data)).join('');
-  }
-}
-
-/** Ollama NDJSON bytes → Anthropic SSE frames. */
-export class OllamaToAnthropicStream {
-  private readonly lines = new NdjsonLines();
-  private readonly source: OllamaChunkSource;
-  private readonly anthropic: OpenAIToAnthropicStream;
-
-  constructor(options: OllamaStreamOptions) {
-    // The Anthropic client always gets token counts, so usage is always requested here.
-    this.source = new OllamaChunkSource({ ...options, includeUsage: true });
-    this.anthropic = new OpenAIToAnthropicStream({ model: options.model });
-  }
-
-  push(chunk: Uint8Array | string): string {
-    return this.lines.push(chunk).map((line) => this.relay(this.source.line(line))).join('');
-  }
-
-  end(): string {
-    const last = this.lines.end().map((line) => this.relay(this.source.line(line))).join('');
-    return last + this.relay(this.source.end()) + this.anthropic.end();
-  }
-
-  private relay(events: SseEvent[]): string {
-    return events.map((event) => this.anthropic.push(event)).join('');
   }
 }

@@ -2,8 +2,8 @@
  * Token usage between surfaces. Anthropic `input_tokens` is only the uncached part; OpenAI
  * `prompt_tokens` is all input, with `cached_tokens` a subset.
  */
-import type { AnthropicUsage } from '../anthropic.js';
-import type { OpenAIUsage } from '../openai.js';
+import type { AnthropicUsage } from './anthropic.js';
+import type { OpenAIUsage } from './openai.js';
 
 export function anthropicUsageToOpenAI(usage: Partial<AnthropicUsage>): OpenAIUsage {
   const cacheRead = usage.cache_read_input_tokens ?? 0;

@@ -13,8 +13,7 @@ import type {
   AnthropicMessagesRequest,
   AnthropicTool,
   AnthropicToolChoice,
-  JsonObject,
-} from '../anthropic.js';
+} from '../../protocol/anthropic.js';
 import type {
   OpenAIAssistantMessage,
   OpenAIChatRequest,
@@ -23,11 +22,12 @@ import type {
   OpenAITextPart,
   OpenAIToolChoice,
   OpenAIUserPart,
-} from '../openai.js';
-import { DroppedFeatures } from './dropped.js';
-import { checkOpenAIRequest } from './openai-check.js';
-import { toAnthropicToolId } from './ids.js';
-import { parseDataUrl } from './media.js';
+} from '../../protocol/openai.js';
+import { DroppedFeatures } from '../../protocol/dropped.js';
+import { checkOpenAIRequest } from '../../protocol/openai-check.js';
+import { toAnthropicToolId } from '../../protocol/ids.js';
+import { parseArguments } from '../../protocol/tool-arguments.js';
+import { parseDataUrl } from '../../protocol/media.js';
 
 export interface ToAnthropicRequestOptions {
   /** The upstream model; defaults to the request's own. */
@@ -49,7 +49,7 @@ const TRANSLATED_FIELDS = new Set([
   'stream_options', 'tools', 'tool_choice', 'parallel_tool_calls', 'user', 'safety_identifier', 'n',
 ]);
 
-export function openAIToAnthropicRequest(
+export function pivotToAnthropicRequest(
   req: OpenAIChatRequest,
   options: ToAnthropicRequestOptions = {},
 ): ToAnthropicRequestResult {
@@ -179,18 +179,6 @@ function assistantTurn(message: OpenAIAssistantMessage, dropped: DroppedFeatures
   return blocks.length > 0 ? { role: 'assistant', content: blocks } : undefined;
 }
 
-/** Tool arguments as an object; anything that is not a JSON object becomes {} (and is listed). */
-export function parseArguments(text: string | undefined, dropped?: DroppedFeatures): JsonObject {
-  if (text === undefined || text.trim() === '') return {};
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as JsonObject;
-  } catch {
-    // fall through
-  }
-  dropped?.add('invalid tool call arguments (replaced by {})');
-  return {};
-}
 
 /** Anthropic requires alternating roles: a turn with the previous turn's role is merged into it. */
 function appendTurn(messages: AnthropicMessageParam[], turn: AnthropicMessageParam): void {

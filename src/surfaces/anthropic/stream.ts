@@ -5,16 +5,16 @@
  * chunk, so `message_start` carries 0 and the real, cumulative numbers go in `message_delta`.
  * Tool arguments are forwarded as they arrive (never buffered), even if they turn out not to be JSON.
  */
-import type { AnthropicErrorBody, AnthropicStopReason, AnthropicStreamEvent, AnthropicUsage } from '../anthropic.js';
-import type { OpenAIChatChunk, OpenAIToolCallDelta } from '../openai.js';
-import { OPENAI_STREAM_DONE } from '../openai.js';
-import { formatSse, type SseEvent } from '../sse.js';
-import { openAIErrorToAnthropic } from './errors.js';
-import { inventToolCallId, toAnthropicMessageId } from './ids.js';
-import { finishToAnthropicStop } from './stop-reason.js';
-import { openAIUsageToAnthropic } from './usage.js';
+import type { AnthropicErrorBody, AnthropicStopReason, AnthropicStreamEvent, AnthropicUsage } from '../../protocol/anthropic.js';
+import type { OpenAIChatChunk, OpenAIToolCallDelta } from '../../protocol/openai.js';
+import { OPENAI_STREAM_DONE } from '../../protocol/openai.js';
+import { formatSse, type SseEvent } from '../../protocol/sse.js';
+import { openAIErrorToAnthropic } from '../../protocol/anthropic-errors.js';
+import { inventToolCallId, toAnthropicMessageId } from '../../protocol/ids.js';
+import { finishToAnthropicStop } from '../../protocol/stop-reason.js';
+import { openAIUsageToAnthropic } from '../../protocol/usage-shapes.js';
 
-export interface OpenAIToAnthropicStreamOptions {
+export interface PivotToAnthropicStreamOptions {
   /** The model name the client requested. */
   model: string;
 }
@@ -33,7 +33,7 @@ interface StreamState {
   finished: boolean;
 }
 
-export class OpenAIToAnthropicStream {
+export class PivotToAnthropicStream {
   private readonly state: StreamState = {
     messageId: '',
     started: false,
@@ -45,7 +45,7 @@ export class OpenAIToAnthropicStream {
     finished: false,
   };
 
-  constructor(private readonly options: OpenAIToAnthropicStreamOptions) {}
+  constructor(private readonly options: PivotToAnthropicStreamOptions) {}
 
   /** One upstream SSE event in, zero or more Anthropic SSE frames out. */
   push(event: SseEvent): string {
