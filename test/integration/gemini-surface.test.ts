@@ -6,8 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { FunctionCallingConfigMode, GoogleGenAI, Type, type Content } from '@google/genai';
+import type { Content } from '@google/genai';
+import { loadGenAI } from '../support/clients.js';
 import { startStack, type Stack } from '../support/stack.js';
+
+const { FunctionCallingConfigMode, GoogleGenAI, Type } = await loadGenAI();
 
 let stack: Stack;
 before(async () => {

@@ -1,0 +1,75 @@
+/**
+ * Issue 15: the newest Gemini CLI (the registry package's binary), pointed at spillway with
+ * GOOGLE_GEMINI_BASE_URL, answers `gemini -p` from an Anthropic provider (the simulator): every
+ * call it makes (its model router's small one, the streamed main one) goes through spillway.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startStack, type Stack } from '../support/stack.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const geminiBin = path.join(process.env.SPILLWAY_CLIENTS_DIR ? path.resolve(process.env.SPILLWAY_CLIENTS_DIR) : repoRoot, 'node_modules', '.bin', 'gemini');
+const GATEWAY_KEY = 'sk-spillway-gemini-cli';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `gemini -p PROMPT` with a scratch HOME whose settings pick API-key auth, and a clean environment. */
+async function runGemini(baseUrl: string, prompt: string): Promise<Run> {
+  const home = await mkdtemp(path.join(tmpdir(), 'spillway-gemini-'));
+  try {
+    await mkdir(path.join(home, '.gemini'));
+    await writeFile(path.join(home, '.gemini', 'settings.json'), JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } } }));
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: home,
+      GOOGLE_GEMINI_BASE_URL: baseUrl,
+      GEMINI_API_KEY: GATEWAY_KEY,
+      GEMINI_CLI_TRUST_WORKSPACE: 'true',
+      NO_COLOR: '1',
+    };
+    const child = spawn(geminiBin, ['-p', prompt], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 400_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(timer);
+    return { code, stdout, stderr };
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+describe('Gemini CLI through spillway onto an Anthropic provider', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({
+      clientKey: GATEWAY_KEY,
+      config: (simUrl, keys) => ({
+        server: { auth: { keys: [GATEWAY_KEY] } },
+        providers: { anthropic: { type: 'anthropic', base_url: simUrl, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
+        routes: { '*': { targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-5' }] } },
+      }),
+    });
+  });
+  after(() => stack.close());
+
+  it('gemini -p answers, and every call it made went through spillway to the provider', async () => {
+    const run = await runGemini(stack.gateway.url, 'Say hello in one short sentence.');
+    assert.equal(run.code, 0, `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr.slice(-2000)}`);
+    assert.ok(run.stdout.trim().length > 0, 'an answer on stdout');
+    const upstream = stack.sim.stats().total;
+    assert.ok(upstream.ok >= 1, `${upstream.ok} answers from the provider`);
+    assert.equal(upstream.rateLimited, 0);
+  });
+});
