@@ -1,7 +1,7 @@
 /**
  * Issue 15: the newest Gemini CLI (the registry package's binary), pointed at spillway with
- * GOOGLE_GEMINI_BASE_URL, answers `gemini -p` from an Anthropic provider (the simulator): every
- * call it makes (its model router's small one, the streamed main one) goes through spillway.
+ * GOOGLE_GEMINI_BASE_URL, answers `gemini -p` from an Anthropic provider (the simulator): its
+ * streamed calls, tools offered and a tool call run, go through spillway.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -36,12 +36,14 @@ async function runGemini(baseUrl: string, prompt: string): Promise<Run> {
       GEMINI_CLI_TRUST_WORKSPACE: 'true',
       NO_COLOR: '1',
     };
-    const child = spawn(geminiBin, ['-p', prompt], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A named model skips the CLI's model router, whose classifier asks for JSON by schema, which
+    // the simulated Anthropic provider does not produce (each failure costs the CLI's retry backoff).
+    const child = spawn(geminiBin, ['-p', prompt, '-m', 'gemini-2.5-flash'], { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 400_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     clearTimeout(timer);
     return { code, stdout, stderr };
