@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Content } from '@google/genai';
 import { loadGenAI } from '../support/clients.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { simKeys, startStack, type Stack } from '../support/stack.js';
 
 const { FunctionCallingConfigMode, GoogleGenAI, Type } = await loadGenAI();
 
@@ -132,3 +132,29 @@ for (const apiVersion of ['v1beta', 'v1']) {
     });
   });
 }
+
+describe('a Gemini client when no key has room before its deadline', () => {
+  it('gets 429 RESOURCE_EXHAUSTED with a RetryInfo delay and a retry-after, and nothing went upstream', async () => {
+    // One request per second, enforced per second.
+    const small = await startStack({ sim: { keys: simKeys(1, { rpm: 60, itpm: 1_000_000, otpm: 1_000_000 }), window: 'second' } });
+    try {
+      const ask = () =>
+        fetch(`${small.gateway.url}/v1beta/models/claude-haiku-4-5:generateContent`, {
+          method: 'POST',
+          headers: { 'x-goog-api-key': 'client-key', 'content-type': 'application/json', 'x-spillway-max-wait': '0' },
+          body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hello' }] }], generationConfig: { maxOutputTokens: 16 } }),
+        });
+      assert.equal((await ask()).status, 200);
+      const refused = await ask();
+      assert.equal(refused.status, 429);
+      const { error } = (await refused.json()) as { error: { code: number; status: string; details: Array<{ '@type': string; retryDelay: string }> } };
+      assert.equal(error.status, 'RESOURCE_EXHAUSTED');
+      assert.equal(error.details[0]!['@type'], 'type.googleapis.com/google.rpc.RetryInfo');
+      assert.match(error.details[0]!.retryDelay, /^[12]s$/);
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+      assert.equal(small.sim.stats().total.requests, 1, 'the refused request was not sent upstream');
+    } finally {
+      await small.close();
+    }
+  });
+});
