@@ -12,8 +12,8 @@ import type {
   AnthropicStopReason,
   AnthropicUsage,
 } from '../../protocol/anthropic.js';
-import type { OpenAIChatChunk, OpenAIChunkDelta, OpenAIFinishReason } from '../../protocol/openai.js';
-import { OPENAI_STREAM_DONE } from '../../protocol/openai.js';
+import type { OpenAIFinishReason } from '../../protocol/openai.js';
+import { PivotChunkWriter } from '../../pivot/chunks.js';
 import type { SseEvent } from '../../protocol/sse.js';
 import type { PivotEvent } from '../../pivot/index.js';
 import { anthropicErrorToOpenAI } from '../../protocol/anthropic-errors.js';
@@ -29,7 +29,6 @@ export interface AnthropicToPivotStreamOptions {
 }
 
 interface StreamState {
-  id: string;
   started: boolean;
   /** Anthropic block index → OpenAI tool call index, for tool_use blocks only. */
   toolIndexByBlock: Map<number, number>;
@@ -42,7 +41,6 @@ interface StreamState {
 
 export class AnthropicToPivotStream {
   private readonly state: StreamState = {
-    id: toOpenAICompletionId(undefined),
     started: false,
     toolIndexByBlock: new Map(),
     textBlocks: new Set(),
@@ -51,7 +49,12 @@ export class AnthropicToPivotStream {
     finished: false,
   };
 
-  constructor(private readonly options: AnthropicToPivotStreamOptions) {}
+  private readonly out: PivotChunkWriter;
+
+  constructor(options: AnthropicToPivotStreamOptions) {
+    this.out = new PivotChunkWriter(options.model, options.now);
+    this.out.id = toOpenAICompletionId(undefined);
+  }
 
   /** One upstream SSE event in, zero or more pivot events out. */
   push(event: SseEvent): PivotEvent[] {
@@ -88,7 +91,7 @@ export class AnthropicToPivotStream {
   }
 
   private onMessageStart(event: AnthropicMessageStartEvent): PivotEvent[] {
-    this.state.id = toOpenAICompletionId(event.message.id);
+    this.out.id = toOpenAICompletionId(event.message.id);
     this.state.usage = { ...event.message.usage };
     return this.ensureStarted();
   }
@@ -99,12 +102,12 @@ export class AnthropicToPivotStream {
     if (block.type === 'text') {
       this.state.textBlocks.add(event.index);
       const text = (block as { text?: string }).text ?? '';
-      if (text.length > 0) out.push(this.chunk({ content: text }));
+      if (text.length > 0) out.push(this.out.chunk({ content: text }));
     } else if (block.type === 'tool_use') {
       const toolIndex = this.state.toolIndexByBlock.size;
       this.state.toolIndexByBlock.set(event.index, toolIndex);
       const { id, name } = block as { id: string; name: string };
-      out.push(this.chunk({ tool_calls: [{ index: toolIndex, id, type: 'function', function: { name, arguments: '' } }] }));
+      out.push(this.out.chunk({ tool_calls: [{ index: toolIndex, id, type: 'function', function: { name, arguments: '' } }] }));
     }
     return out;
   }
@@ -112,11 +115,11 @@ export class AnthropicToPivotStream {
   private onBlockDelta(event: AnthropicContentBlockDeltaEvent): PivotEvent[] {
     const delta = event.delta;
     if (delta.type === 'text_delta' && this.state.textBlocks.has(event.index)) {
-      return delta.text.length > 0 ? [this.chunk({ content: delta.text })] : [];
+      return delta.text.length > 0 ? [this.out.chunk({ content: delta.text })] : [];
     }
     const toolIndex = this.state.toolIndexByBlock.get(event.index);
     if (delta.type === 'input_json_delta' && toolIndex !== undefined && delta.partial_json.length > 0) {
-      return [this.chunk({ tool_calls: [{ index: toolIndex, function: { arguments: delta.partial_json } }] })];
+      return [this.out.chunk({ tool_calls: [{ index: toolIndex, function: { arguments: delta.partial_json } }] })];
     }
     return []; // thinking, signature, citations: no pivot equivalent
   }
@@ -133,9 +136,9 @@ export class AnthropicToPivotStream {
   private onMessageStop(): PivotEvent[] {
     const out = this.ensureStarted();
     const finish: OpenAIFinishReason = anthropicStopToFinish(this.state.stopReason);
-    out.push(this.chunk({}, finish));
-    out.push(this.frame({ ...this.envelope(), choices: [], usage: anthropicUsageToOpenAI(this.state.usage) }));
-    out.push({ data: OPENAI_STREAM_DONE });
+    out.push(this.out.chunk({}, finish));
+    out.push(this.out.usage(anthropicUsageToOpenAI(this.state.usage)));
+    out.push(this.out.done());
     this.state.finished = true;
     return out;
   }
@@ -149,18 +152,9 @@ export class AnthropicToPivotStream {
   private ensureStarted(): PivotEvent[] {
     if (this.state.started) return [];
     this.state.started = true;
-    return [this.chunk({ role: 'assistant', content: '', refusal: null })];
+    return [this.out.chunk({ role: 'assistant', content: '', refusal: null })];
   }
 
-  private envelope(): Omit<OpenAIChatChunk, 'choices'> {
-    return { id: this.state.id, object: 'chat.completion.chunk', created: Math.floor(this.options.now / 1000), model: this.options.model };
-  }
 
-  private chunk(delta: OpenAIChunkDelta, finishReason: OpenAIFinishReason | null = null): PivotEvent {
-    return this.frame({ ...this.envelope(), choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
-  }
 
-  private frame(chunk: OpenAIChatChunk): PivotEvent {
-    return { data: JSON.stringify(chunk) };
-  }
 }

@@ -13,7 +13,7 @@
  */
 import type { JsonObject } from '../../protocol/anthropic.js';
 import type {
-  OpenAIChatChunk,
+  OpenAIUsage,
   OpenAIChatCompletion,
   OpenAIChatRequest,
   OpenAIErrorBody,
@@ -22,7 +22,7 @@ import type {
   OpenAIToolCall,
   OpenAIUserPart,
 } from '../../protocol/openai.js';
-import { OPENAI_STREAM_DONE } from '../../protocol/openai.js';
+import { PivotChunkWriter } from '../../pivot/chunks.js';
 import { SseParser, type SseEvent } from '../../protocol/sse.js';
 import type { TokenUsage } from '../../protocol/usage.js';
 import { DroppedFeatures } from '../../protocol/dropped.js';
@@ -219,10 +219,10 @@ export function geminiUsage(resp: Pick<GeminiGenerateContentResponse, 'usageMeta
   return { inputTokens: meta.promptTokenCount ?? 0, outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0) };
 }
 
-function openAIUsageOf(meta: GeminiUsageMetadata | undefined): OpenAIChatCompletion['usage'] {
+function openAIUsageOf(meta: GeminiUsageMetadata | undefined): OpenAIUsage {
   const prompt = meta?.promptTokenCount ?? 0;
   const completion = (meta?.candidatesTokenCount ?? 0) + (meta?.thoughtsTokenCount ?? 0);
-  const usage: OpenAIChatCompletion['usage'] = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  const usage: OpenAIUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   if (meta?.thoughtsTokenCount) usage.completion_tokens_details = { reasoning_tokens: meta.thoughtsTokenCount };
   return usage;
 }
@@ -279,7 +279,6 @@ export function geminiErrorToOpenAI(status: number, body: unknown): { status: nu
  */
 export class GeminiToOpenAIChunks {
   private readonly state = {
-    id: '',
     started: false,
     toolCalls: 0,
     finish: undefined as OpenAIFinishReason | undefined,
@@ -287,7 +286,11 @@ export class GeminiToOpenAIChunks {
     finished: false,
   };
 
-  constructor(private readonly options: { model: string; now: number; includeUsage: boolean }) {}
+  private readonly out: PivotChunkWriter;
+
+  constructor(private readonly options: { model: string; now: number; includeUsage: boolean }) {
+    this.out = new PivotChunkWriter(options.model, options.now);
+  }
 
   push(event: SseEvent): SseEvent[] {
     if (this.state.finished) return [];
@@ -303,10 +306,10 @@ export class GeminiToOpenAIChunks {
     const candidate = resp.candidates?.[0];
     const parts = candidate?.content?.parts ?? [];
     const text = answerText(parts);
-    if (text.length > 0) events.push(this.chunk({ content: text }));
-    for (const call of callsOf(parts, this.state.id, this.state.toolCalls)) {
+    if (text.length > 0) events.push(this.out.chunk({ content: text }));
+    for (const call of callsOf(parts, this.out.id, this.state.toolCalls)) {
       // Gemini sends each call whole: one fragment carries id, name and all arguments.
-      events.push(this.chunk({ tool_calls: [{ index: this.state.toolCalls++, ...call }] }));
+      events.push(this.out.chunk({ tool_calls: [{ index: this.state.toolCalls++, ...call }] }));
     }
     if (candidate?.finishReason) this.state.finish = geminiFinishReason(candidate.finishReason, this.state.toolCalls > 0);
     else if (!candidate && resp.promptFeedback?.blockReason) this.state.finish = 'content_filter';
@@ -318,9 +321,9 @@ export class GeminiToOpenAIChunks {
     if (this.state.finished) return [];
     if (this.state.finish === undefined) return this.onError('Gemini stream ended without a finish reason');
     this.state.finished = true;
-    const events = [...(this.state.started ? [] : this.ensureStarted({})), this.chunk({}, this.state.finish)];
-    if (this.options.includeUsage) events.push(this.event({ ...this.envelope(), choices: [], usage: openAIUsageOf(this.state.usage) }));
-    events.push({ data: OPENAI_STREAM_DONE });
+    const events = [...(this.state.started ? [] : this.ensureStarted({})), this.out.chunk({}, this.state.finish)];
+    if (this.options.includeUsage) events.push(this.out.usage(openAIUsageOf(this.state.usage)));
+    events.push(this.out.done());
     return events;
   }
 
@@ -340,21 +343,12 @@ export class GeminiToOpenAIChunks {
   private ensureStarted(resp: GeminiGenerateContentResponse): SseEvent[] {
     if (this.state.started) return [];
     this.state.started = true;
-    this.state.id = stableId('chatcmpl-', resp.responseId ?? `${this.options.model}@${this.options.now}`);
-    return [this.chunk({ role: 'assistant', content: '', refusal: null })];
+    this.out.id = stableId('chatcmpl-', resp.responseId ?? `${this.options.model}@${this.options.now}`);
+    return [this.out.chunk({ role: 'assistant', content: '', refusal: null })];
   }
 
-  private envelope(): Omit<OpenAIChatChunk, 'choices'> {
-    return { id: this.state.id, object: 'chat.completion.chunk', created: Math.floor(this.options.now / 1000), model: this.options.model };
-  }
 
-  private chunk(delta: OpenAIChatChunk['choices'][number]['delta'], finishReason: OpenAIFinishReason | null = null): SseEvent {
-    return this.event({ ...this.envelope(), choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
-  }
 
-  private event(chunk: OpenAIChatChunk): SseEvent {
-    return { data: JSON.stringify(chunk) };
-  }
 }
 
 /**

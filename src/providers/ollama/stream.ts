@@ -2,8 +2,8 @@
  * Ollama NDJSON stream → pivot events. Bytes arrive in arbitrary pieces: a line (or a multi-byte
  * character) may be split across reads. Each Ollama line becomes chat.completion.chunk events.
  */
-import type { OpenAIChatChunk, OpenAIChunkDelta, OpenAIErrorBody, OpenAIFinishReason } from '../../protocol/openai.js';
-import { OPENAI_STREAM_DONE } from '../../protocol/openai.js';
+import type { OpenAIErrorBody, OpenAIFinishReason } from '../../protocol/openai.js';
+import { PivotChunkWriter } from '../../pivot/chunks.js';
 import type { SseEvent } from '../../protocol/sse.js';
 import { stableId } from '../../protocol/ids.js';
 import { ollamaFinishReason, ollamaToolCallsToOpenAI, type OllamaChatResponse } from './translate.js';
@@ -36,7 +36,6 @@ export interface OllamaStreamOptions {
 }
 
 interface ChunkState {
-  id: string;
   started: boolean;
   toolCalls: number;
   finished: boolean;
@@ -44,9 +43,13 @@ interface ChunkState {
 
 /** Ollama lines → pivot events (the usage chunk always among them). */
 export class OllamaToPivotStream {
-  private readonly state: ChunkState = { id: '', started: false, toolCalls: 0, finished: false };
+  private readonly state: ChunkState = { started: false, toolCalls: 0, finished: false };
 
-  constructor(private readonly options: OllamaStreamOptions) {}
+  private readonly out: PivotChunkWriter;
+
+  constructor(options: OllamaStreamOptions) {
+    this.out = new PivotChunkWriter(options.model, options.now);
+  }
 
   line(text: string): SseEvent[] {
     if (this.state.finished) return [];
@@ -59,11 +62,11 @@ export class OllamaToPivotStream {
     if (typeof line.error === 'string') return this.onError(line.error);
     const events = this.ensureStarted(line);
     const content = line.message?.content ?? '';
-    if (content.length > 0) events.push(this.chunk({ content }));
+    if (content.length > 0) events.push(this.out.chunk({ content }));
     const calls = ollamaToolCallsToOpenAI(line.message?.tool_calls ?? [], line.created_at, this.state.toolCalls);
     for (const call of calls) {
       // Ollama sends each call whole, so one fragment carries id, name and all arguments.
-      events.push(this.chunk({ tool_calls: [{ index: this.state.toolCalls++, ...call }] }));
+      events.push(this.out.chunk({ tool_calls: [{ index: this.state.toolCalls++, ...call }] }));
     }
     if (line.done) events.push(...this.onDone(line));
     return events;
@@ -79,9 +82,9 @@ export class OllamaToPivotStream {
     const finish: OpenAIFinishReason = ollamaFinishReason(line.done_reason, this.state.toolCalls > 0);
     const prompt = line.prompt_eval_count ?? 0;
     const completion = line.eval_count ?? 0;
-    const events = [this.chunk({}, finish)];
-    events.push(this.event({ ...this.envelope(), choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } }));
-    events.push({ data: OPENAI_STREAM_DONE });
+    const events = [this.out.chunk({}, finish)];
+    events.push(this.out.usage({ prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }));
+    events.push(this.out.done());
     return events;
   }
 
@@ -94,19 +97,10 @@ export class OllamaToPivotStream {
   private ensureStarted(line: OllamaChatResponse): SseEvent[] {
     if (this.state.started) return [];
     this.state.started = true;
-    this.state.id = stableId('chatcmpl-', `${line.model}@${line.created_at}`);
-    return [this.chunk({ role: 'assistant', content: '', refusal: null })];
+    this.out.id = stableId('chatcmpl-', `${line.model}@${line.created_at}`);
+    return [this.out.chunk({ role: 'assistant', content: '', refusal: null })];
   }
 
-  private envelope(): Omit<OpenAIChatChunk, 'choices'> {
-    return { id: this.state.id, object: 'chat.completion.chunk', created: Math.floor(this.options.now / 1000), model: this.options.model };
-  }
 
-  private chunk(delta: OpenAIChunkDelta, finishReason: OpenAIFinishReason | null = null): SseEvent {
-    return this.event({ ...this.envelope(), choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
-  }
 
-  private event(chunk: OpenAIChatChunk): SseEvent {
-    return { data: JSON.stringify(chunk) };
-  }
 }
