@@ -12,9 +12,10 @@ import { GatewayError } from '../pipeline/errors.js';
 import { maxWaitOf, parseBody, priorityOf, type ChatRequest } from '../pipeline/ingress.js';
 import { SseParser } from '../protocol/sse.js';
 import { findRoute } from '../routing/plan.js';
-import { pivotErrorToGemini, pivotToGeminiAnswer, PivotToGeminiStream, type GeminiStreamMode } from '../surfaces/gemini/answer.js';
+import type { PivotStreamSink } from '../surfaces/codec.js';
+import { pivotErrorToGemini, PivotToGeminiStream, type GeminiStreamMode } from '../surfaces/gemini/answer.js';
+import { geminiSurface } from '../surfaces/gemini/codec.js';
 import { geminiEmbeddingCall, GeminiRequestFault } from '../surfaces/gemini/embeddings.js';
-import { geminiToPivotRequest } from '../surfaces/gemini/request.js';
 import type { PivotAnswer } from '../pivot/index.js';
 import { writeAnswer } from './answer-writer.js';
 import { sendJson, type Exchange } from './exchange.js';
@@ -72,15 +73,19 @@ async function asGemini(answer: Answer, model: string, mode: GeminiStreamMode | 
     const text = (await bodyOf(answer)).toString('utf8');
     return { ...answer, headers: { ...keep, 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(pivotErrorToGemini(answer.status, text, retryAfterMs(answer.headers))) };
   }
+  const now = Date.now();
   if (mode === 'unary') {
     const completion = JSON.parse((await bodyOf(answer)).toString('utf8')) as PivotAnswer;
-    return { ...answer, headers: { ...keep, 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(JSON.stringify(pivotToGeminiAnswer(completion, model))) };
+    const body = JSON.stringify(geminiSurface.fromPivot(completion, { requestedModel: model, now }));
+    return { ...answer, headers: { ...keep, 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(body) };
   }
+  // The codec streams SSE (`alt=sse`, what the SDK and the CLI ask for); without it Gemini sends one JSON array.
+  const sink = mode === 'sse' ? geminiSurface.streamFromPivot({ requestedModel: model, now, body: {} }) : new PivotToGeminiStream({ model, mode });
   const contentType = mode === 'sse' ? 'text/event-stream' : 'application/json; charset=UTF-8';
-  return { ...answer, headers: { ...keep, 'content-type': contentType }, body: translatedStream(answer.body, new PivotToGeminiStream({ model, mode })) };
+  return { ...answer, headers: { ...keep, 'content-type': contentType }, body: translatedStream(answer.body, sink) };
 }
 
-async function* translatedStream(body: Answer['body'], stream: PivotToGeminiStream): AsyncIterable<string> {
+async function* translatedStream(body: Answer['body'], stream: PivotStreamSink): AsyncIterable<string> {
   const parser = new SseParser();
   for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
     const out = parser.push(chunk).map((event) => stream.push(event)).join('');
@@ -94,7 +99,9 @@ async function generate(gw: Gateway, exchange: Exchange, model: string, mode: Ge
   const { req } = exchange;
   const body = geminiBody(await readJsonBody(req, gw.config.server.max_body_bytes), needContents);
   const stream = mode !== 'unary';
-  const { request, dropped } = geminiToPivotRequest(body, model, stream);
+  const { request, dropped } = geminiSurface.toPivot(body, { model });
+  // Gemini names the stream in its URL; the pivot in its body, usage asked for (the answer carries usageMetadata).
+  if (stream) Object.assign(request, { stream: true, stream_options: { include_usage: true } });
   const chat: ChatRequest = { surface: 'openai', model, stream, maxTokens: request.max_completion_tokens ?? undefined, body: request, raw: Buffer.from(JSON.stringify(request)) };
   const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
   if (!answer) return;
@@ -108,7 +115,7 @@ async function generate(gw: Gateway, exchange: Exchange, model: string, mode: Ge
 async function countTokens(gw: Gateway, exchange: Exchange, model: string): Promise<void> {
   const body = geminiBody(await readJsonBody(exchange.req, gw.config.server.max_body_bytes));
   const inner = typeof body.generateContentRequest === 'object' && body.generateContentRequest !== null ? (body.generateContentRequest as Json) : body;
-  const { request } = geminiToPivotRequest(inner, model, false);
+  const { request } = geminiSurface.toPivot(inner, { model });
   const totalTokens = gw.estimator.estimateInput(model, request);
   sendJson(exchange, 200, JSON.stringify({ totalTokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: totalTokens }] }));
 }

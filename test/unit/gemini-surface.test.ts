@@ -24,7 +24,6 @@ describe('Gemini request → pivot', () => {
         safetySettings: [{ category: 'HARM_CATEGORY_HATE_SPEECH', threshold: 'BLOCK_NONE' }],
       },
       'gemini-2.5-flash',
-      false,
     );
     assert.deepEqual(request.messages, [
       { role: 'system', content: 'Be brief.' },
@@ -55,7 +54,7 @@ describe('Gemini request → pivot', () => {
         },
       ],
     };
-    const { request } = geminiToPivotRequest(body, 'm', false);
+    const { request } = geminiToPivotRequest(body, 'm');
     const assistant = request.messages[1] as { tool_calls: Array<{ id: string; function: { name: string; arguments: string } }> };
     const [paris, rome] = assistant.tool_calls;
     assert.notEqual(paris!.id, rome!.id);
@@ -66,7 +65,7 @@ describe('Gemini request → pivot', () => {
       { role: 'user', content: 'Thanks' },
     ]);
     // Same request, same ids: a cache key and a retried request see the same body.
-    assert.deepEqual(geminiToPivotRequest(body, 'm', false).request, request);
+    assert.deepEqual(geminiToPivotRequest(body, 'm').request, request);
   });
 
   it('ids Gemini gave are kept on both sides', () => {
@@ -78,7 +77,6 @@ describe('Gemini request → pivot', () => {
         ],
       },
       'm',
-      false,
     );
     assert.equal((request.messages[0] as { tool_calls: Array<{ id: string }> }).tool_calls[0]!.id, 'fc-1');
     assert.equal((request.messages[1] as { tool_call_id: string }).tool_call_id, 'fc-1');
@@ -92,7 +90,6 @@ describe('Gemini request → pivot', () => {
         toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['f'] } },
       },
       'm',
-      false,
     );
     assert.deepEqual(request.tools, [
       { type: 'function', function: { name: 'f', description: 'does f', parameters: { type: 'object', properties: { a: { type: 'array', items: { type: 'string' } } } } } },
@@ -100,15 +97,12 @@ describe('Gemini request → pivot', () => {
     assert.deepEqual(request.tool_choice, { type: 'function', function: { name: 'f' } });
   });
 
-  it('responseMimeType/responseSchema ask for JSON; streaming asks for usage', () => {
+  it('responseMimeType/responseSchema ask for JSON', () => {
     const { request } = geminiToPivotRequest(
       { contents: [{ parts: [{ text: 'x' }] }], generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 'OBJECT', properties: { n: { type: 'INTEGER' } } } } },
       'm',
-      true,
     );
     assert.deepEqual(request.response_format, { type: 'json_schema', json_schema: { name: 'response', schema: { type: 'object', properties: { n: { type: 'integer' } } } } });
-    assert.equal(request.stream, true);
-    assert.deepEqual(request.stream_options, { include_usage: true });
     assert.deepEqual(jsonSchemaOf({ type: 'STRING', enum: ['A'] }), { type: 'string', enum: ['A'] });
   });
 });

@@ -202,7 +202,7 @@ function applyGenerationConfig(request: PivotRequest, config: Json, dropped: Set
   }
 }
 
-export function geminiToPivotRequest(body: Json, model: string, stream: boolean): GeminiToPivot {
+export function geminiToPivotRequest(body: Json, model: string): GeminiToPivot {
   const dropped = new Set<string>();
   const messages: OpenAIMessage[] = [];
   const system = textOf(body.systemInstruction ?? body.system_instruction);
@@ -222,7 +222,6 @@ export function geminiToPivotRequest(body: Json, model: string, stream: boolean)
     if (choice !== undefined) request.tool_choice = choice;
   }
   if (isObject(body.generationConfig)) applyGenerationConfig(request, body.generationConfig, dropped);
-  if (stream) Object.assign(request, { stream: true, stream_options: { include_usage: true } });
   for (const [field, value] of Object.entries(body)) {
     if (value != null && !REQUEST_FIELDS.has(field)) dropped.add(field);
   }
