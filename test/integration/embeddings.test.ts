@@ -5,8 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
-import { simKeys, startStack, type Stack } from '../support/stack.js';
+import { openUsageDb, type UsageRow } from '../../src/observe/usage-log.js';
+import { defaultConfig, simKeys, startStack, type Stack } from '../support/stack.js';
 
 const texts = ['the cat sat on the mat', 'quarterly revenue grew by four percent', 'how do I reset my password?'];
 
@@ -109,6 +113,29 @@ describe('OpenAI SDK embeddings.create through spillway', () => {
     const anthropic = await stack.openai.embeddings.create({ model: 'claude-haiku-4-5', input: 'x' }).catch((error: unknown) => error);
     assert.ok(anthropic instanceof OpenAI.BadRequestError);
     assert.match(anthropic.message, /no embeddings endpoint/);
+  });
+});
+
+describe('embeddings in the usage log', () => {
+  it('each call is a row with its route, provider, key, input tokens and cost at the model\'s price', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'spillway-embed-usage-'));
+    const stack = await startStack({ config: (simUrl, keys) => ({ ...defaultConfig(simUrl, keys), data_dir: dataDir, routes: { '*': { targets: [{ provider: 'openai' }] } } }) });
+    try {
+      await stack.openai.embeddings.create({ model: 'text-embedding-3-small', input: texts });
+      await stack.close(); // flushes the log
+      const db = openUsageDb(dataDir, { readonly: true });
+      const rows = db.prepare('SELECT * FROM usage').all() as UsageRow[];
+      db.close();
+      assert.equal(rows.length, 1);
+      const [row] = rows;
+      assert.deepEqual([row!.surface, row!.route, row!.provider, row!.model, row!.key_id, row!.status], ['openai', 'text-embedding-3-small', 'openai', 'text-embedding-3-small', 'k1', 200]);
+      assert.ok(row!.input_tokens! > 0);
+      assert.equal(row!.output_tokens, 0);
+      // text-embedding-3-small lists at $0.02 per million input tokens.
+      assert.ok(Math.abs(row!.cost_usd! - (row!.input_tokens! * 0.02) / 1e6) < 1e-12);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
