@@ -72,7 +72,8 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
     const url = req.url ?? '/';
     return serveAdmin(gw, req, exchange.res, path, new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''));
   }
-  authenticate(gw, req, exchange, query);
+  // `?key=` is Gemini's way only: elsewhere a key in the URL is not asked for.
+  authenticate(gw, req, exchange, exchange.surface === 'gemini' ? query : '');
   if (exchange.surface === 'gemini') return serveGemini(gw, exchange, method, path, query);
   const limit = gw.config.server.max_body_bytes;
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {

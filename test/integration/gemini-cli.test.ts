@@ -66,6 +66,15 @@ describe('Gemini CLI through spillway onto an Anthropic provider', () => {
   });
   after(() => stack.close());
 
+  it('gateway keys are taken as x-goog-api-key or ?key=; a missing one is 401 UNAUTHENTICATED in Google\'s shape', async () => {
+    const list = (query: string, headers: Record<string, string> = {}) => fetch(`${stack.gateway.url}/v1beta/models${query}`, { headers });
+    assert.equal((await list(`?key=${GATEWAY_KEY}`)).status, 200);
+    assert.equal((await list('', { 'x-goog-api-key': GATEWAY_KEY })).status, 200);
+    const refused = await list('');
+    assert.equal(refused.status, 401);
+    assert.equal(((await refused.json()) as { error: { status: string } }).error.status, 'UNAUTHENTICATED');
+  });
+
   it('gemini -p answers, and every call it made went through spillway to the provider', async () => {
     const run = await runGemini(stack.gateway.url, 'Say hello in one short sentence.');
     assert.equal(run.code, 0, `exit ${run.code}\nstdout: ${run.stdout}\nstderr: ${run.stderr.slice(-2000)}`);
