@@ -1,19 +1,22 @@
 /**
  * SKU-500 across three replicas: 500 requests fired at once with the official Anthropic SDK,
  * round robin over three spillway processes that share one redis-server, through two keys, with
- * per-minute and per-second enforcement. Prints successes, upstream 429s and the makespan against
- * the least time the keys' limits allow. The simulator runs in a process of its own, as a provider
- * would: beside the load generator it would read requests only when 500 clients let it.
+ * buckets holding the whole minute, one second of it, or a tenth of it. Prints successes, upstream
+ * 429s and the makespan against the least time the keys' limits allow. The simulator runs in a
+ * process of its own, as a provider would: beside the load generator it would read requests only
+ * when 500 clients let it.
  *
  *   npm run bench:replicas        (needs redis-server)
+ *   npm run bench:replicas -- --scenario tenth --runs 5     (see sku-args.ts)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS, SKU_SCENARIOS } from '../src/sim/burst.js';
+import { minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS } from '../src/sim/burst.js';
 import type { SimKey } from '../src/sim/index.js';
 import { redisBinary, startRedis } from '../test/support/redis.js';
 import { fireAcross, replicaConfig, spawnGateway, spawnSimulator } from '../test/support/replicas.js';
+import { skuArgs } from './sku-args.js';
 
 const COUNT = Number(process.env.SKU_COUNT ?? 500);
 const REPLICAS = Number(process.env.REPLICAS ?? 3);
@@ -23,11 +26,12 @@ if (!redisBinary) {
   process.exit(1);
 }
 
+const { scenarios, runs } = skuArgs();
 const rows: Array<Record<string, string | number>> = [];
-for (const { window, rpm } of SKU_SCENARIOS) {
+for (const { name, window, bucket, rpm } of scenarios.flatMap((s) => Array<typeof s>(runs).fill(s))) {
   const keys: SimKey[] = [1, 2].map((n) => ({ id: `k${n}`, key: `sk-sim-${n}`, limits: { rpm, itpm: 2_000_000, otpm: 400_000 } }));
   const redis = await startRedis();
-  const sim = await spawnSimulator({ keys, window, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
+  const sim = await spawnSimulator({ keys, window, bucket, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
   const dataDir = mkdtempSync(join(tmpdir(), 'spillway-bench-'));
   const gateways = await Promise.all(Array.from({ length: REPLICAS }, () => spawnGateway(replicaConfig(sim.url, keys, redis.url, dataDir))));
   try {
@@ -36,9 +40,9 @@ for (const { window, rpm } of SKU_SCENARIOS) {
       COUNT,
     );
     const stats = (await sim.stats()).total;
-    const minimum = minimumMakespanMs(keys, window, { ok: COUNT, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + SKU_REQUEST_MS;
+    const minimum = minimumMakespanMs(keys, window, { ok: COUNT, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }, bucket) + SKU_REQUEST_MS;
     rows.push({
-      scenario: `per ${window}, 2 × ${rpm} rpm`,
+      scenario: `${name}, 2 × ${rpm} rpm`,
       replicas: REPLICAS,
       succeeded: result.succeeded,
       failed: result.failed,
@@ -47,7 +51,7 @@ for (const { window, rpm } of SKU_SCENARIOS) {
       'minimum s': (minimum / 1000).toFixed(2),
       'makespan / minimum': result.failed === 0 ? (result.makespanMs / minimum).toFixed(3) : '(incomplete)',
     });
-    console.error(`done: per ${window}`);
+    console.error(`done: ${name}`);
   } finally {
     await Promise.all(gateways.map((g) => g.stop()));
     await sim.stop();

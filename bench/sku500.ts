@@ -1,18 +1,20 @@
 /**
  * SKU-500: 500 requests fired at once with the official Anthropic SDK (default settings) at two
- * keys, sent directly and through spillway, with per-minute and per-second enforcement. Prints
- * successes, upstream 429s and the makespan against the least time the keys' limits allow.
- * The simulator and the gateway run in processes of their own, as a provider and a deployed
- * gateway would; this process is the load.
+ * keys, sent directly and through spillway, with buckets holding the whole minute, one second of
+ * it, or a tenth of it. Prints successes, upstream 429s and the makespan against the least time
+ * the keys' limits allow. The simulator and the gateway run in processes of their own, as a
+ * provider and a deployed gateway would; this process is the load.
  *
  *   npm run bench:sku500
+ *   npm run bench:sku500 -- --scenario tenth --runs 5     (see sku-args.ts)
  */
-import { fireBurst, minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS, SKU_SCENARIOS } from '../src/sim/burst.js';
+import { fireBurst, minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS, type SkuScenario } from '../src/sim/burst.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SimKey, SimWindow } from '../src/sim/index.js';
+import type { SimKey } from '../src/sim/index.js';
 import { spawnGateway, spawnSimulator } from '../test/support/replicas.js';
+import { skuArgs } from './sku-args.js';
 
 const COUNT = Number(process.env.SKU_COUNT ?? 500);
 
@@ -27,9 +29,9 @@ interface Row {
   minimum: number;
 }
 
-async function run(window: SimWindow, rpm: number, viaSpillway: boolean): Promise<Row> {
+async function run({ name, window, bucket, rpm }: SkuScenario, viaSpillway: boolean): Promise<Row> {
   const keys: SimKey[] = [1, 2].map((n) => ({ id: `k${n}`, key: `sk-sim-${n}`, limits: { rpm, itpm: 2_000_000, otpm: 400_000 } }));
-  const sim = await spawnSimulator({ keys, window, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
+  const sim = await spawnSimulator({ keys, window, bucket, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
   const dataDir = mkdtempSync(join(tmpdir(), 'spillway-bench-'));
   const gateway = viaSpillway
     ? await spawnGateway({
@@ -48,14 +50,14 @@ async function run(window: SimWindow, rpm: number, viaSpillway: boolean): Promis
     });
     const stats = (await sim.stats()).total;
     return {
-      scenario: `per ${window}, 2 × ${rpm} rpm`,
+      scenario: `${name}, 2 × ${rpm} rpm`,
       path: viaSpillway ? 'spillway' : 'direct',
       succeeded: result.succeeded,
       failed: result.failed,
       upstream: stats.requests,
       upstream429: stats.rateLimited,
       makespan: result.makespanMs,
-      minimum: minimumMakespanMs(keys, window, { ok: COUNT, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + SKU_REQUEST_MS,
+      minimum: minimumMakespanMs(keys, window, { ok: COUNT, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }, bucket) + SKU_REQUEST_MS,
     };
   } finally {
     await gateway?.stop();
@@ -64,10 +66,11 @@ async function run(window: SimWindow, rpm: number, viaSpillway: boolean): Promis
   }
 }
 
+const { scenarios, runs } = skuArgs();
 const rows: Row[] = [];
-for (const { window, rpm } of SKU_SCENARIOS) {
-  for (const via of [false, true]) {
-    const row = await run(window, rpm, via);
+for (const scenario of scenarios) {
+  for (const via of [false, ...Array<boolean>(runs).fill(true)]) {
+    const row = await run(scenario, via);
     rows.push(row);
     console.error(`done: ${row.scenario} ${row.path}`);
   }

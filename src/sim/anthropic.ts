@@ -49,10 +49,10 @@ export const anthropicSurface: Surface = {
   },
 
   rateLimited(ctx: RateLimitContext): ErrorReply {
-    const { refusal, limits, window } = ctx;
+    const { refusal, limits } = ctx;
     const limit = limits[refusal.dimension] ?? 0;
     const { noun, per } = describeDimension(refusal.dimension);
-    const enforced = window === 'second' && per === 'minute' ? ` (enforced per second: at most ${withThousands(Math.max(1, limit / 60))} at once)` : '';
+    const enforced = per === 'minute' && ctx.capacity < limit ? ` (enforced as a bucket of at most ${withThousands(ctx.capacity)} at once)` : '';
     if (refusal.never) {
       const message =
         `This request needs ${withThousands(refusal.requested)} ${noun}, more than your rate limit of ${withThousands(limit)} ` +

@@ -3,7 +3,8 @@
  * the least time the keys' limits allow for it: what the SKU-500 test, benchmark and demo measure.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import type { SimKey, SimKeyStats, SimLatency, SimWindow } from './options.js';
+import { capacityFor } from './limiter.js';
+import type { SimBucketSize, SimKey, SimKeyStats, SimLatency, SimWindow } from './options.js';
 
 /**
  * The SKU-500 setting shared by the benchmarks and `spillway demo`: answers of 40 tokens after
@@ -13,9 +14,18 @@ export const SKU_LATENCY = { ttftMs: 100, tokensPerSecond: 400 } satisfies SimLa
 export const SKU_OUTPUT_TOKENS = 40;
 /** How long one request takes upstream: the least makespan includes the last one. */
 export const SKU_REQUEST_MS = SKU_LATENCY.ttftMs + (SKU_OUTPUT_TOKENS / SKU_LATENCY.tokensPerSecond) * 1000;
-export const SKU_SCENARIOS: ReadonlyArray<{ window: SimWindow; rpm: number }> = [
-  { window: 'minute', rpm: 210 }, // a burst of 2 × 210, then 7/s
-  { window: 'second', rpm: 1800 }, // a burst of 2 × 30, then 60/s
+export interface SkuScenario {
+  /** Chosen with the benchmarks' --scenario. */
+  id: 'minute' | 'second' | 'tenth';
+  name: string;
+  window: SimWindow;
+  bucket?: SimBucketSize;
+  rpm: number;
+}
+export const SKU_SCENARIOS: readonly SkuScenario[] = [
+  { id: 'minute', name: 'per minute', window: 'minute', rpm: 210 }, // a burst of 2 × 210, then 7/s
+  { id: 'second', name: 'per second', window: 'second', rpm: 1800 }, // a burst of 2 × 30, then 60/s
+  { id: 'tenth', name: 'a tenth of the minute', window: 'minute', bucket: { fraction: 0.1 }, rpm: 600 }, // buckets of 2 × 60, then 20/s
 ];
 
 export interface BurstResult {
@@ -74,14 +84,19 @@ export async function fireBurst(options: BurstOptions): Promise<BurstResult> {
  * The least time in which the keys' buckets admit the work that was done upstream: for each limit,
  * what the burst needs beyond the keys' full buckets, divided by their combined refill rate.
  */
-export function minimumMakespanMs(keys: SimKey[], window: SimWindow, work: Pick<SimKeyStats, 'ok' | 'inputTokens' | 'outputTokens'>): number {
+export function minimumMakespanMs(
+  keys: SimKey[],
+  window: SimWindow,
+  work: Pick<SimKeyStats, 'ok' | 'inputTokens' | 'outputTokens'>,
+  bucket?: SimBucketSize,
+): number {
   const demand = { rpm: work.ok, itpm: work.inputTokens, otpm: work.outputTokens, tpm: work.inputTokens + work.outputTokens };
   let longest = 0;
   for (const dimension of ['rpm', 'itpm', 'otpm', 'tpm'] as const) {
     const limits = keys.map((key) => key.limits[dimension]);
     if (limits.some((limit) => limit === undefined)) continue;
     const perMinute = (limits as number[]).reduce((sum, limit) => sum + limit, 0);
-    const burst = window === 'minute' ? perMinute : (limits as number[]).reduce((sum, limit) => sum + Math.max(1, limit / 60), 0);
+    const burst = (limits as number[]).reduce((sum, limit) => sum + capacityFor(dimension, limit, window, bucket), 0);
     longest = Math.max(longest, (Math.max(0, demand[dimension] - burst) / perMinute) * 60_000);
   }
   return longest;

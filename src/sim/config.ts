@@ -6,6 +6,7 @@ import type { SimOptions } from './options.js';
 
 const probability = z.number().min(0).max(1);
 const positive = z.number().positive();
+const perDimension = { rpm: positive.optional(), rpd: positive.optional(), itpm: positive.optional(), otpm: positive.optional(), tpm: positive.optional() };
 
 const schema = z
   .object({
@@ -17,7 +18,7 @@ const schema = z
             id: z.string().min(1),
             key: z.string().min(1),
             limits: z
-              .object({ rpm: positive.optional(), rpd: positive.optional(), itpm: positive.optional(), otpm: positive.optional(), tpm: positive.optional() })
+              .object(perDimension)
               .strict()
               .default({}),
           })
@@ -25,6 +26,7 @@ const schema = z
       )
       .default([]),
     window: z.enum(['minute', 'second']).optional(),
+    bucket: z.object({ fraction: z.number().positive().max(1).optional(), capacity: z.object(perDimension).strict().optional() }).strict().optional(),
     otpm: z.enum(['generated', 'max_tokens']).optional(),
     latency: z.object({ ttft_ms: z.number().min(0).optional(), tokens_per_second: positive.optional() }).strict().optional(),
     output_tokens: z.number().int().positive().optional(),
@@ -79,6 +81,7 @@ export function loadSimConfig(path: string): { options: SimOptions; port?: numbe
   const options: SimOptions = defined({
     keys: c.keys.map((k) => ({ id: k.id, key: k.key, limits: defined(k.limits) })),
     window: c.window,
+    bucket: c.bucket && defined({ fraction: c.bucket.fraction, capacity: c.bucket.capacity && defined(c.bucket.capacity) }),
     otpm: c.otpm,
     latency: c.latency && defined({ ttftMs: c.latency.ttft_ms, tokensPerSecond: c.latency.tokens_per_second }),
     outputTokens: c.output_tokens,

@@ -4,7 +4,7 @@
  * it wait longest (or that it can never fit into).
  */
 import { charge, fullBucket, levelAt, msUntil, type Bucket } from './bucket.js';
-import type { OtpmMode, SimLimits, SimWindow } from './options.js';
+import type { OtpmMode, SimBucketSize, SimLimits, SimWindow } from './options.js';
 
 export type Dimension = 'rpm' | 'rpd' | 'itpm' | 'otpm' | 'tpm';
 export type KeyBuckets = Partial<Record<Dimension, Bucket>>;
@@ -13,33 +13,39 @@ export const DIMENSIONS: readonly Dimension[] = ['rpm', 'rpd', 'itpm', 'otpm', '
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
-/** Bucket size: the per-minute limit, or one second's worth of it when enforced per second. */
-export function capacityFor(dimension: Dimension, limit: number, window: SimWindow): number {
-  if (dimension === 'rpd' || window === 'minute') return limit;
-  return Math.max(1, limit / 60);
+/**
+ * Bucket size: an absolute capacity if `bucket` names one, else a share of the limit: `bucket`'s
+ * fraction, or the window's (the whole minute, or one second's worth when enforced per second).
+ */
+export function capacityFor(dimension: Dimension, limit: number, window: SimWindow, bucket?: SimBucketSize): number {
+  const absolute = bucket?.capacity?.[dimension];
+  if (absolute !== undefined) return Math.min(limit, Math.max(1, absolute));
+  if (dimension === 'rpd') return limit;
+  const fraction = bucket?.fraction ?? (window === 'minute' ? 1 : 1 / 60);
+  return fraction >= 1 ? limit : Math.min(limit, Math.max(1, limit * fraction));
 }
 
 function rateFor(dimension: Dimension, limit: number): number {
   return limit / (dimension === 'rpd' ? DAY_MS : MINUTE_MS);
 }
 
-export function createBuckets(limits: SimLimits, window: SimWindow, now: number): KeyBuckets {
+export function createBuckets(limits: SimLimits, window: SimWindow, now: number, bucket?: SimBucketSize): KeyBuckets {
   const buckets: KeyBuckets = {};
   for (const d of DIMENSIONS) {
     const limit = limits[d];
-    if (limit !== undefined && limit > 0) buckets[d] = fullBucket(capacityFor(d, limit, window), rateFor(d, limit), now);
+    if (limit !== undefined && limit > 0) buckets[d] = fullBucket(capacityFor(d, limit, window, bucket), rateFor(d, limit), now);
   }
   return buckets;
 }
 
-/** Switch the enforcement window in place, keeping each level (clamped to the new capacity). */
-export function applyWindow(buckets: KeyBuckets, limits: SimLimits, window: SimWindow, now: number): void {
+/** Switch the enforcement window or bucket size in place, keeping each level (clamped to the new capacity). */
+export function applyWindow(buckets: KeyBuckets, limits: SimLimits, window: SimWindow, now: number, bucket?: SimBucketSize): void {
   for (const d of DIMENSIONS) {
     const b = buckets[d];
     const limit = limits[d];
     if (!b || limit === undefined) continue;
     const level = levelAt(b, now);
-    b.capacity = capacityFor(d, limit, window);
+    b.capacity = capacityFor(d, limit, window, bucket);
     b.level = Math.min(level, b.capacity);
     b.at = now;
   }

@@ -16,6 +16,17 @@ export interface SimKey {
 }
 
 export type SimWindow = 'minute' | 'second';
+
+/**
+ * How much a key's per-minute buckets hold (the burst), refilled continuously at the per-minute
+ * rate: `fraction` of the limit (1/60 = one second's worth, 1 = the whole minute), or an absolute
+ * `capacity` per dimension (those not named take the fraction). Overrides `window`; rpd always holds
+ * its whole day unless given a capacity. Never more than the limit, never less than one unit.
+ */
+export interface SimBucketSize {
+  fraction?: number;
+  capacity?: SimLimits;
+}
 export type OtpmMode = 'generated' | 'max_tokens';
 
 export interface SimLatency {
@@ -47,6 +58,8 @@ export interface SimOptions {
   keys: SimKey[];
   /** 'second': per-minute limits enforced per second (bucket capacity = limit/60, min 1). Default 'minute'. */
   window?: SimWindow;
+  /** Any bucket size between one second and the whole minute (see SimBucketSize); replaces `window`'s. */
+  bucket?: SimBucketSize;
   /**
    * 'generated' (default): otpm needs a positive level and is charged the generated tokens at the
    * end (it may go negative). 'max_tokens': reserves max_tokens at admission, refunds the unused
@@ -88,6 +101,6 @@ export interface Simulator {
   url: string;
   stats(): SimStats;
   resetStats(): void;
-  setOptions(patch: Partial<Pick<SimOptions, 'faults' | 'latency' | 'outputTokens' | 'window' | 'otpm'>>): void;
+  setOptions(patch: Partial<Pick<SimOptions, 'faults' | 'latency' | 'outputTokens' | 'window' | 'bucket' | 'otpm'>>): void;
   close(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import { levelAt } from './bucket.js';
 import { countGeminiTokens, geminiCall, geminiModel, geminiModelList, geminiModelNotFound, geminiSurface, parseEmbed, parseGenerate, type GeminiMode } from './gemini.js';
 import { ollamaSurface, ollamaTags, parseOllamaChat, parseOllamaEmbed } from './ollama.js';
 import { modelList, modelOne as openaiModel, openaiSurface, parseChat, parseEmbeddings } from './openai.js';
-import type { OtpmMode, SimFaults, SimKey, SimOptions, SimStats, SimWindow, Simulator } from './options.js';
+import type { OtpmMode, SimBucketSize, SimFaults, SimKey, SimOptions, SimStats, SimWindow, Simulator } from './options.js';
 import { seededRandom } from './random.js';
 import { bump, enter, leave, newCounter, resetCounter, snapshot, type Counter } from './stats.js';
 import { isErrorReply, type ErrorReply, type ParseResult, type Surface } from './surface.js';
@@ -57,6 +57,7 @@ function send(res: ServerResponse, reply: ErrorReply, headers: Record<string, st
 
 class Simulation {
   private window: SimWindow;
+  private bucket: SimBucketSize | undefined;
   private otpm: OtpmMode;
   private ttftMs = 0;
   private tokensPerSecond = Infinity;
@@ -72,6 +73,7 @@ class Simulation {
 
   constructor(options: SimOptions) {
     this.window = options.window ?? 'minute';
+    this.bucket = options.bucket;
     this.otpm = options.otpm ?? 'generated';
     this.random = seededRandom(options.seed ?? 1);
     this.patch(options);
@@ -79,13 +81,13 @@ class Simulation {
     for (const key of options.keys) {
       if (this.byId.has(key.id)) throw new Error(`simulator: duplicate key id "${key.id}"`);
       if (this.bySecret.has(key.key)) throw new Error(`simulator: key "${key.id}" reuses the secret of another key`);
-      const state: KeyState = { key, buckets: createBuckets(key.limits, this.window, now), counter: newCounter() };
+      const state: KeyState = { key, buckets: createBuckets(key.limits, this.window, now, this.bucket), counter: newCounter() };
       this.bySecret.set(key.key, state);
       this.byId.set(key.id, state);
     }
   }
 
-  patch(p: Partial<Pick<SimOptions, 'faults' | 'latency' | 'outputTokens' | 'window' | 'otpm'>>): void {
+  patch(p: Partial<Pick<SimOptions, 'faults' | 'latency' | 'outputTokens' | 'window' | 'bucket' | 'otpm'>>): void {
     if (p.faults) this.faults = { ...p.faults };
     if (p.latency) {
       this.ttftMs = Math.max(0, p.latency.ttftMs ?? 0);
@@ -94,10 +96,12 @@ class Simulation {
     }
     if ('outputTokens' in p) this.fixedLength = p.outputTokens !== undefined ? Math.max(1, Math.floor(p.outputTokens)) : undefined;
     if (p.otpm) this.otpm = p.otpm;
-    if (p.window && p.window !== this.window) {
-      this.window = p.window;
+    const resize = (p.window !== undefined && p.window !== this.window) || 'bucket' in p;
+    if (p.window) this.window = p.window;
+    if ('bucket' in p) this.bucket = p.bucket;
+    if (resize) {
       const now = Date.now();
-      for (const s of this.byId.values()) applyWindow(s.buckets, s.key.limits, this.window, now);
+      for (const s of this.byId.values()) applyWindow(s.buckets, s.key.limits, this.window, now, this.bucket);
     }
   }
 

@@ -10,7 +10,7 @@
  * replayed when it returns.
  */
 import type { Limits } from '../config/schema.js';
-import { createBucket, refill } from '../quota/bucket.js';
+import { createBucket, shown } from '../quota/bucket.js';
 import { combinedTokens, KeyPool } from '../quota/pool.js';
 import { MINUTE_MS, periodOf } from '../quota/policy.js';
 import { DEFAULT_REST_POLICY, type RestPolicy } from '../quota/rest.js';
@@ -67,7 +67,7 @@ export function snapshotOfHash(id: string, hash: Record<string, string>, configu
     if (limit === undefined) return;
     const bucket = createBucket(Number(limit), periodOf(dimension), Number(hash[`c${d}`]), Number(hash[`t${d}`]));
     bucket.level = Number(hash[`v${d}`]);
-    dimensions[dimension] = { limit: bucket.limit, capacity: bucket.capacity, remaining: refill(bucket, now) };
+    dimensions[dimension] = { limit: bucket.limit, capacity: bucket.capacity, remaining: shown(bucket, now) };
   });
   const coolingUntil = Number(hash.cool ?? 0);
   const snapshot: KeySnapshot = {

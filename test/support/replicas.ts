@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { burstPrompt, type BurstResult } from '../../src/sim/burst.js';
-import type { SimKey, SimLatency, SimStats, SimWindow } from '../../src/sim/index.js';
+import type { SimBucketSize, SimKey, SimLatency, SimStats, SimWindow } from '../../src/sim/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -54,7 +54,7 @@ async function spawnSpillway(command: 'start' | 'sim', what: string, config: unk
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const listening = new RegExp(`${what} listening on (http://[^\\s]+)`);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start in 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 60 s:\n${output}`)), 60_000);
     const check = () => {
       const match = listening.exec(output);
       if (match) {
@@ -97,6 +97,7 @@ export function spawnGateway(config: ConfigInput): Promise<GatewayProcess> {
 export async function spawnSimulator(options: {
   keys: SimKey[];
   window: SimWindow;
+  bucket?: SimBucketSize;
   latency: SimLatency;
   outputTokens?: number;
   /** As in the simulator's YAML (snake_case). */
@@ -106,6 +107,7 @@ export async function spawnSimulator(options: {
   const config = {
     keys: options.keys,
     window: options.window,
+    bucket: options.bucket,
     latency: { ttft_ms: options.latency.ttftMs, tokens_per_second: options.latency.tokensPerSecond },
     output_tokens: options.outputTokens,
     faults: options.faults,

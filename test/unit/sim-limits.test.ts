@@ -99,6 +99,34 @@ describe('simulator admission', () => {
     assert.ok(!r.ok && r.dimension === 'rpd' && r.waitMs === 43_200_000);
   });
 
+  it('a bucket holds any share of the minute, or an absolute capacity per dimension, and refills at the per-minute rate', () => {
+    const limits = { rpm: 600, itpm: 60_000, rpd: 1000 };
+    const tenth = createBuckets(limits, 'minute', 0, { fraction: 0.1 });
+    assert.equal(tenth.rpm!.capacity, 60);
+    assert.equal(tenth.itpm!.capacity, 6000);
+    assert.equal(tenth.rpd!.capacity, 1000, 'a day holds its whole limit');
+    for (let i = 0; i < 60; i++) assert.equal(admit(tenth, demand, 'generated', 0).ok, true);
+    const r = admit(tenth, demand, 'generated', 0);
+    assert.ok(!r.ok && r.dimension === 'rpm' && r.waitMs === 100, 'one request per 100 ms at 600 rpm');
+    // Absolute capacities override the share, dimension by dimension, never above the limit.
+    const absolute = createBuckets(limits, 'second', 0, { fraction: 0.5, capacity: { rpm: 25, itpm: 1e9 } });
+    assert.equal(absolute.rpm!.capacity, 25);
+    assert.equal(absolute.itpm!.capacity, 60_000);
+  });
+
+  it('the bucket size changes at run time, keeping levels clamped to the new capacity', () => {
+    const limits = { rpm: 600 };
+    const buckets = createBuckets(limits, 'minute', 0);
+    applyWindow(buckets, limits, 'minute', 0, { fraction: 0.25 });
+    assert.equal(buckets.rpm!.capacity, 150);
+    assert.equal(levelAt(buckets.rpm!, 0), 150);
+    applyWindow(buckets, limits, 'minute', 0, { capacity: { rpm: 30 } });
+    assert.equal(levelAt(buckets.rpm!, 0), 30);
+    applyWindow(buckets, limits, 'minute', 0);
+    assert.equal(buckets.rpm!.capacity, 600, 'without a size, the window decides again');
+    assert.equal(levelAt(buckets.rpm!, 60_000), 600);
+  });
+
   it('switching the window keeps levels, clamped to the new capacity', () => {
     const limits = { rpm: 600 };
     const buckets = createBuckets(limits, 'minute', 0);
