@@ -10,6 +10,9 @@ import { startDemoProviders } from './demo.js';
 import { demoTable, runDemo } from './demo-burst.js';
 import { GROUPINGS, usageReport } from './usage.js';
 import type { UsageGrouping } from '../observe/usage-log.js';
+import type { ShadowReport } from '../routing/shadow-report.js';
+import { formatShadowReport } from './shadow-report.js';
+import { callAdmin, canaryPath, DEFAULT_ADMIN_URL, flagPath, type AdminTarget } from './admin-client.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -165,6 +168,56 @@ program
       process.exit(0);
     } catch (error) {
       fail(error);
+    }
+  });
+
+/** The running gateway a lever command talks to. */
+function adminOptions(command: Command): Command {
+  return command
+    .option('-u, --url <url>', 'the gateway (any replica)', process.env.SPILLWAY_URL ?? DEFAULT_ADMIN_URL)
+    .option('-k, --key <key>', 'an admin key (default: $SPILLWAY_ADMIN_KEY)', process.env.SPILLWAY_ADMIN_KEY);
+}
+
+async function lever(target: AdminTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<void> {
+  try {
+    console.log(JSON.stringify(await callAdmin(target, method, path, body), null, 2));
+  } catch (error) {
+    console.error(`spillway: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}
+
+adminOptions(program.command('flag <name> <state>'))
+  .description('flip a kill-switch flag on or off on a running gateway (every replica obeys)')
+  .action((name: string, state: string, options: AdminTarget) => {
+    if (state !== 'on' && state !== 'off') fail(new ConfigError(`flag ${name}: expected "on" or "off", got "${state}"`));
+    return lever(options, 'POST', flagPath(name), { on: state === 'on' });
+  });
+
+adminOptions(program.command('canary <action> <route> [share]'))
+  .description('promote (next step), demote (previous step) or set (a share 0..1) the canary of a route')
+  .action((action: string, route: string, share: string | undefined, options: AdminTarget) => {
+    const value = Number(share);
+    const body = action === 'promote' ? { promote: true } : action === 'demote' ? { demote: true } : action === 'set' && share !== undefined && value >= 0 && value <= 1 ? { share: value } : undefined;
+    if (!body) {
+      fail(new ConfigError(`canary: expected "promote ROUTE", "demote ROUTE" or "set ROUTE SHARE" (SHARE from 0 to 1)`));
+    }
+    return lever(options, 'POST', canaryPath(route), body);
+  });
+
+adminOptions(program.command('shadow').command('report'))
+  .description('the shadow comparison of a route: agreement with its interval, latency and cost side by side, the worst disagreements')
+  .option('-r, --route <route>', 'the route (default: every route)')
+  .option('-s, --since <span>', 'how far back: 7d, 24h, 30m or all', 'all')
+  .option('--json', 'print the report as JSON')
+  .action(async (options: AdminTarget & { route?: string; since: string; json?: boolean }) => {
+    const query = new URLSearchParams({ since: options.since, ...(options.route !== undefined ? { route: options.route } : {}) });
+    try {
+      const report = (await callAdmin(options, 'GET', `/admin/shadow?${query}`)) as ShadowReport;
+      console.log(options.json ? JSON.stringify(report, null, 2) : formatShadowReport(report));
+    } catch (error) {
+      console.error(`spillway: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
     }
   });
 

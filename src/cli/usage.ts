@@ -49,14 +49,7 @@ export function formatSummary(by: UsageGrouping, rows: UsageSummaryRow[]): strin
   return `${TITLES[by]}\n${table(header, body)}`;
 }
 
-/** "7d", "24h", "30m" → ms ago; "all" → everything. */
-export function parseSince(value: string, now: number): number {
-  if (value === 'all') return 0;
-  const match = /^(\d+(?:\.\d+)?)(d|h|m)$/.exec(value.trim());
-  if (!match) throw new Error(`--since: expected a span like 7d, 24h or 30m, or "all"; got "${value}"`);
-  const unit = match[2] === 'd' ? 86_400_000 : match[2] === 'h' ? 3_600_000 : 60_000;
-  return now - Number(match[1]) * unit;
-}
+import { parseSince } from '../observe/span.js';
 
 export interface UsageCommandOptions {
   dataDir: string;

@@ -99,6 +99,52 @@ export const ruleWhenSchema = z
 
 export const ruleSchema = z.object({ when: ruleWhenSchema, target: targetSchema }).strict();
 
+/** Figures of a canary's candidate, compared with its primary's over `window`, that send its share back to 0. */
+export const rollbackSchema = z
+  .object({
+    /** The candidate's error rate may exceed the primary's by at most this much (0.05: five points). */
+    error_rate: z.number().min(0).max(1).optional(),
+    /** The candidate's p95 latency may be at most this many times the primary's. */
+    p95_latency_ratio: z.number().positive().optional(),
+    /** The route's shadow agreement rate may not fall below this. */
+    shadow_agreement_below: z.number().min(0).max(1).optional(),
+    /** Candidate attempts in the window before any figure counts. */
+    min_requests: z.number().int().positive().default(50),
+    window: duration.default(300_000),
+  })
+  .strict();
+
+/** Part of a route's traffic sent to a candidate target instead, stepped up by promotion. */
+export const canarySchema = z
+  .object({
+    target: targetSchema,
+    /** The share at start; promote, demote and set change it at run time (shared across replicas). */
+    share: z.number().min(0).max(1).default(0),
+    steps: z.array(z.number().min(0).max(1)).min(1).default([0.1, 0.3, 0.7, 1]),
+    /** What keeps one side: each tenant (client key), each user (metadata.user_id, user, x-spillway-user) or each request. */
+    by: z.enum(['tenant', 'user', 'request']).default('user'),
+    rollback_when: rollbackSchema.optional(),
+  })
+  .strict();
+
+/** A share of a route's successful requests sent again to a candidate after the client has its answer, and the two answers compared. */
+export const shadowSchema = z
+  .object({
+    target: targetSchema,
+    share: z.number().min(0).max(1).default(0.1),
+  })
+  .strict();
+
+/** A named switch that, while on, sends a route's traffic (every route for "*") to one target only. */
+export const flagSchema = z
+  .object({
+    route: z.string().min(1).default('*'),
+    force: targetSchema,
+    /** The state at start when no one has flipped it (flips are shared across replicas). */
+    on: z.boolean().default(false),
+  })
+  .strict();
+
 export const routeSchema = z
   .object({
     strategy: z.enum(['spill', 'weighted']).default('spill'),
@@ -108,6 +154,8 @@ export const routeSchema = z
     tiers: z.array(tierSchema).default([]),
     /** Evaluated in order before the targets; the first match sends the request to its target. */
     rules: z.array(ruleSchema).default([]),
+    canary: canarySchema.optional(),
+    shadow: shadowSchema.optional(),
   })
   .strict();
 
@@ -230,6 +278,7 @@ export const configSchema = z
       }),
     providers: z.record(z.string(), providerSchema).refine((p) => Object.keys(p).length > 0, 'at least one provider is needed'),
     routes: z.record(z.string(), routeSchema).default({}),
+    flags: z.record(z.string(), flagSchema).default({}),
     queue: z
       .object({
         max_wait: duration.default(120_000),
@@ -291,17 +340,27 @@ export const configSchema = z
         [['fallback'], route.fallback],
         [['tiers'], route.tiers],
         ...route.rules.map((rule, i): [Array<string | number>, Array<{ provider?: string }>] => [['rules', i, 'target'], [rule.target]]),
+        ...(route.canary ? [[['canary', 'target'], [route.canary.target]] as [Array<string | number>, Array<{ provider?: string }>]] : []),
+        ...(route.shadow ? [[['shadow', 'target'], [route.shadow.target]] as [Array<string | number>, Array<{ provider?: string }>]] : []),
       ];
       for (const [list, targets] of lists) {
         targets.forEach((target, i) => {
           if (target.provider !== undefined && !(target.provider in config.providers)) {
             ctx.addIssue({
               code: 'custom',
-              path: ['routes', name, ...list, ...(list[0] === 'rules' ? [] : [i]), 'provider'],
+              path: ['routes', name, ...list, ...(list[0] === 'rules' || list[0] === 'canary' || list[0] === 'shadow' ? [] : [i]), 'provider'],
               message: `unknown provider "${target.provider}" (known: ${Object.keys(config.providers).join(', ')})`,
             });
           }
         });
+      }
+    }
+    for (const [name, flag] of Object.entries(config.flags)) {
+      if (!(flag.force.provider in config.providers)) {
+        ctx.addIssue({ code: 'custom', path: ['flags', name, 'force', 'provider'], message: `unknown provider "${flag.force.provider}" (known: ${Object.keys(config.providers).join(', ')})` });
+      }
+      if (flag.route !== '*' && !(flag.route in config.routes)) {
+        ctx.addIssue({ code: 'custom', path: ['flags', name, 'route'], message: `unknown route "${flag.route}" ("*" for every route)` });
       }
     }
     for (const [name, provider] of Object.entries(config.providers)) {
@@ -328,3 +387,7 @@ export type TargetConfig = z.output<typeof targetSchema>;
 export type TierConfig = z.output<typeof tierSchema>;
 export type RuleConfig = z.output<typeof ruleSchema>;
 export type RuleWhen = z.output<typeof ruleWhenSchema>;
+export type CanaryConfig = z.output<typeof canarySchema>;
+export type ShadowConfig = z.output<typeof shadowSchema>;
+export type FlagConfig = z.output<typeof flagSchema>;
+export type RollbackConfig = z.output<typeof rollbackSchema>;

@@ -32,7 +32,7 @@ export interface AlertInputs {
   recentFallbacks: number;
 }
 
-export type AlertKind = 'rpm_utilisation' | 'daily_utilisation' | 'upstream_429' | 'queue_depth' | 'key_disabled' | 'fallback_rate';
+export type AlertKind = 'rpm_utilisation' | 'daily_utilisation' | 'upstream_429' | 'queue_depth' | 'key_disabled' | 'fallback_rate' | 'flag' | 'canary_rollback';
 
 export interface Condition {
   /** Stable while the condition lasts: kind plus what it is about. */
@@ -192,6 +192,8 @@ export interface AlertMonitorOptions {
 
 export class AlertMonitor {
   private firingNow = new Map<string, Condition>();
+  /** Conditions raised by an action (a flag flipped, a canary rolled back) rather than computed: they last until settled. */
+  private raised = new Map<string, Condition>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly options: AlertMonitorOptions;
   private readonly send: Send;
@@ -210,7 +212,21 @@ export class AlertMonitor {
 
   /** Conditions firing now. */
   firing(): Condition[] {
-    return [...this.firingNow.values()];
+    return [...this.firingNow.values(), ...this.raised.values()];
+  }
+
+  /**
+   * A condition an action caused (a flag flipped, a canary rolled back): it shows until settled,
+   * and is announced when `announce` (only where the action was taken, not on every replica that sees it).
+   */
+  raise(condition: Condition, announce = true): void {
+    this.raised.set(condition.id, condition);
+    if (announce) void this.deliver([{ status: 'firing', condition, at: this.options.clock.now() }]);
+  }
+
+  settle(condition: Condition, announce = true): void {
+    this.raised.delete(condition.id);
+    if (announce) void this.deliver([{ status: 'resolved', condition, at: this.options.clock.now() }]);
   }
 
   /** Evaluates once and delivers what changed; evaluations never overlap. */
@@ -233,6 +249,11 @@ export class AlertMonitor {
     const now = this.options.clock.now();
     const { events, firing } = transition(this.firingNow, activeConditions(await this.options.inputs(now), this.options.thresholds), now);
     this.firingNow = firing;
+    await this.deliver(events);
+    return events;
+  }
+
+  private async deliver(events: AlertEvent[]): Promise<void> {
     for (const event of events) {
       this.options.log?.(`spillway: alert ${event.status}: ${event.condition.summary}`);
     }
@@ -245,6 +266,5 @@ export class AlertMonitor {
         ),
       ),
     );
-    return events;
   }
 }

@@ -98,7 +98,8 @@ export async function serveChatCached(gw: Engine, exchange: RequestContext, chat
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const plan = await planChat(gw, exchange, chat);
   // Held from the plan on, across the lookups too.
-  return holdingPlan(gw, plan, () => serveFromCache(gw, exchange, chat, priority, maxWaitMs, plan));
+  const answer = await holdingPlan(gw, plan, () => serveFromCache(gw, exchange, chat, priority, maxWaitMs, plan));
+  return answer && gw.shadow.follow(gw, exchange, chat, plan, answer);
 }
 
 async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<Answer | undefined> {

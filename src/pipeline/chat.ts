@@ -13,7 +13,9 @@ import type { Demand } from '../quota/types.js';
 import { failureReason, hiddenFromClient, refusedByKey, waitsInAdmission, worthFallingBack } from '../resilience/outcome.js';
 import { decideRetry } from '../resilience/retry.js';
 import { featuresOf } from '../routing/features.js';
-import { findRoute, planRequest, type Candidate } from '../routing/plan.js';
+import { canaryIdentity } from '../routing/canary.js';
+import { findRouteName, planRequest, type Candidate } from '../routing/plan.js';
+import { steerPlan } from '../routing/steer.js';
 import { remainingShare } from '../routing/tiers.js';
 import { weightedOrder } from '../routing/weighted.js';
 import { attempt, type AttemptContext, type AttemptResult, type FailedAttempt } from './dispatch.js';
@@ -22,6 +24,7 @@ import { jsonAnswer, type Answer } from './answer.js';
 import type { RequestContext } from './request-context.js';
 import type { Engine } from './engine.js';
 import type { ChatRequest } from './ingress.js';
+import type { ShadowPlan } from './shadow.js';
 
 /** The output cap assumed when an OpenAI client sets none. */
 const DEFAULT_MAX_TOKENS = 4096;
@@ -37,6 +40,8 @@ export interface TargetPlan {
   strategy: 'spill' | 'weighted';
   primary: Target[];
   fallback: Target[];
+  /** The route's shadow, when it has one and no flag overrides the route. */
+  shadow?: ShadowPlan;
 }
 
 /** What planning reads of a request: a chat request, or an embedding request seen the same way. */
@@ -48,8 +53,9 @@ export type Dispatch = (ctx: AttemptContext) => Promise<AttemptResult>;
 export async function resolvePlan(gw: Engine, exchange: RequestContext, chat: Routable, demandOf: (model: string) => Demand): Promise<TargetPlan> {
   // One config snapshot per request: a reload swaps gw.config for the next requests only.
   const { config, providers } = gw;
-  const route = findRoute(config.routes, chat.model);
-  if (!route) {
+  const routeName = findRouteName(config.routes, chat.model);
+  const route = routeName === undefined ? undefined : config.routes[routeName];
+  if (routeName === undefined || !route) {
     throw new GatewayError('not_found', `model: no route for model "${chat.model}" (configure it under routes, or add a "*" route)`, {
       param: 'model',
     });
@@ -63,21 +69,38 @@ export async function resolvePlan(gw: Engine, exchange: RequestContext, chat: Ro
   const shares = new Map<string, number>();
   const tiered = route.tiers.length > 0 && route.targets[0] ? providers.get(route.targets[0].provider) : undefined;
   if (tiered) shares.set(tiered.name, remainingShare(await tiered.pool.snapshot(now), now));
-  const plan = planRequest(route, chat.model, { features, remainingShare: (name) => shares.get(name) ?? 1 });
+  const planned = planRequest(route, chat.model, { features, remainingShare: (name) => shares.get(name) ?? 1 });
+  const canaryShare = route.canary ? gw.traffic.canaryShare(routeName) : 0;
+  const steering = steerPlan(planned, {
+    routeName,
+    model: chat.model,
+    flags: config.flags,
+    flagOn: (name) => gw.traffic.flagOn(name),
+    canary: route.canary,
+    canaryShare,
+    point: route.canary && canaryShare > 0 ? await gw.traffic.pointFor(routeName, canaryIdentity(route.canary.by, chat.body, exchange.req.headers, exchange.owner)) : 1,
+  });
+  const { plan } = steering;
   if (plan.rule) exchange.trace.route = plan.rule;
   if (plan.tier) exchange.trace.route = `tier ${plan.tier.model} (${Math.round(plan.tier.remaining * 100)}% left)`;
+  if (steering.flag) exchange.trace.route = `flag ${steering.flag}`;
+  if (steering.canary) exchange.trace.route = `canary ${steering.canary}`;
   const toTarget = (candidate: Candidate): Target => {
     const provider = providers.get(candidate.provider);
     if (!provider) throw new GatewayError('invalid_request', `model "${chat.model}" routes to unknown provider "${candidate.provider}"`);
     return { provider, model: candidate.model, fallback: candidate.fallback };
   };
   const primary = plan.primary.map(toTarget);
+  const shadow: Pick<TargetPlan, 'shadow'> =
+    route.shadow && !steering.flag
+      ? { shadow: { route: routeName, share: route.shadow.share, target: toTarget({ provider: route.shadow.target.provider, model: route.shadow.target.model ?? chat.model, fallback: false }) } }
+      : {};
   if (plan.strategy === 'weighted' && primary.length > 1) {
     const hasRoom = await Promise.all(primary.map(async (target) => (await target.provider.pool.waitTime(demandOf(target.model), now)) === 0));
     const order = weightedOrder(plan.primary.map((c) => c.weight ?? 1), hasRoom, Math.random);
-    return { strategy: plan.strategy, primary: order.map((i) => primary[i]!), fallback: plan.fallback.map(toTarget) };
+    return { strategy: plan.strategy, primary: order.map((i) => primary[i]!), fallback: plan.fallback.map(toTarget), ...shadow };
   }
-  return { strategy: plan.strategy, primary, fallback: plan.fallback.map(toTarget) };
+  return { strategy: plan.strategy, primary, fallback: plan.fallback.map(toTarget), ...shadow };
 }
 
 /**

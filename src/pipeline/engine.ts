@@ -7,6 +7,8 @@ import type { UpstreamClient } from '../providers/upstream.js';
 import type { TokenEstimator } from '../quota/estimate.js';
 import type { AdmissionQueue } from '../quota/queue.js';
 import type { RetryBudget } from '../resilience/budget.js';
+import type { TrafficControl } from '../routing/traffic-control.js';
+import type { ShadowRecorder } from './shadow.js';
 
 /**
  * The shared state the request path runs on, built once from config: the HTTP server's Gateway
@@ -24,6 +26,10 @@ export interface Engine {
   upstream: UpstreamClient;
   cache: AnswerCache;
   observer: Observer;
+  /** Run-time flags and canary shares (shared across replicas with Redis). */
+  traffic: TrafficControl;
+  /** Sends shadow copies after the answers and keeps the scored pairs. */
+  shadow: ShadowRecorder;
   /** Told when a provider refused a key and this request took it out of service, so its probe may start. */
   prober: { rested(provider: Provider, keyId: string): void };
   log(message: string): void;

@@ -20,11 +20,16 @@ function matches(pattern: string, model: string): boolean {
   return regex.test(model);
 }
 
-/** The route for a model: an exact name first, then patterns in config order, "*" last. */
-export function findRoute(routes: Record<string, RouteConfig>, model: string): RouteConfig | undefined {
-  if (Object.hasOwn(routes, model)) return routes[model];
+/** The name of the route for a model: an exact name first, then patterns in config order, "*" last. */
+export function findRouteName(routes: Record<string, RouteConfig>, model: string): string | undefined {
+  if (Object.hasOwn(routes, model)) return model;
   const patterns = Object.keys(routes).filter((name) => name.includes('*') && name !== '*');
-  const name = patterns.find((pattern) => matches(pattern, model)) ?? (Object.hasOwn(routes, '*') ? '*' : undefined);
+  return patterns.find((pattern) => matches(pattern, model)) ?? (Object.hasOwn(routes, '*') ? '*' : undefined);
+}
+
+/** The route for a model (findRouteName). */
+export function findRoute(routes: Record<string, RouteConfig>, model: string): RouteConfig | undefined {
+  const name = findRouteName(routes, model);
   return name === undefined ? undefined : routes[name];
 }
 

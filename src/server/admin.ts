@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { findKey } from '../config/client-keys.js';
+import { isTrafficPath, serveTraffic } from './admin-traffic.js';
 import type { Gateway } from './gateway.js';
 
 const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
@@ -22,7 +23,7 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 const FEED_INTERVAL_MS = 1_000;
 
 export function isAdminPath(path: string): boolean {
-  return path === '/' || path === '/metrics' || path === '/admin/state' || path === '/admin/events' || path in ASSETS;
+  return path === '/' || path === '/metrics' || path === '/admin/state' || path === '/admin/events' || path in ASSETS || isTrafficPath(path);
 }
 
 const fileCache = new Map<string, Buffer>();
@@ -65,7 +66,7 @@ const LOGIN_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><
 <h1>spillway</h1><p>This dashboard needs an admin key.</p><input type="password" name="key" placeholder="admin key" autofocus>
 <button type="submit">Open dashboard</button></form></body></html>`;
 
-export async function serveAdmin(gw: Gateway, req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+export async function serveAdmin(gw: Gateway, req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, method = 'GET'): Promise<void> {
   const asset = ASSETS[path];
   if (asset) return send(res, 200, asset.type, webFile(asset.file), { 'cache-control': 'no-cache' });
   if (!authorized(gw, req, query)) {
@@ -73,6 +74,7 @@ export async function serveAdmin(gw: Gateway, req: IncomingMessage, res: ServerR
     const body = JSON.stringify({ error: { type: 'authentication_error', message: 'an admin key is needed: send it as x-api-key, Authorization: Bearer, or ?key=' } });
     return send(res, 401, 'application/json', body, { 'www-authenticate': 'Bearer realm="spillway admin"' });
   }
+  if (isTrafficPath(path)) return serveTraffic(gw, req, res, method, path, query);
   const { observability } = gw;
   switch (path) {
     case '/':

@@ -19,6 +19,15 @@ import { AdmissionQueue } from '../quota/queue.js';
 import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
 import { RedisBatchStore } from '../batch/redis-store.js';
+import { MemorySwitches } from '../routing/switches.js';
+import { TrafficControl } from '../routing/traffic-control.js';
+import { RedisSwitches } from '../store/redis-switches.js';
+import { MemoryCanaryPoints } from '../routing/canary-points.js';
+import { RedisCanaryPoints } from '../store/redis-canary-points.js';
+import { ShadowRecorder } from '../pipeline/shadow.js';
+import { SqliteShadowPairs } from '../store/sqlite-shadow.js';
+import { CanaryWatch } from '../routing/canary-watch.js';
+import type { Observer } from '../observe/observer.js';
 import { capConnectionsPerClient } from './client-connections.js';
 import { KeyProber } from './key-prober.js';
 import { handleRequest } from './routes.js';
@@ -72,7 +81,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
       : {},
   );
   const upstream = new UpstreamClient();
-  const gateway: Omit<Gateway, 'observability' | 'observer' | 'prober'> = {
+  const gateway: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'traffic' | 'shadow'> = {
     config,
     lifecycle,
     get providers() {
@@ -90,11 +99,44 @@ export function createGateway(config: Config, log: (message: string) => void): G
   const observability = createObservability(config, viewOf(gateway), { log });
   const prober = new KeyProber({ providers: () => gateway.providers.values(), upstream, observer: observability.observer, log }, config.key_rest.first_probe);
   prober.start();
-  return Object.assign(gateway, { observer: observability.observer, observability, prober });
+  const traffic = new TrafficControl(
+    store ? new RedisSwitches(store) : new MemorySwitches(),
+    store ? new RedisCanaryPoints(store) : new MemoryCanaryPoints(),
+    () => gateway.config,
+    observability.alerts,
+    log,
+  );
+  const shadow = new ShadowRecorder(() => new SqliteShadowPairs(config.data_dir));
+  const watch = new CanaryWatch(() => gateway.config, traffic, throttled((route, since) => shadow.agreement(route, since)), log);
+  const observer: Observer = {
+    ...observability.observer,
+    upstream(record) {
+      observability.observer.upstream(record);
+      try {
+        watch.upstream(record);
+      } catch (error) {
+        log(`spillway: canary watch failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+  };
+  return Object.assign(gateway, { observer, observability, prober, traffic, shadow });
+}
+
+/** The shadow agreement of a route, read from the pairs at most once a second. */
+function throttled(read: (route: string, since: number) => { pairs: number; rate: number | undefined }): typeof read {
+  const last = new Map<string, { at: number; value: ReturnType<typeof read> }>();
+  return (route, since) => {
+    const now = Date.now();
+    const known = last.get(route);
+    if (known && now - known.at < 1_000) return known.value;
+    const value = read(route, since);
+    last.set(route, { at: now, value });
+    return value;
+  };
 }
 
 /** What metrics, alerts and the dashboard read: the gateway's providers as they are now, after any reload. */
-function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober'>): GatewayView {
+function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'traffic' | 'shadow'>): GatewayView {
   return {
     pools: (now) => Promise.all([...gw.providers.values()].map(async (provider) => ({ provider: provider.name, keys: await provider.pool.snapshot(now) }))),
     queueDepth: () => gw.queue.depth,
@@ -155,12 +197,15 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
     host,
     gateway,
     async close() {
+      // Shadow copies in flight are let go first: they use the upstream client and the providers.
+      await gateway.shadow.close();
       await gateway.batches?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.upstream.close();
       await gateway.lifecycle.close();
       await gateway.cache.close();
+      await gateway.traffic.close();
       await gateway.redis?.release();
       gateway.observability.close();
       gateway.prober.close();

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheStatus, RequestRecord } from '../observe/observer.js';
 import { isAdminPath, serveAdmin } from './admin.js';
+import { isTrafficPath } from './admin-traffic.js';
 import { answerHeaders } from '../pipeline/answer-headers.js';
 import { BATCHES_PATH, serveBatches } from './batches.js';
 import { writeAnswer } from './answer-writer.js';
@@ -68,9 +69,9 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
     return sendJson(exchange, ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'no provider key in service' }));
   }
   // The dashboard and /metrics have keys of their own (admin.keys), checked in admin.ts.
-  if (method === 'GET' && isAdminPath(path)) {
+  if ((method === 'GET' && isAdminPath(path)) || (method === 'POST' && isTrafficPath(path))) {
     const url = req.url ?? '/';
-    return serveAdmin(gw, req, exchange.res, path, new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''));
+    return serveAdmin(gw, req, exchange.res, path, new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''), method);
   }
   // `?key=` is Gemini's way only: elsewhere a key in the URL is not asked for.
   authenticate(gw, req, exchange, exchange.surface === 'gemini' ? query : '');

@@ -1,0 +1,34 @@
+/** `spillway shadow report`: the shadow report of GET /admin/shadow, as text for a terminal. */
+import type { ShadowReport } from '../routing/shadow-report.js';
+
+const pct = (share: number | undefined) => (share === undefined ? '–' : `${(share * 100).toFixed(1)}%`);
+const ms = (value: number) => `${Math.round(value)} ms`;
+const usd = (value: number) => `$${value.toFixed(6)}`;
+const signed = (text: string, value: number) => (value >= 0 ? `+${text}` : text);
+
+export function formatShadowReport(report: ShadowReport): string {
+  const where = report.route === undefined ? 'every route' : `route ${report.route}`;
+  if (report.pairs === 0) return `No shadow pairs for ${where} yet.`;
+  const lines = [
+    `Shadow pairs for ${where}: ${report.pairs}`,
+    `  agreement       ${pct(report.agreement)} (${report.agreed}/${report.pairs}; 95% interval ${pct(report.interval?.[0])} – ${pct(report.interval?.[1])})`,
+    `  exact matches   ${report.exactMatches}/${report.pairs}`,
+    `  mean similarity ${pct(report.meanSimilarity)}`,
+    `  same tool calls ${report.sameToolCalls}/${report.pairs}`,
+  ];
+  if (report.latency) {
+    lines.push(`  latency         primary ${ms(report.latency.primaryMeanMs)}, candidate ${ms(report.latency.candidateMeanMs)} (${signed(ms(report.latency.deltaMs), report.latency.deltaMs)})`);
+  }
+  if (report.cost) {
+    lines.push(`  cost            primary ${usd(report.cost.primaryUsd)}, candidate ${usd(report.cost.candidateUsd)} (${signed(usd(report.cost.deltaUsd), report.cost.deltaUsd)})`);
+  }
+  if (report.worst.length > 0) {
+    lines.push('', 'Worst disagreements:');
+    for (const pair of report.worst) {
+      lines.push(`  ${pair.requestId}  similarity ${pct(pair.score.similarity)}${pair.score.sameTools ? '' : ', different tool calls'}${pair.score.sameJsonShape === false ? ', different JSON shape' : ''}`);
+      lines.push(`    ${pair.primary.provider}/${pair.primary.model}: ${JSON.stringify(pair.primary.text.slice(0, 120))}`);
+      lines.push(`    ${pair.candidate.provider}/${pair.candidate.model}: ${JSON.stringify(pair.candidate.text.slice(0, 120))}`);
+    }
+  }
+  return lines.join('\n');
+}
