@@ -48,9 +48,22 @@ export interface ChatCompletion extends Record<string, unknown> {
   usage?: Record<string, unknown> | null;
 }
 
-export type CacheEntry =
+/** An embedding answer, surface-neutral: the vectors in input order and the tokens they were counted as. */
+export interface EmbeddingAnswer extends Record<string, unknown> {
+  model: string;
+  vectors: number[][];
+  inputTokens: number;
+}
+
+export type ChatCacheEntry =
   | { surface: 'anthropic'; message: AnthropicMessage; createdAt: number; bytes: number }
   | { surface: 'openai'; message: ChatCompletion; createdAt: number; bytes: number };
+
+export type CacheEntry = ChatCacheEntry | { surface: 'embedding'; message: EmbeddingAnswer; createdAt: number; bytes: number };
+
+export function embeddingEntry(message: EmbeddingAnswer, now: number): CacheEntry {
+  return { surface: 'embedding', message, createdAt: now, bytes: measure(message) };
+}
 
 /** Fixed per-entry cost on top of the JSON text: object headers, the key, map slots. */
 const ENTRY_OVERHEAD_BYTES = 256;

@@ -34,6 +34,10 @@ export const BUILTIN_PRICES: PriceTable = {
   'gpt-4o-mini': { input: 0.15, output: 0.6 },
   o3: { input: 2, output: 8 },
   'o4-mini': { input: 1.1, output: 4.4 },
+  // Embedding models: input only.
+  'text-embedding-3-small': { input: 0.02, output: 0 },
+  'text-embedding-3-large': { input: 0.13, output: 0 },
+  'gemini-embedding-001': { input: 0.15, output: 0 },
 };
 
 /** The built-in table with the config's entries replacing or adding models. */

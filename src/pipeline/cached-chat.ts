@@ -13,7 +13,7 @@
  */
 import type { AnswerCache } from '../cache/answer-cache.js';
 import { replayAnthropic } from '../cache/anthropic-answer.js';
-import type { CacheEntry } from '../cache/entry.js';
+import type { CacheEntry, ChatCacheEntry } from '../cache/entry.js';
 import { codeNormalizer } from '../cache/code-normalizer.js';
 import { exactKey, isCacheable, type KeyInput } from '../cache/key.js';
 import { replayOpenAI } from '../cache/openai-answer.js';
@@ -30,7 +30,7 @@ import type { ChatRequest } from './ingress.js';
 type Directive = 'default' | 'no-cache' | 'no-store';
 
 /** `x-spillway-cache` or `Cache-Control`: no-cache skips the lookup, no-store skips lookup and fill. */
-function directiveOf(headers: RequestContext['req']['headers']): Directive {
+export function directiveOf(headers: RequestContext['req']['headers']): Directive {
   const values = `${headers['x-spillway-cache'] ?? ''},${headers['cache-control'] ?? ''}`.toLowerCase();
   if (values.includes('no-store')) return 'no-store';
   if (values.includes('no-cache')) return 'no-cache';
@@ -41,29 +41,32 @@ function directiveOf(headers: RequestContext['req']['headers']): Directive {
  * Who shares entries with this request: its tenant (a key of server.auth.keys is a tenant of its
  * own), or everyone. No tenant or client can be served, or probe, another's prompts.
  */
-function cacheScope(scope: Config['cache']['scope'], exchange: RequestContext): string {
+export function cacheScope(scope: Config['cache']['scope'], exchange: RequestContext): string {
   if (scope === 'shared') return '';
   return exchange.tenant ? `tenant:${exchange.tenant.name}` : exchange.owner;
 }
 
 /** The targets whose answers may serve this plan's requests (see the module comment). */
-function answeringTargets(plan: TargetPlan): Target[] {
+export function answeringTargets(plan: TargetPlan): Target[] {
   return plan.strategy === 'weighted' ? plan.primary : plan.primary.slice(0, 1);
 }
 
 const targetName = (target: Target): string => `${target.provider.name}/${target.model}`;
 
 /** The routing decision as it enters the key: the answering targets, in a stable order. */
-function planIdentity(answering: Target[]): string {
+export function planIdentity(answering: Target[]): string {
   return [...new Set(answering.map(targetName))].sort().join(',');
 }
 
-function setCacheHeader(exchange: RequestContext, status: CacheStatus): void {
+export function setCacheHeader(exchange: RequestContext, status: CacheStatus): void {
   exchange.spillwayHeaders['x-spillway-cache'] = status;
 }
 
+/** A chat request's key only ever holds a chat answer (embedding keys are made of other material). */
+const chatEntry = (entry: CacheEntry | undefined): ChatCacheEntry | undefined => (entry && entry.surface !== 'embedding' ? entry : undefined);
+
 /** Serve a stored answer in the caller's format: a stream when it asked for one, JSON otherwise. */
-function replay(exchange: RequestContext, chat: ChatRequest, entry: CacheEntry, status: CacheStatus): Answer {
+function replay(exchange: RequestContext, chat: ChatRequest, entry: ChatCacheEntry, status: CacheStatus): Answer {
   setCacheHeader(exchange, status);
   Object.assign(exchange.spillwayHeaders, {
     'x-spillway-provider': 'cache',
@@ -135,10 +138,10 @@ async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRe
   }
 
   if (directive === 'default') {
-    const stored = await cache.exact.get(key);
+    const stored = chatEntry(await cache.exact.get(key));
     if (stored) return replay(exchange, chat, stored, 'hit');
     const similar = cache.semantic ? await cache.semantic.lookup(input, Date.now()) : undefined;
-    const neighbour = similar ? await cache.exact.get(similar.value) : undefined;
+    const neighbour = similar ? chatEntry(await cache.exact.get(similar.value)) : undefined;
     if (neighbour) return replay(exchange, chat, neighbour, 'semantic');
   }
 
@@ -160,7 +163,8 @@ async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRe
   const followed = await Promise.race([ownAnswer, flight.result.then((entry) => ({ entry }), () => ({ entry: undefined }))]);
   if ('answer' in followed) return followed.answer;
   if (exchange.signal.aborted) return undefined;
-  if (followed.entry) return replay(exchange, chat, followed.entry, 'hit');
+  const led = chatEntry(followed.entry);
+  if (led) return replay(exchange, chat, led, 'hit');
   return (await serve(true)).answer;
 }
 

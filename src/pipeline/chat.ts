@@ -18,9 +18,10 @@ import { findRouteName, planRequest, type Candidate } from '../routing/plan.js';
 import { steerPlan } from '../routing/steer.js';
 import { remainingShare } from '../routing/tiers.js';
 import { weightedOrder } from '../routing/weighted.js';
-import { attempt, type FailedAttempt } from './dispatch.js';
+import { attempt, type AttemptContext, type AttemptResult, type FailedAttempt } from './dispatch.js';
 import { GatewayError } from './errors.js';
 import { jsonAnswer, type Answer } from './answer.js';
+import type { Surface } from '../protocol/surface.js';
 import type { RequestContext } from './request-context.js';
 import type { Engine } from './engine.js';
 import type { ChatRequest } from './ingress.js';
@@ -46,7 +47,14 @@ export interface TargetPlan {
   shadow?: ShadowPlan;
 }
 
-async function resolvePlan(gw: Engine, exchange: RequestContext, chat: ChatRequest, demandOf: (model: string) => Demand): Promise<TargetPlan> {
+/** What planning reads of a request: a chat request, or an embedding request seen the same way. */
+/** What a plan is made from: any kind of call, on any surface. */
+export type Routable = Pick<ChatRequest, 'model' | 'body' | 'maxTokens'> & { surface: Surface };
+
+/** Sends one admitted attempt: a chat request (dispatch.ts) or another kind of call on the same admission path. */
+export type Dispatch = (ctx: AttemptContext) => Promise<AttemptResult>;
+
+export async function resolvePlan(gw: Engine, exchange: RequestContext, chat: Routable, demandOf: (model: string) => Demand): Promise<TargetPlan> {
   // One config snapshot per request: a reload swaps gw.config for the next requests only.
   const { config, providers } = gw;
   const routeName = findRouteName(config.routes, chat.model);
@@ -184,30 +192,37 @@ export async function holdingPlan(gw: Engine, plan: TargetPlan, serve: () => Pro
 export async function serveChat(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<Answer | undefined> {
   const demandOf = demandsFor(gw, chat);
   const plan = await resolvePlan(gw, exchange, chat, demandOf);
-  return holdingPlan(gw, plan, () => servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf));
+  return holdingPlan(gw, plan, () => servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, chatDispatch(exchange, chat)));
 }
 
 /** serveChat along a plan already made (planChat) whose providers the caller holds (holdingPlan). */
 export function servePlanned(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<Answer | undefined> {
-  return servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandsFor(gw, chat));
+  return servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandsFor(gw, chat), chatDispatch(exchange, chat));
 }
 
-/** servePlan within the tenant's budget: held before admission, settled when the answer's usage is known. */
-async function servePlan(
+const chatDispatch = (exchange: RequestContext, chat: ChatRequest): Dispatch => (ctx) => attempt(exchange, chat, ctx);
+
+/**
+ * Admit, dispatch and retry along a plan (whose providers the caller holds) until an answer or a
+ * refusal: the loop every kind of call shares; `dispatch` sends one admitted attempt. Within the
+ * tenant's budget: held before admission, settled when the answer's usage is known.
+ */
+export async function servePlan(
   gw: Engine,
   exchange: RequestContext,
-  chat: ChatRequest,
+  chat: { model: string; stream: boolean },
   priority: Priority,
   maxWaitMs: number,
   plan: TargetPlan,
   demandOf: (model: string) => Demand,
+  dispatch: Dispatch,
 ): Promise<Answer | undefined> {
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const first = plan.primary[0] ?? plan.fallback[0];
   const settleSpend = first && holdBudget(gw, exchange, first.model, demandOf(first.model));
-  if (!settleSpend) return servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, undefined);
+  if (!settleSpend) return servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, dispatch, undefined);
   try {
-    const answer = await servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, settleSpend);
+    const answer = await servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, dispatch, settleSpend);
     // A served answer settled itself with its usage first (registered earlier); a relayed failure costs nothing.
     if (answer) void answer.usage.then(() => settleSpend(undefined), () => settleSpend(undefined));
     else settleSpend(undefined);
@@ -221,11 +236,12 @@ async function servePlan(
 async function servePlanWithin(
   gw: Engine,
   exchange: RequestContext,
-  chat: ChatRequest,
+  chat: { model: string; stream: boolean },
   priority: Priority,
   maxWaitMs: number,
   plan: TargetPlan,
   demandOf: (model: string) => Demand,
+  dispatch: Dispatch,
   settleSpend: SettleSpend | undefined,
 ): Promise<Answer | undefined> {
   const started = Date.now();
@@ -257,7 +273,7 @@ async function servePlanWithin(
     if (ceiling) Object.assign(exchange.spillwayHeaders, headroomHeaders(exchange.surface, ceiling.headroom(Date.now()), Date.now()));
 
     const estimatedInput = demands[admitted.candidateIndex]!.inputTokens;
-    const result = await attempt(exchange, chat, {
+    const result = await dispatch({
       upstream: gw.upstream,
       provider: target.provider,
       model: target.model,

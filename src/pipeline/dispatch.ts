@@ -63,12 +63,12 @@ function relayedHeaders(headers: Record<string, string | string[] | undefined>):
 }
 
 /** A wait known only from the body (Gemini's RetryInfo) still reaches the client as `retry-after`. */
-function withRetryAfter(headers: Record<string, string>, retryAfterMs: number | undefined): Record<string, string> {
+export function withRetryAfter(headers: Record<string, string>, retryAfterMs: number | undefined): Record<string, string> {
   if (retryAfterMs === undefined || headers['retry-after'] !== undefined) return headers;
   return { ...headers, 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
 }
 
-function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+export function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -302,7 +302,7 @@ function streamAnswer(
 }
 
 /** Does to the key what the answer means for it (resilience/outcome.ts). */
-function applyKeyEffect(ctx: AttemptContext, effect: KeyEffect, now: number): void {
+export function applyKeyEffect(ctx: AttemptContext, effect: KeyEffect, now: number): void {
   if (effect.kind === 'cool-down') ctx.provider.pool.coolDown(ctx.reservation.keyId, effect.until);
   else if (effect.kind === 'rest') restKey(ctx, effect.reason, now);
 }

@@ -1,11 +1,12 @@
 /**
  * Errors spillway itself gives, in the caller's own API shape: Anthropic error JSON on Anthropic
- * paths, OpenAI error JSON on OpenAI paths.
+ * paths, OpenAI error JSON on OpenAI paths, google.rpc.Status on Gemini paths.
  */
 import type { AnthropicErrorType } from '../protocol/anthropic.js';
 import type { Fault } from '../protocol/invalid.js';
 import type { Surface } from '../protocol/surface.js';
 import { openAIShapeOf } from '../protocol/anthropic-errors.js';
+import { googleError } from '../surfaces/gemini/answer.js';
 
 
 /** The kinds of error spillway gives; each maps to one status and one type per surface. */
@@ -77,22 +78,29 @@ export function errorResponse(surface: Surface, error: GatewayError, requestId: 
     headers['retry-after'] = String(Math.max(1, Math.ceil(wait / 1000)));
     headers['retry-after-ms'] = String(Math.ceil(wait + Math.min(wait * 0.1, 250) + 50));
   }
-  const body =
-    surface === 'anthropic'
-      ? { type: 'error', error: { type: entry.type, message: error.message }, request_id: requestId }
-      : { error: { message: error.message, ...openAIShapeOf(entry.type), param: error.extra.param ?? null, ...(error.extra.code ? { code: error.extra.code } : {}) } };
-  return { status: entry.status, headers, body: JSON.stringify(body) };
+  return { status: entry.status, headers, body: JSON.stringify(errorBodies[surface](error, entry.type, requestId)) };
 }
 
-/** Each surface's error event after the first byte, from the error's Anthropic type and message. */
-const STREAM_ERROR_EVENT: Record<Surface, (type: AnthropicErrorType, message: string) => string> = {
-  anthropic: (type, message) => `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`,
-  openai: (type, message) => `data: ${JSON.stringify({ error: { message, ...openAIShapeOf(type), param: null } })}\n\n`,
-  // The stream's own `error` event (a native passthrough cut short; translated streams end with response.failed themselves).
-  responses: (type, message) => `event: error\ndata: ${JSON.stringify({ type: 'error', code: openAIShapeOf(type).code ?? 'server_error', message, param: null })}\n\n`,
+/** Each surface's error body for one of spillway's own errors. */
+const openAIErrorBody = (error: GatewayError, type: AnthropicErrorType) => ({
+  error: { message: error.message, ...openAIShapeOf(type), param: error.extra.param ?? null, ...(error.extra.code ? { code: error.extra.code } : {}) },
+});
+const errorBodies: Record<Surface, (error: GatewayError, type: AnthropicErrorType, requestId: string) => unknown> = {
+  anthropic: (error, type, requestId) => ({ type: 'error', error: { type, message: error.message }, request_id: requestId }),
+  openai: openAIErrorBody,
+  responses: openAIErrorBody,
+  gemini: (error) => googleError(table[error.kind].status, error.message, error.extra.retryAfterMs),
 };
 
 /** A mid-stream failure after the first byte: the surface's own error event. */
 export function streamErrorEvent(surface: Surface, kind: GatewayErrorKind, message: string): string {
-  return STREAM_ERROR_EVENT[surface](table[kind].type, message);
+  return streamErrors[surface](kind, message);
 }
+
+const streamErrors: Record<Surface, (kind: GatewayErrorKind, message: string) => string> = {
+  anthropic: (kind, message) => `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: table[kind].type, message } })}\n\n`,
+  openai: (kind, message) => `data: ${JSON.stringify({ error: { message, ...openAIShapeOf(table[kind].type), param: null } })}\n\n`,
+  // The stream's own `error` event (a native passthrough cut short; translated streams end with response.failed themselves).
+  responses: (kind, message) => `event: error\ndata: ${JSON.stringify({ type: 'error', code: openAIShapeOf(table[kind].type).code ?? 'server_error', message, param: null })}\n\n`,
+  gemini: (kind, message) => `data: ${JSON.stringify(googleError(table[kind].status, message))}\n\n`,
+};

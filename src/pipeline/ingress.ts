@@ -93,6 +93,16 @@ export function parseChatRequest(surface: ChatSurface, raw: Buffer): ChatRequest
   return { surface, model: body.model as string, stream: body.stream === true, maxTokens, body, raw };
 }
 
+/** A JSON body read by a surface's own parser, its faults worded as that surface's provider words them. */
+export function parseBody<T>(surface: Surface, raw: Buffer, parse: (body: Record<string, unknown>) => T): T {
+  const body = parseJsonObject(surface, raw);
+  try {
+    return parse(body);
+  } catch (error) {
+    throw asGatewayError(error);
+  }
+}
+
 /** count_tokens takes what Messages takes, less max_tokens. */
 export function parseCountTokensRequest(raw: Buffer): Record<string, unknown> {
   const body = parseJsonObject('anthropic', raw);

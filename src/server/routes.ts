@@ -18,37 +18,46 @@ import { GatewayError } from '../pipeline/errors.js';
 import type { Surface } from '../protocol/surface.js';
 import { sendError, sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
-import { maxWaitOf, parseChatRequest, parseCountTokensRequest, priorityOf } from '../pipeline/ingress.js';
+import { serveEmbedding } from '../pipeline/embeddings.js';
+import { maxWaitOf, parseBody, parseChatRequest, parseCountTokensRequest, priorityOf } from '../pipeline/ingress.js';
+import { openAIEmbeddingCall } from '../surfaces/openai-embeddings/codec.js';
 import { listModels, countTokens } from './models.js';
 import { readJsonBody } from './request-body.js';
 import { serveResponses } from '../pipeline/responses.js';
 import { RESPONSES_PATH, serveKeptResponses } from './responses.js';
+import { isGeminiPath, serveGemini } from './gemini.js';
 
 const requestIdPrefix = `req_spw_${randomBytes(6).toString('hex')}`;
 let requestCounter = 0;
 
-/** Anthropic paths answer in Anthropic's shape, OpenAI paths in OpenAI's; shared paths decide by header. */
-function surfaceOf(path: string, req: IncomingMessage): Surface {
+/** Anthropic paths answer in Anthropic's shape, OpenAI paths in OpenAI's, Gemini paths in Google's; shared paths decide by header. */
+function surfaceOf(path: string, query: string, req: IncomingMessage): Surface {
   if (path === '/v1/chat/completions') return 'openai';
   if (path === RESPONSES_PATH || path.startsWith(`${RESPONSES_PATH}/`)) return 'responses';
+  if (isGeminiPath(path, req.headers, query)) return 'gemini';
   if (path.startsWith('/v1/messages')) return 'anthropic';
   return req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
 }
 
-function clientCredential(req: IncomingMessage): string | undefined {
-  const apiKey = req.headers['x-api-key'];
-  if (typeof apiKey === 'string' && apiKey !== '') return apiKey;
+/** The client's key: `x-api-key`, `Authorization: Bearer`, or Gemini's `x-goog-api-key` and `?key=`. */
+function clientCredential(req: IncomingMessage, query: string): string | undefined {
+  for (const name of ['x-api-key', 'x-goog-api-key']) {
+    const apiKey = req.headers[name];
+    if (typeof apiKey === 'string' && apiKey !== '') return apiKey;
+  }
+  const key = new URLSearchParams(query).get('key');
+  if (key) return key;
   const authorization = req.headers.authorization;
   if (authorization?.startsWith('Bearer ')) return authorization.slice(7).trim();
   return undefined;
 }
 
 /** Open mode (no client keys) leaves the exchange's owner at '' and its tenant unset: everyone is the same client. */
-function authenticate(gw: Gateway, req: IncomingMessage, exchange: Exchange): void {
+function authenticate(gw: Gateway, req: IncomingMessage, exchange: Exchange, query: string): void {
   if (gw.tenants.open) return;
-  const credential = clientCredential(req);
+  const credential = clientCredential(req, query);
   if (credential === undefined) {
-    throw new GatewayError('authentication', 'missing API key: send one of the gateway keys as x-api-key or Authorization: Bearer');
+    throw new GatewayError('authentication', 'missing API key: send one of the gateway keys as x-api-key, Authorization: Bearer or (Gemini) x-goog-api-key');
   }
   const found = gw.tenants.identify(credential);
   if (!found) throw new GatewayError('authentication', 'invalid API key');
@@ -67,7 +76,7 @@ function checkModel(exchange: Exchange, model: string): void {
   }
 }
 
-async function route(gw: Gateway, exchange: Exchange, method: string, path: string): Promise<void> {
+async function route(gw: Gateway, exchange: Exchange, method: string, path: string, query: string): Promise<void> {
   const { req } = exchange;
   if (method === 'GET' && path === '/healthz') return sendJson(exchange, 200, '{"status":"ok"}');
   if (method === 'GET' && path === '/readyz') {
@@ -80,7 +89,9 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
     return serveAdmin(gw, req, exchange.res, path, new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''), method);
   }
   if (path === ADMIN_KEYS_PATH || path.startsWith(`${ADMIN_KEYS_PATH}/`)) return serveAdminKeys(gw, exchange, method, path);
-  authenticate(gw, req, exchange);
+  // `?key=` is Gemini's way only: elsewhere a key in the URL is not asked for.
+  authenticate(gw, req, exchange, exchange.surface === 'gemini' ? query : '');
+  if (exchange.surface === 'gemini') return serveGemini(gw, exchange, method, path, query);
   const limit = gw.config.server.max_body_bytes;
   const maxWait = () => tenantMaxWait(exchange.tenant, maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
   const priority = () => priorityOf(req.headers, exchange.tenant?.priority);
@@ -98,6 +109,12 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
       return;
     }
     return serveKeptResponses(gw, exchange, method, path);
+  }
+  if (method === 'POST' && path === '/v1/embeddings') {
+    const call = parseBody('openai', await readJsonBody(req, limit), openAIEmbeddingCall);
+    const answer = await serveEmbedding(gw, exchange, call, priority(), maxWait());
+    if (answer) await writeAnswer(exchange, answer);
+    return;
   }
   if (method === 'POST' && path === '/v1/messages/count_tokens') {
     return countTokens(gw, exchange, parseCountTokensRequest(await readJsonBody(req, limit)));
@@ -127,13 +144,14 @@ export function handleRequest(gw: Gateway, req: IncomingMessage, res: ServerResp
   const url = req.url ?? '/';
   const query = url.indexOf('?');
   const path = query < 0 ? url : url.slice(0, query);
+  const search = query < 0 ? '' : url.slice(query + 1);
   const requestId = `${requestIdPrefix}${(requestCounter++).toString(36)}`;
   const abort = new AbortController();
   const exchange: Exchange = {
     req,
     res,
     requestId,
-    surface: surfaceOf(path, req),
+    surface: surfaceOf(path, search, req),
     owner: '',
     signal: abort.signal,
     spillwayHeaders: answerHeaders(),
@@ -150,7 +168,7 @@ export function handleRequest(gw: Gateway, req: IncomingMessage, res: ServerResp
       gw.log(`spillway: could not record ${requestId}: ${describeError(error)}`);
     }
   });
-  route(gw, exchange, req.method ?? 'GET', path)
+  route(gw, exchange, req.method ?? 'GET', path, search)
     .catch((error: unknown) => answerFailure(gw, exchange, path, error))
     .catch((error: unknown) => {
       // The last resort: the failure could not even be answered. Only this exchange ends, never the process.

@@ -12,7 +12,8 @@ import { composeAnswer, type Answer, type ToolOffer } from './answer.js';
 import { GEMINI_MODELS } from './catalog.js';
 import { retryAfterSeconds, withThousands } from './formats.js';
 import { describeDimension, type Dimension } from './limiter.js';
-import { geminiPrompt } from './prompt.js';
+import { embed } from './embedding.js';
+import { embeddingInputTokens, geminiPrompt } from './prompt.js';
 import { fnv1a } from './random.js';
 import type { ErrorKind, ErrorReply, Frame, ParseResult, RateLimitContext, Reply, ReplyContext, Surface } from './surface.js';
 
@@ -556,7 +557,7 @@ function modelResource(m: (typeof GEMINI_MODELS)[number]): Json {
     description: `${m.displayName} (simulated)`,
     inputTokenLimit: m.inputTokenLimit,
     outputTokenLimit: m.outputTokenLimit,
-    supportedGenerationMethods: ['generateContent', 'countTokens'],
+    supportedGenerationMethods: m.id.includes('embedding') ? ['embedContent', 'batchEmbedContents'] : ['generateContent', 'countTokens'],
     temperature: 1,
     topP: 0.95,
     topK: 64,
@@ -602,4 +603,44 @@ export function geminiCall(path: string): { model: string; method: string } | un
     return undefined;
   }
   return { model, method: rest.slice(colon + 1) };
+}
+
+/** One `EmbedContentRequest`'s text: its content's text parts joined. */
+function embedText(request: unknown, at: string): string | ErrorReply {
+  const content = isObject(request) ? request['content'] : undefined;
+  if (!isObject(content) || !Array.isArray(content['parts'])) return invalid(`Invalid value at '${at}content' (type.googleapis.com/google.ai.generativelanguage.v1beta.Content)`, `${at}content`);
+  return content['parts'].map((part) => (isObject(part) && typeof part['text'] === 'string' ? part['text'] : '')).join('');
+}
+
+function embedDimensions(request: unknown): number {
+  const wanted = isObject(request) ? request['outputDimensionality'] : undefined;
+  return typeof wanted === 'number' && Number.isInteger(wanted) && wanted > 0 && wanted <= 3072 ? wanted : 3072;
+}
+
+/**
+ * `:embedContent` (`{content}` → `{embedding:{values}}`) and `:batchEmbedContents`
+ * (`{requests:[…]}` → `{embeddings:[{values}]}`): the simulator's deterministic vectors.
+ */
+export function parseEmbed(body: Json, model: string, batch: boolean): ParseResult {
+  const requests = batch ? body['requests'] : [body];
+  if (!Array.isArray(requests) || requests.length === 0) return invalid('* BatchEmbedContentsRequest.requests: requests is required.\n', 'requests');
+  if (requests.length > 100) return invalid('* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch\n', 'requests');
+  const texts: string[] = [];
+  for (let i = 0; i < requests.length; i++) {
+    const text = embedText(requests[i], batch ? `requests[${i}].` : '');
+    if (typeof text !== 'string') return text;
+    texts.push(text);
+  }
+  let inputTokens = 0;
+  for (const text of texts) inputTokens += embeddingInputTokens(text);
+  return {
+    model,
+    stream: false,
+    demand: { inputTokens, generates: false, maxTokens: 0 },
+    reply() {
+      const vectors = texts.map((text, i) => ({ values: Array.from(embed(text, embedDimensions(requests[i]))) }));
+      const text = JSON.stringify(batch ? { embeddings: vectors } : { embedding: vectors[0] });
+      return { contentType: 'application/json; charset=UTF-8', frames: [{ text, tokens: 0 }], outputTokens: 0, firstDelta: 0 };
+    },
+  };
 }

@@ -1,7 +1,8 @@
-/** The Ollama surface: /api/chat (NDJSON stream by default) and /api/tags. No auth, no limits. */
+/** The Ollama surface: /api/chat (NDJSON stream by default), /api/embed and /api/tags. No auth, no limits. */
 import { composeAnswer, textPieces, type ToolOffer } from './answer.js';
 import { CREATED_AT_MS, OLLAMA_MODELS } from './catalog.js';
-import { ollamaPrompt } from './prompt.js';
+import { embed } from './embedding.js';
+import { embeddingInputTokens, ollamaPrompt } from './prompt.js';
 import type { ErrorKind, ErrorReply, Frame, ParseResult, Surface } from './surface.js';
 
 type Json = Record<string, unknown>;
@@ -93,4 +94,26 @@ export function ollamaTags(): string {
       details: { format: 'gguf', family: name.split(':')[0], parameter_size: '3.2B', quantization_level: 'Q4_K_M' },
     })),
   });
+}
+
+/** `POST /api/embed {model, input: string | string[], dimensions?}` → `{model, embeddings, prompt_eval_count}`. */
+export function parseOllamaEmbed(body: Json): ParseResult {
+  if (typeof body['model'] !== 'string' || body['model'] === '') return errorReply(400, 'model is required');
+  const input = body['input'];
+  const texts = typeof input === 'string' ? [input] : Array.isArray(input) && input.every((x) => typeof x === 'string') ? (input as string[]) : undefined;
+  if (!texts) return errorReply(400, 'invalid input type');
+  const dimensions = typeof body['dimensions'] === 'number' && body['dimensions'] > 0 ? body['dimensions'] : 768;
+  let inputTokens = 0;
+  for (const text of texts) inputTokens += embeddingInputTokens(text);
+  const model = body['model'];
+  return {
+    model,
+    stream: false,
+    demand: { inputTokens, generates: false, maxTokens: 0 },
+    reply() {
+      const embeddings = texts.map((text) => Array.from(embed(text, dimensions)));
+      const text = JSON.stringify({ model, embeddings, total_duration: 1_000_000, load_duration: 0, prompt_eval_count: inputTokens });
+      return { contentType: 'application/json; charset=utf-8', frames: [{ text, tokens: 0 }], outputTokens: 0, firstDelta: 0 };
+    },
+  };
 }

@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { countTokens, anthropicSurface, modelOne as anthropicModel, modelsPage, parseMessages } from './anthropic.js';
 import { admit, applyWindow, createBuckets, settle, type KeyBuckets } from './limiter.js';
 import { levelAt } from './bucket.js';
-import { countGeminiTokens, geminiCall, geminiModel, geminiModelList, geminiModelNotFound, geminiSurface, parseGenerate, type GeminiMode } from './gemini.js';
-import { ollamaSurface, ollamaTags, parseOllamaChat } from './ollama.js';
+import { countGeminiTokens, geminiCall, geminiModel, geminiModelList, geminiModelNotFound, geminiSurface, parseEmbed, parseGenerate, type GeminiMode } from './gemini.js';
+import { ollamaSurface, ollamaTags, parseOllamaChat, parseOllamaEmbed } from './ollama.js';
 import { modelList, modelOne as openaiModel, openaiSurface, parseChat, parseEmbeddings } from './openai.js';
 import { parseResponses } from './responses.js';
 import type { OtpmMode, SimBucketSize, SimFaults, SimKey, SimOptions, SimStats, SimWindow, Simulator } from './options.js';
@@ -146,6 +146,8 @@ class Simulation {
           return this.inference(openaiSurface, parseEmbeddings, req, res);
         case '/v1/responses':
           return this.inference(openaiSurface, parseResponses, req, res);
+        case '/api/embed':
+          return this.inference(ollamaSurface, parseOllamaEmbed, req, res);
         case '/api/chat':
           return this.inference(ollamaSurface, parseOllamaChat, req, res);
         case '/v1/messages/count_tokens':
@@ -224,6 +226,9 @@ class Simulation {
       // Streaming is SSE with alt=sse, else one JSON array sent a piece at a time.
       const mode: GeminiMode = method === 'generateContent' ? 'unary' : query.get('alt') === 'sse' ? 'sse' : 'array';
       return this.inference(geminiSurface, (body) => parseGenerate(body, model, mode), req, res);
+    }
+    if (method === 'embedContent' || method === 'batchEmbedContents') {
+      return this.inference(geminiSurface, (body) => parseEmbed(body, model, method === 'batchEmbedContents'), req, res);
     }
     if (method === 'countTokens') {
       const requestId = this.nextRequestId();

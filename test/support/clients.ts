@@ -29,6 +29,7 @@ export const loadAnthropic = async (): Promise<typeof import('@anthropic-ai/sdk'
 export const loadOpenAI = async (): Promise<typeof import('openai').default> => (await importClient<typeof import('openai')>('openai')).default;
 export const loadAI = (): Promise<typeof import('ai')> => importClient<typeof import('ai')>('ai');
 export const loadAISDKAnthropic = (): Promise<typeof import('@ai-sdk/anthropic')> => importClient<typeof import('@ai-sdk/anthropic')>('@ai-sdk/anthropic');
+export const loadGenAI = (): Promise<typeof import('@google/genai')> => importClient<typeof import('@google/genai')>('@google/genai');
 export const loadAISDKOpenAI = (): Promise<typeof import('@ai-sdk/openai')> => importClient<typeof import('@ai-sdk/openai')>('@ai-sdk/openai');
 
 export const loadAgents = (): Promise<typeof import('@openai/agents')> => importClient<typeof import('@openai/agents')>('@openai/agents');

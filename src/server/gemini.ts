@@ -1,0 +1,179 @@
+/**
+ * Gemini's API as a client surface (@google/genai, Gemini CLI): `/v1beta|v1/models/{model}:{method}`
+ * for generateContent, streamGenerateContent (SSE with `alt=sse`, else a JSON array), countTokens,
+ * embedContent and batchEmbedContents, and the model list. Requests are translated to the pivot at
+ * this edge and served by the same pipeline as every chat request (quota, routes, cache, metrics);
+ * answers are translated back (src/surfaces/gemini/).
+ */
+import { bodyOf, type Answer } from '../pipeline/answer.js';
+import { serveChatCached } from '../pipeline/cached-chat.js';
+import { serveEmbedding } from '../pipeline/embeddings.js';
+import { GatewayError } from '../pipeline/errors.js';
+import { maxWaitOf, parseBody, priorityOf, type ChatRequest } from '../pipeline/ingress.js';
+import { SseParser } from '../protocol/sse.js';
+import { findRoute } from '../routing/plan.js';
+import type { PivotStreamSink } from '../surfaces/codec.js';
+import { pivotErrorToGemini, PivotToGeminiStream, type GeminiStreamMode } from '../surfaces/gemini/answer.js';
+import { geminiSurface } from '../surfaces/gemini/codec.js';
+import { geminiEmbeddingCall, GeminiRequestFault } from '../surfaces/gemini/embeddings.js';
+import type { PivotAnswer } from '../pivot/index.js';
+import { writeAnswer } from './answer-writer.js';
+import { sendJson, type Exchange } from './exchange.js';
+import type { Gateway } from './gateway.js';
+import { readJsonBody } from './request-body.js';
+
+type Json = Record<string, unknown>;
+
+/** `/v1beta/…` always; `/v1/models…` when the caller speaks Gemini (its key header or `?key=`, or a `:method`). */
+export function isGeminiPath(path: string, headers: Record<string, unknown>, query: string): boolean {
+  if (path.startsWith('/v1beta/')) return true;
+  if (!path.startsWith('/v1/models')) return false;
+  return path.includes(':') || headers['x-goog-api-key'] !== undefined || new URLSearchParams(query).has('key');
+}
+
+/** `/v1beta/models/gemini-2.5-flash:generateContent` → the model and the method (none for a GET of one model). */
+function callOf(path: string): { model: string; method: string | undefined } | undefined {
+  const match = /^\/v1(?:beta)?\/models\/(.+)$/.exec(path);
+  if (!match) return undefined;
+  const rest = match[1]!;
+  const colon = rest.lastIndexOf(':');
+  try {
+    return colon < 0 ? { model: decodeURIComponent(rest), method: undefined } : { model: decodeURIComponent(rest.slice(0, colon)), method: rest.slice(colon + 1) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Gemini's own faults are 400 INVALID_ARGUMENT with the field in the message. */
+function geminiBody(raw: Buffer, read: (body: Json) => Json = (body) => body): Json {
+  return parseBody('gemini', raw, (body) => {
+    try {
+      return read(body);
+    } catch (error) {
+      if (error instanceof GeminiRequestFault) throw new GatewayError('invalid_request', error.message);
+      throw error;
+    }
+  });
+}
+
+function needContents(body: Json): Json {
+  if (!Array.isArray(body.contents) || body.contents.length === 0) throw new GeminiRequestFault('* GenerateContentRequest.contents: contents is not specified');
+  return body;
+}
+
+function retryAfterMs(headers: Answer['headers']): number | undefined {
+  const seconds = Number(headers['retry-after']);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+}
+
+/** A pivot answer (OpenAI chat, whole or streamed, or an error) as Gemini's. */
+async function asGemini(answer: Answer, model: string, mode: GeminiStreamMode | 'unary'): Promise<Answer> {
+  const keep = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => name === 'retry-after' || name.endsWith('request-id')));
+  if (answer.status !== 200) {
+    const text = (await bodyOf(answer)).toString('utf8');
+    return { ...answer, headers: { ...keep, 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(pivotErrorToGemini(answer.status, text, retryAfterMs(answer.headers))) };
+  }
+  const now = Date.now();
+  if (mode === 'unary') {
+    const completion = JSON.parse((await bodyOf(answer)).toString('utf8')) as PivotAnswer;
+    const body = JSON.stringify(geminiSurface.fromPivot(completion, { requestedModel: model, now }));
+    return { ...answer, headers: { ...keep, 'content-type': 'application/json; charset=UTF-8' }, body: Buffer.from(body) };
+  }
+  // The codec streams SSE (`alt=sse`, what the SDK and the CLI ask for); without it Gemini sends one JSON array.
+  const sink = mode === 'sse' ? geminiSurface.streamFromPivot({ requestedModel: model, now, body: {} }) : new PivotToGeminiStream({ model, mode });
+  const contentType = mode === 'sse' ? 'text/event-stream' : 'application/json; charset=UTF-8';
+  return { ...answer, headers: { ...keep, 'content-type': contentType }, body: translatedStream(answer.body, sink) };
+}
+
+async function* translatedStream(body: Answer['body'], stream: PivotStreamSink): AsyncIterable<string> {
+  const parser = new SseParser();
+  for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
+    const out = parser.push(chunk).map((event) => stream.push(event)).join('');
+    if (out.length > 0) yield out;
+  }
+  const tail = parser.end().map((event) => stream.push(event)).join('') + stream.end();
+  if (tail.length > 0) yield tail;
+}
+
+async function generate(gw: Gateway, exchange: Exchange, model: string, mode: GeminiStreamMode | 'unary'): Promise<void> {
+  const { req } = exchange;
+  const body = geminiBody(await readJsonBody(req, gw.config.server.max_body_bytes), needContents);
+  const stream = mode !== 'unary';
+  const { request, dropped } = geminiSurface.toPivot(body, { model });
+  // Gemini names the stream in its URL; the pivot in its body, usage asked for (the answer carries usageMetadata).
+  if (stream) Object.assign(request, { stream: true, stream_options: { include_usage: true } });
+  const chat: ChatRequest = { surface: 'openai', model, stream, maxTokens: request.max_completion_tokens ?? undefined, body: request, raw: Buffer.from(JSON.stringify(request)) };
+  const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+  if (!answer) return;
+  const further = exchange.spillwayHeaders['x-spillway-dropped'];
+  const all = [...dropped, ...(typeof further === 'string' ? further.split(', ') : [])];
+  if (all.length > 0) exchange.spillwayHeaders['x-spillway-dropped'] = [...new Set(all)].join(', ').slice(0, 512);
+  await writeAnswer(exchange, await asGemini(answer, model, mode));
+}
+
+/** countTokens: spillway's estimate of the prompt (the same one admission uses), `{contents}` or `{generateContentRequest}`. */
+async function countTokens(gw: Gateway, exchange: Exchange, model: string): Promise<void> {
+  const body = geminiBody(await readJsonBody(exchange.req, gw.config.server.max_body_bytes));
+  const inner = typeof body.generateContentRequest === 'object' && body.generateContentRequest !== null ? (body.generateContentRequest as Json) : body;
+  const { request } = geminiSurface.toPivot(inner, { model });
+  const totalTokens = gw.estimator.estimateInput(model, request);
+  sendJson(exchange, 200, JSON.stringify({ totalTokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: totalTokens }] }));
+}
+
+async function embed(gw: Gateway, exchange: Exchange, model: string, batch: boolean): Promise<void> {
+  const { req } = exchange;
+  const raw = await readJsonBody(req, gw.config.server.max_body_bytes);
+  let call;
+  try {
+    call = parseBody('gemini', raw, (body) => geminiEmbeddingCall(body, model, batch));
+  } catch (error) {
+    throw error instanceof GeminiRequestFault ? new GatewayError('invalid_request', error.message) : error;
+  }
+  const answer = await serveEmbedding(gw, exchange, call, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+  if (answer) await writeAnswer(exchange, answer);
+}
+
+const GENERATE_METHODS = ['generateContent', 'streamGenerateContent', 'countTokens'];
+
+function modelResource(id: string): Json {
+  const embedding = /embed/i.test(id);
+  return {
+    name: `models/${id}`,
+    version: '001',
+    displayName: id,
+    description: `${id} through spillway`,
+    inputTokenLimit: 1_048_576,
+    outputTokenLimit: embedding ? 1 : 65_536,
+    supportedGenerationMethods: embedding ? ['embedContent', 'batchEmbedContents'] : GENERATE_METHODS,
+  };
+}
+
+/** The models clients may name: the routes' own names (a `*` route serves any other). */
+function listModels(gw: Gateway, exchange: Exchange): void {
+  const models = Object.keys(gw.config.routes).filter((name) => !name.includes('*')).map(modelResource);
+  sendJson(exchange, 200, JSON.stringify({ models }));
+}
+
+export async function serveGemini(gw: Gateway, exchange: Exchange, method: string, path: string, query: string): Promise<void> {
+  if (method === 'GET' && /^\/v1(beta)?\/models\/?$/.test(path)) return listModels(gw, exchange);
+  const call = callOf(path);
+  const model = call?.model.replace(/^models\//, '');
+  if (call && model && method === 'GET' && call.method === undefined) {
+    if (!findRoute(gw.config.routes, model)) throw new GatewayError('not_found', `models/${model} is not found for API version ${path.startsWith('/v1beta') ? 'v1beta' : 'v1'}`);
+    return sendJson(exchange, 200, JSON.stringify(modelResource(model)));
+  }
+  if (call && model && method === 'POST') {
+    switch (call.method) {
+      case 'generateContent':
+        return generate(gw, exchange, model, 'unary');
+      case 'streamGenerateContent':
+        return generate(gw, exchange, model, new URLSearchParams(query).get('alt') === 'sse' ? 'sse' : 'array');
+      case 'countTokens':
+        return countTokens(gw, exchange, model);
+      case 'embedContent':
+      case 'batchEmbedContents':
+        return embed(gw, exchange, model, call.method === 'batchEmbedContents');
+    }
+  }
+  throw new GatewayError('not_found', `${method} ${path} is not a Gemini method spillway serves`);
+}
