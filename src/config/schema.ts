@@ -113,14 +113,20 @@ export const routeSchema = z
 
 export const storeSchema = z
   .object({
-    type: z.enum(['memory', 'redis']).default('memory'),
+    type: z.enum(['memory', 'redis', 'redis-cluster']).default('memory'),
     url: z.string().default('redis://127.0.0.1:6379'),
+    /** redis-cluster: seed nodes (`redis://host:port`); the others are discovered from them. */
+    nodes: z.array(z.string().url()).min(1).optional(),
     /** Key prefix in Redis, so several gateways can share one server. */
     prefix: z.string().default('spillway:'),
     /** How many replicas share the limits; used to split them when Redis is unreachable. */
     replicas: z.number().int().positive().optional(),
   })
-  .strict();
+  .strict()
+  .refine((store) => store.type !== 'redis-cluster' || store.nodes !== undefined, {
+    message: 'store.type redis-cluster needs store.nodes: the cluster\'s seed nodes, e.g. ["redis://10.0.0.1:7000"]',
+    path: ['nodes'],
+  });
 
 /** 1 MiB: a long answer of a few hundred thousand characters, streamed. */
 const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;

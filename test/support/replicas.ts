@@ -21,10 +21,11 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-export function replicaConfig(simUrl: string, keys: SimKey[], redisUrl: string, dataDir: string, prefix = 'spillway-test:'): ConfigInput {
+/** `redis` is one server's URL, or a Redis Cluster's node URLs. */
+export function replicaConfig(simUrl: string, keys: SimKey[], redis: string | string[], dataDir: string, prefix = 'spillway-test:'): ConfigInput {
   return {
     server: { host: '127.0.0.1', port: 0 },
-    store: { type: 'redis', url: redisUrl, prefix },
+    store: typeof redis === 'string' ? { type: 'redis', url: redis, prefix } : { type: 'redis-cluster', nodes: redis, prefix },
     data_dir: dataDir,
     usage: { enabled: false },
     providers: { anthropic: { type: 'anthropic', base_url: simUrl, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
@@ -54,7 +55,7 @@ async function spawnSpillway(command: 'start' | 'sim', what: string, config: unk
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const listening = new RegExp(`${what} listening on (http://[^\\s]+)`);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start in 20 s:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 60 s:\n${output}`)), 60_000);
     const check = () => {
       const match = listening.exec(output);
       if (match) {
