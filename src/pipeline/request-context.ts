@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestRecord } from '../observe/observer.js';
+import type { RequestSpans } from '../observe/tracing.js';
 import type { Surface } from '../protocol/surface.js';
 
 /**
@@ -22,6 +23,8 @@ export interface RequestContext {
   spillwayHeaders: Record<string, string>;
   /** What the observer is told when the request ends; filled in along the way. */
   trace: Partial<RequestRecord> & { startedAt: number };
+  /** Its OpenTelemetry spans, with `telemetry.otlp_endpoint` set. */
+  spans?: RequestSpans;
 }
 
 /** Note the moment the answer's first byte goes out. */

@@ -13,6 +13,7 @@ import { createStore } from '../providers/provider.js';
 import { RedisCacheStore } from '../store/redis-cache.js';
 import { RedisSemanticLog } from '../store/redis-semantic.js';
 import type { RedisStore } from '../store/redis-store.js';
+import { createTracing, type Tracing } from '../observe/tracing.js';
 import { UpstreamClient } from '../providers/upstream.js';
 import { TokenEstimator } from '../quota/estimate.js';
 import { AdmissionQueue } from '../quota/queue.js';
@@ -32,6 +33,8 @@ export interface Gateway extends Engine {
   observability: Observability;
   /** The Redis connection shared by pools, cache and batches, with `store: redis`. */
   redis?: RedisStore;
+  /** OpenTelemetry export of request spans, with `telemetry.otlp_endpoint`. */
+  tracing?: Tracing;
   /** The Message Batches service, when batches.enabled. */
   batches?: BatchService;
   /** Probes keys the providers refused and brings them back. */
@@ -87,6 +90,8 @@ export function createGateway(config: Config, log: (message: string) => void): G
     redis: store,
     log,
   };
+  const tracing = createTracing(config.telemetry);
+  if (tracing) gateway.tracing = tracing;
   const observability = createObservability(config, viewOf(gateway), { log });
   const prober = new KeyProber({ providers: () => gateway.providers.values(), upstream, observer: observability.observer, log }, config.key_rest.first_probe);
   prober.start();
@@ -163,6 +168,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       await gateway.cache.close();
       await gateway.redis?.release();
       gateway.observability.close();
+      await gateway.tracing?.close();
       gateway.prober.close();
     },
   };

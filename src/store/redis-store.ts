@@ -124,10 +124,15 @@ export class RedisStore {
       this.client = new Redis(url, { ...connection, retryStrategy: () => 250, enableAutoPipelining: true, lazyConnect: false });
     }
     this.client.on('error', () => {}); // reported through markDown; ioredis would otherwise print each retry
+    let connected = false;
     this.client.on('close', () => {
-      if (!this.closed) this.markDown(new Error('connection closed'));
+      // A cluster client closes its first connection while it reads the slot map: no outage.
+      if (!this.closed && (connected || !this.clustered)) this.markDown(new Error('connection closed'));
     });
-    this.client.on('ready', () => void this.heartbeat());
+    this.client.on('ready', () => {
+      connected = true;
+      void this.heartbeat();
+    });
     if (this.heartbeatMs > 0) {
       this.timer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
       this.timer.unref();

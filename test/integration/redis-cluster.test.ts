@@ -89,6 +89,7 @@ describe('three replicas sharing a three-node Redis Cluster', { skip: skipWithou
     };
     const workers = Promise.all([0, 1, 2, 3].map(worker));
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    const seen = gateways.map((g) => g.output().length);
     await cluster.stopNode(node);
     await until(() => gateways.every((g) => g.output().includes('for {anthropic} is unreachable')), 'every replica to notice the lost slot');
     const duringOutage = sent;
@@ -102,7 +103,7 @@ describe('three replicas sharing a three-node Redis Cluster', { skip: skipWithou
     assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed`);
     // Per pool: the lost node's slot was the pool's, never the whole store (unless it also held {shared}).
     const sharedNode = await cluster.nodeOf(`${PREFIX}{shared}:replicas`);
-    if (sharedNode !== node) for (const g of gateways) assert.doesNotMatch(g.output(), /Redis Cluster at [^\n]* is unreachable/);
+    if (sharedNode !== node) gateways.forEach((g, i) => assert.doesNotMatch(g.output().slice(seen[i]), /Redis Cluster at [^\n]* is unreachable/));
   });
 });
 
@@ -129,9 +130,14 @@ describe('a pool on a lost cluster node falls back alone', { skip: skipWithoutRe
     try {
       assert.equal((await lostPool.tryReserve(demand, Date.now())).ok, true);
       await cluster.stopNode(lostNode);
+      // Its share starts empty (the others may just have spent the shared buckets) and refills.
       const during = await lostPool.tryReserve(demand, Date.now());
-      assert.equal(during.ok, true, 'the lost pool still admits, on its share');
       assert.equal(lostPool.degraded, true);
+      if (!during.ok) {
+        assert.ok(during.waitMs < 1000, `the lost pool's share refills: wait ${during.waitMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, during.waitMs + 10));
+        assert.equal((await lostPool.tryReserve(demand, Date.now())).ok, true, 'the lost pool admits on its share');
+      }
       const other = await keptPool.tryReserve(demand, Date.now());
       assert.equal(other.ok, true);
       assert.equal(keptPool.degraded, false, 'the other pool still shares through its node');
