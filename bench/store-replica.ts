@@ -26,7 +26,8 @@ export interface ReplicaReport {
 const job = JSON.parse(process.argv[2]!) as ReplicaJob;
 // Limits far above what the store can do: every admission succeeds, so the loop measures the store.
 const limits = { rpm: 1e12, itpm: 1e15, otpm: 1e15 };
-const store = new RedisStore({ ...job.store, replicas: 3, heartbeatMs: 1000, log: (line) => console.error(line) });
+// A generous command timeout: on a loaded machine a slow reply is the figure, not an outage.
+const store = new RedisStore({ ...job.store, replicas: 3, heartbeatMs: 1000, commandTimeoutMs: 5000, log: (line) => console.error(line) });
 const pools = Array.from(
   { length: job.pools },
   (_, p) => new RedisKeyPool(`bench-pool-${p}`, Array.from({ length: job.keysPerPool }, (_, k) => ({ id: `k${k}`, limits })), store),

@@ -103,7 +103,7 @@ describe('three replicas sharing a three-node Redis Cluster', { skip: skipWithou
     assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed`);
     // Per pool: the lost node's slot was the pool's, never the whole store (unless it also held {shared}).
     const sharedNode = await cluster.nodeOf(`${PREFIX}{shared}:replicas`);
-    if (sharedNode !== node) gateways.forEach((g, i) => assert.doesNotMatch(g.output().slice(seen[i]), /Redis Cluster at [^\n]* is unreachable/));
+    if (sharedNode !== node) gateways.forEach((g, i) => assert.doesNotMatch(g.output().slice(seen[i]), /Redis Cluster at [0-9.:, ]+ is unreachable/));
   });
 });
 
@@ -146,8 +146,11 @@ describe('a pool on a lost cluster node falls back alone', { skip: skipWithoutRe
       assert.equal(keptPool.snapshot(Date.now())[0]!.inFlight, 1);
       await cluster.startNode(lostNode);
       await until(() => !lostPool.degraded, 'the lost pool to share again');
-      assert.equal((await lostPool.tryReserve(demand, Date.now())).ok, true);
-      assert.equal(lostPool.degraded, false);
+      // The node came back empty: the shared buckets start empty (as after a restart of one Redis)
+      // and Redis answers the admission, with a finite wait or a reservation.
+      const back = await lostPool.tryReserve(demand, Date.now());
+      assert.ok(back.ok || Number.isFinite(back.waitMs), 'admitted, or told how long to wait');
+      assert.equal(lostPool.degraded, false, 'answered by the returned node, not the local share');
       assert.ok(lines.some((line) => line.includes(`for {${lost}} is unreachable`)), lines.join('\n'));
       assert.ok(!lines.some((line) => line.includes(`{${kept}}`)), lines.join('\n'));
     } finally {
