@@ -123,7 +123,8 @@ describe('a pool on a lost cluster node falls back alone', { skip: skipWithoutRe
     let kept = '';
     for (let i = 1; !kept; i++) if ((await cluster.nodeOf(`p:{provider-${i}}`)) !== lostNode) kept = `provider-${i}`;
     const lines: string[] = [];
-    const store = new RedisStore({ nodes: cluster.urls, prefix: 'p:', replicas: 2, heartbeatMs: 200, log: (line) => lines.push(line) });
+    // A generous timeout: on a loaded machine a slow reply is not the lost node (which refuses at once).
+    const store = new RedisStore({ nodes: cluster.urls, prefix: 'p:', replicas: 2, heartbeatMs: 200, commandTimeoutMs: 3000, log: (line) => lines.push(line) });
     const limits = { rpm: 600 };
     const lostPool = new RedisKeyPool(lost, [{ id: 'k1', limits }], store);
     const keptPool = new RedisKeyPool(kept, [{ id: 'k1', limits }], store);

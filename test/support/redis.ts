@@ -185,11 +185,11 @@ export async function startRedisCluster(size = 3): Promise<RedisClusterServer> {
 /** Until every node answers and says the cluster is ok. */
 async function untilClusterOk(ports: number[]): Promise<void> {
   const cli = redisBinary!.replace(/redis-server$/, 'redis-cli');
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const states = await Promise.all(ports.map((port) => run(cli, ['-p', String(port), 'cluster', 'info']).catch(() => '')));
     if (states.every((info) => info.includes('cluster_state:ok'))) return;
-    if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok in 30 s');
+    if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok in 60 s');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
