@@ -107,6 +107,7 @@ async function measure(setup: string, store: ReplicaJob['store'], ports: number[
   const latencies = reports.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const cycles = reports.flatMap((r) => r.cycles).sort((a, b) => a - b);
   const calls = use.reduce((sum, u) => sum + u.calls, 0);
+  const scriptCalls = use.reduce((sum, u) => sum + u.scriptCalls, 0);
   const scriptUsec = use.reduce((sum, u) => sum + u.scriptUsec, 0);
   const busiest = Math.max(...use.map((u, i) => (u.cpuSeconds - cpuBefore[i]!.cpuSeconds) / seconds));
   return {
@@ -116,7 +117,8 @@ async function measure(setup: string, store: ReplicaJob['store'], ports: number[
     'admit p50 ms': percentile(latencies, 0.5).toFixed(2),
     'admit p99 ms': percentile(latencies, 0.99).toFixed(2),
     'admit+settle p50 ms': percentile(cycles, 0.5).toFixed(2),
-    'round trips / admission': (calls / admissions).toFixed(2),
+    'round trips / admission': (scriptCalls / admissions).toFixed(2),
+    'Redis commands / admission': (calls / admissions).toFixed(1),
     'script µs / admission': (scriptUsec / admissions).toFixed(1),
     'busiest Redis CPU %': Math.round(100 * busiest),
   };
@@ -137,4 +139,4 @@ try {
 }
 console.log(`\nAdmission ceiling: admit + settle against the shared store, no upstream; ${POOLS} pools × 2 keys, ${CONCURRENCY} in flight per replica, ${DURATION_MS / 1000} s each, ${(await import('node:os')).cpus().length} CPUs on this machine\n`);
 console.table(rows);
-console.log('round trips / admission: commands Redis served per admission (reserve + settle + heartbeats); script µs: time inside EVALSHA per admission.');
+console.log('round trips / admission: script calls per admission (reserve + settle, heartbeats); Redis commands: every command Redis ran, those inside the scripts included; script µs: time inside the scripts per admission (Redis INFO commandstats).');
