@@ -196,6 +196,19 @@ export class RedisStore {
    * command's (it would take the key count for a key and mix slots in one pipeline).
    */
   async run(name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
+    try {
+      return await this.evalScript(name, keys, args);
+    } catch (error) {
+      if (!(this.client instanceof Cluster && error instanceof Error && /^(MOVED|ASK) /.test(error.message))) throw error;
+      // An auto-pipelined command can come back with the redirection instead of following it (a
+      // node that returned, a slot that moved): read the slot map again and send it once more.
+      const cluster = this.client;
+      await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+      return this.evalScript(name, keys, args);
+    }
+  }
+
+  private async evalScript(name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
     const { lua, sha } = this.scripts[name];
     try {
       return await this.client.evalsha(sha, keys.length, ...keys, ...args);
