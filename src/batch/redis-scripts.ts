@@ -21,7 +21,8 @@
  *   P batch:<id>:counts  hash final state -> how many
  *
  * The scripts iterate batches, so they build keys from P (ARGV[1]) rather than declaring them in
- * KEYS: like the rest of spillway's Redis state, this assumes one Redis, not a cluster.
+ * KEYS; the one key they declare (P batches:live) routes them. On a Redis Cluster P carries the
+ * hash tag `{shared}` (RedisStore.sharedPrefix), so every key they build is in that one slot.
  */
 import { placeholderResult } from './shape.js';
 

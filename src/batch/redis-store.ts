@@ -76,7 +76,7 @@ export class RedisBatchStore implements BatchStore {
     options: RedisBatchStoreOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    for (const [name, lua] of Object.entries(BATCH_SCRIPTS)) redis.client.defineCommand(name, { numberOfKeys: 0, lua });
+    for (const [name, lua] of Object.entries(BATCH_SCRIPTS)) redis.client.defineCommand(name, { numberOfKeys: 1, lua });
     redis.retain();
   }
 
@@ -85,8 +85,9 @@ export class RedisBatchStore implements BatchStore {
     return this.redis.degraded;
   }
 
+  /** Under the shared prefix: on a cluster, one slot with the heartbeats the requeue script reads. */
   private key(...parts: string[]): string {
-    return this.redis.key(...parts);
+    return this.redis.sharedKey(...parts);
   }
 
   private batchKey(id: string, part?: string): string {
@@ -103,10 +104,13 @@ export class RedisBatchStore implements BatchStore {
     }
   }
 
-  /** Every script takes the prefix and the time first (redis-scripts.ts). */
+  /**
+   * Every script takes the prefix and the time first (redis-scripts.ts). The scripts build their
+   * keys from the prefix; the one key declared routes the call to their slot on a cluster.
+   */
   private script(name: BatchScriptName, now: number, ...args: Array<string | number>): Promise<unknown> {
     const call = (this.redis.client as unknown as Record<string, ScriptCall>)[name]!;
-    return this.call(() => call.call(this.redis.client, this.redis.prefix, now, ...args));
+    return this.call(() => call.call(this.redis.client, this.key('batches', 'live'), this.redis.sharedPrefix, now, ...args));
   }
 
   /** MULTI replies carry per-command errors instead of throwing. */
@@ -206,7 +210,7 @@ export class RedisBatchStore implements BatchStore {
 
   async requeueRunning(): Promise<number> {
     // Compared with heartbeat expiries, which replicas write with their own clocks.
-    return Number(await this.script('spillwayBatchRequeue', this.now(), this.redis.key('replicas')));
+    return Number(await this.script('spillwayBatchRequeue', this.now(), this.redis.sharedKey('replicas')));
   }
 
   async endIdle(now: number): Promise<string[]> {

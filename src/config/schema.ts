@@ -185,14 +185,35 @@ export const routeSchema = z
 
 export const storeSchema = z
   .object({
-    type: z.enum(['memory', 'redis']).default('memory'),
+    type: z.enum(['memory', 'redis', 'redis-cluster']).default('memory'),
     url: z.string().default('redis://127.0.0.1:6379'),
+    /** redis-cluster: seed nodes (`redis://host:port`); the others are discovered from them. */
+    nodes: z.array(z.string().url()).min(1).optional(),
     /** Key prefix in Redis, so several gateways can share one server. */
     prefix: z.string().default('spillway:'),
     /** How many replicas share the limits; used to split them when Redis is unreachable. */
     replicas: z.number().int().positive().optional(),
   })
+  .strict()
+  .refine((store) => store.type !== 'redis-cluster' || store.nodes !== undefined, {
+    message: 'store.type redis-cluster needs store.nodes: the cluster\'s seed nodes, e.g. ["redis://10.0.0.1:7000"]',
+    path: ['nodes'],
+  });
+
+/** OpenTelemetry traces (OTLP over HTTP); off unless otlp_endpoint is set. */
+export const telemetrySchema = z
+  .object({
+    /** The collector, e.g. http://otel-collector:4318 (the /v1/traces path is added when missing). */
+    otlp_endpoint: z.string().url().optional(),
+    /** Share of new traces kept; a client's traceparent decides for the traces it continues. */
+    sample_ratio: z.number().min(0).max(1).default(1),
+    service_name: z.string().min(1).default('spillway'),
+    /** Put prompt text in spans (gen_ai.input.messages). Off: spans carry no prompt or answer text. */
+    capture_content: z.boolean().default(false),
+  })
   .strict();
+
+export type TelemetryConfig = z.infer<typeof telemetrySchema>;
 
 /** 1 MiB: a long answer of a few hundred thousand characters, streamed. */
 const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024;
@@ -341,6 +362,7 @@ export const configSchema = z
     cache: cacheSchema.default(cacheSchema.parse({})),
     alerts: alertsSchema.default(alertsSchema.parse({})),
     usage: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+    telemetry: telemetrySchema.default(telemetrySchema.parse({})),
     /** The Message Batches API served by spillway itself; jobs in <data_dir>/batches.sqlite. */
     batches: z
       .object({

@@ -98,6 +98,7 @@ interface Keeping {
 export async function serveChatCached(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<Answer | undefined> {
   // Answers from cache are requests too: metrics and the usage log count them.
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
+  if (exchange.spans?.captureContent) exchange.spans.set({ 'gen_ai.input.messages': JSON.stringify(chat.body.messages ?? chat.body.input ?? chat.body.contents ?? null) });
   const plan = await planChat(gw, exchange, chat);
   // Held from the plan on, across the lookups too.
   const answer = await holdingPlan(gw, plan, () => serveFromCache(gw, exchange, chat, priority, maxWaitMs, plan));
@@ -138,11 +139,17 @@ async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRe
   }
 
   if (directive === 'default') {
+    const lookedAt = Date.now();
     const stored = chatEntry(await cache.exact.get(key));
+    exchange.spans?.step('spillway.cache.lookup', lookedAt, Date.now(), { 'spillway.cache.kind': 'exact', 'spillway.cache.found': stored !== undefined });
     if (stored) return replay(exchange, chat, stored, 'hit');
-    const similar = cache.semantic ? await cache.semantic.lookup(input, Date.now()) : undefined;
-    const neighbour = similar ? chatEntry(await cache.exact.get(similar.value)) : undefined;
-    if (neighbour) return replay(exchange, chat, neighbour, 'semantic');
+    if (cache.semantic) {
+      const semanticAt = Date.now();
+      const similar = await cache.semantic.lookup(input, semanticAt);
+      const neighbour = similar ? chatEntry(await cache.exact.get(similar.value)) : undefined;
+      exchange.spans?.step('spillway.cache.lookup', semanticAt, Date.now(), { 'spillway.cache.kind': 'semantic', 'spillway.cache.found': neighbour !== undefined });
+      if (neighbour) return replay(exchange, chat, neighbour, 'semantic');
+    }
   }
 
   setCacheHeader(exchange, 'miss');

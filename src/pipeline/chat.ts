@@ -252,6 +252,7 @@ async function servePlanWithin(
   for (;;) {
     const demands = progress.targets.map((target) => demandOf(target.model));
     let admitted;
+    const queuedAt = Date.now();
     try {
       admitted = await gw.queue.admit(
         progress.targets.map((target, i) => ({ pool: admissionOf(target, progress), demand: demands[i]! })),
@@ -267,6 +268,7 @@ async function servePlanWithin(
     }
     progress.queuedMs += admitted.queuedMs;
     progress.attempts += 1;
+    exchange.spans?.step('spillway.queue', queuedAt, Date.now(), { 'spillway.queue_ms': Math.round(admitted.queuedMs) });
     const target = progress.targets[admitted.candidateIndex]!;
     const { reservation } = admitted;
     announce(exchange, progress, target, reservation.keyId);

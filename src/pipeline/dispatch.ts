@@ -110,9 +110,12 @@ function translatedHeaders(headers: Record<string, string | string[] | undefined
  * The request in the provider's protocol. A field translation must read but cannot is the
  * client's fault: a 400 in its own shape and its provider's words, never a crash or a 502.
  */
-function translateRequest(bridge: Bridge, chat: ChatRequest, ctx: AttemptContext): { body: string; dropped: string[] } {
+function translateRequest(exchange: RequestContext, bridge: Bridge, chat: ChatRequest, ctx: AttemptContext): { body: string; dropped: string[] } {
+  const startedAt = Date.now();
   try {
-    return bridge.request(ctx.model, chat.stream);
+    const translated = bridge.request(ctx.model, chat.stream);
+    exchange.spans?.step('spillway.translate', startedAt, Date.now(), { 'spillway.surface': chat.surface, 'spillway.protocol': ctx.provider.adapter.protocol });
+    return translated;
   } catch (error) {
     if (error instanceof InvalidRequest) throw invalidRequest(error.fault);
     ctx.log(`spillway: a request could not be translated for ${ctx.provider.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -133,7 +136,7 @@ function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: Attem
     };
   }
   // Across protocols the client's headers and query (anthropic-beta, ?beta=true) mean nothing upstream.
-  const translated = translateRequest(bridge, chat, ctx);
+  const translated = translateRequest(exchange, bridge, chat, ctx);
   const { body } = translated;
   const dropped = [...new Set([...(chat.dropped ?? []), ...translated.dropped])];
   if (dropped.length > 0) exchange.spillwayHeaders['x-spillway-dropped'] = dropped.join(', ').slice(0, 512);
@@ -163,6 +166,9 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
   };
 
   const sentAt = Date.now();
+  // The key's id names it in the span, never the key.
+  exchange.spans?.set({ 'gen_ai.system': adapter.protocol });
+  const span = exchange.spans?.start(`chat ${ctx.model}`, { 'gen_ai.operation.name': 'chat', 'gen_ai.system': adapter.protocol, 'gen_ai.request.model': ctx.model, 'spillway.provider': provider.name, 'spillway.key_id': reservation.keyId }, sentAt);
   // Reported once the answer is known good (its first byte) or failed: a 200 whose body is cut
   // counts as the failure it was. The latency is to the status line.
   let reported = false;
@@ -172,6 +178,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
     reported = true;
     const latencyMs = (answeredAt ?? Date.now()) - sentAt;
     ctx.observer.upstream({ requestId: exchange.requestId, provider: provider.name, keyId: reservation.keyId, model: ctx.model, status, latencyMs });
+    span?.end(typeof status === 'number' ? { 'http.response.status_code': status } : { 'error.type': status }, typeof status === 'number' && status < 400 ? undefined : String(status));
   };
   const timeoutMs = provider.config.timeout ?? DEFAULT_TIMEOUT_MS;
   // A stream answer outlives this function: its end settles, lets go of the upstream and stops listening for the client.
@@ -182,6 +189,8 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
     const outgoing = upstreamRequest(exchange, chat, ctx, bridge, nativePath);
     const response = await ctx.upstream.send({
       ...outgoing,
+      // The client's trace continues upstream, from this attempt.
+      headers: span ? { ...outgoing.headers, ...span.headers() } : outgoing.headers,
       method: 'POST',
       signal: upstreamAbort.signal,
       timeoutMs,

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestRecord } from '../observe/observer.js';
+import type { RequestSpans } from '../observe/tracing.js';
 import type { Surface } from '../protocol/surface.js';
 import type { Tenant } from '../tenants/tenant.js';
 
@@ -25,6 +26,8 @@ export interface RequestContext {
   spillwayHeaders: Record<string, string>;
   /** What the observer is told when the request ends; filled in along the way. */
   trace: Partial<RequestRecord> & { startedAt: number };
+  /** Its OpenTelemetry spans, with `telemetry.otlp_endpoint` set. */
+  spans?: RequestSpans;
 }
 
 /** Note the moment the answer's first byte goes out. */

@@ -56,8 +56,11 @@ export function createProvider(name: string, config: ProviderConfig, store?: Red
   };
 }
 
-/** The shared-state connection when `store.type` is redis; one per process. */
+/** The shared-state connection when `store.type` is redis or redis-cluster; one per process. */
 export function createStore(config: Config, log: (message: string) => void = () => {}): RedisStore | undefined {
   const { store } = config;
-  return store.type === 'redis' ? new RedisStore({ url: store.url, prefix: store.prefix, replicas: store.replicas, log }) : undefined;
+  const shared = { prefix: store.prefix, log, ...(store.replicas === undefined ? {} : { replicas: store.replicas }) };
+  if (store.type === 'redis') return new RedisStore({ ...shared, url: store.url });
+  if (store.type === 'redis-cluster') return new RedisStore({ ...shared, nodes: store.nodes ?? [] });
+  return undefined;
 }

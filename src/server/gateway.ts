@@ -15,6 +15,7 @@ import { RedisSemanticLog } from '../store/redis-semantic.js';
 import { RedisResponseKeeper } from '../store/responses-redis.js';
 import { SqliteResponseKeeper } from '../store/responses-sqlite.js';
 import type { RedisStore } from '../store/redis-store.js';
+import { createTracing, type Tracing } from '../observe/tracing.js';
 import { UpstreamClient } from '../providers/upstream.js';
 import { TokenEstimator } from '../quota/estimate.js';
 import { AdmissionQueue } from '../quota/queue.js';
@@ -46,6 +47,8 @@ export interface Gateway extends Engine {
   observability: Observability;
   /** The Redis connection shared by pools, cache and batches, with `store: redis`. */
   redis?: RedisStore;
+  /** OpenTelemetry export of request spans, with `telemetry.otlp_endpoint`. */
+  tracing?: Tracing;
   /** The Message Batches service, when batches.enabled. */
   batches?: BatchService;
   /** Probes keys the providers refused and brings them back. */
@@ -107,6 +110,8 @@ export function createGateway(config: Config, log: (message: string) => void): G
   };
   // Runtime tenant keys live beside the other durable data; only tenants from config can have them.
   if (Object.keys(config.tenants).length > 0) gateway.tenants.useStore(new TenantKeyStore(config.data_dir));
+  const tracing = createTracing(config.telemetry);
+  if (tracing) gateway.tracing = tracing;
   const observability = createObservability(config, viewOf(gateway), { log });
   const prober = new KeyProber({ providers: () => gateway.providers.values(), upstream, observer: observability.observer, log }, config.key_rest.first_probe);
   prober.start();
@@ -228,6 +233,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       await gateway.responses.close?.();
       await gateway.redis?.release();
       gateway.observability.close();
+      await gateway.tracing?.close();
       gateway.prober.close();
       gateway.tenants.close();
     },

@@ -157,10 +157,14 @@ export function handleRequest(gw: Gateway, req: IncomingMessage, res: ServerResp
     spillwayHeaders: answerHeaders(),
     trace: { startedAt: Date.now() },
   };
+  // Chat requests are traced (the paths with a model); the rest (health, metrics, the dashboard) are not.
+  const spans = req.method === 'POST' ? gw.tracing?.startRequest(req.headers, `${req.method} ${path}`) : undefined;
+  if (spans) exchange.spans = spans;
   res.on('close', () => {
     // The client is gone when the response closes before it finished.
     if (!res.writableFinished) abort.abort();
     if (exchange.trace.requestedModel === undefined) return;
+    exchange.spans?.end(recordOf(exchange));
     try {
       gw.observer.request(recordOf(exchange));
     } catch (error) {

@@ -43,7 +43,7 @@ export class RedisCacheStore implements CacheStore {
       const value: unknown = JSON.parse(text);
       return isEntry(value) ? value : undefined;
     } catch (error) {
-      if (!(error instanceof SyntaxError)) this.store.markDown(error);
+      if (!(error instanceof SyntaxError)) this.failed(error);
       return undefined;
     }
   }
@@ -53,7 +53,7 @@ export class RedisCacheStore implements CacheStore {
     try {
       await this.store.client.set(this.redisKey(key), JSON.stringify(entry), 'PX', Math.max(1, Math.round(ttlMs)));
     } catch (error) {
-      this.store.markDown(error);
+      this.failed(error);
     }
   }
 
@@ -62,7 +62,7 @@ export class RedisCacheStore implements CacheStore {
     try {
       await this.store.client.del(this.redisKey(key));
     } catch (error) {
-      this.store.markDown(error);
+      this.failed(error);
     }
   }
 
@@ -75,22 +75,33 @@ export class RedisCacheStore implements CacheStore {
   async refreshStats(): Promise<CacheStoreStats> {
     let entries = 0;
     let bytes = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.store.client.scan(cursor, 'MATCH', `${this.redisKey('')}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) {
-        const lengths = await Promise.all(keys.map((k) => this.store.client.strlen(k)));
-        entries += keys.length;
-        bytes += lengths.reduce((sum, n) => sum + n, 0);
-      }
-    } while (cursor !== '0');
+    for (const server of this.store.primaries()) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await server.scan(cursor, 'MATCH', `${this.redisKey('')}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) {
+          const lengths = await Promise.all(keys.map((k) => server.strlen(k)));
+          entries += keys.length;
+          bytes += lengths.reduce((sum, n) => sum + n, 0);
+        }
+      } while (cursor !== '0');
+    }
     this.lastStats = { entries, bytes };
     return this.stats();
   }
 
   async close(): Promise<void> {
     await this.store.release();
+  }
+
+  /**
+   * On one server a failed command means Redis is out of reach. On a cluster the entries spread
+   * over every slot (no tag: each command touches one key), so a lost node is a miss on its share
+   * of them and no reason to stop sharing the rest.
+   */
+  private failed(error: unknown): void {
+    if (!this.store.clustered) this.store.markDown(error);
   }
 
   private redisKey(key: string): string {

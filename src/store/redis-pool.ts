@@ -7,7 +7,9 @@
  *
  * While Redis is out of reach the pool serves from an in-process KeyPool holding this replica's
  * share of each limit (see replica-share.ts); settles for reservations made in Redis are kept and
- * replayed when it returns.
+ * replayed when it returns. Every key of a pool carries the hash tag `{pool id}`, so on a Redis
+ * Cluster one script's keys share a slot, pools spread over the nodes, and a lost node sends only
+ * the pools it held to their local shares.
  */
 import type { Limits } from '../config/schema.js';
 import { createBucket, shown } from '../quota/bucket.js';
@@ -135,18 +137,18 @@ export class RedisKeyPool implements QuotaPool {
     this.restPolicy = options.rest ?? DEFAULT_REST_POLICY;
     store.retain();
     this.unsubscribe = [
-      store.onChange((down) => (down ? this.enterOutage() : this.leaveOutage())),
+      store.onChange((down) => (down ? this.enterOutage() : this.leaveOutage()), id),
       store.onHeartbeat(() => void this.refresh()),
     ];
   }
 
-  /** True while Redis is unreachable and this replica runs on its share of each limit. */
+  /** True while this pool's keys in Redis (its cluster slot) are unreachable and this replica runs on its share of each limit. */
   get degraded(): boolean {
-    return this.store.degraded;
+    return this.store.degradedFor(this.id);
   }
 
   async tryReserve(demand: Demand, now: number, priority: Priority = 'interactive', avoid?: ReadonlySet<string>): Promise<ReserveResult> {
-    if (this.store.degraded) return this.reserveLocally(demand, now, avoid);
+    if (this.store.degradedFor(this.id)) return this.reserveLocally(demand, now, avoid);
     const keys = this.usableKeys(avoid);
     if (keys.length === 0) return { ok: false, waitMs: Infinity };
     const id = `${this.store.replicaId}.${(this.counter++).toString(36)}`;
@@ -155,7 +157,7 @@ export class RedisKeyPool implements QuotaPool {
     try {
       reply = await this.store.run('spillwayReserve', this.allKeys(keys), [now, demand.inputTokens, demand.outputTokens, id, this.ttlMs, 1, batchOf, ...this.keyArgs(keys)]);
     } catch (error) {
-      this.store.markDown(error);
+      this.store.markDown(error, this.id);
       return this.reserveLocally(demand, now, avoid);
     }
     const [ok, value] = reply as [number, string];
@@ -164,7 +166,7 @@ export class RedisKeyPool implements QuotaPool {
   }
 
   async waitTime(demand: Demand, now: number, avoid?: ReadonlySet<string>): Promise<number> {
-    if (this.store.degraded) return this.localPool().waitTime(demand, now, avoid);
+    if (this.store.degradedFor(this.id)) return this.localPool().waitTime(demand, now, avoid);
     const keys = this.usableKeys(avoid);
     if (keys.length === 0) return Infinity;
     try {
@@ -174,14 +176,14 @@ export class RedisKeyPool implements QuotaPool {
       ];
       return value === 'inf' ? Infinity : Number(value);
     } catch (error) {
-      this.store.markDown(error);
+      this.store.markDown(error, this.id);
       return this.localPool().waitTime(demand, now, avoid);
     }
   }
 
   /** Raises this replica's flag on the pool (see INTERACTIVE_FLAG_MS); sent without waiting. */
   interactiveWaiting(now: number): void {
-    if (this.store.degraded || now - this.flaggedAt < RECHECK_MS) return;
+    if (this.store.degradedFor(this.id) || now - this.flaggedAt < RECHECK_MS) return;
     this.flaggedAt = now;
     void this.send(() => this.store.client.set(this.interactiveFlag(), this.store.replicaId, 'PX', INTERACTIVE_FLAG_MS), false);
   }
@@ -202,7 +204,7 @@ export class RedisKeyPool implements QuotaPool {
   observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation, sentAt?: number): Promise<void> {
     const key = this.byId.get(keyId);
     if (!key) return Promise.resolve();
-    if (this.store.degraded || (answered && this.localOf.has(answered))) {
+    if (this.store.degradedFor(this.id) || (answered && this.localOf.has(answered))) {
       this.local?.observe(keyId, shareOfObserved(observed, this.store.replicas), now, answered, sentAt);
       return Promise.resolve();
     }
@@ -242,7 +244,7 @@ export class RedisKeyPool implements QuotaPool {
   /** One replica wins each due probe; while Redis is down each replica probes for its own share. */
   async claimProbe(keyId: string, now: number): Promise<boolean> {
     if (!this.byId.has(keyId)) return false;
-    if (this.store.degraded) return this.localPool().claimProbe(keyId, now);
+    if (this.store.degradedFor(this.id)) return this.localPool().claimProbe(keyId, now);
     const { firstProbeMs, maxProbeMs } = this.restPolicy;
     return (await this.ask(() => this.store.run('spillwayClaimProbe', [this.hashOf(keyId)], [now, firstProbeMs, maxProbeMs]), false)) === 1;
   }
@@ -257,7 +259,7 @@ export class RedisKeyPool implements QuotaPool {
 
   /** The shared state as last read (each heartbeat, or `refresh`), brought up to `now`; the local share while Redis is down. */
   snapshot(now: number): KeySnapshot[] {
-    if (this.store.degraded) return this.localPool().snapshot(now);
+    if (this.store.degradedFor(this.id)) return this.localPool().snapshot(now);
     return this.keys.map((key) => snapshotOfHash(key.id, this.lastRead.get(key.id) ?? {}, key.limits, now));
   }
 
@@ -297,14 +299,14 @@ export class RedisKeyPool implements QuotaPool {
       if (this.deferred.length >= this.maxDeferred) this.deferred.shift();
       this.deferred.push(command);
     };
-    if (this.store.degraded) {
+    if (this.store.degradedFor(this.id)) {
       defer();
       return Promise.resolve();
     }
     return command().then(
       () => undefined,
       (error: unknown) => {
-        this.store.markDown(error);
+        this.store.markDown(error, this.id);
         defer();
       },
     );
@@ -353,10 +355,10 @@ export class RedisKeyPool implements QuotaPool {
     const now = this.store.now();
     for (const key of this.keys) {
       const drain = [now, ...this.limitArgsOf(key.id)];
-      this.store.run('spillwayDrain', [this.hashOf(key.id)], drain).catch((error: unknown) => this.store.markDown(error));
+      this.store.run('spillwayDrain', [this.hashOf(key.id)], drain).catch((error: unknown) => this.store.markDown(error, this.id));
     }
     for (const command of replay) {
-      command().catch((error: unknown) => this.store.markDown(error));
+      command().catch((error: unknown) => this.store.markDown(error, this.id));
     }
     this.local = undefined;
   }

@@ -9,7 +9,7 @@
  * unreachable entries stay local, and the tailer retries, then reads on where it stopped.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { SemanticEntry, SemanticLog } from '../cache/semantic/semantic-log.js';
 import type { RedisStore } from './redis-store.js';
 
@@ -74,7 +74,7 @@ export class RedisSemanticLog implements SemanticLog {
   private readonly store: RedisStore;
   private readonly key: string;
   /** A connection of its own: a blocking read would hold up every command queued behind it. */
-  private readonly reader: Redis;
+  private readonly reader: Redis | Cluster;
   private readonly maxEntries: number;
   private readonly blockMs: number;
   private readonly retryMs: number;
@@ -84,12 +84,12 @@ export class RedisSemanticLog implements SemanticLog {
 
   constructor(store: RedisStore, options: RedisSemanticLogOptions = {}) {
     this.store = store;
-    this.key = store.key('semantic');
+    this.key = store.sharedKey('semantic');
     this.maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.blockMs = options.blockMs ?? DEFAULT_BLOCK_MS;
     this.retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
     this.log = options.log ?? (() => {});
-    this.reader = store.client.duplicate({ commandTimeout: this.blockMs + READ_GRACE_MS });
+    this.reader = store.duplicate(this.blockMs + READ_GRACE_MS);
     this.reader.on('error', () => {}); // failed reads say it, once; ioredis would otherwise print each retry
     store.retain();
   }

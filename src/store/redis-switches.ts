@@ -5,7 +5,7 @@
  * of reach a replica keeps the last state it read.
  */
 import { emptySwitchState, MemorySwitches, type SwitchState } from '../routing/switches.js';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { RedisStore } from './redis-store.js';
 
 const REFRESH_MS = 250;
@@ -34,7 +34,7 @@ export class RedisSwitches extends MemorySwitches {
    * A connection of its own, without auto-pipelining: the poll runs four times a second whatever
    * the load, and must neither wait behind nor be batched with admission scripts.
    */
-  private readonly client: Redis;
+  private readonly client: Redis | Cluster;
   private readonly timer: ReturnType<typeof setInterval>;
   private refreshing: Promise<void> | undefined;
   private closed = false;
@@ -42,7 +42,7 @@ export class RedisSwitches extends MemorySwitches {
   constructor(store: RedisStore) {
     super();
     this.key = store.key('switches');
-    this.client = store.client.duplicate({ enableAutoPipelining: false });
+    this.client = store.client instanceof Cluster ? store.client.duplicate([], { enableAutoPipelining: false }) : store.client.duplicate({ enableAutoPipelining: false });
     this.client.on('error', () => {}); // the shared store reports outages
     this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
     this.timer.unref();

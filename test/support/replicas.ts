@@ -21,10 +21,11 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-export function replicaConfig(simUrl: string, keys: SimKey[], redisUrl: string, dataDir: string, prefix = 'spillway-test:'): ConfigInput {
+/** `redis` is one server's URL, or a Redis Cluster's node URLs. */
+export function replicaConfig(simUrl: string, keys: SimKey[], redis: string | string[], dataDir: string, prefix = 'spillway-test:'): ConfigInput {
   return {
     server: { host: '127.0.0.1', port: 0 },
-    store: { type: 'redis', url: redisUrl, prefix },
+    store: typeof redis === 'string' ? { type: 'redis', url: redis, prefix } : { type: 'redis-cluster', nodes: redis, prefix },
     data_dir: dataDir,
     usage: { enabled: false },
     providers: { anthropic: { type: 'anthropic', base_url: simUrl, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
