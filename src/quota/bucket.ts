@@ -9,13 +9,6 @@ import { DELIVERY_JITTER_MS, EPSILON } from './policy.js';
  * bucket, so it would wait forever. Instead it is admitted when the bucket is *full* and drives the
  * level negative; the debt is repaid by the refill before anything else fits. Over time the
  * admitted rate still equals the limit.
- *
- * Delivery margin: a request reaches the provider up to DELIVERY_JITTER_MS (policy.ts) after it was
- * admitted, so a demand waits until it fits with that much refill to spare. Near a full bucket the
- * spare cannot be in it: while the provider's bucket is full and our requests are on the way, its
- * refill is lost. So ours counts on past `capacity`, up to the margin (`top`): a level above
- * capacity is a full bucket that has stayed full that long (so any refill lost on the way is made
- * up), and a demand of (up to) the whole capacity waits for it. Snapshots show at most `capacity`.
  */
 export interface Bucket {
   limit: number;
@@ -27,24 +20,7 @@ export interface Bucket {
 
 export function createBucket(limit: number, periodMs: number, capacity: number, now: number): Bucket {
   const cap = Math.min(capacity, limit);
-  const bucket = { limit, periodMs, capacity: cap, level: cap, updatedAt: now };
-  bucket.level = top(bucket);
-  return bucket;
-}
-
-/** Refill to spare for the delivery margin (policy.ts). */
-function margin(bucket: Bucket): number {
-  return rate(bucket) * DELIVERY_JITTER_MS;
-}
-
-/** The most the level can be: a full bucket, full for the delivery margin (see above). */
-function top(bucket: Bucket): number {
-  return bucket.capacity + margin(bucket);
-}
-
-/** The level now as the provider would show it: never more than the bucket holds. */
-export function shown(bucket: Bucket, now: number): number {
-  return Math.min(bucket.capacity, refill(bucket, now));
+  return { limit, periodMs, capacity: cap, level: cap, updatedAt: now };
 }
 
 /** Units per ms; 0 for a gauge that never refills by itself (concurrency). */
@@ -57,8 +33,8 @@ export function refill(bucket: Bucket, now: number): number {
   const elapsed = now - bucket.updatedAt;
   if (elapsed > 0) {
     const r = rate(bucket);
-    if (r > 0 && bucket.level < top(bucket)) {
-      bucket.level = Math.min(top(bucket), bucket.level + elapsed * r);
+    if (r > 0 && bucket.level < bucket.capacity) {
+      bucket.level = Math.min(bucket.capacity, bucket.level + elapsed * r);
     }
     bucket.updatedAt = now;
   }
@@ -67,10 +43,10 @@ export function refill(bucket: Bucket, now: number): number {
 
 /**
  * The level that must be present to admit `amount` (see the oversized-demand rule above): with a
- * delivery margin of refill to spare.
+ * delivery margin of refill to spare (policy.ts).
  */
 export function needed(bucket: Bucket, amount: number): number {
-  return Math.min(amount, bucket.capacity) + margin(bucket);
+  return Math.min(amount + rate(bucket) * DELIVERY_JITTER_MS, bucket.capacity);
 }
 
 export function fits(bucket: Bucket, amount: number, now: number): boolean {
@@ -85,26 +61,20 @@ export function waitFor(bucket: Bucket, amount: number, now: number): number {
   return r > 0 ? Math.ceil(missing / r) : Infinity;
 }
 
-/** What the level had past capacity (time spent full) goes with it: the provider's bucket is no longer full. */
 export function take(bucket: Bucket, amount: number, now: number): void {
-  bucket.level = Math.min(refill(bucket, now), bucket.capacity) - amount;
+  refill(bucket, now);
+  bucket.level -= amount;
 }
 
-/** Returns unused units (a negative amount takes more: the estimate was too low). Never above the top. */
+/** Returns unused units (a negative amount takes more: the estimate was too low). Never above capacity. */
 export function giveBack(bucket: Bucket, amount: number, now: number): void {
   refill(bucket, now);
-  bucket.level = Math.min(top(bucket), bucket.level + amount);
+  bucket.level = Math.min(bucket.capacity, bucket.level + amount);
 }
 
 /** A level known to be at least `floor` (a bound from what the provider cannot have done). */
 export function raiseTo(bucket: Bucket, floor: number, now: number): void {
   if (refill(bucket, now) < floor) bucket.level = Math.min(bucket.capacity, floor);
-}
-
-/** Sets the level from the provider's figures (never above a full bucket). */
-export function setLevel(bucket: Bucket, level: number, now: number): void {
-  refill(bucket, now);
-  bucket.level = Math.min(bucket.capacity, level);
 }
 
 /** Share of the limit left after taking `amount`: the pool prefers the key where this is largest. */

@@ -3,7 +3,7 @@
  * assembled, a retry hint found, and how long a refused key rests. Each provider's own header
  * dialect lives in its folder (src/providers/<type>/limits.ts).
  */
-import type { Demand, Observed, ObservedLimits } from './types.js';
+import type { Observed, ObservedLimits } from './types.js';
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
@@ -74,24 +74,8 @@ export function retryDelayFromHeaders(headers: HeaderBag, now: number): number |
 }
 
 /**
- * A 429 whose headers show a bucket (limit and remaining) with too little left for the request:
- * the refusal is explained, the pool has set that bucket's level from these figures, and its
- * refill says when waiting requests may go, one at a time as it refills, with no rest on top
- * (a whole-second retry-after would hold them all back, then release them together).
- */
-export function shownShort(observedLimits: ObservedLimits, demand: Demand): boolean {
-  const short = (o: Observed | undefined, needed: number) => o?.limit !== undefined && o.remaining !== undefined && o.remaining < needed;
-  return (
-    short(observedLimits.requests, 1) ||
-    short(observedLimits.inputTokens, demand.inputTokens) ||
-    short(observedLimits.outputTokens, Math.max(1, demand.outputTokens)) ||
-    short(observedLimits.tokens, demand.inputTokens + demand.outputTokens)
-  );
-}
-
-/**
- * How long a key should rest after an upstream 429 its headers do not explain (see shownShort):
- * the server's retry hint, else the time until an exhausted bucket is full again, else `fallbackMs`.
+ * How long a key should rest after an upstream 429: the server's retry hint, else the time until
+ * an exhausted bucket is full again, else `fallbackMs`.
  */
 export function cooldownMs(observedLimits: ObservedLimits, fallbackMs = 1000): number {
   if (observedLimits.retryAfterMs !== undefined) return observedLimits.retryAfterMs;

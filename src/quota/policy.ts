@@ -9,12 +9,10 @@ export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
 
 /**
- * A request reaches the provider up to this long after it was admitted (the quota policy's one
- * timing assumption; test/unit/quota-no-overshoot.test.ts), and not always in the order it was
- * admitted; admitting exactly at the edge of the bucket would then overshoot the provider's own
- * bucket. So a demand waits until it fits with this much refill to spare (a whole-bucket demand:
- * until the bucket has been full this long), and requests admitted this close together may reach
- * the provider in either order.
+ * A request reaches the provider some milliseconds after it was admitted, and not always in the
+ * order it was admitted; admitting exactly at the edge of the bucket would then overshoot the
+ * provider's own bucket. So a demand waits until it fits with this much refill to spare, and an
+ * answer is taken to have reached the provider up to this much after its request was sent.
  */
 export const DELIVERY_JITTER_MS = 100;
 

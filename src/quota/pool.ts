@@ -5,7 +5,7 @@
  */
 import type { Limits } from '../config/schema.js';
 import { claimProbe, DEFAULT_REST_POLICY, startRest, type Rest, type RestPolicy } from './rest.js';
-import { type Bucket, createBucket, fits, giveBack, headroomAfter, rate, raiseTo, refill, setLevel, shown, take, waitFor } from './bucket.js';
+import { type Bucket, createBucket, fits, giveBack, headroomAfter, rate, raiseTo, refill, take, waitFor } from './bucket.js';
 import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, MINUTE_MS, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS, WINDOW_ARRIVAL_MS } from './policy.js';
 import { allowanceOf, correct, createWindowLog, record, arrivedBy, windowHeadroom, windowWait, type WindowEntry, type WindowLog, type WindowShape } from './window.js';
 import {
@@ -40,7 +40,7 @@ interface KeyState {
   /** Dimensions whose last correction counted doubtful requests as unseen (see settle); a bitmask. */
   doubted: number;
   predictionMisses: number;
-  /** Admission time of the newest request whose answer or settle has been seen (see Answer.fresh). */
+  /** Admission time of the request whose answer last corrected the key (see Answer.fresh). */
   seen: number;
   /** The provider's window, if it counts per window rather than refilling (window.ts). */
   window: WindowLog | undefined;
@@ -58,15 +58,16 @@ interface Answer {
   /** The answered reservation, while in flight: `remaining` includes it at its real size. */
   counted: Reservation | undefined;
   /**
-   * No other request admitted after, or up to a delivery margin before, the answered one has been
-   * answered or settled yet: all of those are still in flight and counted as unseen, so this is the
-   * newest word on the key and may raise the level. Otherwise one of them may have reached the
-   * provider after the answered one and left (or been answered) since, uncounted in `remaining`
-   * and no longer in flight: such an answer may only lower the level.
+   * The answered request was admitted no earlier than the one that last corrected the key, so this
+   * is the newest word on the key and may raise the level. Answers arrive out of order: an older
+   * one arriving late may only lower it, or it would hand back capacity already used.
    */
   fresh: boolean;
-  /** ms since the answered request was sent (admitted, if unknown): see creditedRefill. */
-  sinceSentMs: number;
+  /**
+   * How long the provider has surely refilled since `remaining` was true (fresh answers only): since
+   * the request was sent (admitted, if unknown), less the delivery margin it may have spent on the way.
+   */
+  refilledMs: number;
   /** When the answered request was admitted (-Infinity if unknown). */
   admittedAt: number;
   /**
@@ -139,18 +140,6 @@ export function combinedTokens(observed: ObservedLimits): Observed | undefined {
   const output = observed.outputTokens?.limit;
   if (input === undefined || output === undefined) return tokens;
   return tokens.limit !== undefined && tokens.limit < input + output ? tokens : undefined;
-}
-
-/**
- * The refill the provider surely had since an answered request reached it, `sinceSentMs` after it
- * was sent: none for the first half of the bucket's length (or the delivery margin, if longer),
- * since the request may have spent that on the way (an overloaded provider reads requests late).
- * Any answer, fresh or not. What is not credited stays in the provider's bucket, at most half of
- * it, so its refill is never lost to a full bucket; a long answer still gets the rest.
- */
-function creditedRefill(bucket: Bucket, sinceSentMs: number): number {
-  const r = rate(bucket);
-  return r > 0 ? r * Math.max(0, sinceSentMs - Math.max(DELIVERY_JITTER_MS, bucket.capacity / r / 2)) : 0;
 }
 
 function configuredLimit(limits: Limits, dimension: number): number | undefined {
@@ -247,7 +236,6 @@ export class KeyPool implements QuotaPool {
     const mask = key?.inFlight.get(reservation);
     if (!key || mask === undefined) return; // unknown or already settled
     key.inFlight.delete(reservation);
-    if (usage) key.seen = Math.max(key.seen, reservation.at);
     const demand = reservation.demand;
     const entry = key.windowed.get(reservation);
     if (entry) {
@@ -282,8 +270,7 @@ export class KeyPool implements QuotaPool {
 
   /**
    * Corrects a key from an answer's headers (see Answer): the level becomes `remaining`, plus the
-   * refill since, minus what is in flight that the provider had not seen yet. After a 429 that is the refusing bucket's own
-   * figure too, so waiting requests go out as it refills rather than together.
+   * refill since, minus what is in flight that the provider had not seen yet.
    * The burst capacity grows to the largest `remaining` seen: if it never exceeds limit/60, the
    * provider enforces per second and the capacity stays there.
    * `answered`: the reservation whose answer carried these headers, if known. The provider has
@@ -294,11 +281,11 @@ export class KeyPool implements QuotaPool {
     const key = this.byId.get(keyId);
     if (!key) return;
     key.learning = false; // an answer without limits means the key has none to learn
-    const fresh = answered !== undefined && answered.at - DELIVERY_JITTER_MS > key.seen;
+    const fresh = answered !== undefined && answered.at >= key.seen;
     const onArrival: Answer = {
       counted: answered && key.inFlight.has(answered) ? answered : undefined,
       fresh,
-      sinceSentMs: answered ? now - Math.max(answered.at, sentAt ?? answered.at) : 0,
+      refilledMs: fresh ? Math.max(0, now - Math.max(answered.at, sentAt ?? answered.at) - DELIVERY_JITTER_MS) : 0,
       admittedAt: answered?.at ?? -Infinity,
       seenBefore: answered ? answered.at - DELIVERY_JITTER_MS : -Infinity,
     };
@@ -308,7 +295,7 @@ export class KeyPool implements QuotaPool {
     this.learn(key, ITPM, observed.inputTokens, now, onArrival);
     this.learn(key, OTPM, observed.outputTokens, now, asGenerated);
     this.learn(key, TPM, combinedTokens(observed), now, asGenerated);
-    if (answered) key.seen = Math.max(key.seen, answered.at);
+    if (fresh) key.seen = answered.at;
     const entry = answered && key.windowed.get(answered);
     if (entry) arrivedBy(key.window!, entry, Math.min(now, (sentAt ?? answered.at) + WINDOW_ARRIVAL_MS));
   }
@@ -350,7 +337,7 @@ export class KeyPool implements QuotaPool {
     return this.keys.map((key) => {
       const dimensions: KeySnapshot['dimensions'] = {};
       key.buckets.forEach((bucket, d) => {
-        if (bucket) dimensions[DIMENSIONS[d]!] = { limit: bucket.limit, capacity: bucket.capacity, remaining: shown(bucket, now) };
+        if (bucket) dimensions[DIMENSIONS[d]!] = { limit: bucket.limit, capacity: bucket.capacity, remaining: refill(bucket, now) };
       });
       const snap: KeySnapshot = {
         id: key.id,
@@ -445,9 +432,9 @@ export class KeyPool implements QuotaPool {
         if (reservation.at < answer.admittedAt) doubtful = true;
       }
     }
-    // The provider's refill stops at a full bucket: what it counted since comes off that.
-    const truth = Math.min(bucket.capacity, observed.remaining + creditedRefill(bucket, answer.sinceSentMs)) - unseen;
+    const truth = observed.remaining + rate(bucket) * answer.refilledMs - unseen;
     if (truth >= bucket.level && !resync && !answer.fresh) return;
+    bucket.level = Math.min(bucket.capacity, truth);
     if (doubtful && CHARGED_ON_ARRIVAL.has(d)) key.doubted |= bit;
     // The answered request is in `remaining` at its real size now: settle must not give its
     // estimate's excess back here.
@@ -456,6 +443,5 @@ export class KeyPool implements QuotaPool {
       key.inFlight.set(counted, mask & ~bit);
       key.uncounted[d]! -= amountFor(d, counted.demand);
     }
-    setLevel(bucket, truth, now);
   }
 }

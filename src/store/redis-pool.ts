@@ -12,7 +12,7 @@
  * the pools it held to their local shares.
  */
 import type { Limits } from '../config/schema.js';
-import { createBucket, shown } from '../quota/bucket.js';
+import { createBucket, refill } from '../quota/bucket.js';
 import { combinedTokens, KeyPool } from '../quota/pool.js';
 import { MINUTE_MS, periodOf } from '../quota/policy.js';
 import { DEFAULT_REST_POLICY, type RestPolicy } from '../quota/rest.js';
@@ -71,7 +71,7 @@ export function snapshotOfHash(id: string, hash: Record<string, string>, configu
     if (limit === undefined) return;
     const bucket = createBucket(Number(limit), periodOf(dimension), Number(hash[`c${d}`]), Number(hash[`t${d}`]));
     bucket.level = Number(hash[`v${d}`]);
-    dimensions[dimension] = { limit: bucket.limit, capacity: bucket.capacity, remaining: shown(bucket, now) };
+    dimensions[dimension] = { limit: bucket.limit, capacity: bucket.capacity, remaining: refill(bucket, now) };
   });
   const coolingUntil = Number(hash.cool ?? 0);
   const snapshot: KeySnapshot = {

@@ -17,7 +17,7 @@ import { WINDOW_LUA } from './redis-window.js';
  *                       after the provider refused it), offp (when it may next be probed, ms), offn
  *                       (probes so far; see quota/rest.ts), miss,
  *                       n / si / so (in-flight count, input and output tokens), seen (admission
- *                       time of the newest request answered or settled), dbt (bitmask:
+ *                       time of the request whose answer last corrected the key), dbt (bitmask:
  *                       dimensions whose last correction counted doubtful requests as unseen).
  *   <prefix>{P}:K:res   hash: reservation id → "mask,input,output,admitted at" (mask: buckets it took from).
  *   <prefix>{P}:K:exp   zset: reservation id by expiry, so a replica that died mid-request does
@@ -81,8 +81,7 @@ local function newState(at, now)
     local l = tonumber(ARGV[at + d])
     if l then
       local c = initialCap(d, l)
-      s.b[d] = { l = l, c = math.min(c, l), t = now, u = 0 }
-      s.b[d].v = s.b[d].c + rate(d, l) * JITTER_MS -- full (quota/bucket.ts top)
+      s.b[d] = { l = l, c = math.min(c, l), v = math.min(c, l), t = now, u = 0 }
       s.learn = 0
     end
   end
@@ -121,20 +120,17 @@ local function save(hkey, s)
   if s.off then redis.call('HSET', hkey, 'off', s.off, 'offp', s.offp, 'offn', s.offn) else redis.call('HDEL', hkey, 'off', 'offp', 'offn') end
 end
 
--- A demand must fit with some refill to spare (policy.ts's DELIVERY_JITTER_MS); near a full bucket
--- the level counts on past capacity for that long (quota/bucket.ts top).
-local function margin(b, d) return rate(d, b.l) * JITTER_MS end
-local function top(b, d) return b.c + margin(b, d) end
 local function refill(b, d, now)
   local elapsed = now - b.t
   if elapsed > 0 then
     local r = rate(d, b.l)
-    if r > 0 and b.v < top(b, d) then b.v = math.min(top(b, d), b.v + elapsed * r) end
+    if r > 0 and b.v < b.c then b.v = math.min(b.c, b.v + elapsed * r) end
     b.t = now
   end
   return b.v
 end
-local function needed(b, d, a) return math.min(a, b.c) + margin(b, d) end
+-- A demand must fit with some refill to spare, as in quota/bucket.ts (policy.ts's DELIVERY_JITTER_MS).
+local function needed(b, d, a) return math.min(a + rate(d, b.l) * JITTER_MS, b.c) end
 
 -- A reservation record: "mask,input,output,admitted at".
 local function parseRecord(rec)
@@ -164,7 +160,7 @@ local function release(s, rec, hasUsage, ui, uo, now, expired)
       elseif d == TPM then back = ri + ro - ui - uo end
       if back ~= 0 then
         refill(b, d, now)
-        b.v = math.min(top(b, d), b.v + back)
+        b.v = math.min(b.c, b.v + back)
       end
     end
   end
@@ -275,8 +271,8 @@ if best then
     local b = s.b[d]
     if b then
       local a = amount(d, i, o)
-      -- Time spent full (past capacity) is spent with it (quota/bucket.ts take).
-      b.v = math.min(refill(b, d, now), b.c) - a
+      refill(b, d, now)
+      b.v = b.v - a
       b.u = b.u + a
       mask = bit.bor(mask, bitOf(d))
     end
@@ -306,8 +302,6 @@ if not rec then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 local s = load(KEYS[1], 6, now)
--- Settled with usage: answered, so a later answer may not take it for unseen (see OBSERVE's fresh).
-if ARGV[3] == '1' then s.seen = math.max(s.seen or 0, select(4, parseRecord(rec))) end
 release(s, rec, ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5]), now, false)
 local _, ri, ro, admitted = parseRecord(rec)
 winCorrect(KEYS[4], ARGV[2], ri, ro, admitted, ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5]))
@@ -327,20 +321,12 @@ local answered = ARGV[2]
 local answeredAt = tonumber(ARGV[17])
 local sentAt = tonumber(ARGV[18]) or answeredAt
 local s = load(KEYS[1], 3, now)
--- When nothing admitted after, or within a delivery margin before, the answered request has been
--- answered or settled yet, this is the newest word on the key and may raise the level; otherwise it
--- may only lower it (see Answer.fresh in quota/pool.ts).
-local fresh = answeredAt ~= nil and answeredAt - JITTER_MS > (s.seen or 0)
--- ms since the answered request was sent (see credited).
+-- The answer to a request admitted no earlier than the last one applied is the newest word on the
+-- key and may raise the level; an older one arriving late may only lower it (see Answer in quota/pool.ts).
+local fresh = answeredAt ~= nil and answeredAt >= (s.seen or 0)
+-- The provider has refilled since the answered request reached it: at most a delivery margin after it was sent.
 local since = 0
-if answeredAt then since = now - math.max(answeredAt, sentAt) end
--- The refill the provider surely had since: none for the first half of the bucket's length (or the
--- delivery margin, if longer), which the request may have spent on the way (KeyPool's creditedRefill).
-local function credited(b, d)
-  local r = rate(d, b.l)
-  if r <= 0 then return 0 end
-  return r * math.max(0, since - math.max(JITTER_MS, b.c / r / 2))
-end
+if fresh then since = math.max(0, now - math.max(answeredAt, sentAt) - JITTER_MS) end
 s.learn = 0
 local counted = nil
 if answered ~= '' and redis.call('HEXISTS', KEYS[2], answered) == 1 then counted = answered end
@@ -378,7 +364,7 @@ local function learn(d, limit, remaining, countedId, before)
     resync = (not b) or b.l ~= limit
     if not b then
       local c = math.min(limit, initialCap(d, limit))
-      b = { l = limit, c = c, v = c + rate(d, limit) * JITTER_MS, t = now, u = totalOf(d) }
+      b = { l = limit, c = c, v = c, t = now, u = totalOf(d) }
       s.b[d] = b
       -- What is in flight counts against the new bucket too, and settle gives it back there.
       local all = redis.call('HGETALL', KEYS[2])
@@ -407,16 +393,15 @@ local function learn(d, limit, remaining, countedId, before)
   if counted then unseen = unseen - amount(d, ri, ro) end
   local seen, doubtful = 0, false
   if before then seen, doubtful = before.seen[d], before.doubtful[d] end
-  -- The provider's refill stops at a full bucket: what it counted since comes off that.
-  local truth = math.min(b.c, remaining + credited(b, d)) - math.max(0, unseen - seen)
+  local truth = remaining + rate(d, b.l) * since - math.max(0, unseen - seen)
   if truth >= b.v and not resync and not fresh then return end
+  b.v = math.min(b.c, truth)
   if doubtful then s.dbt = bit.bor(s.dbt, bitOf(d)) end
   if counted then
     -- Already in 'remaining' at its real size: settle must not give the estimate's excess back here.
     redis.call('HSET', KEYS[2], countedId, record(bit.band(m, bit.bnot(bitOf(d))), ri, ro, rat))
     b.u = math.max(0, b.u - amount(d, ri, ro))
   end
-  b.v = math.min(b.c, truth)
 end
 
 -- Requests overtake each other on the way by some milliseconds: those admitted within a delivery
@@ -430,7 +415,7 @@ learn(RPM, tonumber(ARGV[9]), tonumber(ARGV[10]), counted, before)
 learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted, before)
 learn(OTPM, tonumber(ARGV[13]), tonumber(ARGV[14]), nil)
 learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
-if answeredAt then s.seen = math.max(s.seen or 0, answeredAt) end
+if fresh then s.seen = answeredAt end
 if counted then
   local _, ri, ro = parseRecord(redis.call('HGET', KEYS[2], counted))
   winArrived(KEYS[4], counted, ri, ro, math.min(now, (sentAt or answeredAt) + ARRIVAL_MS))

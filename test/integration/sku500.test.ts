@@ -1,9 +1,7 @@
 /**
  * Issue 3, SKU-500 (small): a burst fired at once with the official SDK through spillway to two
  * keys all succeeds, with upstream 429s at most 1% of upstream requests, under per-minute and
- * per-second enforcement alike, and (issue 21) with buckets holding a tenth of the minute, where the
- * run is in steady state for most of its length. (Makespan against the theoretical limit:
- * bench/sku500.ts.)
+ * per-second enforcement alike. (Makespan against the theoretical limit: bench/sku500.ts.)
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -16,8 +14,6 @@ const scenarios: Array<{ name: string; window: SimWindow; bucket?: SimBucketSize
   { name: 'limits enforced per minute', window: 'minute', count: 200, rpm: 90 },
   // One second's burst of 2 × 20 requests, then 40/s: about 4 s.
   { name: 'limits enforced per second', window: 'second', count: 200, rpm: 1200 },
-  // Buckets of 2 × 60 requests, then 20/s: about 9 s, most of it at the refill rate.
-  { name: 'buckets holding a tenth of the minute', window: 'minute', bucket: { fraction: 0.1 }, count: 300, rpm: 600 },
 ];
 
 for (const { name, window, bucket, count, rpm } of scenarios) {

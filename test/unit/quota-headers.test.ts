@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cooldownMs, retryDelayFromHeaders, shownShort } from '../../src/quota/headers.js';
+import { cooldownMs, retryDelayFromHeaders } from '../../src/quota/headers.js';
 import { parseAnthropicLimits } from '../../src/providers/anthropic/limits.js';
 import { parseGoDuration, parseOpenAILimits } from '../../src/providers/openai/limits.js';
 
@@ -99,16 +99,5 @@ describe('rate-limit headers', () => {
     assert.equal(cooldownMs({ retryAfterMs: 4000, requests: { remaining: 0, resetMs: 9000 } }), 4000);
     assert.equal(cooldownMs({ requests: { remaining: 3, resetMs: 9000 }, inputTokens: { remaining: 0, resetMs: 2500 } }), 2500);
     assert.equal(cooldownMs({}, 1234), 1234);
-  });
-
-  it('a 429 whose headers show a bucket too low for the request is explained by them (no rest beyond its refill)', () => {
-    const demand = { inputTokens: 500, outputTokens: 64 };
-    assert.equal(shownShort({ requests: { limit: 600, remaining: 0 }, retryAfterMs: 1000 }, demand), true);
-    assert.equal(shownShort({ requests: { limit: 600, remaining: 3 }, inputTokens: { limit: 60_000, remaining: 499 } }, demand), true);
-    assert.equal(shownShort({ tokens: { limit: 60_000, remaining: 563 } }, demand), true);
-    // Room on every bucket shown, or no limit to size it: the refusal is something else, rest.
-    assert.equal(shownShort({ requests: { limit: 600, remaining: 3 }, inputTokens: { limit: 60_000, remaining: 500 } }, demand), false);
-    assert.equal(shownShort({ requests: { remaining: 0 } }, demand), false);
-    assert.equal(shownShort({ retryAfterMs: 1000 }, demand), false);
   });
 });
