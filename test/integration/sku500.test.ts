@@ -6,21 +6,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fireBurst } from '../../src/sim/burst.js';
-import type { SimBucketSize, SimWindow } from '../../src/sim/index.js';
+import type { SimWindow } from '../../src/sim/index.js';
 import { simKeys, startStack } from '../support/stack.js';
 
-const scenarios: Array<{ name: string; window: SimWindow; bucket?: SimBucketSize; count: number; rpm: number }> = [
+const scenarios: Array<{ name: string; window: SimWindow; count: number; rpm: number }> = [
   // A minute's burst of 2 × 90 requests, then 180/min: the last of 200 go out after about 7 s.
   { name: 'limits enforced per minute', window: 'minute', count: 200, rpm: 90 },
   // One second's burst of 2 × 20 requests, then 40/s: about 4 s.
   { name: 'limits enforced per second', window: 'second', count: 200, rpm: 1200 },
 ];
 
-for (const { name, window, bucket, count, rpm } of scenarios) {
+for (const { name, window, count, rpm } of scenarios) {
   describe(`${count} requests at once through two keys, ${name}`, () => {
     it('all succeed, and upstream 429s stay at most 1% of upstream requests', async () => {
       const keys = simKeys(2, { rpm, itpm: 1_000_000, otpm: 1_000_000 });
-      const stack = await startStack({ sim: { keys, window, ...(bucket && { bucket }), latency: { ttftMs: 20 } } });
+      const stack = await startStack({ sim: { keys, window, latency: { ttftMs: 20 } } });
       try {
         const result = await fireBurst({ baseURL: stack.gateway.url, apiKeys: ['client'], count });
         const upstream = stack.sim.stats().total;
