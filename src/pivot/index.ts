@@ -14,8 +14,9 @@
  *   Fields a translator does not know ride along untouched; each provider drops (and names in
  *   `x-spillway-dropped`) what it cannot take.
  * - **Answer** (`PivotAnswer`): a `chat.completion` with one choice, `usage` with prompt/completion
- *   tokens and their details. A provider's thinking, where it gives one, is the assistant message's
- *   `reasoning_content` (the extension DeepSeek and vLLM send); surfaces that cannot show it drop it.
+ *   tokens and their details. A provider's thinking is the assistant message's `reasoning_content`
+ *   (the extension DeepSeek and vLLM send, passed on from them; the Anthropic and Gemini codecs do
+ *   not fill it yet). The Responses and Gemini surfaces show it; the others drop it.
  * - **Stream** (`PivotEvent`): server-sent events whose data is a `chat.completion.chunk` (deltas
  *   may carry `reasoning_content` too), then a usage chunk with empty `choices`, then `[DONE]`. A
  *   failure after the first event is an event whose data is an OpenAI error body, and no `[DONE]`.
