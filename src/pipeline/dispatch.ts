@@ -147,6 +147,17 @@ function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: Attem
   };
 }
 
+/** Settles an attempt's reservation with what the provider reported, once, whichever path gets there first. */
+export function settleOnce(ctx: AttemptContext): (usage: TokenUsage | undefined) => void {
+  let settled = false;
+  return (usage) => {
+    if (settled) return;
+    settled = true;
+    ctx.provider.pool.settle(ctx.reservation, usage, Date.now());
+    ctx.onSettled(usage);
+  };
+}
+
 export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: AttemptContext): Promise<AttemptResult> {
   const { provider, reservation } = ctx;
   const { pool, adapter } = provider;
@@ -157,13 +168,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
   const upstreamAbort = new AbortController();
   const abortUpstream = () => upstreamAbort.abort();
   exchange.signal.addEventListener('abort', abortUpstream, { once: true });
-  let settled = false;
-  const settle = (usage: TokenUsage | undefined) => {
-    if (settled) return;
-    settled = true;
-    pool.settle(reservation, usage, Date.now());
-    ctx.onSettled(usage);
-  };
+  const settle = settleOnce(ctx);
 
   const sentAt = Date.now();
   // The key's id names it in the span, never the key.

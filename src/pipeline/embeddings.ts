@@ -7,7 +7,6 @@
 import type { EmbeddingCall, EmbeddingRequest, EmbeddingResult } from '../pivot/embeddings.js';
 import { embeddingCodecFor, UnsupportedInput, type EmbeddingCodec } from '../providers/embeddings.js';
 import { UpstreamFailure } from '../providers/upstream.js';
-import type { TokenUsage } from '../protocol/usage.js';
 import { cooldownMs } from '../quota/headers.js';
 import type { Priority } from '../quota/queue.js';
 import type { Demand } from '../quota/types.js';
@@ -17,7 +16,7 @@ import { embeddingEntry, type EmbeddingAnswer } from '../cache/entry.js';
 import { exactKey } from '../cache/key.js';
 import { answeringTargets, cacheScope, directiveOf, planIdentity, setCacheHeader } from './cached-chat.js';
 import { holdingPlan, resolvePlan, servePlan, type Target, type TargetPlan } from './chat.js';
-import { applyKeyEffect, flatHeaders, withRetryAfter, type AttemptContext, type AttemptResult } from './dispatch.js';
+import { applyKeyEffect, flatHeaders, settleOnce, withRetryAfter, type AttemptContext, type AttemptResult } from './dispatch.js';
 import type { Engine } from './engine.js';
 import { GatewayError } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, readWhole } from './first-byte.js';
@@ -77,13 +76,7 @@ function relayedError(call: EmbeddingCall, ctx: AttemptContext, status: number, 
 export async function attemptEmbedding(exchange: RequestContext, call: EmbeddingCall, ctx: AttemptContext): Promise<AttemptResult> {
   const { provider, reservation, model } = ctx;
   const { adapter, pool } = provider;
-  let settled = false;
-  const settle = (usage: TokenUsage | undefined) => {
-    if (settled) return;
-    settled = true;
-    pool.settle(reservation, usage, Date.now());
-    ctx.onSettled(usage);
-  };
+  const settle = settleOnce(ctx);
   const sentAt = Date.now();
   const report = (status: number | 'timeout' | 'connection') =>
     ctx.observer.upstream({ requestId: exchange.requestId, provider: provider.name, keyId: reservation.keyId, model, status, latencyMs: Date.now() - sentAt });
