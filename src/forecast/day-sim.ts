@@ -6,7 +6,7 @@
 import { Arrivals } from './arrivals.js';
 import { createPace, paceTake, paceWait, projectDay, repace, type DayAhead, type Pace } from './day-ahead.js';
 import { forecastDemand } from './demand.js';
-import { DAY_MS, STEPS_PER_DAY } from './seasonal.js';
+import { DAY_MS, STEPS_PER_DAY, type StepSeries } from './seasonal.js';
 
 const MINUTE_MS = 60_000;
 
@@ -89,4 +89,29 @@ export function simulateDay(options: DaySimOptions): DaySimResult {
     if (measured) result = out;
   }
   return result;
+}
+
+/**
+ * A working day's demand, per minute: quiet at night, a ramp into a peak in the early afternoon,
+ * and Poisson-like noise (seeded, reproducible). `mean` is the day's average per minute.
+ */
+export function workdayRate(minuteOfDay: number, mean: number): number {
+  const hour = minuteOfDay / 60;
+  // A floor of 20% of the peak at night plus a bell centred on 14:00 (σ ≈ 3.5 h).
+  const shape = 0.2 + Math.exp(-((hour - 14) ** 2) / (2 * 3.5 ** 2));
+  // The shape's mean over the day is ≈ 0.2 + 3.5·√(2π)/24 ≈ 0.566.
+  return (mean * shape) / 0.5656;
+}
+
+/** Arrivals per 15-minute step over `days` days of the workday pattern, with noise from `random`. */
+export function workdaySteps(days: number, meanPerMinute: number, random: () => number, epoch = Date.UTC(2026, 0, 5)): StepSeries {
+  const counts: number[] = [];
+  for (let step = 0; step < days * STEPS_PER_DAY; step++) {
+    const minute = (step % STEPS_PER_DAY) * 15 + 7.5;
+    const expected = workdayRate(minute, meanPerMinute) * 15;
+    // Normal approximation to Poisson noise (Box-Muller), rounded, never negative.
+    const normal = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    counts.push(Math.max(0, Math.round(expected + Math.sqrt(expected) * normal)));
+  }
+  return { startAt: epoch, stepMs: 15 * MINUTE_MS, counts };
 }

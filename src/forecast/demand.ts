@@ -20,12 +20,20 @@ export interface StepForecast {
   seasonal: boolean;
 }
 
+export interface ForecastOptions {
+  /** The time zone's offset from UTC (ms), so the profile's steps are its clock's. */
+  offsetMs?: number;
+  /** Use the time-of-day profile when history allows (default true; false for comparison). */
+  seasonal?: boolean;
+}
+
 /** Forecast of the `steps` steps after the series (whose last step must be complete). */
-export function forecastDemand(series: StepSeries, steps: number, offsetMs = 0): StepForecast {
+export function forecastDemand(series: StepSeries, steps: number, options: ForecastOptions = {}): StepForecast {
+  const offsetMs = options.offsetMs ?? 0;
   const startAt = series.startAt + series.counts.length * series.stepMs;
   const recent = series.counts.slice(-FIT_WINDOW_STEPS);
   const recentStart = startAt - recent.length * series.stepMs;
-  const profile = seasonalProfile(series, offsetMs);
+  const profile = options.seasonal === false ? undefined : seasonalProfile(series, offsetMs);
   if (!profile) {
     const values = forecastArima(recent, steps).map((v) => Math.max(0, v));
     return { startAt, stepMs: series.stepMs, values, seasonal: false };
