@@ -12,6 +12,9 @@ interface Ring {
   amounts: Float64Array;
   /** The minute (ms / 60 000) each slot holds; a slot of an older minute counts as empty. */
   minutes: Float64Array;
+  /** The same per 15-minute step, so the refit reads a step at once. */
+  stepAmounts: Float64Array;
+  steps: Float64Array;
   first: number;
 }
 
@@ -25,7 +28,14 @@ export class Arrivals {
     const minute = Math.floor(at / MINUTE_MS);
     let ring = this.rings.get(series);
     if (!ring) {
-      ring = { amounts: new Float64Array(this.keepMinutes), minutes: new Float64Array(this.keepMinutes).fill(-1), first: minute };
+      const keepSteps = Math.ceil(this.keepMinutes / MINUTES_PER_STEP) + 1;
+      ring = {
+        amounts: new Float64Array(this.keepMinutes),
+        minutes: new Float64Array(this.keepMinutes).fill(-1),
+        stepAmounts: new Float64Array(keepSteps),
+        steps: new Float64Array(keepSteps).fill(-1),
+        first: minute,
+      };
       this.rings.set(series, ring);
     }
     const slot = minute % this.keepMinutes;
@@ -34,6 +44,13 @@ export class Arrivals {
       ring.amounts[slot] = 0;
     }
     ring.amounts[slot] += amount;
+    const step = Math.floor(minute / MINUTES_PER_STEP);
+    const stepSlot = step % ring.steps.length;
+    if (ring.steps[stepSlot] !== step) {
+      ring.steps[stepSlot] = step;
+      ring.stepAmounts[stepSlot] = 0;
+    }
+    ring.stepAmounts[stepSlot] += amount;
     if (minute < ring.first) ring.first = minute;
   }
 
@@ -66,10 +83,9 @@ export class Arrivals {
     const startAt = Math.ceil((oldest * MINUTE_MS) / STEP_MS) * STEP_MS;
     const counts: number[] = [];
     for (let at = startAt; at < current; at += STEP_MS) {
-      let sum = 0;
-      const m0 = at / MINUTE_MS;
-      for (let m = m0; m < m0 + MINUTES_PER_STEP; m++) sum += this.minute(series, m);
-      counts.push(sum);
+      const step = at / STEP_MS;
+      const stepSlot = step % ring.steps.length;
+      counts.push(ring.steps[stepSlot] === step ? ring.stepAmounts[stepSlot]! : 0);
     }
     let inProgress = 0;
     for (let m = current / MINUTE_MS; m <= nowMinute; m++) inProgress += this.minute(series, m);

@@ -127,7 +127,7 @@ export function paceWait(pace: Pace, now: number): number {
   refillPace(pace, now);
   if (pace.level >= 1 - 1e-9) return 0;
   if (pace.perMinute <= 0) return MINUTE_MS;
-  return Math.ceil(((1 - pace.level) * MINUTE_MS) / pace.perMinute);
+  return Math.ceil(((1 - pace.level) * MINUTE_MS) / pace.perMinute - 1e-6);
 }
 
 export function paceTake(pace: Pace, now: number): void {

@@ -53,7 +53,7 @@ export function demandBetween(forecast: StepForecast, from: number, until: numbe
   if (until <= from || forecast.values.length === 0) return 0;
   let total = 0;
   const { startAt, stepMs, values } = forecast;
-  for (let i = 0; ; i++) {
+  for (let i = Math.max(0, Math.floor((from - startAt) / stepMs)); ; i++) {
     const stepStart = startAt + i * stepMs;
     const stepEnd = stepStart + stepMs;
     if (stepStart >= until) break;
