@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DIMENSIONS } from '../quota/types.js';
 import type { Activity } from './activity.js';
 import type { Observer, RequestRecord, UpstreamRecord } from './observer.js';
+import { registerForecastMetrics } from './forecast-metrics.js';
 import { TenantMetrics } from './tenant-metrics.js';
 import { keyUtilisation } from './utilisation.js';
 import type { Clock, GatewayView } from './view.js';
@@ -51,6 +52,7 @@ export class Metrics implements Observer {
     const registers = [this.registry];
     this.semanticEnabled = options.semanticCache;
     this.byTenant = new TenantMetrics(this.registry, view, clock, WAIT_BUCKETS);
+    registerForecastMetrics(this.registry, view, clock);
     this.requests = new Counter({
       name: 'spillway_requests_total',
       help: 'Chat requests answered, by client surface, provider, model and HTTP status',
