@@ -5,7 +5,7 @@ import { Arrivals } from '../../src/forecast/arrivals.js';
 import { arimaHour, arimaOnlyHour, backtest, lastHour } from '../../src/forecast/backtest.js';
 import { createPace, exhaustionTime, foresightShare, paceTake, paceWait, projectDay, repace } from '../../src/forecast/day-ahead.js';
 import { simulateDay, workdaySteps } from '../../src/forecast/day-sim.js';
-import { demandBetween, forecastDemand, type StepForecast } from '../../src/forecast/demand.js';
+import { demandBetween, type StepForecast } from '../../src/forecast/demand.js';
 import { DAY_MS, seasonalProfile, STEP_MS, STEPS_PER_DAY } from '../../src/forecast/seasonal.js';
 import { seededRandom } from '../../src/sim/random.js';
 
