@@ -18,7 +18,7 @@ import type { KeySnapshot } from '../quota/types.js';
 import { windowOf } from '../tenants/budget.js';
 import { Arrivals } from './arrivals.js';
 import { createPace, foresightShare, paceTake, paceWait, projectDay, repace, type DailyCap, type Pace } from './day-ahead.js';
-import { forecastDemand } from './demand.js';
+import { forecastDemand, type StepForecast } from './demand.js';
 import { DAY_MS, STEPS_PER_DAY } from './seasonal.js';
 
 export interface ForecastSources {
@@ -34,6 +34,11 @@ export interface ForecasterOptions {
   prices: PriceTable;
   log?: (message: string) => void;
   now?: () => number;
+  /**
+   * Replicas sharing the pools (Redis): each sees only its own arrivals, so its forecast is scaled
+   * up by their number and its batch allowance down (load taken as evenly spread). 1 without.
+   */
+  replicas?: () => number | undefined;
 }
 
 /** Arrivals of one series: `kind:name:priority`. */
@@ -128,9 +133,13 @@ export class DemandForecaster {
   private project(kind: 'pool' | 'tenant', name: string, cap: DailyCap, now: number, pacedBefore: boolean): CapForecast {
     const steps = Math.min(STEPS_PER_DAY + 1, Math.ceil((cap.resetAt - now) / (DAY_MS / STEPS_PER_DAY)) + 1);
     const offsetMs = offsetFor(cap.resetAt);
-    const interactive = forecastDemand(this.arrivals.steps(seriesOf(kind, name, 'interactive'), now).steps, steps, { offsetMs });
-    const batch = forecastDemand(this.arrivals.steps(seriesOf(kind, name, 'batch'), now).steps, steps, { offsetMs });
-    const day = projectDay({ cap, now, interactive, batch, pacedBefore });
+    // Pools are shared across replicas; a tenant's budget ledger is per process.
+    const replicas = kind === 'pool' ? Math.max(1, this.options.replicas?.() ?? 1) : 1;
+    const scaled = (f: StepForecast): StepForecast => (replicas === 1 ? f : { ...f, values: f.values.map((v) => v * replicas) });
+    const interactive = scaled(forecastDemand(this.arrivals.steps(seriesOf(kind, name, 'interactive'), now).steps, steps, { offsetMs }));
+    const batch = scaled(forecastDemand(this.arrivals.steps(seriesOf(kind, name, 'batch'), now).steps, steps, { offsetMs }));
+    const projected = projectDay({ cap, now, interactive, batch, pacedBefore });
+    const day = projected.batchPerMinute === undefined ? projected : { ...projected, batchPerMinute: projected.batchPerMinute / replicas };
     return {
       kind,
       name,

@@ -155,6 +155,7 @@ function createForecaster(config: Config, gw: Omit<Gateway, 'observability' | 'o
     sources: { pools: view.pools, budgets: (now) => gw.tenants.budgetUse(now) },
     prices: priceTable(config.prices),
     log,
+    replicas: () => gw.redis?.liveReplicas,
   });
   if (config.usage.enabled) forecaster.seed(readUsageHistory(config.data_dir, Date.now() - 7 * 86_400_000, log));
   forecaster.start();

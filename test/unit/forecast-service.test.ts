@@ -39,8 +39,9 @@ const served = (at: number, priority: 'interactive' | 'batch'): RequestRecord =>
   priority,
 });
 
-function forecaster(remaining: number) {
+function forecaster(remaining: number, replicas = 1) {
   return new DemandForecaster({
+    replicas: () => replicas,
     timeZone: 'UTC',
     intervalMs: MINUTE,
     prices: {},
@@ -56,8 +57,8 @@ function forecaster(remaining: number) {
 }
 
 /** Three hours of 10 interactive requests a minute, then the refit at 09:00. */
-async function busyMorning(remaining: number) {
-  const f = forecaster(remaining);
+async function busyMorning(remaining: number, replicas = 1) {
+  const f = forecaster(remaining, replicas);
   for (let m = 180; m >= 1; m--) for (let i = 0; i < 10; i++) f.record(served(NOW - m * MINUTE + i * 100, 'interactive'));
   await f.refit(NOW);
   return f;
@@ -124,6 +125,14 @@ describe('the forecaster on a fake clock', () => {
     const alerts = conditions.filter((c) => c.kind === 'quota_exhaustion');
     assert.deepEqual(alerts.map((c) => c.id).sort(), [`quota_exhaustion:pool:p:${Date.UTC(2026, 2, 3)}`, `quota_exhaustion:tenant:ci:${Date.UTC(2026, 2, 3)}`]);
     assert.match(alerts.find((c) => c.labels.pool === 'p')!.summary, /pool p's daily requests are projected to run out at 2026-03-02T09:5\d/);
+  });
+
+  it('with two replicas sharing the pool, each counts the other\'s demand as its own and the cap runs out twice as soon', async () => {
+    const f = await busyMorning(500, 2);
+    const pool = f.forecasts().find((x) => x.kind === 'pool')!;
+    assert.ok(pool.exhaustAt! > NOW + 24 * MINUTE && pool.exhaustAt! < NOW + 28 * MINUTE, `exhaustion ${(pool.exhaustAt! - NOW) / MINUTE} min`);
+    const tenant = f.forecasts().find((x) => x.kind === 'tenant')!;
+    assert.ok(Math.abs(tenant.exhaustAt! - (NOW + 80 * MINUTE)) < 2 * MINUTE, 'a tenant ledger is per process: not scaled');
   });
 
   it('a pool\'s cap counts the keys in service only', () => {
