@@ -368,7 +368,21 @@ export const configSchema = z
      * tiers stepped down earlier when a cap would run out before it.
      */
     forecast: z
-      .object({ enabled: z.boolean().default(true), time_zone: z.string().default('UTC'), interval: duration.default(60_000) })
+      .object({
+        enabled: z.boolean().default(true),
+        time_zone: z
+          .string()
+          .refine((zone) => {
+            try {
+              new Intl.DateTimeFormat('en-US', { timeZone: zone });
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'expected an IANA time zone such as "UTC" or "America/Los_Angeles"')
+          .default('UTC'),
+        interval: duration.default(60_000),
+      })
       .strict()
       .default({ enabled: true, time_zone: 'UTC', interval: 60_000 }),
     telemetry: telemetrySchema.default(telemetrySchema.parse({})),
