@@ -30,7 +30,7 @@ function dayTable(title: string, interactiveAt: (day: number, minute: number) =>
     const exhaust = r.projectionAt6?.exhaustAt;
     const projected = exhaust === undefined ? (forecasting ? 'lasts the day' : '-') : hour(((exhaust / 3_600_000) % 24));
     console.log(
-      `${(forecasting ? 'on' : 'off').padEnd(10)} ${hour(r.firstInteractiveRefusalHour).padEnd(23)} ${`${r.interactiveServed}/${r.interactiveRefused}`.padEnd(28)} ${String(r.interactiveServedLastHour).padEnd(20)} ${String(r.batchServed).padEnd(14)} ${projected}   (${Math.round(performance.now() - started)} ms for 3 days of per-minute refits)`,
+      `${(forecasting ? 'on' : 'off').padEnd(10)} ${hour(r.firstInteractiveRefusalHour).padEnd(23)} ${`${r.interactiveServed}/${r.interactiveRefused}`.padEnd(28)} ${String(r.interactiveServedLastHour).padEnd(20)} ${String(r.batchServed).padEnd(14)} ${projected}   (${Math.round(performance.now() - started)} ms to simulate 3 days)`,
     );
   }
 }
