@@ -25,6 +25,8 @@ export interface RequestRecord {
   stream: boolean;
   inputTokens?: number;
   outputTokens?: number;
+  /** Why the answer ended, in the provider's words (`end_turn`, `stop`, `tool_calls`…). */
+  finishReasons?: string[];
   cache: CacheStatus;
   queueMs: number;
   attempts: number;

@@ -305,6 +305,7 @@ async function servePlanWithin(
       void result.answer.usage.then((usage) => {
         exchange.trace.inputTokens = usage?.inputTokens;
         exchange.trace.outputTokens = usage?.outputTokens;
+        exchange.trace.finishReasons = usage?.finishReasons;
         settleSpend?.(usage && { model: target.model, usage });
       });
       return result.answer;

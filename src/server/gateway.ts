@@ -36,7 +36,7 @@ import { ShadowRecorder } from '../pipeline/shadow.js';
 import { SqliteShadowPairs } from '../store/sqlite-shadow.js';
 import { CanaryWatch } from '../routing/canary-watch.js';
 import type { Observer } from '../observe/observer.js';
-import { capConnectionsPerClient } from './client-connections.js';
+import { capConnectionsPerClient, countClientErrors, type EdgeRefusal } from './client-connections.js';
 import { KeyProber } from './key-prober.js';
 import { handleRequest } from './routes.js';
 import type { Engine } from '../pipeline/engine.js';
@@ -219,7 +219,9 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       handleRequest(gateway, req, res);
     },
   );
-  capConnectionsPerClient(server, config.server.max_connections_per_client, log);
+  const refused = (reason: EdgeRefusal) => gateway.observability.metrics.edgeRefused(reason);
+  capConnectionsPerClient(server, config.server.max_connections_per_client, log, refused);
+  countClientErrors(server, refused);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? config.server.port, host, () => resolve());
