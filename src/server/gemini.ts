@@ -125,6 +125,8 @@ async function generate(gw: Gateway, exchange: Exchange, model: string, mode: Ge
     maxTokens: request.max_completion_tokens ?? undefined,
     body: request,
     raw: Buffer.from(JSON.stringify(request)),
+    // The pivot is spillway's: an OpenAI-compatible provider gets it through its codec (top_k, reasoning_effort as its model takes them).
+    translated: true,
     native: { surface: 'gemini', body, raw },
   };
   const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
