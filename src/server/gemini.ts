@@ -172,7 +172,7 @@ async function embed(gw: Gateway, exchange: Exchange, model: string, batch: bool
   const raw = await readJsonBody(req, gw.config.server.max_body_bytes);
   let call;
   try {
-    call = parseBody('gemini', raw, (body) => geminiEmbeddingCall(body, model, batch));
+    call = parseBody('gemini', raw, (body) => geminiEmbeddingCall(body, model, batch, raw));
   } catch (error) {
     throw error instanceof GeminiRequestFault ? new GatewayError('invalid_request', error.message) : error;
   }

@@ -50,6 +50,7 @@ before(async () => {
       },
       routes: {
         'via-gemini': { targets: [{ provider: 'gemini', model: UPSTREAM_MODEL }] },
+        'gemini-embedding-001': { targets: [{ provider: 'gemini' }] },
         'spill-gemini': { targets: [{ provider: 'gemini-tiny', model: 'gemini-2.5-flash' }, { provider: 'openai', model: 'gpt-4o-mini' }] },
       },
     },
@@ -143,6 +144,20 @@ for (const apiVersion of ['v1beta', 'v1']) {
       assertSameBytes(lastPair(clientPath('countTokens'), upstreamPath('countTokens')));
       const direct = await new GoogleGenAI({ apiKey: 'sk-sim-big', httpOptions: { baseUrl: sim.url, apiVersion: 'v1beta' } }).models.countTokens({ model: UPSTREAM_MODEL, contents });
       assert.equal(totalTokens, direct.totalTokens);
+    });
+
+    it('embedContent goes as it came and answers the provider\'s own vectors, in order', async () => {
+      const model = 'gemini-embedding-001';
+      const contents = [`alpha river ${apiVersion}`, `beta mountain ${apiVersion}`];
+      const config = { taskType: 'RETRIEVAL_DOCUMENT', outputDimensionality: 128 };
+      const { embeddings } = await ai().models.embedContent({ model, contents, config });
+      const client = posts(clientTap, `/${apiVersion}/models/${model}:batchEmbedContents`).at(-1)!;
+      const upstream = posts(upstreamTap, `/v1beta/models/${model}:batchEmbedContents`).at(-1)!;
+      assertSameBytes({ client, upstream });
+      const direct = await new GoogleGenAI({ apiKey: 'sk-sim-big', httpOptions: { baseUrl: sim.url, apiVersion: 'v1beta' } }).models.embedContent({ model, contents, config });
+      assert.equal(embeddings?.length, 2);
+      assert.equal(embeddings![0]!.values!.length, 128);
+      assert.deepEqual(embeddings!.map((e) => e.values), direct.embeddings!.map((e) => e.values));
     });
   });
 }
