@@ -226,6 +226,31 @@ describe('raw Gemini requests → spillway → a Gemini provider', () => {
     assert.deepEqual(text.slice(1, -1).split(',\r\n').map(withoutIds), events.map(withoutIds));
   });
 
+  it('the exact cache keeps the provider\'s own answer and replays it as it came, whole or streamed (SSE or JSON array)', async () => {
+    const body = '{"contents":[{"role":"user","parts":[{"text":"Describe a lake in one line."}]}],"generationConfig":{"temperature":0,"maxOutputTokens":30}}';
+    let sse = '';
+    for (const [method, query] of [['generateContent', ''], ['streamGenerateContent', '?alt=sse']] as const) {
+      const first = await post(method, body, query);
+      assert.equal(first.headers.get('x-spillway-cache'), 'miss');
+      const firstText = await first.text();
+      const sent = upstreamTap.requests.length;
+      const again = await post(method, body, query);
+      assert.equal(again.status, 200);
+      assert.equal(again.headers.get('x-spillway-cache'), 'hit', `${method}${query}`);
+      assert.equal(await again.text(), firstText, `${method}${query}: the same bytes`);
+      assert.equal(again.headers.get('content-type'), first.headers.get('content-type'));
+      assert.equal(upstreamTap.requests.length, sent, 'nothing went upstream');
+      sse = firstText;
+    }
+    // The stream kept from SSE answers the JSON-array stream of the same request too, re-framed.
+    const sent = upstreamTap.requests.length;
+    const array = await post('streamGenerateContent', body);
+    assert.equal(array.headers.get('x-spillway-cache'), 'hit');
+    const events = sse.split(/\r?\n\r?\n/).filter((e) => e.startsWith('data: ')).map((e) => e.slice('data: '.length));
+    assert.equal(await array.text(), `[${events.join(',\r\n')}]`);
+    assert.equal(upstreamTap.requests.length, sent, 'nothing went upstream');
+  });
+
   it('a Gemini 429 with RetryInfo is spillway\'s to handle: the request spills to the next target, translated', async () => {
     const body = '{"contents":[{"role":"user","parts":[{"text":"Say something short."}]}],"generationConfig":{"maxOutputTokens":20}}';
     const providers: string[] = [];
