@@ -22,7 +22,7 @@ import { writeAnswer } from './answer-writer.js';
 import { sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
 import { readJsonBody } from './request-body.js';
-import { sseAsJsonArray } from './gemini-array.js';
+import { restreamed, sseAsJsonArray } from './gemini-stream.js';
 import { anyKey } from './models.js';
 
 type Json = Record<string, unknown>;
@@ -100,14 +100,13 @@ async function asGemini(answer: Answer, model: string, mode: GeminiStreamMode | 
   return { ...answer, headers: { ...keep, 'content-type': contentType }, body: translatedStream(answer.body, sink) };
 }
 
-async function* translatedStream(body: Answer['body'], stream: PivotStreamSink): AsyncIterable<string> {
+function translatedStream(body: Answer['body'], stream: PivotStreamSink): AsyncIterable<string> {
   const parser = new SseParser();
-  for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
-    const out = parser.push(chunk).map((event) => stream.push(event)).join('');
-    if (out.length > 0) yield out;
-  }
-  const tail = parser.end().map((event) => stream.push(event)).join('') + stream.end();
-  if (tail.length > 0) yield tail;
+  return restreamed(
+    body,
+    (chunk) => parser.push(chunk).map((event) => stream.push(event)).join(''),
+    () => parser.end().map((event) => stream.push(event)).join('') + stream.end(),
+  );
 }
 
 async function generate(gw: Gateway, exchange: Exchange, model: string, mode: GeminiStreamMode | 'unary'): Promise<void> {

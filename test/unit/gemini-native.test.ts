@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StreamUsage, usageOfBody } from '../../src/protocol/usage.js';
 import { gemini } from '../../src/providers/gemini/adapter.js';
-import { sseAsJsonArray } from '../../src/server/gemini-array.js';
+import { sseAsJsonArray } from '../../src/server/gemini-stream.js';
 
 async function collect(chunks: string[]): Promise<string> {
   let out = '';
@@ -63,5 +63,17 @@ describe('SSE re-framed as a JSON array', () => {
     assert.equal(out.length, 2);
     assert.deepEqual(out[1], { error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } });
     assert.equal(await collect([]), '[]');
+  });
+
+  it('let go before its first read, it lets go of the upstream stream (whose end settles the reservation)', async () => {
+    let released = false;
+    const upstream: AsyncIterable<Buffer> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => ({ done: false, value: Buffer.from(sse) }),
+        return: async () => ((released = true), { done: true, value: undefined }),
+      }),
+    };
+    await sseAsJsonArray(upstream)[Symbol.asyncIterator]().return?.();
+    assert.equal(released, true);
   });
 });
