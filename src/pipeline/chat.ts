@@ -143,7 +143,8 @@ function relayFailure(exchange: RequestContext, failure: FailedAttempt, model: s
     const keep = Object.fromEntries(
       Object.entries(headers).filter(([name]) => name === 'retry-after' || name === 'request-id' || name === 'x-request-id' || name.startsWith('anthropic-ratelimit') || name.startsWith('x-ratelimit')),
     );
-    return jsonAnswer(status, body, keep);
+    const answer = jsonAnswer(status, body, keep);
+    return failure.response.native ? { ...answer, native: true } : answer;
   }
   const kind = failure.outcome.kind === 'timeout' ? 'timeout' : 'upstream';
   const what = failure.outcome.kind === 'timeout' ? 'timed out' : 'could not be reached';

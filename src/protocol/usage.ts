@@ -27,6 +27,11 @@ function openaiUsage(usage: Json): TokenUsage {
   return { inputTokens: num(usage.prompt_tokens ?? usage.input_tokens), outputTokens: num(usage.completion_tokens ?? usage.output_tokens) };
 }
 
+/** Gemini's usageMetadata: output counts the thoughts too (they are billed and limited as output). */
+function geminiUsage(meta: Json): TokenUsage {
+  return { inputTokens: num(meta.promptTokenCount), outputTokens: num(meta.candidatesTokenCount) + num(meta.thoughtsTokenCount) };
+}
+
 /** Usage of a complete (non-streaming) answer body, or undefined when it reports none. */
 export function usageOfBody(protocol: Protocol, body: unknown): TokenUsage | undefined {
   const root = obj(body);
@@ -34,6 +39,10 @@ export function usageOfBody(protocol: Protocol, body: unknown): TokenUsage | und
   const finish = withFinish(finishReasonsOfBody(protocol, root));
   if (protocol === 'ollama') {
     return 'eval_count' in root ? { inputTokens: num(root.prompt_eval_count), outputTokens: num(root.eval_count), ...finish } : undefined;
+  }
+  if (protocol === 'gemini') {
+    const meta = obj(root.usageMetadata);
+    return meta && geminiUsage(meta);
   }
   const usage = obj(root.usage);
   if (!usage) return undefined;
@@ -77,6 +86,7 @@ export class StreamUsage {
     }
     if (!payload) return;
     if (this.protocol === 'anthropic') this.anthropicEvent(payload);
+    else if (this.protocol === 'gemini') this.geminiChunk(payload);
     else this.openaiChunk(payload);
   }
 
@@ -87,6 +97,24 @@ export class StreamUsage {
     if ('input_tokens' in usage) this.input = anthropicInput(usage);
     if ('output_tokens' in usage) this.output = num(usage.output_tokens);
     this.reported = true;
+  }
+
+  /** Each Gemini chunk may carry usageMetadata, running totals: the last one holds. */
+  private geminiChunk(payload: Json): void {
+    const meta = obj(payload.usageMetadata);
+    if (meta) {
+      ({ inputTokens: this.input, outputTokens: this.output } = geminiUsage(meta));
+      this.reported = true;
+      return;
+    }
+    const candidates = Array.isArray(payload.candidates) ? payload.candidates : [];
+    for (const candidate of candidates) {
+      const parts = obj(obj(candidate)?.content)?.parts;
+      for (const part of Array.isArray(parts) ? parts : []) {
+        const text = obj(part)?.text;
+        if (typeof text === 'string') this.textChars += text.length;
+      }
+    }
   }
 
   private openaiChunk(payload: Json): void {
