@@ -42,7 +42,7 @@ export function usageOfBody(protocol: Protocol, body: unknown): TokenUsage | und
   }
   if (protocol === 'gemini') {
     const meta = obj(root.usageMetadata);
-    return meta && geminiUsage(meta);
+    return meta && { ...geminiUsage(meta), ...finish };
   }
   const usage = obj(root.usage);
   if (!usage) return undefined;
@@ -55,10 +55,12 @@ export function usageOfBody(protocol: Protocol, body: unknown): TokenUsage | und
 function finishReasonsOfBody(protocol: Protocol, root: Json): string[] {
   if (protocol === 'anthropic') return typeof root.stop_reason === 'string' ? [root.stop_reason] : [];
   if (protocol === 'ollama') return typeof root.done_reason === 'string' ? [root.done_reason] : [];
+  if (protocol === 'gemini') return geminiFinishReasons(root);
   if (Array.isArray(root.choices)) return root.choices.flatMap((choice) => stringAt(obj(choice)?.finish_reason));
   return root.object === 'response' ? stringAt(root.status) : [];
 }
 
+const geminiFinishReasons = (root: Json): string[] => (Array.isArray(root.candidates) ? root.candidates.flatMap((candidate) => stringAt(obj(candidate)?.finishReason)) : []);
 const stringAt = (value: unknown): string[] => (typeof value === 'string' ? [value] : []);
 const withFinish = (reasons: string[]): Pick<TokenUsage, 'finishReasons'> => (reasons.length > 0 ? { finishReasons: reasons } : {});
 
@@ -101,6 +103,7 @@ export class StreamUsage {
 
   /** Each Gemini chunk may carry usageMetadata, running totals: the last one holds. */
   private geminiChunk(payload: Json): void {
+    this.finish.push(...geminiFinishReasons(payload));
     const meta = obj(payload.usageMetadata);
     if (meta) {
       ({ inputTokens: this.input, outputTokens: this.output } = geminiUsage(meta));

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { StreamUsage, usageOfBody } from '../../src/protocol/usage.js';
-import { geminiUsage } from '../../src/providers/gemini/translate.js';
 
 const usage = { input_tokens: 10, output_tokens: 3 };
 
@@ -13,7 +12,7 @@ describe('finish reasons with usage', () => {
     assert.deepEqual(usageOfBody('openai', chat)?.finishReasons, ['stop', 'length']);
     assert.deepEqual(usageOfBody('openai', { object: 'response', status: 'incomplete', usage })?.finishReasons, ['incomplete']);
     assert.deepEqual(usageOfBody('ollama', { done_reason: 'stop', prompt_eval_count: 4, eval_count: 2 })?.finishReasons, ['stop']);
-    assert.deepEqual(geminiUsage({ candidates: [{ finishReason: 'MAX_TOKENS' }], usageMetadata: { promptTokenCount: 3 } })?.finishReasons, ['MAX_TOKENS']);
+    assert.deepEqual(usageOfBody('gemini', { candidates: [{ finishReason: 'MAX_TOKENS' }], usageMetadata: { promptTokenCount: 3 } })?.finishReasons, ['MAX_TOKENS']);
     assert.equal(usageOfBody('anthropic', { usage })?.finishReasons, undefined, 'none said, none made up');
   });
 

@@ -24,7 +24,7 @@ import type {
 } from '../../protocol/openai.js';
 import { PivotChunkWriter } from '../../pivot/chunks.js';
 import { SseParser, type SseEvent } from '../../protocol/sse.js';
-import type { TokenUsage } from '../../protocol/usage.js';
+import { usageOfBody, type TokenUsage } from '../../protocol/usage.js';
 import { DroppedFeatures } from '../../protocol/dropped.js';
 import { checkOpenAIRequest } from '../../protocol/openai-check.js';
 import { inventToolCallId, stableId } from '../../protocol/ids.js';
@@ -212,18 +212,6 @@ export function geminiFinishReason(reason: string | undefined, calledTools: bool
   }
 }
 
-/** Output counts the thinking Gemini bills for; input includes cached tokens, as Gemini counts it. */
-export function geminiUsage(resp: Pick<GeminiGenerateContentResponse, 'usageMetadata' | 'candidates'>): TokenUsage | undefined {
-  const meta = resp.usageMetadata;
-  if (!meta) return undefined;
-  const finishReasons = (resp.candidates ?? []).flatMap((candidate) => (candidate.finishReason ? [candidate.finishReason] : []));
-  return {
-    inputTokens: meta.promptTokenCount ?? 0,
-    outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0),
-    ...(finishReasons.length > 0 ? { finishReasons } : {}),
-  };
-}
-
 function openAIUsageOf(meta: GeminiUsageMetadata | undefined): OpenAIUsage {
   const prompt = meta?.promptTokenCount ?? 0;
   const completion = (meta?.candidatesTokenCount ?? 0) + (meta?.thoughtsTokenCount ?? 0);
@@ -339,7 +327,7 @@ export class GeminiToOpenAIChunks {
 
   usage(): TokenUsage | undefined {
     const { usage, geminiFinish } = this.state;
-    return usage ? geminiUsage({ usageMetadata: usage, ...(geminiFinish ? { candidates: [{ finishReason: geminiFinish }] } : {}) }) : undefined;
+    return usageOfBody('gemini', { usageMetadata: usage, candidates: geminiFinish ? [{ finishReason: geminiFinish }] : [] });
   }
 
   private onError(message: string, code?: number): SseEvent[] {
