@@ -11,7 +11,10 @@ import { serveEmbedding } from '../pipeline/embeddings.js';
 import { GatewayError } from '../pipeline/errors.js';
 import { maxWaitOf, parseBody, priorityOf, type ChatRequest } from '../pipeline/ingress.js';
 import { SseParser } from '../protocol/sse.js';
+import { checkModelAccess } from '../pipeline/model-access.js';
+import type { Priority } from '../quota/queue.js';
 import { findRoute } from '../routing/plan.js';
+import { mayUseModel, tenantMaxWait } from '../tenants/tenant.js';
 import type { PivotStreamSink } from '../surfaces/codec.js';
 import { pivotErrorToGemini, PivotToGeminiStream, type GeminiStreamMode } from '../surfaces/gemini/answer.js';
 import { geminiSurface } from '../surfaces/gemini/codec.js';
@@ -103,7 +106,7 @@ async function generate(gw: Gateway, exchange: Exchange, model: string, mode: Ge
   // Gemini names the stream in its URL; the pivot in its body, usage asked for (the answer carries usageMetadata).
   if (stream) Object.assign(request, { stream: true, stream_options: { include_usage: true } });
   const chat: ChatRequest = { surface: 'openai', model, stream, maxTokens: request.max_completion_tokens ?? undefined, body: request, raw: Buffer.from(JSON.stringify(request)) };
-  const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+  const answer = await serveChatCached(gw, exchange, chat, ...admissionOf(gw, exchange));
   if (!answer) return;
   const further = exchange.spillwayHeaders['x-spillway-dropped'];
   const all = [...dropped, ...(typeof further === 'string' ? further.split(', ') : [])];
@@ -113,6 +116,7 @@ async function generate(gw: Gateway, exchange: Exchange, model: string, mode: Ge
 
 /** countTokens: spillway's estimate of the prompt (the same one admission uses), `{contents}` or `{generateContentRequest}`. */
 async function countTokens(gw: Gateway, exchange: Exchange, model: string): Promise<void> {
+  checkModelAccess(exchange, model);
   const body = geminiBody(await readJsonBody(exchange.req, gw.config.server.max_body_bytes));
   const inner = typeof body.generateContentRequest === 'object' && body.generateContentRequest !== null ? (body.generateContentRequest as Json) : body;
   const { request } = geminiSurface.toPivot(inner, { model });
@@ -129,8 +133,14 @@ async function embed(gw: Gateway, exchange: Exchange, model: string, batch: bool
   } catch (error) {
     throw error instanceof GeminiRequestFault ? new GatewayError('invalid_request', error.message) : error;
   }
-  const answer = await serveEmbedding(gw, exchange, call, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+  const answer = await serveEmbedding(gw, exchange, call, ...admissionOf(gw, exchange));
   if (answer) await writeAnswer(exchange, answer);
+}
+
+/** Priority and longest wait: the caller's headers, within its tenant's default and cap, as on every surface. */
+function admissionOf(gw: Gateway, exchange: Exchange): [Priority, number] {
+  const { headers } = exchange.req;
+  return [priorityOf(headers, exchange.tenant?.priority), tenantMaxWait(exchange.tenant, maxWaitOf(headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap))];
 }
 
 const GENERATE_METHODS = ['generateContent', 'streamGenerateContent', 'countTokens'];
@@ -150,7 +160,9 @@ function modelResource(id: string): Json {
 
 /** The models clients may name: the routes' own names (a `*` route serves any other). */
 function listModels(gw: Gateway, exchange: Exchange): void {
-  const models = Object.keys(gw.config.routes).filter((name) => !name.includes('*')).map(modelResource);
+  const models = Object.keys(gw.config.routes)
+    .filter((name) => !name.includes('*') && (!exchange.tenant || mayUseModel(exchange.tenant, name)))
+    .map(modelResource);
   sendJson(exchange, 200, JSON.stringify({ models }));
 }
 
