@@ -8,6 +8,7 @@ import type { CacheStatus, RequestRecord } from '../observe/observer.js';
 import { isAdminPath, serveAdmin } from './admin.js';
 import { isTrafficPath } from './admin-traffic.js';
 import { ADMIN_KEYS_PATH, serveAdminKeys } from './admin-keys.js';
+import { ADMIN_TENANTS_PATH, serveAdminTenants } from './admin-tenants.js';
 import { answerHeaders } from '../pipeline/answer-headers.js';
 import { BATCHES_PATH, serveBatches } from './batches.js';
 import { writeAnswer } from './answer-writer.js';
@@ -80,6 +81,7 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
     return serveAdmin(gw, req, exchange.res, path, new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''), method);
   }
   if (path === ADMIN_KEYS_PATH || path.startsWith(`${ADMIN_KEYS_PATH}/`)) return serveAdminKeys(gw, exchange, method, path);
+  if (path === ADMIN_TENANTS_PATH || path.startsWith(`${ADMIN_TENANTS_PATH}/`)) return serveAdminTenants(gw, exchange, method, path);
   // `?key=` is Gemini's way only: elsewhere a key in the URL is not asked for.
   authenticate(gw, req, exchange, exchange.surface === 'gemini' ? query : '');
   if (exchange.surface === 'gemini') return serveGemini(gw, exchange, method, path, query);
