@@ -171,6 +171,7 @@ export async function serveGemini(gw: Gateway, exchange: Exchange, method: strin
   const call = callOf(path);
   const model = call?.model.replace(/^models\//, '');
   if (call && model && method === 'GET' && call.method === undefined) {
+    checkModelAccess(exchange, model);
     if (!findRoute(gw.config.routes, model)) throw new GatewayError('not_found', `models/${model} is not found for API version ${path.startsWith('/v1beta') ? 'v1beta' : 'v1'}`);
     return sendJson(exchange, 200, JSON.stringify(modelResource(model)));
   }

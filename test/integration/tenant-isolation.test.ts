@@ -71,6 +71,7 @@ describe('tenants: models on every surface, isolation of batches, conversations 
     }, 'gemini-2.5-pro', gemini403);
     await refused(() => ciGemini.models.countTokens({ model: 'gemini-2.5-pro', contents: 'hi' }), 'gemini-2.5-pro', gemini403);
     await refused(() => ciGemini.models.embedContent({ model: 'gemini-embedding-001', contents: 'hi' }), 'gemini-embedding-001', gemini403);
+    await refused(() => ciGemini.models.get({ model: 'gemini-2.5-pro' }), 'gemini-2.5-pro', gemini403);
 
     // The allowed models, on the same endpoints.
     await ci.messages.create({ model: 'claude-haiku-4-5', max_tokens: 8, messages });
