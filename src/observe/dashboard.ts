@@ -7,7 +7,7 @@ import type { Activity, RecentRequest, SeriesField, Totals } from './activity.js
 import type { Condition } from './alerts.js';
 import { keyUtilisation } from './utilisation.js';
 import type { TenantActivity, TenantWindow } from './tenant-activity.js';
-import type { GatewayView, TenantState } from './view.js';
+import type { CapForecast, GatewayView, TenantState } from './view.js';
 
 const FIVE_MINUTES = 300_000;
 
@@ -51,6 +51,8 @@ export interface DashboardState {
   alerts: Array<Pick<Condition, 'kind' | 'summary'>>;
   recent: RecentRequest[];
   tenants: DashboardTenant[];
+  /** The day ahead of each daily cap: forecast demand against capacity (src/forecast/). */
+  forecasts: CapForecast[];
 }
 
 const share = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
@@ -96,5 +98,6 @@ export async function dashboardState(view: GatewayView, activity: Activity, firi
     alerts: firing.map(({ kind, summary }) => ({ kind, summary })),
     recent: activity.recent(),
     tenants: tenantRows(view, tenants, now),
+    forecasts: view.forecasts?.() ?? [],
   };
 }

@@ -9,6 +9,8 @@ import type { SseEvent } from './sse.js';
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
+  /** Why the answer ended, in the provider's own words (one per choice), when it said. */
+  finishReasons?: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -29,15 +31,27 @@ function openaiUsage(usage: Json): TokenUsage {
 export function usageOfBody(protocol: Protocol, body: unknown): TokenUsage | undefined {
   const root = obj(body);
   if (!root) return undefined;
+  const finish = withFinish(finishReasonsOfBody(protocol, root));
   if (protocol === 'ollama') {
-    return 'eval_count' in root ? { inputTokens: num(root.prompt_eval_count), outputTokens: num(root.eval_count) } : undefined;
+    return 'eval_count' in root ? { inputTokens: num(root.prompt_eval_count), outputTokens: num(root.eval_count), ...finish } : undefined;
   }
   const usage = obj(root.usage);
   if (!usage) return undefined;
   return protocol === 'anthropic'
-    ? { inputTokens: anthropicInput(usage), outputTokens: num(usage.output_tokens) }
-    : openaiUsage(usage);
+    ? { inputTokens: anthropicInput(usage), outputTokens: num(usage.output_tokens), ...finish }
+    : { ...openaiUsage(usage), ...finish };
 }
+
+/** An answer's stop reasons as the provider words them: Anthropic's stop_reason, each chat choice's finish_reason, a Responses status, Ollama's done_reason. */
+function finishReasonsOfBody(protocol: Protocol, root: Json): string[] {
+  if (protocol === 'anthropic') return typeof root.stop_reason === 'string' ? [root.stop_reason] : [];
+  if (protocol === 'ollama') return typeof root.done_reason === 'string' ? [root.done_reason] : [];
+  if (Array.isArray(root.choices)) return root.choices.flatMap((choice) => stringAt(obj(choice)?.finish_reason));
+  return root.object === 'response' ? stringAt(root.status) : [];
+}
+
+const stringAt = (value: unknown): string[] => (typeof value === 'string' ? [value] : []);
+const withFinish = (reasons: string[]): Pick<TokenUsage, 'finishReasons'> => (reasons.length > 0 ? { finishReasons: reasons } : {});
 
 /**
  * Follows a stream's events and keeps the latest usage. Anthropic reports input at message_start
@@ -49,6 +63,7 @@ export class StreamUsage {
   private output = 0;
   private reported = false;
   private textChars = 0;
+  private finish: string[] = [];
 
   constructor(private readonly protocol: Protocol) {}
 
@@ -66,6 +81,7 @@ export class StreamUsage {
   }
 
   private anthropicEvent(payload: Json): void {
+    if (payload.type === 'message_delta') this.finish = stringAt(obj(payload.delta)?.stop_reason);
     const usage = payload.type === 'message_start' ? obj(obj(payload.message)?.usage) : obj(payload.usage);
     if (!usage) return;
     if ('input_tokens' in usage) this.input = anthropicInput(usage);
@@ -74,16 +90,19 @@ export class StreamUsage {
   }
 
   private openaiChunk(payload: Json): void {
-    // A Responses stream reports it in its last event's response.
-    const usage = obj(payload.usage) ?? obj(obj(payload.response)?.usage);
+    const choices = Array.isArray(payload.choices) ? payload.choices.map(obj) : [];
+    for (const choice of choices) this.finish.push(...stringAt(choice?.finish_reason));
+    // A Responses stream reports its end and usage in its last event's response.
+    const response = obj(payload.response);
+    if (response && (payload.type === 'response.completed' || payload.type === 'response.incomplete')) this.finish = stringAt(response.status);
+    const usage = obj(payload.usage) ?? obj(response?.usage);
     if (usage) {
       ({ inputTokens: this.input, outputTokens: this.output } = openaiUsage(usage));
       this.reported = true;
       return;
     }
-    const choices = Array.isArray(payload.choices) ? payload.choices : [];
     for (const choice of choices) {
-      const delta = obj(obj(choice)?.delta);
+      const delta = obj(choice?.delta);
       if (typeof delta?.content === 'string') this.textChars += delta.content.length;
       if (Array.isArray(delta?.tool_calls)) this.textChars += JSON.stringify(delta.tool_calls).length;
     }
@@ -91,7 +110,8 @@ export class StreamUsage {
 
   /** The usage so far; `estimatedInput` stands in when the provider reported none. */
   usage(estimatedInput: number): TokenUsage {
-    if (this.reported) return { inputTokens: this.input, outputTokens: this.output };
-    return { inputTokens: estimatedInput, outputTokens: Math.ceil(this.textChars / 4) };
+    const finish = withFinish(this.finish);
+    if (this.reported) return { inputTokens: this.input, outputTokens: this.output, ...finish };
+    return { inputTokens: estimatedInput, outputTokens: Math.ceil(this.textChars / 4), ...finish };
   }
 }
