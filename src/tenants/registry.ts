@@ -77,6 +77,8 @@ export class TenantRegistry {
     const store = this.overrideStore;
     if (!store || !this.configured.has(name)) throw new Error(`no tenant ${name} to change`);
     await store.write(name, patchOverride(await store.read(name), patch));
+    // A read begun before the write would miss it: the change is read after it.
+    await this.overridesRead;
     await this.refreshOverrides();
     return this.tenants.get(name)!;
   }

@@ -4,6 +4,9 @@
  * what was used kept; all with a fake clock.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { patchOf } from '../../src/cli/tenants.js';
@@ -12,6 +15,7 @@ import { BudgetLedger } from '../../src/tenants/budget.js';
 import { TenantCeiling } from '../../src/tenants/ceiling.js';
 import { patchOverride, parseOverride, tenantPatchSchema, withOverride, type TenantOverride, type TenantOverrideStore } from '../../src/tenants/overrides.js';
 import { TenantRegistry } from '../../src/tenants/registry.js';
+import { SqliteTenantOverrides } from '../../src/store/tenant-overrides-sqlite.js';
 import type { RequestRecord } from '../../src/observe/observer.js';
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
@@ -151,5 +155,35 @@ describe('tenant activity', () => {
     assert.equal(now.get('web')!.refused, 1);
     assert.equal(now.get('web')!.requests, 11);
     assert.equal(now.get('old')!.share, 0, 'outside the window');
+  });
+});
+
+describe('tenant overrides kept in SQLite (no Redis)', () => {
+  it('two gateways sharing a data directory see each other’s changes on their next refresh, and after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spillway-overrides-'));
+    const config = parseConfig({ providers: { anthropic: { type: 'anthropic', keys: [{ key: 'sk-up' }] } }, admin: { keys: ['sk-admin'] }, tenants: { ci: { keys: ['sk-ci'] } } }, 'test');
+    const one = new TenantRegistry(config);
+    const two = new TenantRegistry(config);
+    await one.useOverrides(new SqliteTenantOverrides(dir), 60_000);
+    await two.useOverrides(new SqliteTenantOverrides(dir), 60_000);
+    try {
+      await one.patch('ci', patch({ limits: { rpm: 60 }, weight: 2 }));
+      assert.equal(two.get('ci')!.weight, 1, 'not before its refresh');
+      await two.refreshOverrides();
+      assert.equal(two.get('ci')!.weight, 2);
+      assert.deepEqual(two.get('ci')!.limits, { rpm: 60 });
+      const restarted = new TenantRegistry(config);
+      await restarted.useOverrides(new SqliteTenantOverrides(dir), 60_000);
+      assert.equal(restarted.get('ci')!.weight, 2);
+      restarted.close();
+      await two.patch('ci', patch({ limits: null, weight: null }));
+      await one.refreshOverrides();
+      assert.equal(one.get('ci')!.weight, 1);
+      assert.equal(one.get('ci')!.limits, undefined);
+    } finally {
+      one.close();
+      two.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
