@@ -90,8 +90,10 @@ export class TenantRegistry {
 
   /** Lays the overrides over config, telling the tenants' ceilings and ledgers what changed. */
   applyOverrides(overrides: Map<string, TenantOverride>, now: number): void {
-    if (JSON.stringify([...overrides]) === JSON.stringify([...this.overrides])) return;
-    this.overrides = new Map([...overrides].filter(([name]) => this.configured.has(name)));
+    // Only tenants config still names; nothing to do when nothing changed (the usual poll).
+    const next = new Map([...overrides].filter(([name]) => this.configured.has(name)).sort(([a], [b]) => a.localeCompare(b)));
+    if (JSON.stringify([...next]) === JSON.stringify([...this.overrides])) return;
+    this.overrides = next;
     for (const [name, base] of this.configured) {
       const tenant = withOverride(base, this.overrides.get(name));
       this.tenants.set(name, tenant);
