@@ -139,6 +139,49 @@ function renderRecent(s) {
   );
 }
 
+function bar(share, text, level) {
+  return el(
+    'div',
+    { class: 'gauge' },
+    el('div', { class: 'bar' }, el('div', { class: `fill ${level || ''}`, style: `width:${Math.min(100, Math.max(0, share * 100)).toFixed(1)}%` })),
+    el('span', { class: 'fig' }, text),
+  );
+}
+
+// Per tenant: its share of admissions (what fair share gives it), its queue and wait, its spend against its budgets.
+function renderTenants(s) {
+  const tenants = s.tenants || [];
+  $('tenants-panel').hidden = tenants.length === 0;
+  if (tenants.length === 0) return;
+  $('tenants').replaceChildren(
+    ...tenants.map((t) => {
+      const m = t.lastMinute;
+      const limits = Object.entries(t.limits).map(([d, v]) => `${DIM_NAMES[d] || d} ${fmt.compact(v)}`).join(', ') || '–';
+      const spend = t.budgets.length === 0
+        ? el('span', { class: 'muted' }, m.costUsd > 0 ? `${fmt.usd(m.costUsd)} (no budget)` : 'no budget')
+        : el('div', {}, ...t.budgets.map((b) => {
+            const used = b.limitUsd > 0 ? b.spentUsd / b.limitUsd : 0;
+            return bar(used, `${b.window} ${fmt.usd(b.spentUsd)} of ${fmt.usd(b.limitUsd)}`, used >= 1 ? 'hot' : used >= 0.8 ? 'warn' : '');
+          }));
+      const changed = t.overridden.length > 0 ? ` (changed: ${t.overridden.join(', ')})` : '';
+      return el(
+        'tr',
+        { 'data-tenant': t.name },
+        el('td', { title: changed }, t.name + (changed ? ' *' : '')),
+        el('td', { class: 'num' }, t.weight),
+        el('td', {}, t.priority),
+        el('td', { class: 'share' }, bar(m.share || 0, fmt.pct(m.share))),
+        el('td', { class: 'num' }, fmt.int(m.requests)),
+        el('td', { class: 'num queue' }, t.waiting > 0 ? `${fmt.int(t.waiting)} (${fmt.ms(t.longestWaitMs)})` : '0'),
+        el('td', { class: 'num' }, m.meanWaitMs === null ? '–' : fmt.ms(m.meanWaitMs)),
+        el('td', { class: 'num' }, fmt.int(m.refused)),
+        el('td', {}, limits),
+        el('td', { class: 'spend' }, spend),
+      );
+    }),
+  );
+}
+
 // Queue depth is sampled by the page itself (the server keeps counts, not depth history).
 const queueSamples = [];
 
@@ -229,6 +272,7 @@ function render(s) {
   renderKpis(s);
   renderAlerts(s);
   renderKeys(s);
+  renderTenants(s);
   renderForecasts(s);
   renderRecent(s);
   renderChart(s);

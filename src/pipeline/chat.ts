@@ -21,6 +21,7 @@ import { pacedAdmission } from '../forecast/paced-admission.js';
 import { weightedOrder } from '../routing/weighted.js';
 import { attempt, type AttemptContext, type AttemptResult, type FailedAttempt } from './dispatch.js';
 import { GatewayError } from './errors.js';
+import { checkModelAccess } from './model-access.js';
 import { jsonAnswer, type Answer } from './answer.js';
 import type { Surface } from '../protocol/surface.js';
 import type { RequestContext } from './request-context.js';
@@ -58,6 +59,8 @@ export type Dispatch = (ctx: AttemptContext) => Promise<AttemptResult>;
 export async function resolvePlan(gw: Engine, exchange: RequestContext, chat: Routable, demandOf: (model: string) => Demand): Promise<TargetPlan> {
   // One config snapshot per request: a reload swaps gw.config for the next requests only.
   const { config, providers } = gw;
+  // Every kind of call is planned here: the one place a tenant's `models` is sure to be asked.
+  checkModelAccess(exchange, chat.model);
   const routeName = findRouteName(config.routes, chat.model);
   const route = routeName === undefined ? undefined : config.routes[routeName];
   if (routeName === undefined || !route) {

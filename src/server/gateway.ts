@@ -26,6 +26,8 @@ import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
 import { TenantRegistry } from '../tenants/registry.js';
 import { TenantKeyStore } from '../tenants/key-store.js';
+import { RedisTenantOverrides } from '../store/tenant-overrides-redis.js';
+import { SqliteTenantOverrides } from '../store/tenant-overrides-sqlite.js';
 import { RedisBatchStore } from '../batch/redis-store.js';
 import { MemorySwitches } from '../routing/switches.js';
 import { TrafficControl } from '../routing/traffic-control.js';
@@ -113,6 +115,8 @@ export function createGateway(config: Config, log: (message: string) => void): G
   };
   // Runtime tenant keys live beside the other durable data; only tenants from config can have them.
   if (Object.keys(config.tenants).length > 0) gateway.tenants.useStore(new TenantKeyStore(config.data_dir));
+  // Tenants' limits and budgets changed at runtime: in the Redis every replica shares, else beside the keys.
+  if (gateway.tenants.list().length > 0) void gateway.tenants.useOverrides(store ? new RedisTenantOverrides(store) : new SqliteTenantOverrides(config.data_dir));
   const tracing = createTracing(config.telemetry);
   if (tracing) gateway.tracing = tracing;
   if (config.forecast.enabled) gateway.forecast = createForecaster(config, gateway, log);
@@ -191,6 +195,21 @@ function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'tra
     degraded: () => [...gw.providers.values()].some((provider) => provider.pool.degraded),
     replicas: () => gw.redis?.liveReplicas,
     budgets: (now) => gw.tenants.budgetUse(now),
+    tenants: (now) => {
+      const waiting = gw.queue.waitingByTenant(now);
+      return gw.tenants.list().map((tenant) => ({
+        name: tenant.name,
+        weight: tenant.weight,
+        priority: tenant.priority,
+        limits: { ...tenant.limits },
+        maxWaitMs: tenant.maxWaitMs ?? null,
+        models: tenant.models ?? null,
+        waiting: waiting.get(tenant.name)?.waiting ?? 0,
+        longestWaitMs: waiting.get(tenant.name)?.longestMs ?? 0,
+        budgets: (gw.tenants.ledgerOf(tenant)?.use(now) ?? []).map((use) => ({ tenant: tenant.name, ...use })),
+        overridden: Object.keys(gw.tenants.overrideOf(tenant.name)),
+      }));
+    },
     forecasts: () => gw.forecast?.forecasts() ?? [],
   };
 }
@@ -199,6 +218,8 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
   const config = parseConfig(input, 'config');
   const log = options.quiet ? () => {} : (options.log ?? ((message: string) => console.log(message)));
   const gateway = createGateway(config, log);
+  // Limits and budgets changed at runtime hold from the first request of a restarted replica.
+  await gateway.tenants.refreshOverrides();
   let host = options.host ?? config.server.host;
   if (gateway.tenants.open && !LOOPBACK.has(host)) {
     log(`spillway: no client keys configured (server.auth.keys, tenants), so binding to 127.0.0.1 instead of ${host}`);

@@ -12,7 +12,10 @@ import { serveEmbedding } from '../pipeline/embeddings.js';
 import { GatewayError } from '../pipeline/errors.js';
 import { maxWaitOf, parseBody, priorityOf, type ChatRequest } from '../pipeline/ingress.js';
 import { SseParser } from '../protocol/sse.js';
+import { checkModelAccess } from '../pipeline/model-access.js';
+import type { Priority } from '../quota/queue.js';
 import { findRoute, planRoute } from '../routing/plan.js';
+import { mayUseModel, tenantMaxWait } from '../tenants/tenant.js';
 import type { PivotStreamSink } from '../surfaces/codec.js';
 import { pivotErrorToGemini, PivotToGeminiStream, type GeminiStreamMode } from '../surfaces/gemini/answer.js';
 import { geminiSurface } from '../surfaces/gemini/codec.js';
@@ -128,7 +131,7 @@ async function generate(gw: Gateway, exchange: Exchange, model: string, mode: Ge
     translated: true,
     native: { surface: 'gemini', body, raw },
   };
-  const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+  const answer = await serveChatCached(gw, exchange, chat, ...admissionOf(gw, exchange));
   if (!answer) return;
   // A Gemini provider got the client's own request: nothing of it was dropped.
   const further = exchange.spillwayHeaders['x-spillway-dropped'];
@@ -143,6 +146,7 @@ async function generate(gw: Gateway, exchange: Exchange, model: string, mode: Ge
  * of the prompt (the same one admission uses).
  */
 async function countTokens(gw: Gateway, exchange: Exchange, model: string): Promise<void> {
+  checkModelAccess(exchange, model);
   const raw = await readJsonBody(exchange.req, gw.config.server.max_body_bytes);
   const body = geminiBody(raw);
   const route = findRoute(gw.config.routes, model);
@@ -175,8 +179,14 @@ async function embed(gw: Gateway, exchange: Exchange, model: string, batch: bool
   } catch (error) {
     throw error instanceof GeminiRequestFault ? new GatewayError('invalid_request', error.message) : error;
   }
-  const answer = await serveEmbedding(gw, exchange, call, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+  const answer = await serveEmbedding(gw, exchange, call, ...admissionOf(gw, exchange));
   if (answer) await writeAnswer(exchange, answer);
+}
+
+/** Priority and longest wait: the caller's headers, within its tenant's default and cap, as on every surface. */
+function admissionOf(gw: Gateway, exchange: Exchange): [Priority, number] {
+  const { headers } = exchange.req;
+  return [priorityOf(headers, exchange.tenant?.priority), tenantMaxWait(exchange.tenant, maxWaitOf(headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap))];
 }
 
 const GENERATE_METHODS = ['generateContent', 'streamGenerateContent', 'countTokens'];
@@ -196,7 +206,9 @@ function modelResource(id: string): Json {
 
 /** The models clients may name: the routes' own names (a `*` route serves any other). */
 function listModels(gw: Gateway, exchange: Exchange): void {
-  const models = Object.keys(gw.config.routes).filter((name) => !name.includes('*')).map(modelResource);
+  const models = Object.keys(gw.config.routes)
+    .filter((name) => !name.includes('*') && (!exchange.tenant || mayUseModel(exchange.tenant, name)))
+    .map(modelResource);
   sendJson(exchange, 200, JSON.stringify({ models }));
 }
 
@@ -205,6 +217,7 @@ export async function serveGemini(gw: Gateway, exchange: Exchange, method: strin
   const call = callOf(path);
   const model = call?.model.replace(/^models\//, '');
   if (call && model && method === 'GET' && call.method === undefined) {
+    checkModelAccess(exchange, model);
     if (!findRoute(gw.config.routes, model)) throw new GatewayError('not_found', `models/${model} is not found for API version ${path.startsWith('/v1beta') ? 'v1beta' : 'v1'}`);
     return sendJson(exchange, 200, JSON.stringify(modelResource(model)));
   }
