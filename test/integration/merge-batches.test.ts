@@ -111,6 +111,7 @@ describe('prompt merging for Message Batches', () => {
     const upstream = stack.sim.stats().total;
     assertAnswersAlone(results, requests);
     assert.ok(upstream.requests <= 12, `${upstream.requests} upstream calls`);
+    console.log(`merge: 50 requests in ${upstream.requests} upstream calls`);
     let input = 0;
     let output = 0;
     for (const result of results.values()) {
@@ -140,6 +141,7 @@ describe('prompt merging for Message Batches', () => {
       assert.equal(metric(after, 'spillway_merge_calls_saved_total'), metric(before, 'spillway_merge_calls_saved_total'), 'nothing counted as saved');
       // Every merged call failed, so each request was also sent alone: 50 plus the merged attempts.
       assert.equal(stack.sim.stats().total.requests, 50 + failures);
+      console.log(`merge (${behaviour}): ${failures} failed merged calls, ${stack.sim.stats().total.requests} upstream calls`);
     });
   }
 });
