@@ -7,6 +7,7 @@
  */
 import { bodyOf, type Answer } from '../pipeline/answer.js';
 import { serveChatCached } from '../pipeline/cached-chat.js';
+import { serveMergeable } from '../merge/window.js';
 import { serveEmbedding } from '../pipeline/embeddings.js';
 import { GatewayError } from '../pipeline/errors.js';
 import { maxWaitOf, parseBody, priorityOf, type ChatRequest } from '../pipeline/ingress.js';
@@ -103,7 +104,10 @@ async function generate(gw: Gateway, exchange: Exchange, model: string, mode: Ge
   // Gemini names the stream in its URL; the pivot in its body, usage asked for (the answer carries usageMetadata).
   if (stream) Object.assign(request, { stream: true, stream_options: { include_usage: true } });
   const chat: ChatRequest = { surface: 'openai', model, stream, maxTokens: request.max_completion_tokens ?? undefined, body: request, raw: Buffer.from(JSON.stringify(request)) };
-  const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+  const priority = priorityOf(req.headers);
+  const answer = await serveMergeable(gw, exchange, chat, priority, maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap), (wait) =>
+    serveChatCached(gw, exchange, chat, priority, wait),
+  );
   if (!answer) return;
   const further = exchange.spillwayHeaders['x-spillway-dropped'];
   const all = [...dropped, ...(typeof further === 'string' ? further.split(', ') : [])];

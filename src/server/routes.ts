@@ -12,6 +12,7 @@ import { answerHeaders } from '../pipeline/answer-headers.js';
 import { BATCHES_PATH, serveBatches } from './batches.js';
 import { writeAnswer } from './answer-writer.js';
 import { serveChatCached } from '../pipeline/cached-chat.js';
+import { serveMergeable } from '../merge/window.js';
 import { ownerOf } from '../config/client-keys.js';
 import { mayUseModel, tenantMaxWait } from '../tenants/tenant.js';
 import { GatewayError } from '../pipeline/errors.js';
@@ -98,7 +99,7 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
     const chat = parseChatRequest(path === '/v1/messages' ? 'anthropic' : 'openai', await readJsonBody(req, limit));
     checkModel(exchange, chat.model);
-    const answer = await serveChatCached(gw, exchange, chat, priority(), maxWait());
+    const answer = await serveMergeable(gw, exchange, chat, priority(), maxWait(), (wait) => serveChatCached(gw, exchange, chat, priority(), wait));
     if (answer) await writeAnswer(exchange, answer);
     return;
   }

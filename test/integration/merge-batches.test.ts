@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { simKeys, startStack, type Stack } from '../support/stack.js';
 
 type BatchRequest = Anthropic.Messages.Batches.BatchCreateParams.Request;
@@ -69,10 +70,11 @@ describe('prompt merging for Message Batches', () => {
         data_dir: dataDir,
         usage: { enabled: false },
         providers: { anthropic: { type: 'anthropic', base_url: simUrl, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
-        routes: { '*': { targets: [{ provider: 'anthropic' }], merge: { max: 5, max_input_tokens: 400 } } },
+        // A long window: requests sent together from one test process must meet even on a loaded machine.
+        routes: { '*': { targets: [{ provider: 'anthropic' }], merge: { max: 5, max_input_tokens: 400, window: '300ms' } } },
       }),
     });
-    for (const tag of ['follow', 'drop', 'garble']) {
+    for (const tag of ['follow', 'drop', 'garble', 'live']) {
       for (const request of classification(50, tag)) {
         const message = await stack.direct.messages.create(request.params as Anthropic.Messages.MessageCreateParamsNonStreaming);
         alone.set(request.custom_id, { text: textOf(message), stop: message.stop_reason });
@@ -144,4 +146,39 @@ describe('prompt merging for Message Batches', () => {
       console.log(`merge (${behaviour}): ${failures} failed merged calls, ${stack.sim.stats().total.requests} upstream calls`);
     });
   }
+
+  test('interactive requests at batch priority merge across surfaces within the window; streams and interactive priority do not', async () => {
+    stack.sim.setOptions({ mergeAnswers: 'follow' });
+    stack.sim.resetStats();
+    const requests = classification(10, 'live');
+    const batchHeaders = { 'x-spillway-priority': 'batch' };
+    const openai = new OpenAI({ baseURL: `${stack.gateway.url}/v1`, apiKey: 'client-key', maxRetries: 0, defaultHeaders: batchHeaders });
+    const anthropic = new Anthropic({ baseURL: stack.gateway.url, apiKey: 'client-key', maxRetries: 0, defaultHeaders: batchHeaders });
+    const answers = await Promise.all(
+      requests.map(async ({ custom_id, params }, i) => {
+        const prompt = (params.messages[0]!.content as string);
+        if (i % 2 === 0) {
+          const { data, response } = await openai.chat.completions
+            .create({ model: MODEL, max_tokens: 100, messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: prompt }] })
+            .withResponse();
+          return { custom_id, text: data.choices[0]!.message.content, merged: response.headers.get('x-spillway-merged'), usage: data.usage!.prompt_tokens + data.usage!.completion_tokens };
+        }
+        const { data, response } = await anthropic.messages.create(params as Anthropic.Messages.MessageCreateParamsNonStreaming).withResponse();
+        return { custom_id, text: textOf(data), merged: response.headers.get('x-spillway-merged'), usage: data.usage.input_tokens + data.usage.output_tokens };
+      }),
+    );
+    for (const answer of answers) assert.equal(answer.text, alone.get(answer.custom_id)!.text, `${answer.custom_id} answers as it would alone`);
+    const upstream = stack.sim.stats().total;
+    assert.ok(upstream.requests <= 4, `10 requests in ${upstream.requests} upstream calls`);
+    assert.ok(answers.filter((a) => a.merged !== null).length >= 8, 'most answers say they were merged');
+    assert.equal(answers.reduce((sum, a) => sum + a.usage, 0), upstream.inputTokens + upstream.outputTokens, 'usage shares sum to the upstream count');
+
+    // Interactive priority and streams go alone.
+    stack.sim.resetStats();
+    const plain = new Anthropic({ baseURL: stack.gateway.url, apiKey: 'client-key', maxRetries: 0 });
+    await Promise.all(requests.slice(0, 4).map(({ params }) => plain.messages.create(params as Anthropic.Messages.MessageCreateParamsNonStreaming)));
+    const streams = await Promise.all(requests.slice(0, 4).map(({ params }) => anthropic.messages.stream(params as Anthropic.Messages.MessageCreateParamsNonStreaming).finalMessage()));
+    assert.deepEqual(streams.map(textOf), requests.slice(0, 4).map((r) => alone.get(r.custom_id)!.text));
+    assert.equal(stack.sim.stats().total.requests, 8);
+  });
 });
