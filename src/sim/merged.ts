@@ -30,7 +30,8 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 export function asksForAnswerList(schema: unknown): boolean {
   if (!isObject(schema) || !isObject(schema['properties'])) return false;
   const answers = schema['properties']['answers'];
-  return isObject(answers) && answers['type'] === 'array';
+  // Gemini's schema dialect spells types in capitals.
+  return isObject(answers) && typeof answers['type'] === 'string' && answers['type'].toLowerCase() === 'array';
 }
 
 function lastUserIndex(messages: unknown[]): number {

@@ -69,9 +69,18 @@ describe('prompt merging for Message Batches', () => {
         admin: { keys: [ADMIN_KEY] },
         data_dir: dataDir,
         usage: { enabled: false },
-        providers: { anthropic: { type: 'anthropic', base_url: simUrl, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
-        // A long window: requests sent together from one test process must meet even on a loaded machine.
-        routes: { '*': { targets: [{ provider: 'anthropic' }], merge: { max: 5, max_input_tokens: 400, window: '300ms' } } },
+        providers: {
+          anthropic: { type: 'anthropic', base_url: simUrl, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) },
+          openai: { type: 'openai', base_url: `${simUrl}/v1`, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) },
+          gemini: { type: 'gemini', base_url: simUrl, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) },
+        },
+        routes: {
+          // The same merged (pivot) call carried by the other providers' codecs.
+          'via-openai': { targets: [{ provider: 'openai', model: 'gpt-4o-mini' }], merge: { max: 5, max_input_tokens: 400 } },
+          'via-gemini': { targets: [{ provider: 'gemini', model: 'gemini-2.5-flash' }], merge: { max: 5, max_input_tokens: 400 } },
+          // A long window: requests sent together from one test process must meet even on a loaded machine.
+          '*': { targets: [{ provider: 'anthropic' }], merge: { max: 5, max_input_tokens: 400, window: '300ms' } },
+        },
       }),
     });
     for (const tag of ['follow', 'drop', 'garble', 'live']) {
@@ -181,4 +190,24 @@ describe('prompt merging for Message Batches', () => {
     assert.deepEqual(streams.map(textOf), requests.slice(0, 4).map((r) => alone.get(r.custom_id)!.text));
     assert.equal(stack.sim.stats().total.requests, 8);
   });
+
+  for (const model of ['via-openai', 'via-gemini']) {
+    test(`the merged call works through the ${model.slice(4)} codec: each answer as the same request gets alone through spillway`, async () => {
+      stack.sim.setOptions({ mergeAnswers: 'follow' });
+      const requests = classification(10, model).map((r) => ({ ...r, params: { ...r.params, model } }));
+      const reference = new Map<string, string>();
+      for (const { custom_id, params } of requests) {
+        reference.set(custom_id, textOf(await stack.anthropic.messages.create(params as Anthropic.Messages.MessageCreateParamsNonStreaming)));
+      }
+      stack.sim.resetStats();
+      const results = await runBatch(stack.anthropic, requests);
+      assert.equal(results.size, 10);
+      for (const [id, text] of reference) {
+        const result = results.get(id);
+        assert.equal(result?.type, 'succeeded', JSON.stringify(result));
+        assert.equal(textOf((result as Anthropic.Messages.Batches.MessageBatchSucceededResult).message), text, `${id} answers as it would alone`);
+      }
+      assert.equal(stack.sim.stats().total.requests, 2, 'two merged calls of five');
+    });
+  }
 });
