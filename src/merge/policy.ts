@@ -48,6 +48,14 @@ export function ineligibility(request: PivotRequest, policy: MergePolicy): strin
   return undefined;
 }
 
+/**
+ * How long a request on the interactive path may wait for partners: the route's window, never
+ * more than half of what it allows itself in all (the rest is for the call), 0 for no wait.
+ */
+export function partnerWaitMs(windowMs: number, maxWaitMs: number): number {
+  return Math.max(0, Math.min(windowMs, maxWaitMs / 2));
+}
+
 /** JSON with object keys sorted, so two equal requests built in different orders compare equal. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

@@ -10,7 +10,7 @@ import type { Engine } from '../pipeline/engine.js';
 import type { ChatRequest } from '../pipeline/ingress.js';
 import type { RequestContext } from '../pipeline/request-context.js';
 import type { Priority } from '../quota/queue.js';
-import { groupKey, ineligibility } from './policy.js';
+import { groupKey, ineligibility, partnerWaitMs } from './policy.js';
 import { mergePolicyFor, pivotOf, serveMerged, type MergeMember } from './serve.js';
 
 interface Waiting extends MergeMember {
@@ -40,8 +40,7 @@ export class MergeWindow {
     const policy = chat.stream ? undefined : mergePolicyFor(this.gw, chat.model);
     const pivot = policy && pivotOf(chat);
     if (!policy || !pivot || ineligibility(pivot, policy) !== undefined) return Promise.resolve(undefined);
-    // Waiting for partners may use at most half of what the request allows itself.
-    const waitMs = Math.min(policy.windowMs, maxWaitMs / 2);
+    const waitMs = partnerWaitMs(policy.windowMs, maxWaitMs);
     if (waitMs <= 0) return Promise.resolve(undefined);
     // Never across tenants (or clients): one caller's answer is shaped by the others' prompts only in the model's eyes.
     const key = `${exchange.tenant?.name ?? exchange.owner}\u0000${groupKey(pivot)}`;

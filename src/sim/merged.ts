@@ -86,7 +86,9 @@ export function answerMerged(view: MergedRequestView): MergedCall | undefined {
   const text = textOf((view.messages[index] as Json)['content']);
   const prompts = text === undefined ? undefined : promptsIn(text);
   if (!prompts) return undefined;
-  const cap = Number(/at most (\d+) tokens/.exec(text!)?.[1] ?? view.maxTokens);
+  // The per-answer cap is stated in the instructions, before the list (never read from a prompt).
+  const instructions = text!.slice(0, text!.indexOf('Prompts (JSON):'));
+  const cap = Number(/at most (\d+) tokens/.exec(instructions)?.[1] ?? view.maxTokens);
   const items = prompts.map(({ id, prompt }) => {
     const messages = [...view.messages];
     messages[index] = { ...(messages[index] as Json), content: prompt };

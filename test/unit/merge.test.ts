@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { PivotAnswer, PivotRequest } from '../../src/pivot/index.js';
-import { apportion, groupKey, ineligibility, selectGroups, type Candidate, type MergePolicy } from '../../src/merge/policy.js';
+import { apportion, groupKey, ineligibility, partnerWaitMs, selectGroups, type Candidate, type MergePolicy } from '../../src/merge/policy.js';
 import { buildMergedRequest, MERGE_TOOL, PROMPTS_MARKER } from '../../src/merge/prompt.js';
 import { readItems, splitAnswer } from '../../src/merge/split.js';
 
@@ -87,6 +87,12 @@ describe('merge policy', () => {
       ['unreadable'],
       ['no-policy'],
     ]);
+  });
+
+  test('waiting for partners: the window, never more than half the deadline, nothing when there is no time', () => {
+    assert.equal(partnerWaitMs(20, 120_000), 20);
+    assert.equal(partnerWaitMs(20, 30), 15);
+    assert.equal(partnerWaitMs(20, 0), 0);
   });
 
   test('apportion: integer parts in proportion that sum to exactly the total', () => {
