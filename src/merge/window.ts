@@ -22,6 +22,8 @@ interface Waiting extends MergeMember {
 interface OpenGroup {
   members: Waiting[];
   max: number;
+  /** When the group leaves at the latest: the earliest of its members' partner waits. */
+  flushAt: number;
   timer: NodeJS.Timeout;
 }
 
@@ -46,11 +48,16 @@ export class MergeWindow {
     const key = `${exchange.tenant?.name ?? exchange.owner}\u0000${groupKey(pivot)}`;
     return new Promise<Answer | undefined>((settle) => {
       const member: Waiting = { chat, pivot, exchange, deadline: Date.now() + maxWaitMs, settle };
+      const flushAt = Date.now() + waitMs;
       let group = this.open.get(key);
       if (!group) {
-        const timer = setTimeout(() => this.flush(key), waitMs);
-        group = { members: [], max: policy.max, timer };
+        group = { members: [], max: policy.max, flushAt, timer: setTimeout(() => this.flush(key), waitMs) };
         this.open.set(key, group);
+      } else if (flushAt < group.flushAt) {
+        // A member with less time to spare brings the whole group's departure forward.
+        clearTimeout(group.timer);
+        group.flushAt = flushAt;
+        group.timer = setTimeout(() => this.flush(key), waitMs);
       }
       group.members.push(member);
       if (group.members.length >= group.max) this.flush(key);
