@@ -82,6 +82,39 @@ function renderKeys(s) {
   );
 }
 
+// The day ahead: forecast demand (next hour, until the reset) against what each daily cap holds.
+function renderForecasts(s) {
+  const list = s.forecasts || [];
+  $('forecast-panel').hidden = list.length === 0;
+  if (list.length === 0) return;
+  const amount = (f, n) => (f.unit === 'usd' ? fmt.usd(n) : fmt.compact(n));
+  const gauge = (f, label, demand, capacity) => {
+    const share = capacity > 0 ? demand / capacity : demand > 0 ? 2 : 0;
+    const level = share >= 1 ? 'hot' : share >= 0.8 ? 'warn' : '';
+    return el(
+      'div',
+      { class: 'gauge', 'data-horizon': label },
+      el('span', { class: 'dim' }, label),
+      el('div', { class: 'bar' }, el('div', { class: `fill ${level}`, style: `width:${Math.min(100, share * 100).toFixed(1)}%` })),
+      el('span', { class: 'fig' }, `${amount(f, demand)} of ${amount(f, capacity)}`),
+    );
+  };
+  $('forecasts').replaceChildren(
+    ...list.map((f) => {
+      const verdict = f.exhaustAt ? ['down', `runs out ${fmt.time(f.exhaustAt)}`] : f.batchPerMinute !== undefined ? ['cooling', 'paced to last'] : ['', `lasts to ${fmt.time(f.resetAt)}`];
+      const paced = f.batchPerMinute !== undefined && f.kind === 'pool' ? `batch paced to ${f.batchPerMinute.toFixed(1)}/min` : '';
+      return el(
+        'div',
+        { class: 'key', 'data-forecast': `${f.kind}/${f.name}` },
+        el('div', { class: 'head' }, el('span', {}, `${f.kind === 'pool' ? f.name : `tenant ${f.name}`} · ${f.unit === 'usd' ? 'daily budget' : 'requests/day'}`), el('span', { class: `state ${verdict[0]}` }, verdict[1])),
+        gauge(f, 'next hour', f.demandNextHour, f.capacityNextHour),
+        gauge(f, 'until reset', f.demandUntilReset, f.capacityUntilReset),
+        el('div', { class: 'muted' }, [f.seasonal ? 'time-of-day profile + ARIMA' : 'ARIMA on recent hours', paced].filter(Boolean).join(' · ')),
+      );
+    }),
+  );
+}
+
 function renderRecent(s) {
   if (s.recent.length === 0) return;
   $('recent').replaceChildren(
@@ -196,6 +229,7 @@ function render(s) {
   renderKpis(s);
   renderAlerts(s);
   renderKeys(s);
+  renderForecasts(s);
   renderRecent(s);
   renderChart(s);
   document.body.dataset.updated = String(s.now);

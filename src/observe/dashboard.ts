@@ -6,7 +6,7 @@ import { DIMENSIONS, type Dimension } from '../quota/types.js';
 import type { Activity, RecentRequest, SeriesField, Totals } from './activity.js';
 import type { Condition } from './alerts.js';
 import { keyUtilisation } from './utilisation.js';
-import type { GatewayView } from './view.js';
+import type { CapForecast, GatewayView } from './view.js';
 
 const FIVE_MINUTES = 300_000;
 
@@ -36,6 +36,8 @@ export interface DashboardState {
   keys: DashboardKey[];
   alerts: Array<Pick<Condition, 'kind' | 'summary'>>;
   recent: RecentRequest[];
+  /** The day ahead of each daily cap: forecast demand against capacity (src/forecast/). */
+  forecasts: CapForecast[];
 }
 
 const share = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
@@ -80,5 +82,6 @@ export async function dashboardState(view: GatewayView, activity: Activity, firi
     keys,
     alerts: firing.map(({ kind, summary }) => ({ kind, summary })),
     recent: activity.recent(),
+    forecasts: view.forecasts?.() ?? [],
   };
 }

@@ -63,6 +63,7 @@ export function createObservability(config: Config, view: GatewayView, options: 
       recentRequests: recent.requests,
       recentFallbacks: recent.fallbacks,
       budgets: view.budgets?.(now) ?? [],
+      forecasts: view.forecasts?.() ?? [],
     };
   };
   const alerts = new AlertMonitor({

@@ -6,7 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { createAnswerCache } from '../cache/answer-cache.js';
 import type { Config, ConfigInput } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
+import { DemandForecaster } from '../forecast/service.js';
+import { readUsageHistory } from '../forecast/seed.js';
 import { createObservability, type Observability } from '../observe/index.js';
+import { priceTable } from '../observe/prices.js';
 import type { GatewayView } from '../observe/view.js';
 import { ProviderLifecycle } from '../providers/lifecycle.js';
 import { createStore } from '../providers/provider.js';
@@ -33,7 +36,7 @@ import { ShadowRecorder } from '../pipeline/shadow.js';
 import { SqliteShadowPairs } from '../store/sqlite-shadow.js';
 import { CanaryWatch } from '../routing/canary-watch.js';
 import type { Observer } from '../observe/observer.js';
-import { capConnectionsPerClient } from './client-connections.js';
+import { capConnectionsPerClient, countClientErrors, type EdgeRefusal } from './client-connections.js';
 import { KeyProber } from './key-prober.js';
 import { handleRequest } from './routes.js';
 import type { Engine } from '../pipeline/engine.js';
@@ -112,6 +115,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
   if (Object.keys(config.tenants).length > 0) gateway.tenants.useStore(new TenantKeyStore(config.data_dir));
   const tracing = createTracing(config.telemetry);
   if (tracing) gateway.tracing = tracing;
+  if (config.forecast.enabled) gateway.forecast = createForecaster(config, gateway, log);
   const observability = createObservability(config, viewOf(gateway), { log });
   const prober = new KeyProber({ providers: () => gateway.providers.values(), upstream, observer: observability.observer, log }, config.key_rest.first_probe);
   prober.start();
@@ -126,6 +130,10 @@ export function createGateway(config: Config, log: (message: string) => void): G
   const watch = new CanaryWatch(() => gateway.config, traffic, throttled((route, since) => shadow.agreement(route, since)), log);
   const observer: Observer = {
     ...observability.observer,
+    request(record) {
+      observability.observer.request(record);
+      gateway.forecast?.record(record);
+    },
     upstream(record) {
       observability.observer.upstream(record);
       try {
@@ -136,6 +144,22 @@ export function createGateway(config: Config, log: (message: string) => void): G
     },
   };
   return Object.assign(gateway, { observer, observability, prober, traffic, shadow });
+}
+
+/** The day ahead (src/forecast/): seeded from the usage log's last week, refitted on its own timer. */
+function createForecaster(config: Config, gw: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'traffic' | 'shadow'>, log: (message: string) => void): DemandForecaster {
+  const view = viewOf(gw);
+  const forecaster = new DemandForecaster({
+    timeZone: config.forecast.time_zone,
+    intervalMs: config.forecast.interval,
+    sources: { pools: view.pools, budgets: (now) => gw.tenants.budgetUse(now) },
+    prices: priceTable(config.prices),
+    log,
+    replicas: () => gw.redis?.liveReplicas,
+  });
+  if (config.usage.enabled) forecaster.seed(readUsageHistory(config.data_dir, Date.now() - 7 * 86_400_000, log));
+  forecaster.start();
+  return forecaster;
 }
 
 /** The shadow agreement of a route, read from the pairs at most once a second. */
@@ -167,6 +191,7 @@ function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'tra
     degraded: () => [...gw.providers.values()].some((provider) => provider.pool.degraded),
     replicas: () => gw.redis?.liveReplicas,
     budgets: (now) => gw.tenants.budgetUse(now),
+    forecasts: () => gw.forecast?.forecasts() ?? [],
   };
 }
 
@@ -194,7 +219,9 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       handleRequest(gateway, req, res);
     },
   );
-  capConnectionsPerClient(server, config.server.max_connections_per_client, log);
+  const refused = (reason: EdgeRefusal) => gateway.observability.metrics.edgeRefused(reason);
+  capConnectionsPerClient(server, config.server.max_connections_per_client, log, refused);
+  countClientErrors(server, refused);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? config.server.port, host, () => resolve());
@@ -235,6 +262,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       gateway.observability.close();
       await gateway.tracing?.close();
       gateway.prober.close();
+      gateway.forecast?.close();
       gateway.tenants.close();
     },
   };

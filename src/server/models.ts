@@ -16,7 +16,7 @@ interface ModelEntry {
 const CREATED = Date.parse('2025-01-01T00:00:00Z') / 1000;
 
 /** A healthy key of the provider, for requests that need one but are not admission-controlled. */
-function anyKey(provider: Provider): string | undefined {
+export function anyKey(provider: Provider): string | undefined {
   const key = provider.pool.snapshot(Date.now()).find((snapshot) => snapshot.healthy);
   return key ? provider.secretOf(key.id) : undefined;
 }

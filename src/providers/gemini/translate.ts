@@ -213,10 +213,15 @@ export function geminiFinishReason(reason: string | undefined, calledTools: bool
 }
 
 /** Output counts the thinking Gemini bills for; input includes cached tokens, as Gemini counts it. */
-export function geminiUsage(resp: Pick<GeminiGenerateContentResponse, 'usageMetadata'>): TokenUsage | undefined {
+export function geminiUsage(resp: Pick<GeminiGenerateContentResponse, 'usageMetadata' | 'candidates'>): TokenUsage | undefined {
   const meta = resp.usageMetadata;
   if (!meta) return undefined;
-  return { inputTokens: meta.promptTokenCount ?? 0, outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0) };
+  const finishReasons = (resp.candidates ?? []).flatMap((candidate) => (candidate.finishReason ? [candidate.finishReason] : []));
+  return {
+    inputTokens: meta.promptTokenCount ?? 0,
+    outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0),
+    ...(finishReasons.length > 0 ? { finishReasons } : {}),
+  };
 }
 
 function openAIUsageOf(meta: GeminiUsageMetadata | undefined): OpenAIUsage {
@@ -282,6 +287,8 @@ export class GeminiToOpenAIChunks {
     started: false,
     toolCalls: 0,
     finish: undefined as OpenAIFinishReason | undefined,
+    /** The finish reason in Gemini's words, for usage. */
+    geminiFinish: undefined as string | undefined,
     usage: undefined as GeminiUsageMetadata | undefined,
     finished: false,
   };
@@ -311,7 +318,10 @@ export class GeminiToOpenAIChunks {
       // Gemini sends each call whole: one fragment carries id, name and all arguments.
       events.push(this.out.chunk({ tool_calls: [{ index: this.state.toolCalls++, ...call }] }));
     }
-    if (candidate?.finishReason) this.state.finish = geminiFinishReason(candidate.finishReason, this.state.toolCalls > 0);
+    if (candidate?.finishReason) {
+      this.state.geminiFinish = candidate.finishReason;
+      this.state.finish = geminiFinishReason(candidate.finishReason, this.state.toolCalls > 0);
+    }
     else if (!candidate && resp.promptFeedback?.blockReason) this.state.finish = 'content_filter';
     return events;
   }
@@ -328,7 +338,8 @@ export class GeminiToOpenAIChunks {
   }
 
   usage(): TokenUsage | undefined {
-    return this.state.usage ? geminiUsage({ usageMetadata: this.state.usage }) : undefined;
+    const { usage, geminiFinish } = this.state;
+    return usage ? geminiUsage({ usageMetadata: usage, ...(geminiFinish ? { candidates: [{ finishReason: geminiFinish }] } : {}) }) : undefined;
   }
 
   private onError(message: string, code?: number): SseEvent[] {
