@@ -23,6 +23,18 @@ import { batchRequestContext } from './in-process.js';
 import { batchObject, type BatchRecord, type MessageBatch } from './shape.js';
 import { BATCH_FILE, SqliteBatchStore } from './sqlite-store.js';
 import type { BatchStore, ClaimedRequest } from './store.js';
+import { selectGroups, type Candidate } from '../merge/policy.js';
+import { mergePolicyFor, pivotOf, serveMerged, type MergeMember } from '../merge/serve.js';
+import type { PivotRequest } from '../pivot/index.js';
+
+/** A claimed request with what merging needs to know of it. */
+interface MergeCandidate {
+  claimed: ClaimedRequest;
+  chat: ChatRequest | undefined;
+  pivot: PivotRequest | undefined;
+}
+/** A member of a merged group: readable, in the pivot's shape. */
+type MergedMember = MergeCandidate & MergeMember;
 
 export interface BatchServiceOptions {
   dataDir: string;
@@ -149,7 +161,7 @@ export class BatchService {
         try {
           const room = this.options.concurrency - this.inFlight.size;
           if (room > 0 && Date.now() >= this.pausedUntil) {
-            for (const claimed of await this.opened.claim(room)) this.launch(claimed);
+            await this.launchClaimed(await this.opened.claim(room * this.mergeFactor()), room);
           }
           if (Date.now() - this.housekeptAt >= TICK_MS) await this.housekeeping();
           this.failing = false;
@@ -203,6 +215,108 @@ export class BatchService {
     }
   }
 
+  /** With merging on some route, a flight may carry up to its `max` requests: claim that many per slot. */
+  private mergeFactor(): number {
+    let factor = 1;
+    for (const route of Object.values(this.gw.config.routes)) if (route.merge) factor = Math.max(factor, route.merge.max);
+    return factor;
+  }
+
+  /**
+   * Launch what was claimed: requests of one batch that may share a call (merge/policy.ts) as one
+   * flight each group, the rest alone; one flight per free slot, what finds no slot goes back.
+   */
+  private async launchClaimed(claimed: ClaimedRequest[], room: number): Promise<void> {
+    if (claimed.length <= room && this.mergeFactor() === 1) {
+      for (const one of claimed) this.launch(one);
+      return;
+    }
+    const candidates: Array<Candidate<MergeCandidate>> = [];
+    for (const one of claimed) {
+      let chat: ChatRequest | undefined;
+      try {
+        chat = parseChatRequest('anthropic', Buffer.from(one.params));
+      } catch {
+        chat = undefined; // sent alone: serve() records the error
+      }
+      const pivot = chat && pivotOf(chat);
+      const policy = chat && mergePolicyFor(this.gw, chat.model);
+      candidates.push({ item: { claimed: one, chat, pivot }, request: pivot, scope: one.batchId, policy });
+    }
+    for (const group of selectGroups(candidates)) {
+      if (room <= 0) {
+        for (const member of group) await this.store().release(member.claimed.batchId, member.claimed.customId);
+        continue;
+      }
+      room--;
+      if (group.length === 1) this.launch(group[0]!.claimed);
+      else this.launchMerged(group as MergedMember[]);
+    }
+  }
+
+  /** One flight for a merged group: the merged call, or each member alone when it cannot be split. */
+  private launchMerged(group: MergedMember[]): void {
+    const abort = new AbortController();
+    const exchanges: RequestContext[] = [];
+    const flight: Flight = { batchId: group[0]!.claimed.batchId, abort, admitted: () => exchanges.some((x) => x.spillwayHeaders['x-spillway-attempts'] !== undefined) };
+    const running: Promise<void> = this.serveMergedGroup(group, abort.signal, (created) => exchanges.push(created))
+      .catch(async (error: unknown) => {
+        this.options.log(`spillway: batch ${flight.batchId} merged group: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        const result = { type: 'errored', error: { type: 'error', error: { type: 'api_error', message: 'internal gateway error' }, request_id: null } };
+        for (const { claimed } of group) {
+          if (await this.store().complete(claimed.batchId, claimed.customId, 'errored', JSON.stringify(result), Date.now())) await this.ended(claimed.batchId);
+        }
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.inFlight.delete(running);
+        this.wake();
+      });
+    this.inFlight.set(running, flight);
+  }
+
+  /** A batch request acts for the tenant that created the batch: its models, ceiling, budget, fair share, usage and cost. */
+  private actFor(exchange: RequestContext, owner: string): void {
+    const tenantName = tenantOfOwner(this.gw.config, owner);
+    const tenant = tenantName === undefined ? undefined : this.gw.tenants.get(tenantName);
+    if (tenant) {
+      exchange.tenant = tenant;
+      exchange.trace.tenant = tenant.name;
+    }
+    exchange.trace.clientKeyId = clientKeyIdOfOwner(this.gw.config.server.auth.keys, owner) ?? tenantName;
+  }
+
+  private async serveMergedGroup(group: MergedMember[], signal: AbortSignal, watch: (exchange: RequestContext) => void): Promise<void> {
+    const batchId = group[0]!.claimed.batchId;
+    const batch = await this.batchOf(batchId);
+    if (!batch) return; // deleted meanwhile
+    const requestId = `req_spw_batch_${(batchRequestCounter++).toString(36)}`;
+    const exchange = batchRequestContext(requestId, batch.owner, { 'content-type': 'application/json' }, signal);
+    // The merged call is an OpenAI-shaped (pivot) request: the provider codecs carry it anywhere.
+    exchange.surface = 'openai';
+    exchange.req.url = '/v1/chat/completions';
+    this.actFor(exchange, batch.owner);
+    watch(exchange);
+    const outcome = await serveMerged(this.gw, exchange, group, 'batch', Math.max(0, batch.expiresAt - Date.now()));
+    if (!outcome.ok) {
+      if (outcome.reason !== 'aborted') this.gw.observer.merged?.({ failure: outcome.reason });
+      // Merging may save calls, never change an answer: each member goes on its own.
+      await Promise.all(group.map(({ claimed }) => this.serve(claimed, signal, watch)));
+      return;
+    }
+    this.gw.observer.merged?.({ saved: group.length - 1 });
+    markFirstByte(exchange);
+    for (const [i, { claimed }] of group.entries()) {
+      const answer = outcome.answers[i]!;
+      // Each member shows in metrics and the usage log with its share of the merged call's usage.
+      const member = batchRequestContext(`${requestId}_${i + 1}`, batch.owner, {}, signal);
+      member.trace = { ...exchange.trace, inputTokens: answer.inputTokens, outputTokens: answer.outputTokens };
+      this.record(member, 200);
+      const result = JSON.stringify({ type: 'succeeded', message: answer.body });
+      if (await this.store().complete(claimed.batchId, claimed.customId, 'succeeded', result, Date.now())) await this.ended(claimed.batchId);
+    }
+  }
+
   private launch(claimed: ClaimedRequest): void {
     const abort = new AbortController();
     let exchange: RequestContext | undefined;
@@ -252,15 +366,7 @@ export class BatchService {
       throw error;
     }
     const exchange = batchRequestContext(requestId, batch.owner, { ...batch.headers, 'content-type': 'application/json' }, signal);
-    // A batch request acts for the tenant that created the batch: its models, ceiling, budget,
-    // fair share, usage and cost.
-    const tenantName = tenantOfOwner(this.gw.config, batch.owner);
-    const tenant = tenantName === undefined ? undefined : this.gw.tenants.get(tenantName);
-    if (tenant) {
-      exchange.tenant = tenant;
-      exchange.trace.tenant = tenant.name;
-    }
-    exchange.trace.clientKeyId = clientKeyIdOfOwner(this.gw.config.server.auth.keys, batch.owner) ?? tenantName;
+    this.actFor(exchange, batch.owner);
     watch(exchange);
     const maxWaitMs = Math.max(0, batch.expiresAt - Date.now());
     let answer;

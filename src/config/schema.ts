@@ -169,6 +169,20 @@ export const flagSchema = z
   })
   .strict();
 
+/**
+ * Prompt merging for batch work: up to `max` small independent requests at batch priority (and
+ * Message Batches) with the same model, system prompt and parameters share one upstream call.
+ */
+export const mergeSchema = z
+  .object({
+    max: z.number().int().min(2).max(50).default(5),
+    /** Requests estimated at this many input tokens or more are sent alone. */
+    max_input_tokens: z.number().int().positive().default(400),
+    /** How long an interactive-path batch-priority request waits for others to merge with (never past its deadline). */
+    window: duration.default(20),
+  })
+  .strict();
+
 export const routeSchema = z
   .object({
     strategy: z.enum(['spill', 'weighted']).default('spill'),
@@ -180,6 +194,7 @@ export const routeSchema = z
     rules: z.array(ruleSchema).default([]),
     canary: canarySchema.optional(),
     shadow: shadowSchema.optional(),
+    merge: mergeSchema.optional(),
   })
   .strict();
 

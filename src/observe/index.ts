@@ -124,6 +124,9 @@ export function createObservability(config: Config, view: GatewayView, options: 
     keyProbed(provider, keyId, result) {
       guarded('metrics', () => metrics.keyProbed(provider, keyId, result));
     },
+    merged(event) {
+      guarded('metrics', () => metrics.merged(event));
+    },
     keyRestored(provider: string, keyId: string) {
       guarded('metrics', () => metrics.keyRestored(provider, keyId));
       // The key_disabled alert resolves now rather than at the next interval.

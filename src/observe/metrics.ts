@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DIMENSIONS } from '../quota/types.js';
 import type { Activity } from './activity.js';
-import type { Observer, RequestRecord, UpstreamRecord } from './observer.js';
+import type { MergeEvent, Observer, RequestRecord, UpstreamRecord } from './observer.js';
 import { registerForecastMetrics } from './forecast-metrics.js';
 import { TenantMetrics } from './tenant-metrics.js';
 import { keyUtilisation } from './utilisation.js';
@@ -42,6 +42,8 @@ export class Metrics implements Observer {
   private readonly keysDisabled: Counter<'provider' | 'key'>;
   private readonly keysRestored: Counter<'provider' | 'key'>;
   private readonly keyProbes: Counter<'provider' | 'key' | 'result'>;
+  private readonly mergeSaved: Counter;
+  private readonly mergeFailures: Counter<'reason'>;
   private readonly queueWait: Histogram<'surface'>;
   private readonly ttft: Histogram<'surface' | 'provider'>;
   private readonly duration: Histogram<'surface' | 'provider' | 'stream'>;
@@ -126,6 +128,17 @@ export class Metrics implements Observer {
       name: 'spillway_key_restored_total',
       help: 'Times a resting provider key came back into service after a successful probe',
       labelNames: ['provider', 'key'],
+      registers,
+    });
+    this.mergeSaved = new Counter({
+      name: 'spillway_merge_calls_saved_total',
+      help: 'Upstream calls prompt merging saved (a merged call answering n requests saves n - 1)',
+      registers,
+    });
+    this.mergeFailures = new Counter({
+      name: 'spillway_merge_failures_total',
+      help: 'Merged calls whose answer could not be split with certainty, by reason; their requests were sent alone',
+      labelNames: ['reason'],
       registers,
     });
     this.keyProbes = new Counter({
@@ -313,6 +326,11 @@ export class Metrics implements Observer {
 
   keyDisabled(provider: string, keyId: string): void {
     this.keysDisabled.inc({ provider, key: keyId });
+  }
+
+  merged(event: MergeEvent): void {
+    if ('saved' in event) this.mergeSaved.inc(event.saved);
+    else this.mergeFailures.inc({ reason: event.failure });
   }
 
   keyRestored(provider: string, keyId: string): void {

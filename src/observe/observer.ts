@@ -65,7 +65,11 @@ export interface Observer {
   keyProbed(provider: string, keyId: string, result: 'accepted' | 'refused' | 'inconclusive'): void;
   /** A resting key is back in service (called once per return). */
   keyRestored(provider: string, keyId: string): void;
+  /** Prompt merging (src/merge): a merged call that saved `saved` calls, or one that failed and sent its members alone. */
+  merged?(event: MergeEvent): void;
 }
+
+export type MergeEvent = { saved: number } | { failure: string };
 
 export const silentObserver: Observer = {
   request() {},

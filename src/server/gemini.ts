@@ -8,6 +8,7 @@
  */
 import { bodyOf, type Answer } from '../pipeline/answer.js';
 import { serveChatCached } from '../pipeline/cached-chat.js';
+import { serveMergeable } from '../merge/window.js';
 import { serveEmbedding } from '../pipeline/embeddings.js';
 import { GatewayError } from '../pipeline/errors.js';
 import { maxWaitOf, parseBody, priorityOf, type ChatRequest } from '../pipeline/ingress.js';
@@ -131,7 +132,8 @@ async function generate(gw: Gateway, exchange: Exchange, model: string, mode: Ge
     translated: true,
     native: { surface: 'gemini', body, raw },
   };
-  const answer = await serveChatCached(gw, exchange, chat, ...admissionOf(gw, exchange));
+  const [priority, maxWait] = admissionOf(gw, exchange);
+  const answer = await serveMergeable(gw, exchange, chat, priority, maxWait, (wait) => serveChatCached(gw, exchange, chat, priority, wait));
   if (!answer) return;
   // A Gemini provider got the client's own request: nothing of it was dropped.
   const further = exchange.spillwayHeaders['x-spillway-dropped'];

@@ -15,6 +15,7 @@ import { writeAnswer } from './answer-writer.js';
 import { serveChatCached } from '../pipeline/cached-chat.js';
 import { ownerFor } from '../tenants/owner.js';
 import { tenantMaxWait } from '../tenants/tenant.js';
+import { serveMergeable } from '../merge/window.js';
 import { GatewayError } from '../pipeline/errors.js';
 import type { Surface } from '../protocol/surface.js';
 import { sendError, sendJson, type Exchange } from './exchange.js';
@@ -90,7 +91,7 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   const priority = () => priorityOf(req.headers, exchange.tenant?.priority);
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
     const chat = parseChatRequest(path === '/v1/messages' ? 'anthropic' : 'openai', await readJsonBody(req, limit));
-    const answer = await serveChatCached(gw, exchange, chat, priority(), maxWait());
+    const answer = await serveMergeable(gw, exchange, chat, priority(), maxWait(), (wait) => serveChatCached(gw, exchange, chat, priority(), wait));
     if (answer) await writeAnswer(exchange, answer);
     return;
   }

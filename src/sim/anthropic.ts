@@ -5,6 +5,7 @@ import { CREATED_AT_MS, MODELS } from './catalog.js';
 import { retryAfterSeconds, rfc3339Seconds, withThousands } from './formats.js';
 import { describeDimension, type KeyBuckets } from './limiter.js';
 import { levelAt, msUntilFull, type Bucket } from './bucket.js';
+import { answerMerged, asksForAnswerList, mergedAnswer } from './merged.js';
 import { anthropicPrompt, type PromptFacts } from './prompt.js';
 import type { ErrorKind, ErrorReply, Frame, ParseResult, RateLimitContext, Reply, ReplyContext, Surface } from './surface.js';
 
@@ -230,11 +231,19 @@ export function parseMessages(body: Json, requestId: string): ParseResult {
   if (typeof tool === 'string') return invalid(tool, requestId);
   const model = body['model'] as string;
   const stream = body['stream'] === true;
+  const choice = body['tool_choice'];
+  const forced = tool !== undefined && isObject(choice) && choice['type'] === 'tool' && asksForAnswerList(tool.schema);
   return {
     model,
     stream,
     demand: { inputTokens: facts.inputTokens, generates: true, maxTokens },
     reply(ctx) {
+      if (forced) {
+        // A merged call: answered item by item as each prompt alone (merged.ts).
+        const { tools: _tools, tool_choice: _choice, ...plain } = body;
+        const call = answerMerged({ messages: body['messages'] as unknown[], plain, factsOf: anthropicPrompt, maxTokens, fixedLength: ctx.fixedLength });
+        if (call) return render(mergedAnswer(call, tool.name, ctx.mergeAnswers ?? 'follow', maxTokens), model, facts.inputTokens, stream, ctx);
+      }
       const answer = composeAnswer({
         hash: facts.hash,
         maxTokens,

@@ -31,6 +31,8 @@ const schema = z
     otpm: z.enum(['generated', 'max_tokens']).optional(),
     latency: z.object({ ttft_ms: z.number().min(0).optional(), tokens_per_second: positive.optional() }).strict().optional(),
     output_tokens: z.number().int().positive().optional(),
+    /** How merged calls are answered: follow (default), drop (an item left out), garble (invalid JSON). */
+    merge_answers: z.enum(['follow', 'drop', 'garble']).optional(),
     faults: z
       .object({
         overloaded: probability.optional(),
@@ -87,6 +89,7 @@ export function loadSimConfig(path: string): { options: SimOptions; port?: numbe
     otpm: c.otpm,
     latency: c.latency && defined({ ttftMs: c.latency.ttft_ms, tokensPerSecond: c.latency.tokens_per_second }),
     outputTokens: c.output_tokens,
+    mergeAnswers: c.merge_answers,
     faults:
       c.faults &&
       defined({

@@ -13,6 +13,7 @@ import { GEMINI_MODELS } from './catalog.js';
 import { retryAfterSeconds, withThousands } from './formats.js';
 import { describeDimension, type Dimension } from './limiter.js';
 import { embed } from './embedding.js';
+import { answerMerged, asksForAnswerList, mergedAnswer, type MergedCall } from './merged.js';
 import { embeddingInputTokens, geminiPrompt } from './prompt.js';
 import { fnv1a } from './random.js';
 import type { ErrorKind, ErrorReply, Frame, ParseResult, RateLimitContext, Reply, ReplyContext, Surface } from './surface.js';
@@ -526,10 +527,38 @@ export function parseGenerate(body: Json, model: string, mode: GeminiMode): Pars
     stream: mode !== 'unary',
     demand: { inputTokens: facts.inputTokens, generates: true, maxTokens: maxTokens === Infinity ? DEFAULT_RESERVED_OUTPUT : maxTokens },
     reply(ctx) {
+      const merged = tool && forcedCall(body) && asksForAnswerList(tool.schema) ? mergedCall(body, maxTokens, ctx.fixedLength) : undefined;
+      if (tool && merged) return render(mergedAnswer(merged, tool.name, ctx.mergeAnswers ?? 'follow', maxTokens), model, facts.inputTokens, mode, ctx);
       const answer = composeAnswer({ hash: facts.hash, maxTokens, fixedLength: ctx.fixedLength, tool, toolResult: facts.toolResult });
       return render(answer, model, facts.inputTokens, mode, ctx);
     },
   };
+}
+
+/** Function calling in mode ANY: the model must call one of the functions. */
+function forcedCall(body: Json): boolean {
+  const toolConfig = get(body, 'toolConfig');
+  const calling = isObject(toolConfig) ? get(toolConfig, 'functionCallingConfig') : undefined;
+  return isObject(calling) && calling['mode'] === 'ANY';
+}
+
+/** A merged call (merged.ts) seen through Gemini's contents: each prompt answered as alone. */
+function mergedCall(body: Json, maxTokens: number, fixedLength: number | undefined): MergedCall | undefined {
+  const contents = Array.isArray(body['contents']) ? (body['contents'] as unknown[]) : [];
+  const messages = contents.map((c) => {
+    const parts = isObject(c) && Array.isArray(c['parts']) ? c['parts'] : [];
+    const text = parts.filter(isObject).map((p) => (typeof p['text'] === 'string' ? p['text'] : '')).join('');
+    return { role: isObject(c) && c['role'] === 'model' ? 'model' : 'user', content: text };
+  });
+  const { tools: _tools, toolConfig: _config, tool_config: _config2, ...plain } = body;
+  return answerMerged({
+    messages,
+    plain,
+    // Back to contents: every turn as sent, the prompt's turn as one text part.
+    factsOf: (one) => geminiPrompt({ ...plain, contents: (one['messages'] as Json[]).map((m, i) => (m['content'] === messages[i]!.content ? contents[i] : { role: 'user', parts: [{ text: m['content'] }] })) }),
+    maxTokens,
+    fixedLength,
+  });
 }
 
 /** countTokens: `{contents}` or `{generateContentRequest}`, never both; the same estimate generate charges. */

@@ -6,6 +6,7 @@ import { CREATED_AT_MS, MODELS } from './catalog.js';
 import { DEFAULT_DIMENSIONS, embed, toBase64 } from './embedding.js';
 import { goDuration, retryAfterSeconds } from './formats.js';
 import type { Dimension, KeyBuckets } from './limiter.js';
+import { answerMerged, asksForAnswerList, mergedAnswer, mergedArguments } from './merged.js';
 import { embeddingInputTokens, openaiPrompt, type PromptFacts } from './prompt.js';
 import type { ErrorKind, ErrorReply, Frame, ParseResult, RateLimitContext, Reply, ReplyContext, Surface } from './surface.js';
 
@@ -221,11 +222,30 @@ export function parseChat(body: Json): ParseResult {
   const options = body['stream_options'];
   const includeUsage = stream && isObject(options) && options['include_usage'] === true;
   const maxTokens = typeof cap === 'number' ? cap : Infinity;
+  const forced = tool !== undefined && isObject(body['tool_choice']) && asksForAnswerList(tool.schema);
+  const format = body['response_format'];
+  const schema = isObject(format) && format['type'] === 'json_schema' && isObject(format['json_schema']) ? format['json_schema']['schema'] : undefined;
+  const structured = tool === undefined && asksForAnswerList(schema);
   return {
     model,
     stream,
     demand: { inputTokens: facts.inputTokens, generates: true, maxTokens: typeof cap === 'number' ? cap : DEFAULT_RESERVED_OUTPUT },
     reply(ctx) {
+      if (forced || structured) {
+        // A merged call: answered item by item as each prompt alone (merged.ts).
+        const { tools: _tools, tool_choice: _choice, response_format: _format, ...plain } = body;
+        const call = answerMerged({ messages, plain, factsOf: openaiPrompt, maxTokens, fixedLength: ctx.fixedLength });
+        const behaviour = ctx.mergeAnswers ?? 'follow';
+        if (call && forced) return render(mergedAnswer(call, tool.name, behaviour, maxTokens), model, facts.inputTokens, stream, includeUsage, ctx);
+        if (call) {
+          // JSON schema output: the same list as the message's text, one word per token.
+          const { json } = mergedArguments(call, behaviour);
+          const words = json.split(' ');
+          const cut = call.cutShort || words.length > maxTokens;
+          const kept = cut ? words.slice(0, Math.min(words.length, maxTokens)) : words;
+          return render({ words: kept, outputTokens: kept.length, stop: cut ? 'max_tokens' : 'end' }, model, facts.inputTokens, stream, includeUsage, ctx);
+        }
+      }
       const answer = composeAnswer({ hash: facts.hash, maxTokens, fixedLength: ctx.fixedLength, tool, toolResult: facts.toolResult });
       return render(answer, model, facts.inputTokens, stream, includeUsage, ctx);
     },

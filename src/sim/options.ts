@@ -1,4 +1,5 @@
 /** The simulator's public option and statistics types (re-exported by index.ts). */
+import type { MergeBehaviour } from './merged.js';
 import type { SimRateWindow } from './window.js';
 
 export interface SimLimits {
@@ -78,6 +79,12 @@ export interface SimOptions {
   latency?: SimLatency;
   /** Fixed prose answer length in tokens (capped by max_tokens; tool calls size themselves). */
   outputTokens?: number;
+  /**
+   * How a merged call (a forced function or JSON schema asking for `{ answers: [{ id, answer }] }`
+   * to a JSON list of prompts) is answered: 'follow' (default) answers each prompt as it would
+   * alone; 'drop' leaves the last item out; 'garble' writes the list as cut-off text (invalid JSON).
+   */
+  mergeAnswers?: MergeBehaviour;
   /** Probabilities 0..1, drawn per request after auth and rate limiting; and refusals of keys. */
   faults?: SimFaults;
   seed?: number;
@@ -108,6 +115,6 @@ export interface Simulator {
   url: string;
   stats(): SimStats;
   resetStats(): void;
-  setOptions(patch: Partial<Pick<SimOptions, 'faults' | 'latency' | 'outputTokens' | 'window' | 'bucket' | 'otpm'>>): void;
+  setOptions(patch: Partial<Pick<SimOptions, 'faults' | 'latency' | 'outputTokens' | 'window' | 'bucket' | 'otpm' | 'mergeAnswers'>>): void;
   close(): Promise<void>;
 }

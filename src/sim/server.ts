@@ -12,6 +12,7 @@ import { ollamaSurface, ollamaTags, parseOllamaChat, parseOllamaEmbed } from './
 import { modelList, modelOne as openaiModel, openaiSurface, parseChat, parseEmbeddings } from './openai.js';
 import { parseResponses } from './responses.js';
 import type { OtpmMode, SimBucketSize, SimFaults, SimKey, SimOptions, SimStats, SimWindow, Simulator } from './options.js';
+import type { MergeBehaviour } from './merged.js';
 import { seededRandom } from './random.js';
 import { bump, enter, leave, newCounter, resetCounter, snapshot, type Counter } from './stats.js';
 import { isErrorReply, type ErrorReply, type ParseResult, type Surface } from './surface.js';
@@ -63,6 +64,7 @@ class Simulation {
   private ttftMs = 0;
   private tokensPerSecond = Infinity;
   private fixedLength: number | undefined;
+  private mergeAnswers: MergeBehaviour = 'follow';
   private faults: SimFaults = {};
   private readonly random: () => number;
   private readonly bySecret = new Map<string, KeyState>();
@@ -88,8 +90,9 @@ class Simulation {
     }
   }
 
-  patch(p: Partial<Pick<SimOptions, 'faults' | 'latency' | 'outputTokens' | 'window' | 'bucket' | 'otpm'>>): void {
+  patch(p: Partial<Pick<SimOptions, 'faults' | 'latency' | 'outputTokens' | 'window' | 'bucket' | 'otpm' | 'mergeAnswers'>>): void {
     if (p.faults) this.faults = { ...p.faults };
+    if (p.mergeAnswers) this.mergeAnswers = p.mergeAnswers;
     if (p.latency) {
       this.ttftMs = Math.max(0, p.latency.ttftMs ?? 0);
       const tps = p.latency.tokensPerSecond;
@@ -380,7 +383,7 @@ class Simulation {
         return finish(false);
     }
 
-    const reply = job.reply({ requestId, now: Date.now(), fixedLength: this.fixedLength, uniqueId: this.uniqueId });
+    const reply = job.reply({ requestId, now: Date.now(), fixedLength: this.fixedLength, mergeAnswers: this.mergeAnswers, uniqueId: this.uniqueId });
     const tps = this.tokensPerSecond;
     if (!job.stream) {
       if (tps !== Infinity && reply.outputTokens > 0) await delay((reply.outputTokens * 1000) / tps);

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Demand, KeyBuckets, Refused } from './limiter.js';
+import type { MergeBehaviour } from './merged.js';
 import type { SimLimits, SimWindow } from './options.js';
 
 /** A piece of the response body and the output tokens it carries (for pacing and accounting). */
@@ -27,6 +28,8 @@ export interface ReplyContext {
   now: number;
   /** SimOptions.outputTokens */
   fixedLength: number | undefined;
+  /** SimOptions.mergeAnswers: how a merged call is answered ('follow' when absent). */
+  mergeAnswers?: MergeBehaviour;
   /** A fresh unique suffix for message/tool-call ids. */
   uniqueId(): string;
 }

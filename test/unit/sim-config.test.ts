@@ -46,6 +46,12 @@ rate_window: { type: sliding, length_ms: 10000 }
     assert.throws(() => loadSimConfig(file('rate_window: { type: rolling, length_ms: 10000 }')), /rate_window\.type/);
   });
 
+  it('reads how merged calls are answered (merge_answers)', () => {
+    assert.equal(loadSimConfig(file('merge_answers: garble')).options.mergeAnswers, 'garble');
+    assert.equal(loadSimConfig(file('keys: []')).options.mergeAnswers, undefined);
+    assert.throws(() => loadSimConfig(file('merge_answers: sometimes')), /merge_answers/);
+  });
+
   it('reads the faults that refuse keys and models, cut bodies and stall after the headers', () => {
     const path = file(`
 keys: [{ id: a, key: sk-a }, { id: b, key: sk-b }]
