@@ -71,7 +71,7 @@ try {
   offA.sort((a, b) => a - b);
   offB.sort((a, b) => a - b);
   onAll.sort((a, b) => a - b);
-  const pairs = on.gateway.shadow.report(undefined, 0).pairs;
+  const pairs = (await on.gateway.shadow.report(undefined, 0)).pairs;
   console.log(`\nShadow on vs off: ${ROUNDS} × ${N} non-streaming requests each at concurrency ${CONCURRENCY}, primary 200 ms to first token, ${os.cpus().length} cores\n`);
   console.table([
     { shadow: 'off', 'p50 ms': at(offAll, 0.5).toFixed(1), 'p95 ms': at(offAll, 0.95).toFixed(1), 'p99 ms': at(offAll, 0.99).toFixed(1) },

@@ -156,6 +156,8 @@ export const shadowSchema = z
   .object({
     target: targetSchema,
     share: z.number().min(0).max(1).default(0.1),
+    /** A model that grades each pair's equivalence (a JSON verdict), asked at batch priority. */
+    judge: z.object({ provider: z.string().min(1), model: z.string().min(1) }).strict().optional(),
   })
   .strict();
 
@@ -361,7 +363,27 @@ export const configSchema = z
     data_dir: z.string().default('./data'),
     cache: cacheSchema.default(cacheSchema.parse({})),
     alerts: alertsSchema.default(alertsSchema.parse({})),
-    usage: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+    usage: z
+      .object({
+        enabled: z.boolean().default(true),
+        /**
+         * Prompt capture for `spillway replay`: off by default. When on, each answered chat
+         * request's body (up to max_bytes; larger ones are not kept) and what its answer said are
+         * kept beside the usage log (SQLite in data_dir, or Redis with `store: redis`) for `ttl`,
+         * at most max_prompts per route.
+         */
+        capture: z
+          .object({
+            prompts: z.boolean().default(false),
+            max_bytes: z.number().int().positive().default(65_536),
+            ttl: duration.default(7 * 86_400_000),
+            max_prompts: z.number().int().positive().default(10_000),
+          })
+          .strict()
+          .default({ prompts: false, max_bytes: 65_536, ttl: 7 * 86_400_000, max_prompts: 10_000 }),
+      })
+      .strict()
+      .default({ enabled: true, capture: { prompts: false, max_bytes: 65_536, ttl: 7 * 86_400_000, max_prompts: 10_000 } }),
     telemetry: telemetrySchema.default(telemetrySchema.parse({})),
     /** The Message Batches API served by spillway itself; jobs in <data_dir>/batches.sqlite. */
     batches: z
@@ -434,6 +456,7 @@ export const configSchema = z
         ...route.rules.map((rule, i): [Array<string | number>, Array<{ provider?: string }>] => [['rules', i, 'target'], [rule.target]]),
         ...(route.canary ? [[['canary', 'target'], [route.canary.target]] as [Array<string | number>, Array<{ provider?: string }>]] : []),
         ...(route.shadow ? [[['shadow', 'target'], [route.shadow.target]] as [Array<string | number>, Array<{ provider?: string }>]] : []),
+        ...(route.shadow?.judge ? [[['shadow', 'judge'], [route.shadow.judge]] as [Array<string | number>, Array<{ provider?: string }>]] : []),
       ];
       for (const [list, targets] of lists) {
         targets.forEach((target, i) => {

@@ -226,7 +226,7 @@ export function parseChat(body: Json): ParseResult {
     stream,
     demand: { inputTokens: facts.inputTokens, generates: true, maxTokens: typeof cap === 'number' ? cap : DEFAULT_RESERVED_OUTPUT },
     reply(ctx) {
-      const answer = composeAnswer({ hash: facts.hash, maxTokens, fixedLength: ctx.fixedLength, tool, toolResult: facts.toolResult });
+      const answer = composeAnswer({ hash: facts.hash, maxTokens, fixedLength: ctx.fixedLength, tool, toolResult: facts.toolResult, request: facts.request });
       return render(answer, model, facts.inputTokens, stream, includeUsage, ctx);
     },
   };
