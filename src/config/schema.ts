@@ -1,12 +1,12 @@
 import { z } from 'zod';
 
-/** "120s", "1.5m", "250ms", "1h" or a bare number of milliseconds → milliseconds. */
+/** "120s", "1.5m", "250ms", "1h", "7d" or a bare number of milliseconds → milliseconds. */
 export function parseDuration(value: string | number): number | undefined {
   if (typeof value === 'number') return value >= 0 ? value : undefined;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
   if (!match) return undefined;
   const unit = match[2] ?? 'ms';
-  const scale = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+  const scale = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000;
   return Number(match[1]) * scale;
 }
 
