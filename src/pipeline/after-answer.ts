@@ -55,12 +55,12 @@ export function followAnswer(gw: Engine, exchange: RequestContext, chat: ChatReq
   if (!shadow && !capture) return answer;
   const { answer: teed, recording } = recordAnswer(answer, { surface: chat.surface, stream: chat.stream, maxBytes: gw.config.cache.exact.max_entry_bytes });
   void Promise.all([recording, answer.usage.catch(() => undefined)]).then(([recorded, usage]) => {
-    const entry = recorded.entry();
-    if (!entry) return;
     const queued = Number(exchange.spillwayHeaders['x-spillway-queue-ms'] ?? 0);
     const latencyMs = Date.now() - exchange.trace.startedAt - queued;
-    // A later turn: whatever else is ready (other clients' answers) goes first.
+    // A later turn: whatever else is ready (other clients' answers) goes first, parsing included.
     setImmediate(() => {
+      const entry = recorded.entry();
+      if (!entry) return;
       const primary: PrimarySide = { said: saidIn(entry), target: { provider: provider!, model: model! }, latencyMs, costUsd: costFor(pricesOf(gw.config), model!, usage ?? undefined) };
       if (shadow) gw.shadow.send(gw, exchange, chat, shadow, primary);
       if (capture) keep(gw, exchange, chat, primary);
