@@ -4,11 +4,12 @@
  * (share 1.0) to a candidate on a simulator of its own. Each round runs off, on, off again, so
  * drift in the machine's load hits both alike, and the two off runs give the noise (A/A) to judge
  * the on/off ratio against; every round is printed, so the spread between rounds shows too. The
- * client's latency is measured to the end of its answer. The gateways, the simulators and the
- * load all share this process, so the copies' CPU (a second upstream call per request) is in the
- * figures: that is the cost the check is about.
+ * client's latency is measured to the end of its answer. The two gateways and the load share this
+ * process (the simulators run in processes of their own), so the copies' CPU in the gateway (a
+ * second upstream call, scoring and storing per request) is in the figures: the cost the check is
+ * about.
  *
- *   npm run bench:shadow            (SHADOW_N=400 SHADOW_CONCURRENCY=8 SHADOW_ROUNDS=3 to change)
+ *   npm run bench:shadow            (SHADOW_N=400 SHADOW_CONCURRENCY=8 SHADOW_ROUNDS=3 SHADOW_SHARE=1 to change)
  */
 import { mkdtempSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -16,16 +17,20 @@ import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import type { ConfigInput } from '../src/config/schema.js';
 import { startGateway } from '../src/server/gateway.js';
-import { startSimulator } from '../src/sim/index.js';
+import { spawnSimulator } from '../test/support/replicas.js';
 
 const N = Number(process.env.SHADOW_N ?? 400);
 const CONCURRENCY = Number(process.env.SHADOW_CONCURRENCY ?? 8);
 const ROUNDS = Number(process.env.SHADOW_ROUNDS ?? 3);
+/** The route's shadow share: 1.0 doubles the upstream work of every request, the worst case. */
+const SHARE = Number(process.env.SHADOW_SHARE ?? 1);
 const limits = { rpm: 100_000_000, itpm: 1e12, otpm: 1e12 };
 const keys = [{ id: 'bench', key: 'sk-sim-bench', limits }];
 
-const primary = await startSimulator({ keys, latency: { ttftMs: 200, tokensPerSecond: 2000 }, outputTokens: 40 });
-const candidate = await startSimulator({ keys, latency: { ttftMs: 300, tokensPerSecond: 1000 }, outputTokens: 40 });
+// Each provider a process of its own, as it is a machine of its own: in this process the
+// candidate's simulator would charge its own work to the gateway that shadows.
+const primary = await spawnSimulator({ keys, window: 'minute', latency: { ttftMs: 200, tokensPerSecond: 2000 }, outputTokens: 40 });
+const candidate = await spawnSimulator({ keys, window: 'minute', latency: { ttftMs: 300, tokensPerSecond: 1000 }, outputTokens: 40 });
 
 function config(shadow: boolean): ConfigInput {
   return {
@@ -36,7 +41,7 @@ function config(shadow: boolean): ConfigInput {
       anthropic: { type: 'anthropic', base_url: primary.url, keys },
       vendor: { type: 'anthropic', base_url: candidate.url, keys },
     },
-    routes: { '*': { targets: [{ provider: 'anthropic' }], ...(shadow ? { shadow: { target: { provider: 'vendor' }, share: 1 } } : {}) } },
+    routes: { '*': { targets: [{ provider: 'anthropic' }], ...(shadow ? { shadow: { target: { provider: 'vendor' }, share: SHARE } } : {}) } },
   };
 }
 
@@ -94,7 +99,7 @@ try {
   const offBs = sorted(offB);
   const onAs = sorted(onAll);
   // Let the last copies land before counting the pairs.
-  for (let tries = 0; tries < 100 && (await on.gateway.shadow.report(undefined, 0)).pairs < (ROUNDS + 1) * N - on.gateway.shadow.skipped; tries++) {
+  for (let tries = 0; tries < 100 && (await on.gateway.shadow.report(undefined, 0)).pairs < SHARE * (ROUNDS + 1) * N * 0.9 - on.gateway.shadow.skipped; tries++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const pairs = (await on.gateway.shadow.report(undefined, 0)).pairs;
@@ -104,7 +109,7 @@ try {
   console.log('All rounds together:');
   console.table([
     { shadow: 'off', 'p50 ms': at(offAll, 0.5).toFixed(1), 'p95 ms': at(offAll, 0.95).toFixed(1), 'p99 ms': at(offAll, 0.99).toFixed(1) },
-    { shadow: 'on (share 1.0)', 'p50 ms': at(onAs, 0.5).toFixed(1), 'p95 ms': at(onAs, 0.95).toFixed(1), 'p99 ms': at(onAs, 0.99).toFixed(1) },
+    { shadow: `on (share ${SHARE})`, 'p50 ms': at(onAs, 0.5).toFixed(1), 'p95 ms': at(onAs, 0.95).toFixed(1), 'p99 ms': at(onAs, 0.99).toFixed(1) },
   ]);
   console.log(
     `p50 ratio on/off ${(at(onAs, 0.5) / at(offAll, 0.5)).toFixed(3)} (noise, off/off: ${(at(offBs, 0.5) / at(offAs, 0.5)).toFixed(3)}), ` +
@@ -114,6 +119,6 @@ try {
 } finally {
   await off.close();
   await on.close();
-  await primary.close();
-  await candidate.close();
+  await primary.stop();
+  await candidate.stop();
 }
