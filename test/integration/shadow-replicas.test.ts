@@ -8,6 +8,8 @@
  * The candidate is a simulator that always answers 30 words; the primary answers 12 to 48 words
  * capped at max_tokens 30. So a pair agrees when the primary's answer reached 30 words and differs
  * otherwise: both kinds occur, and the judge must tell them apart.
+ *
+ * Prompt capture is on too: a replay asked of one replica resends what both captured (Redis).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -17,6 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import type { ConfigInput } from '../../src/config/schema.js';
+import type { ReplayReport } from '../../src/pipeline/replay.js';
 import type { ShadowPair, ShadowReport } from '../../src/routing/shadow-report.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
@@ -31,7 +34,7 @@ function config(primaryUrl: string, candidateUrl: string, redisUrl: string, pref
   return {
     store: { type: 'redis', url: redisUrl, prefix },
     data_dir: dataDir,
-    usage: { enabled: false },
+    usage: { enabled: false, capture: { prompts: true, ttl: '1h' } },
     cache: { exact: { enabled: false } },
     providers: {
       anthropic: { type: 'anthropic', base_url: primaryUrl, keys: [{ id: k1!.id, key: k1!.key, limits: k1!.limits }] },
@@ -51,7 +54,7 @@ async function reportOf(url: string): Promise<ShadowReport> {
   return (await (await fetch(`${url}/admin/shadow?route=*&since=1h`)).json()) as ShadowReport;
 }
 
-describe('shadow pairs in Redis, shared by two replicas, graded by a judge', { skip: skipWithoutRedis }, () => {
+describe('shadow pairs and captured prompts in Redis, shared by two replicas, graded by a judge', { skip: skipWithoutRedis }, () => {
   let redis: RedisServer;
   let primary: Simulator;
   let candidate: Simulator;
@@ -129,5 +132,17 @@ describe('shadow pairs in Redis, shared by two replicas, graded by a judge', { s
     // The judge's requests went to the grader's key on the primary's simulator, one per pair.
     const graded = primary.stats().keys.k2!.ok;
     assert.equal(graded, 2 * PER_REPLICA, 'one judge request per pair');
+
+    // Replay, asked of the second replica, finds the prompts both captured and judges them too.
+    const copies = candidate.stats().keys.k2!.ok;
+    const replayed = (await (
+      await fetch(`${replicas[1]!.url}/admin/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ route: '*', since: '1h', candidate: 'vendor/vendor-large' }) })
+    ).json()) as ReplayReport;
+    assert.equal(replayed.prompts, 2 * PER_REPLICA, 'the prompts of both replicas');
+    assert.equal(replayed.pairs, 2 * PER_REPLICA);
+    assert.equal(candidate.stats().keys.k2!.ok - copies, 2 * PER_REPLICA);
+    assert.equal(replayed.exactMatches, same, 'the same candidate answers the same prompts as in the shadow');
+    assert.equal(replayed.judge?.judged, 2 * PER_REPLICA);
+    assert.equal(replayed.judge?.equivalent, same);
   });
 });
