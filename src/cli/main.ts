@@ -13,7 +13,8 @@ import { keysCommand, type KeysAction } from './keys.js';
 import { tenantsCommand, type SetOptions, type TenantsAction } from './tenants.js';
 import type { UsageGrouping } from '../observe/usage-log.js';
 import type { ShadowReport } from '../routing/shadow-report.js';
-import { formatShadowReport } from './shadow-report.js';
+import { formatReplayReport, formatShadowReport } from './shadow-report.js';
+import type { ReplayReport } from '../pipeline/replay.js';
 import { callAdmin, canaryPath, DEFAULT_ADMIN_URL, flagPath, type AdminTarget } from './admin-client.js';
 
 function port(value: string): number {
@@ -265,6 +266,27 @@ adminOptions(program.command('shadow').command('report'))
     try {
       const report = (await callAdmin(options, 'GET', `/admin/shadow?${query}`)) as ShadowReport;
       console.log(options.json ? JSON.stringify(report, null, 2) : formatShadowReport(report));
+    } catch (error) {
+      console.error(`spillway: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
+  });
+
+adminOptions(program.command('replay'))
+  .description('resend captured prompts (usage.capture.prompts) to a candidate at batch priority on a running gateway, and score its answers as shadow pairs')
+  .requiredOption('-c, --candidate <provider/model>', 'where to send them, e.g. vendor/vendor-large')
+  .option('--from <source>', 'where the prompts come from (only "usage": the prompt capture beside the usage log)', 'usage')
+  .option('-r, --route <route>', 'the route whose prompts to resend (default: every route)')
+  .option('-s, --since <span>', 'how far back: 7d, 24h, 30m or all', '1d')
+  .option('-n, --limit <n>', 'at most this many prompts, newest first', '200')
+  .option('--concurrency <n>', 'copies in flight at once', '4')
+  .option('--json', 'print the report as JSON')
+  .action(async (options: AdminTarget & { candidate: string; from: string; route?: string; since: string; limit: string; concurrency: string; json?: boolean }) => {
+    if (options.from !== 'usage') fail(new ConfigError(`replay --from ${options.from}: only "usage" (captured prompts) is known`));
+    const body = { candidate: options.candidate, since: options.since, limit: Number(options.limit), concurrency: Number(options.concurrency), ...(options.route !== undefined ? { route: options.route } : {}) };
+    try {
+      const report = (await callAdmin(options, 'POST', '/admin/replay', body)) as ReplayReport;
+      console.log(options.json ? JSON.stringify(report, null, 2) : formatReplayReport(report));
     } catch (error) {
       console.error(`spillway: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 
-/** "120s", "1.5m", "250ms", "1h" or a bare number of milliseconds → milliseconds. */
+/** "120s", "1.5m", "250ms", "1h", "7d" or a bare number of milliseconds → milliseconds. */
 export function parseDuration(value: string | number): number | undefined {
   if (typeof value === 'number') return value >= 0 ? value : undefined;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
   if (!match) return undefined;
   const unit = match[2] ?? 'ms';
-  const scale = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+  const scale = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : unit === 'h' ? 3_600_000 : 86_400_000;
   return Number(match[1]) * scale;
 }
 
@@ -156,6 +156,8 @@ export const shadowSchema = z
   .object({
     target: targetSchema,
     share: z.number().min(0).max(1).default(0.1),
+    /** A model that grades each pair's equivalence (a JSON verdict), asked at batch priority. */
+    judge: z.object({ provider: z.string().min(1), model: z.string().min(1) }).strict().optional(),
   })
   .strict();
 
@@ -376,7 +378,27 @@ export const configSchema = z
     data_dir: z.string().default('./data'),
     cache: cacheSchema.default(cacheSchema.parse({})),
     alerts: alertsSchema.default(alertsSchema.parse({})),
-    usage: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+    usage: z
+      .object({
+        enabled: z.boolean().default(true),
+        /**
+         * Prompt capture for `spillway replay`: off by default. When on, each answered chat
+         * request's body (up to max_bytes; larger ones are not kept) and what its answer said are
+         * kept beside the usage log (SQLite in data_dir, or Redis with `store: redis`) for `ttl`,
+         * at most max_prompts per route.
+         */
+        capture: z
+          .object({
+            prompts: z.boolean().default(false),
+            max_bytes: z.number().int().positive().default(65_536),
+            ttl: duration.default(7 * 86_400_000),
+            max_prompts: z.number().int().positive().default(10_000),
+          })
+          .strict()
+          .default({ prompts: false, max_bytes: 65_536, ttl: 7 * 86_400_000, max_prompts: 10_000 }),
+      })
+      .strict()
+      .default({ enabled: true, capture: { prompts: false, max_bytes: 65_536, ttl: 7 * 86_400_000, max_prompts: 10_000 } }),
     /**
      * The day ahead (src/forecast/): each pool's demand forecast once a minute, daily caps (rpd,
      * tenants' daily budgets) projected to their reset at midnight in `time_zone`, batch paced and
@@ -472,6 +494,7 @@ export const configSchema = z
         ...route.rules.map((rule, i): [Array<string | number>, Array<{ provider?: string }>] => [['rules', i, 'target'], [rule.target]]),
         ...(route.canary ? [[['canary', 'target'], [route.canary.target]] as [Array<string | number>, Array<{ provider?: string }>]] : []),
         ...(route.shadow ? [[['shadow', 'target'], [route.shadow.target]] as [Array<string | number>, Array<{ provider?: string }>]] : []),
+        ...(route.shadow?.judge ? [[['shadow', 'judge'], [route.shadow.judge]] as [Array<string | number>, Array<{ provider?: string }>]] : []),
       ];
       for (const [list, targets] of lists) {
         targets.forEach((target, i) => {

@@ -26,6 +26,7 @@ import { type Answer } from './answer.js';
 import type { RequestContext } from './request-context.js';
 import type { Engine } from './engine.js';
 import type { ChatRequest } from './ingress.js';
+import { followAnswer } from './after-answer.js';
 
 type Directive = 'default' | 'no-cache' | 'no-store';
 
@@ -122,7 +123,7 @@ export async function serveChatCached(gw: Engine, exchange: RequestContext, chat
   const plan = await planChat(gw, exchange, chat);
   // Held from the plan on, across the lookups too.
   const answer = await holdingPlan(gw, plan, () => serveFromCache(gw, exchange, chat, priority, maxWaitMs, plan));
-  return answer && gw.shadow.follow(gw, exchange, chat, plan, answer);
+  return answer && followAnswer(gw, exchange, chat, plan, answer);
 }
 
 async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<Answer | undefined> {

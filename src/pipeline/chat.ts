@@ -105,7 +105,14 @@ export async function resolvePlan(gw: Engine, exchange: RequestContext, chat: Ro
   const primary = plan.primary.map(toTarget);
   const shadow: Pick<TargetPlan, 'shadow'> =
     route.shadow && !steering.flag
-      ? { shadow: { route: routeName, share: route.shadow.share, target: toTarget({ provider: route.shadow.target.provider, model: route.shadow.target.model ?? chat.model, fallback: false }) } }
+      ? {
+          shadow: {
+            route: routeName,
+            share: route.shadow.share,
+            target: toTarget({ provider: route.shadow.target.provider, model: route.shadow.target.model ?? chat.model, fallback: false }),
+            ...(route.shadow.judge ? { judge: toTarget({ ...route.shadow.judge, fallback: false }) } : {}),
+          },
+        }
       : {};
   if (plan.strategy === 'weighted' && primary.length > 1) {
     const hasRoom = await Promise.all(primary.map(async (target) => (await target.provider.pool.waitTime(demandOf(target.model), now)) === 0));

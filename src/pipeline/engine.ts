@@ -10,6 +10,7 @@ import type { AdmissionQueue } from '../quota/queue.js';
 import type { RetryBudget } from '../resilience/budget.js';
 import type { TrafficControl } from '../routing/traffic-control.js';
 import type { ShadowRecorder } from './shadow.js';
+import type { PromptCapture } from './after-answer.js';
 import type { TenantRegistry } from '../tenants/registry.js';
 
 /**
@@ -34,6 +35,8 @@ export interface Engine {
   traffic: TrafficControl;
   /** Sends shadow copies after the answers and keeps the scored pairs. */
   shadow: ShadowRecorder;
+  /** Keeps answered prompts for `spillway replay` while usage.capture.prompts is on. */
+  capture: PromptCapture;
   /** Told when a provider refused a key and this request took it out of service, so its probe may start. */
   prober: { rested(provider: Provider, keyId: string): void };
   /** The day ahead of each daily cap: batch pace per pool, tiers stepped down earlier (config.forecast). */

@@ -13,6 +13,16 @@ export interface Side {
   text: string;
 }
 
+/** A judge model's grading of a pair (routing/shadow-judge.ts). */
+export interface JudgeVerdict {
+  /** provider/model of the judge. */
+  judge: string;
+  equivalent: boolean;
+  /** 0..1 */
+  score: number;
+  reason: string;
+}
+
 export interface ShadowPair {
   route: string;
   at: number;
@@ -20,6 +30,20 @@ export interface ShadowPair {
   primary: Side;
   candidate: Side;
   score: PairScore;
+  /** Present when the route's shadow has a judge and it answered with a readable verdict. */
+  judge?: JudgeVerdict;
+}
+
+/** What the judge said over the pairs it graded. */
+export interface JudgeSummary {
+  judged: number;
+  equivalent: number;
+  /** Share of judged pairs the judge called equivalent, with its 95% Wilson interval. */
+  agreement: number;
+  interval: [number, number];
+  meanScore: number;
+  /** Share of judged pairs where the judge and the text scores reach the same verdict. */
+  concordance: number;
 }
 
 export interface ShadowReport {
@@ -35,6 +59,8 @@ export interface ShadowReport {
   latency: { primaryMeanMs: number; candidateMeanMs: number; deltaMs: number } | undefined;
   cost: { primaryUsd: number; candidateUsd: number; deltaUsd: number } | undefined;
   worst: ShadowPair[];
+  /** Absent when no pair was judged. */
+  judge?: JudgeSummary;
 }
 
 const Z95 = 1.959963984540054;
@@ -51,7 +77,22 @@ export function wilsonInterval(successes: number, total: number, z = Z95): [numb
 const mean = (values: number[]) => (values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length);
 const sum = (values: Array<number | undefined>) => values.reduce<number>((a, b) => a + (b ?? 0), 0);
 
+function judgeSummary(pairs: readonly ShadowPair[]): JudgeSummary | undefined {
+  const judged = pairs.filter((pair) => pair.judge !== undefined);
+  if (judged.length === 0) return undefined;
+  const equivalent = judged.filter((pair) => pair.judge!.equivalent).length;
+  return {
+    judged: judged.length,
+    equivalent,
+    agreement: equivalent / judged.length,
+    interval: wilsonInterval(equivalent, judged.length)!,
+    meanScore: mean(judged.map((pair) => pair.judge!.score)),
+    concordance: judged.filter((pair) => pair.judge!.equivalent === pair.score.agree).length / judged.length,
+  };
+}
+
 export function shadowReport(pairs: readonly ShadowPair[], route: string | undefined, worstCount = 5): ShadowReport {
+  const judge = judgeSummary(pairs);
   const agreed = pairs.filter((pair) => pair.score.agree).length;
   const n = pairs.length;
   const priced = pairs.filter((pair) => pair.primary.costUsd !== undefined || pair.candidate.costUsd !== undefined);
@@ -74,13 +115,19 @@ export function shadowReport(pairs: readonly ShadowPair[], route: string | undef
       .filter((pair) => !pair.score.agree)
       .sort((a, b) => a.score.similarity - b.score.similarity)
       .slice(0, worstCount),
+    ...(judge ? { judge } : {}),
   };
 }
 
-/** Where pairs are kept: SQLite in data_dir (store/sqlite-shadow.ts). */
+/**
+ * Where pairs are kept: SQLite in data_dir for one node (store/sqlite-shadow.ts), Redis when
+ * replicas share one (store/redis-shadow.ts), so every replica's pairs land in one report.
+ */
 export interface ShadowPairs {
+  /** Buffered: never waits on the store (the write happens a moment later, in a batch). */
   add(pair: ShadowPair): void;
-  /** Pairs of a route (every route when undefined) since `since` (epoch ms), newest first. */
-  list(route: string | undefined, since: number, limit: number): ShadowPair[];
-  close(): void;
+  /** Pairs of a route (every route when undefined) since `since` (epoch ms), newest first; buffered pairs included. */
+  list(route: string | undefined, since: number, limit: number): Promise<ShadowPair[]>;
+  /** Writes what is buffered and lets go of the store. */
+  close(): Promise<void>;
 }

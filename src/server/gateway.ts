@@ -36,6 +36,10 @@ import { MemoryCanaryPoints } from '../routing/canary-points.js';
 import { RedisCanaryPoints } from '../store/redis-canary-points.js';
 import { ShadowRecorder } from '../pipeline/shadow.js';
 import { SqliteShadowPairs } from '../store/sqlite-shadow.js';
+import { RedisShadowPairs } from '../store/redis-shadow.js';
+import { SqlitePrompts } from '../store/sqlite-prompts.js';
+import { RedisPrompts } from '../store/redis-prompts.js';
+import { captureBounds, PromptCapture } from '../pipeline/after-answer.js';
 import { CanaryWatch } from '../routing/canary-watch.js';
 import type { Observer } from '../observe/observer.js';
 import { capConnectionsPerClient, countClientErrors, type EdgeRefusal } from './client-connections.js';
@@ -111,6 +115,8 @@ export function createGateway(config: Config, log: (message: string) => void): G
     tenants: new TenantRegistry(config),
     redis: store,
     responses: openResponseKeeper(config, store),
+    // Captured prompts and shadow pairs: in the Redis replicas share with `store: redis`, else beside the usage log.
+    capture: new PromptCapture(() => (store ? new RedisPrompts(store, captureBounds(config), log) : new SqlitePrompts(config.data_dir, captureBounds(config), log))),
     log,
   };
   // Runtime tenant keys live beside the other durable data; only tenants from config can have them.
@@ -130,8 +136,8 @@ export function createGateway(config: Config, log: (message: string) => void): G
     observability.alerts,
     log,
   );
-  const shadow = new ShadowRecorder(() => new SqliteShadowPairs(config.data_dir));
-  const watch = new CanaryWatch(() => gateway.config, traffic, throttled((route, since) => shadow.agreement(route, since)), log);
+  const shadow = new ShadowRecorder(() => (store ? new RedisShadowPairs(store, undefined, log) : new SqliteShadowPairs(config.data_dir)));
+  const watch = new CanaryWatch(() => gateway.config, traffic, throttled((route, since) => shadow.agreement(route, since), log), log);
   const observer: Observer = {
     ...observability.observer,
     request(record) {
@@ -166,16 +172,27 @@ function createForecaster(config: Config, gw: Omit<Gateway, 'observability' | 'o
   return forecaster;
 }
 
-/** The shadow agreement of a route, read from the pairs at most once a second. */
-function throttled(read: (route: string, since: number) => { pairs: number; rate: number | undefined }): typeof read {
-  const last = new Map<string, { at: number; value: ReturnType<typeof read> }>();
+type Agreement = { pairs: number; rate: number | undefined };
+
+/**
+ * The shadow agreement of a route as last read from the pairs, read again at most once a second
+ * in the background (the store may be Redis): the canary watch runs on every upstream answer and
+ * must not wait for it.
+ */
+function throttled(read: (route: string, since: number) => Promise<Agreement>, log: (message: string) => void): (route: string, since: number) => Agreement {
+  const last = new Map<string, { at: number; value: Agreement; reading: boolean }>();
   return (route, since) => {
     const now = Date.now();
-    const known = last.get(route);
-    if (known && now - known.at < 1_000) return known.value;
-    const value = read(route, since);
-    last.set(route, { at: now, value });
-    return value;
+    const known = last.get(route) ?? { at: 0, value: { pairs: 0, rate: undefined }, reading: false };
+    last.set(route, known);
+    if (!known.reading && now - known.at >= 1_000) {
+      known.reading = true;
+      read(route, since)
+        .then((value) => Object.assign(known, { value, at: Date.now() }))
+        .catch((error: unknown) => log(`spillway: could not read the shadow agreement of route ${route}: ${error instanceof Error ? error.message : String(error)}`))
+        .finally(() => (known.reading = false));
+    }
+    return known.value;
   };
 }
 
@@ -271,6 +288,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
     async close() {
       // Shadow copies in flight are let go first: they use the upstream client and the providers.
       await gateway.shadow.close();
+      await gateway.capture.close();
       await gateway.batches?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -5,6 +5,7 @@
  * tool the request names and passes a path the request mentions, so an agent's tool round trip
  * (read this file, then answer) works.
  */
+import { judgeVerdict } from './judge.js';
 import { fnv1a, seededRandom } from './random.js';
 
 const VOCABULARY = (
@@ -47,6 +48,8 @@ export interface AnswerRequest {
   preamble?: boolean;
   /** The tool result the last message carries; the answer quotes it. */
   toolResult?: string;
+  /** The last user message: a judge prompt there is answered with a verdict (sim/judge.ts). */
+  request?: string;
 }
 
 export interface ToolCall {
@@ -81,6 +84,9 @@ function capped(words: string[], maxTokens: number): Answer {
 }
 
 export function composeAnswer(req: AnswerRequest): Answer {
+  const verdict = req.tool ? undefined : judgeVerdict(req.request);
+  // Split on spaces only, so joining the words back gives the JSON text exactly.
+  if (verdict !== undefined) return capped(verdict.split(' '), req.maxTokens);
   if (req.tool) {
     const input = sampleInput(req.tool.schema, fnv1a(req.tool.name, req.hash), 0, pathIn(req.tool.request));
     const json = JSON.stringify(input);

@@ -251,6 +251,7 @@ export function parseMessages(body: Json, requestId: string): ParseResult {
         tool,
         preamble: true,
         toolResult: facts.toolResult,
+        request: facts.request,
       });
       return render(answer, model, facts.inputTokens, stream, ctx);
     },

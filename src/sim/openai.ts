@@ -246,7 +246,7 @@ export function parseChat(body: Json): ParseResult {
           return render({ words: kept, outputTokens: kept.length, stop: cut ? 'max_tokens' : 'end' }, model, facts.inputTokens, stream, includeUsage, ctx);
         }
       }
-      const answer = composeAnswer({ hash: facts.hash, maxTokens, fixedLength: ctx.fixedLength, tool, toolResult: facts.toolResult });
+      const answer = composeAnswer({ hash: facts.hash, maxTokens, fixedLength: ctx.fixedLength, tool, toolResult: facts.toolResult, request: facts.request });
       return render(answer, model, facts.inputTokens, stream, includeUsage, ctx);
     },
   };

@@ -1,14 +1,18 @@
 /**
  * Shadow pairs in `<data_dir>/shadow.sqlite` (better-sqlite3, WAL): one row per pair, its scores
  * as columns, the two answers' texts cut to TEXT_LIMIT characters (enough to show a disagreement).
+ * Pairs are buffered and written in one transaction a moment later: no synchronous write happens
+ * in the callback that scored the pair. The store for one node; replicas share store/redis-shadow.ts.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ShadowPair, ShadowPairs } from '../routing/shadow-report.js';
+import type { JudgeVerdict, ShadowPair, ShadowPairs } from '../routing/shadow-report.js';
 
 export const SHADOW_FILE = 'shadow.sqlite';
-const TEXT_LIMIT = 500;
+export const TEXT_LIMIT = 500;
+/** Pairs wait at most this long before they are written. */
+const FLUSH_DELAY_MS = 250;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS pairs (
@@ -19,7 +23,8 @@ CREATE TABLE IF NOT EXISTS pairs (
   primary_side TEXT NOT NULL,           -- JSON: provider, model, latencyMs, costUsd, text
   candidate_side TEXT NOT NULL,
   score TEXT NOT NULL,                  -- JSON PairScore
-  agree INTEGER NOT NULL
+  agree INTEGER NOT NULL,
+  judge TEXT                            -- JSON JudgeVerdict, NULL when not judged
 );
 CREATE INDEX IF NOT EXISTS pairs_route_at ON pairs (route, at);
 CREATE INDEX IF NOT EXISTS pairs_at ON pairs (at);
@@ -32,11 +37,17 @@ interface Row {
   primary_side: string;
   candidate_side: string;
   score: string;
+  judge: string | null;
 }
+
+/** An answer's side as stored: its text cut to TEXT_LIMIT characters. */
+export const cutSide = (side: ShadowPair['primary']): ShadowPair['primary'] => ({ ...side, text: side.text.slice(0, TEXT_LIMIT) });
 
 export class SqliteShadowPairs implements ShadowPairs {
   private readonly db: Database.Database;
-  private readonly insert: Database.Statement;
+  private readonly insertMany: (pairs: ShadowPair[]) => void;
+  private pending: ShadowPair[] = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -44,25 +55,48 @@ export class SqliteShadowPairs implements ShadowPairs {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
-    this.insert = this.db.prepare(
-      `INSERT INTO pairs (route, at, request_id, primary_side, candidate_side, score, agree) VALUES (@route, @at, @requestId, @primary, @candidate, @score, @agree)`,
+    // Files written before judges lack the column.
+    if (!(this.db.prepare('PRAGMA table_info(pairs)').all() as Array<{ name: string }>).some((column) => column.name === 'judge')) {
+      this.db.exec('ALTER TABLE pairs ADD COLUMN judge TEXT');
+    }
+    const insert = this.db.prepare(
+      `INSERT INTO pairs (route, at, request_id, primary_side, candidate_side, score, agree, judge) VALUES (@route, @at, @requestId, @primary, @candidate, @score, @agree, @judge)`,
     );
-  }
-
-  add(pair: ShadowPair): void {
-    const cut = (side: ShadowPair['primary']) => JSON.stringify({ ...side, text: side.text.slice(0, TEXT_LIMIT) });
-    this.insert.run({
-      route: pair.route,
-      at: pair.at,
-      requestId: pair.requestId,
-      primary: cut(pair.primary),
-      candidate: cut(pair.candidate),
-      score: JSON.stringify(pair.score),
-      agree: pair.score.agree ? 1 : 0,
+    this.insertMany = this.db.transaction((pairs: ShadowPair[]) => {
+      for (const pair of pairs) {
+        insert.run({
+          route: pair.route,
+          at: pair.at,
+          requestId: pair.requestId,
+          primary: JSON.stringify(cutSide(pair.primary)),
+          candidate: JSON.stringify(cutSide(pair.candidate)),
+          score: JSON.stringify(pair.score),
+          agree: pair.score.agree ? 1 : 0,
+          judge: pair.judge ? JSON.stringify(pair.judge) : null,
+        });
+      }
     });
   }
 
-  list(route: string | undefined, since: number, limit: number): ShadowPair[] {
+  add(pair: ShadowPair): void {
+    this.pending.push(pair);
+    if (!this.timer) {
+      this.timer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
+      this.timer.unref();
+    }
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0 || !this.db.open) return;
+    const pairs = this.pending;
+    this.pending = [];
+    this.insertMany(pairs);
+  }
+
+  async list(route: string | undefined, since: number, limit: number): Promise<ShadowPair[]> {
+    this.flush();
     const rows = (
       route === undefined
         ? this.db.prepare(`SELECT * FROM pairs WHERE at >= ? ORDER BY at DESC LIMIT ?`).all(since, limit)
@@ -75,10 +109,12 @@ export class SqliteShadowPairs implements ShadowPairs {
       primary: JSON.parse(row.primary_side) as ShadowPair['primary'],
       candidate: JSON.parse(row.candidate_side) as ShadowPair['candidate'],
       score: JSON.parse(row.score) as ShadowPair['score'],
+      ...(row.judge ? { judge: JSON.parse(row.judge) as JudgeVerdict } : {}),
     }));
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    this.flush();
     this.db.close();
   }
 }
