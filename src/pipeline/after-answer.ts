@@ -1,11 +1,11 @@
 /**
  * What follows a chat answer once its client has it whole: the shadow copy (pipeline/shadow.ts)
- * and prompt capture (observe/prompt-capture.ts). The answer is teed once for both; nothing of
+ * and prompt capture (routing/prompt-capture.ts). The answer is teed once for both; nothing of
  * either runs before its body has gone out, and then only on a later turn of the event loop
  * (setImmediate), so the client's answer never waits on scoring, copying or storing.
  */
 import { priceTable, type PriceTable } from '../observe/prices.js';
-import { fitsCapture, type CaptureBounds, type PromptStore } from '../observe/prompt-capture.js';
+import { fitsCapture, type CaptureBounds, type PromptStore } from '../routing/prompt-capture.js';
 import type { Config } from '../config/schema.js';
 import { findRouteName } from '../routing/plan.js';
 import { saidIn } from '../routing/shadow-score.js';

@@ -1,12 +1,12 @@
 /**
- * Replay: captured prompts (observe/prompt-capture.ts) sent again to a candidate, at batch
+ * Replay: captured prompts (routing/prompt-capture.ts) sent again to a candidate, at batch
  * priority through the gateway's own admission, each answer scored against the one the client
  * got, exactly as a shadow pair is (and judged when the route's shadow has a judge). The report
  * is the shadow report over these pairs. Served by `POST /admin/replay` (`spillway replay`).
  */
 import { setMaxListeners } from 'node:events';
 import { priceTable } from '../observe/prices.js';
-import type { CapturedPrompt } from '../observe/prompt-capture.js';
+import type { CapturedPrompt } from '../routing/prompt-capture.js';
 import { shadowReport, type ShadowPair, type ShadowReport } from '../routing/shadow-report.js';
 import type { Target } from './chat.js';
 import type { Engine } from './engine.js';

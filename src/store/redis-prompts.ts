@@ -2,7 +2,7 @@
  * Captured prompts in the Redis every replica shares (`store: redis`), so a replay on any replica
  * resends what every replica captured. Bounded per route by usage.capture's max_prompts and ttl.
  */
-import type { CaptureBounds, CapturedPrompt, PromptStore } from '../observe/prompt-capture.js';
+import type { CaptureBounds, CapturedPrompt, PromptStore } from '../routing/prompt-capture.js';
 import { RedisTimeline } from './redis-timeline.js';
 import type { RedisStore } from './redis-store.js';
 

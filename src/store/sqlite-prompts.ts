@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { openUsageDb } from '../observe/usage-log.js';
-import type { CaptureBounds, CapturedPrompt, PromptStore } from '../observe/prompt-capture.js';
+import type { CaptureBounds, CapturedPrompt, PromptStore } from '../routing/prompt-capture.js';
 
 const FLUSH_DELAY_MS = 250;
 

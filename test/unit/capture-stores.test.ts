@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { CaptureBounds, CapturedPrompt, PromptStore } from '../../src/observe/prompt-capture.js';
+import type { CaptureBounds, CapturedPrompt, PromptStore } from '../../src/routing/prompt-capture.js';
 import type { ShadowPair } from '../../src/routing/shadow-report.js';
 import { RedisPrompts } from '../../src/store/redis-prompts.js';
 import { RedisShadowPairs } from '../../src/store/redis-shadow.js';

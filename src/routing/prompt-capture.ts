@@ -5,7 +5,7 @@
  * replicas share (store/redis-prompts.ts). Adding never waits on the store.
  */
 import type { ChatSurface } from '../protocol/surface.js';
-import type { Said } from '../routing/shadow-score.js';
+import type { Said } from './shadow-score.js';
 
 export interface CapturedPrompt {
   route: string;
