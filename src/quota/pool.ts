@@ -305,19 +305,24 @@ export class KeyPool implements QuotaPool {
     if (entry) arrivedBy(key.window!, entry, now);
     const sample = key.windowConfigured ? undefined : resetSample(observed, now, sentAt ?? answered?.at);
     const learned = sample && this.learner.observe(keyId, sample);
-    if (learned) this.switchWindow(key, learned.type === 'bucket' ? undefined : learned, now);
+    if (!learned) return;
+    this.switchWindow(key, learned.type === 'bucket' ? undefined : learned, now);
+    // The answer that taught it is in flight: it arrived by now.
+    const taught = answered && key.windowed.get(answered);
+    if (taught) arrivedBy(key.window!, taught, now);
   }
 
   /**
    * The headers showed the key counts per window (or by a bucket after all): admit by that from
-   * now on. The new window starts with the answered requests where their resets place them
-   * (window-learn.ts seedWindow); those still in flight stay outside it.
+   * now on. The new window starts with the requests in flight, unanswered, and the answered ones
+   * where their resets place them (window-learn.ts seedWindow).
    */
   private switchWindow(key: KeyState, shape: WindowShape | undefined, now: number): void {
     key.windowed.clear();
     key.window = shape && createWindowLog(shape);
     if (!key.window) return;
     for (const at of seedWindow(shape!, this.learner.recent(key.id), now)) record(key.window, windowAmounts({ inputTokens: 0, outputTokens: 0 }), at, true);
+    for (const reservation of key.inFlight.keys()) key.windowed.set(reservation, record(key.window, windowAmounts(reservation.demand), reservation.at));
   }
 
   /** After an upstream 429: the key takes nothing until `untilMs`. Counted as a prediction miss. */

@@ -117,10 +117,12 @@ export function resetSample(observed: ObservedLimits, now: number, sentAt: numbe
 
 /**
  * Where a window just learned must already count the answered requests: one window length before
- * each reset (sliding: no earlier than the request arrived; fixed: the start of its window).
+ * each reset (sliding: no earlier than the request arrived; fixed: the start of its window). The
+ * newest sample is the answer being read, still in flight: the pool counts it as such.
  */
 export function seedWindow(shape: WindowShape, samples: readonly ResetSample[], now: number): number[] {
   return samples
+    .slice(0, -1)
     .map((s) => s.resetAt - shape.lengthMs)
     .filter((at) => at > now - shape.lengthMs - RESET_TOLERANCE_MS)
     .sort((a, b) => a - b);

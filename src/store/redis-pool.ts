@@ -234,16 +234,12 @@ export class RedisKeyPool implements QuotaPool {
       return;
     }
     key.window = learned;
-    // The answered requests where their resets place them, as KeyPool seeds its log (one request each).
+    // The log starts as KeyPool's does: the requests in flight, unanswered, and the answered ones
+    // where their resets place them. Sent before the answer's own observe, on the same connection.
+    if (this.store.degradedFor(this.id)) return;
     const seeds = seedWindow(learned, this.learner.recent(key.id), now);
-    if (seeds.length === 0 || this.store.degradedFor(this.id)) return;
-    const members = seeds.flatMap((at, n) => [at, `seed:${now}:${n},0,0`]);
-    void this.store.client
-      .multi()
-      .zadd(this.windowOf(key.id), ...members)
-      .pexpire(this.windowOf(key.id), 2 * learned.lengthMs)
-      .exec()
-      .catch(() => undefined);
+    const [, res] = this.keysOf(key.id);
+    void this.store.run('spillwayWindowSeed', [res!, this.windowOf(key.id)], [now, this.ttlMs, learned.lengthMs, ...seeds]).catch(() => undefined);
   }
 
   coolDown(keyId: string, untilMs: number): Promise<void> {

@@ -495,7 +495,25 @@ redis.call('PEXPIRE', KEYS[1], math.max(ttl, 1000) * 10)
 return redis.call('ZCARD', KEYS[1])
 `;
 
+/**
+ * A key's window just learned (window-learn.ts): KEYS = res, window log. ARGV = now, reservation
+ * ttl ms, window length, then the times the answered requests count from. The log starts with the
+ * key's reservations in flight, unanswered, and those answered ones (as KeyPool.switchWindow).
+ */
+export const WINDOW_SEED = `${PRELUDE}
+local now, ttl, len = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local open = redis.call('HGETALL', KEYS[1])
+for j = 1, #open, 2 do
+  local _, ri, ro, at = parseRecord(open[j + 1])
+  if at then redis.call('ZADD', KEYS[2], 'NX', at, '?' .. open[j] .. ',' .. ri .. ',' .. ro) end
+end
+for j = 4, #ARGV do redis.call('ZADD', KEYS[2], tonumber(ARGV[j]), 'seed:' .. now .. ':' .. j .. ',0,0') end
+redis.call('PEXPIRE', KEYS[2], math.max(2 * len + JITTER_MS, ttl))
+return 1
+`;
+
 export const SCRIPTS = {
+  spillwayWindowSeed: WINDOW_SEED,
   spillwayReserve: RESERVE,
   spillwaySettle: SETTLE,
   spillwayObserve: OBSERVE,

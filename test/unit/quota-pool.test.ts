@@ -477,6 +477,16 @@ for (const engine of engines) describe(`key pool (${engine.name})`, { skip: engi
         assert.equal(waitOf(await pool.tryReserve(small, T0 + 8000)), 2000);
       });
 
+      it('a request in flight when the window is learned counts in it until it is answered', async () => {
+        const pool = open([{ id: 'a', limits: { rpm: 60 } }]);
+        const slow = reserved(await pool.tryReserve(small, T0 - 1000));
+        await learnFrom(pool, sliding, T0, 8);
+        assert.equal((await look(pool, T0 + 8000))[0]?.window?.type, 'sliding');
+        assert.equal((await offer(pool, 5, T0 + 8000)).length, 1);
+        await pool.settle(slow, undefined, T0 + 8000); // never counted after all
+        assert.equal((await offer(pool, 5, T0 + 8000)).length, 1);
+      });
+
       it('resets on the same boundary for requests sent apart: the key switches to that fixed window', async () => {
         const pool = open([{ id: 'a', limits: { rpm: 60 } }]);
         await learnFrom(pool, fixed, T0 + 3000, 14);
