@@ -17,6 +17,7 @@ import { combinedTokens, KeyPool } from '../quota/pool.js';
 import { MINUTE_MS, periodOf } from '../quota/policy.js';
 import { DEFAULT_REST_POLICY, type RestPolicy } from '../quota/rest.js';
 import { resetSample, seedWindow, WindowLearner, type PoolKeyInput } from '../quota/window-learn.js';
+import type { WindowShape } from '../quota/window.js';
 import {
   DIMENSIONS,
   type Demand,
@@ -55,10 +56,10 @@ function observedArgs(o: Observed | undefined): string[] {
 }
 
 /** A key's Redis hash (HGETALL reply) → the snapshot KeyPool would give. */
-export function snapshotOfHash(id: string, hash: Record<string, string>, configured: Limits, now: number): KeySnapshot {
+export function snapshotOfHash(id: string, hash: Record<string, string>, configured: Limits, now: number, window?: WindowShape): KeySnapshot {
   if (hash.learn === undefined) {
-    // Not in Redis yet: what the key will start from.
-    const fresh = new KeyPool('snapshot', [{ id, limits: configured }]);
+    // Not in Redis yet: what the key will start from (its window sizes its buckets).
+    const fresh = new KeyPool('snapshot', [{ id, limits: configured, ...(window ? { window } : {}) }]);
     return fresh.snapshot(now)[0]!;
   }
   const dimensions: KeySnapshot['dimensions'] = {};
@@ -280,7 +281,8 @@ export class RedisKeyPool implements QuotaPool {
   snapshot(now: number): KeySnapshot[] {
     if (this.store.degradedFor(this.id)) return this.localPool().snapshot(now);
     return this.keys.map((key) => {
-      const snap = snapshotOfHash(key.id, this.lastRead.get(key.id) ?? {}, key.limits, now);
+      const snap = snapshotOfHash(key.id, this.lastRead.get(key.id) ?? {}, key.limits, now, key.window);
+      delete snap.window;
       if (key.window) snap.window = { type: key.window.type, lengthMs: key.window.lengthMs, learned: !key.windowConfigured };
       return snap;
     });
@@ -355,7 +357,7 @@ export class RedisKeyPool implements QuotaPool {
     const lastSeen = new Map(this.keys.map((key) => [key.id, snapshotOfHash(key.id, this.lastRead.get(key.id) ?? {}, key.limits, now)]));
     const local = new KeyPool(
       this.id,
-      this.keys.map((key) => ({ id: key.id, limits: shareOfLimits(limitsOfSnapshot(lastSeen.get(key.id), key.limits), replicas), ...(key.window ? { window: key.window } : {}) })),
+      this.keys.map((key) => ({ id: key.id, limits: shareOfLimits(limitsOfSnapshot(lastSeen.get(key.id), key.limits), replicas), ...(key.window ? { window: key.window } : {}), windowConfigured: key.windowConfigured })),
       { rest: this.restPolicy },
     );
     for (const key of this.keys) {
