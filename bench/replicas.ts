@@ -8,18 +8,20 @@
  *
  *   npm run bench:replicas        (needs redis-server)
  *   npm run bench:replicas -- --scenario tenth --runs 5     (see sku-args.ts)
+ *   CLUSTER=1 npm run bench:replicas     (a three-node Redis Cluster instead of one server)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS } from '../src/sim/burst.js';
 import type { SimKey } from '../src/sim/index.js';
-import { redisBinary, startRedis } from '../test/support/redis.js';
+import { redisBinary, startRedis, startRedisCluster } from '../test/support/redis.js';
 import { fireAcross, replicaConfig, spawnGateway, spawnSimulator } from '../test/support/replicas.js';
 import { skuArgs } from './sku-args.js';
 
 const COUNT = Number(process.env.SKU_COUNT ?? 500);
 const REPLICAS = Number(process.env.REPLICAS ?? 3);
+const CLUSTER = process.env.CLUSTER === '1';
 
 if (!redisBinary) {
   console.error('bench:replicas needs redis-server (looked in /usr/bin and /usr/local/bin)');
@@ -30,10 +32,10 @@ const { scenarios, runs } = skuArgs();
 const rows: Array<Record<string, string | number>> = [];
 for (const { name, window, bucket, rpm } of scenarios.flatMap((s) => Array<typeof s>(runs).fill(s))) {
   const keys: SimKey[] = [1, 2].map((n) => ({ id: `k${n}`, key: `sk-sim-${n}`, limits: { rpm, itpm: 2_000_000, otpm: 400_000 } }));
-  const redis = await startRedis();
+  const redis = CLUSTER ? await startRedisCluster() : await startRedis();
   const sim = await spawnSimulator({ keys, window, bucket, latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
   const dataDir = mkdtempSync(join(tmpdir(), 'spillway-bench-'));
-  const gateways = await Promise.all(Array.from({ length: REPLICAS }, () => spawnGateway(replicaConfig(sim.url, keys, redis.url, dataDir))));
+  const gateways = await Promise.all(Array.from({ length: REPLICAS }, () => spawnGateway(replicaConfig(sim.url, keys, 'urls' in redis ? redis.urls : redis.url, dataDir))));
   try {
     const result = await fireAcross(
       gateways.map((g) => g.url),
@@ -59,5 +61,5 @@ for (const { name, window, bucket, rpm } of scenarios.flatMap((s) => Array<typeo
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
-console.log(`\nSKU-${COUNT} across ${REPLICAS} replicas sharing Redis, round robin, Anthropic SDK defaults, two keys\n`);
+console.log(`\nSKU-${COUNT} across ${REPLICAS} replicas sharing ${CLUSTER ? 'a three-node Redis Cluster' : 'one Redis'}, round robin, Anthropic SDK defaults, two keys\n`);
 console.table(rows);

@@ -21,4 +21,4 @@ done
 SPILLWAY_CLIENTS_DIR="$dir" node --import tsx --test --test-concurrency=1 \
   test/integration/clients.test.ts test/integration/passthrough.test.ts test/integration/claude-code.test.ts \
   test/integration/responses.test.ts test/integration/responses-clients.test.ts \
-  test/integration/gemini-surface.test.ts test/integration/gemini-cli.test.ts test/integration/embeddings.test.ts
+  test/integration/gemini-surface.test.ts test/integration/gemini-passthrough.test.ts test/integration/gemini-cli.test.ts test/integration/embeddings.test.ts

@@ -82,6 +82,39 @@ function renderKeys(s) {
   );
 }
 
+// The day ahead: forecast demand (next hour, until the reset) against what each daily cap holds.
+function renderForecasts(s) {
+  const list = s.forecasts || [];
+  $('forecast-panel').hidden = list.length === 0;
+  if (list.length === 0) return;
+  const amount = (f, n) => (f.unit === 'usd' ? fmt.usd(n) : fmt.compact(n));
+  const gauge = (f, label, demand, capacity) => {
+    const share = capacity > 0 ? demand / capacity : demand > 0 ? 2 : 0;
+    const level = share >= 1 ? 'hot' : share >= 0.8 ? 'warn' : '';
+    return el(
+      'div',
+      { class: 'gauge', 'data-horizon': label },
+      el('span', { class: 'dim' }, label),
+      el('div', { class: 'bar' }, el('div', { class: `fill ${level}`, style: `width:${Math.min(100, share * 100).toFixed(1)}%` })),
+      el('span', { class: 'fig' }, `${amount(f, demand)} of ${amount(f, capacity)}`),
+    );
+  };
+  $('forecasts').replaceChildren(
+    ...list.map((f) => {
+      const verdict = f.exhaustAt ? ['down', `runs out ${fmt.time(f.exhaustAt)}`] : f.batchPerMinute !== undefined ? ['cooling', 'paced to last'] : ['', `lasts to ${fmt.time(f.resetAt)}`];
+      const paced = f.batchPerMinute !== undefined && f.kind === 'pool' ? `batch paced to ${f.batchPerMinute.toFixed(1)}/min` : '';
+      return el(
+        'div',
+        { class: 'key', 'data-forecast': `${f.kind}/${f.name}` },
+        el('div', { class: 'head' }, el('span', {}, `${f.kind === 'pool' ? f.name : `tenant ${f.name}`} · ${f.unit === 'usd' ? 'daily budget' : 'requests/day'}`), el('span', { class: `state ${verdict[0]}` }, verdict[1])),
+        gauge(f, 'next hour', f.demandNextHour, f.capacityNextHour),
+        gauge(f, 'until reset', f.demandUntilReset, f.capacityUntilReset),
+        el('div', { class: 'muted' }, [f.seasonal ? 'time-of-day profile + ARIMA' : 'ARIMA on recent hours', paced].filter(Boolean).join(' · ')),
+      );
+    }),
+  );
+}
+
 function renderRecent(s) {
   if (s.recent.length === 0) return;
   $('recent').replaceChildren(
@@ -101,6 +134,49 @@ function renderRecent(s) {
         el('td', { class: 'num' }, fmt.ms(r.durationMs)),
         el('td', { class: 'num' }, tokens),
         el('td', { class: 'num' }, r.costUsd !== undefined ? fmt.usd(r.costUsd) : '–'),
+      );
+    }),
+  );
+}
+
+function bar(share, text, level) {
+  return el(
+    'div',
+    { class: 'gauge' },
+    el('div', { class: 'bar' }, el('div', { class: `fill ${level || ''}`, style: `width:${Math.min(100, Math.max(0, share * 100)).toFixed(1)}%` })),
+    el('span', { class: 'fig' }, text),
+  );
+}
+
+// Per tenant: its share of admissions (what fair share gives it), its queue and wait, its spend against its budgets.
+function renderTenants(s) {
+  const tenants = s.tenants || [];
+  $('tenants-panel').hidden = tenants.length === 0;
+  if (tenants.length === 0) return;
+  $('tenants').replaceChildren(
+    ...tenants.map((t) => {
+      const m = t.lastMinute;
+      const limits = Object.entries(t.limits).map(([d, v]) => `${DIM_NAMES[d] || d} ${fmt.compact(v)}`).join(', ') || '–';
+      const spend = t.budgets.length === 0
+        ? el('span', { class: 'muted' }, m.costUsd > 0 ? `${fmt.usd(m.costUsd)} (no budget)` : 'no budget')
+        : el('div', {}, ...t.budgets.map((b) => {
+            const used = b.limitUsd > 0 ? b.spentUsd / b.limitUsd : 0;
+            return bar(used, `${b.window} ${fmt.usd(b.spentUsd)} of ${fmt.usd(b.limitUsd)}`, used >= 1 ? 'hot' : used >= 0.8 ? 'warn' : '');
+          }));
+      const changed = t.overridden.length > 0 ? ` (changed: ${t.overridden.join(', ')})` : '';
+      return el(
+        'tr',
+        { 'data-tenant': t.name },
+        el('td', { title: changed }, t.name + (changed ? ' *' : '')),
+        el('td', { class: 'num' }, t.weight),
+        el('td', {}, t.priority),
+        el('td', { class: 'share' }, bar(m.share || 0, fmt.pct(m.share))),
+        el('td', { class: 'num' }, fmt.int(m.requests)),
+        el('td', { class: 'num queue' }, t.waiting > 0 ? `${fmt.int(t.waiting)} (${fmt.ms(t.longestWaitMs)})` : '0'),
+        el('td', { class: 'num' }, m.meanWaitMs === null ? '–' : fmt.ms(m.meanWaitMs)),
+        el('td', { class: 'num' }, fmt.int(m.refused)),
+        el('td', {}, limits),
+        el('td', { class: 'spend' }, spend),
       );
     }),
   );
@@ -196,6 +272,8 @@ function render(s) {
   renderKpis(s);
   renderAlerts(s);
   renderKeys(s);
+  renderTenants(s);
+  renderForecasts(s);
   renderRecent(s);
   renderChart(s);
   document.body.dataset.updated = String(s.now);

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { postWebhook } from '../observe/webhook.js';
 import { serveChat } from '../pipeline/chat.js';
 import { clientKeyIdOfOwner } from '../config/client-keys.js';
+import { tenantOfOwner } from '../tenants/owner.js';
 import { bodyOf } from '../pipeline/answer.js';
 import { markFirstByte, type RequestContext } from '../pipeline/request-context.js';
 import { errorResponse, GatewayError } from '../pipeline/errors.js';
@@ -251,8 +252,15 @@ export class BatchService {
       throw error;
     }
     const exchange = batchRequestContext(requestId, batch.owner, { ...batch.headers, 'content-type': 'application/json' }, signal);
-    // Usage and cost of a batch request go to the client that created the batch.
-    exchange.trace.clientKeyId = clientKeyIdOfOwner(this.gw.config.server.auth.keys, batch.owner);
+    // A batch request acts for the tenant that created the batch: its models, ceiling, budget,
+    // fair share, usage and cost.
+    const tenantName = tenantOfOwner(this.gw.config, batch.owner);
+    const tenant = tenantName === undefined ? undefined : this.gw.tenants.get(tenantName);
+    if (tenant) {
+      exchange.tenant = tenant;
+      exchange.trace.tenant = tenant.name;
+    }
+    exchange.trace.clientKeyId = clientKeyIdOfOwner(this.gw.config.server.auth.keys, batch.owner) ?? tenantName;
     watch(exchange);
     const maxWaitMs = Math.max(0, batch.expiresAt - Date.now());
     let answer;

@@ -59,7 +59,27 @@ export type ChatCacheEntry =
   | { surface: 'anthropic'; message: AnthropicMessage; createdAt: number; bytes: number }
   | { surface: 'openai'; message: ChatCompletion; createdAt: number; bytes: number };
 
-export type CacheEntry = ChatCacheEntry | { surface: 'embedding'; message: EmbeddingAnswer; createdAt: number; bytes: number };
+/**
+ * A provider's own answer to a client of its own surface (a Gemini client's request to Gemini),
+ * kept as the bytes it came as: the JSON answer, or the stream's SSE text. Keyed on the client's
+ * own request and whether it streamed, so it only answers the same request asked the same way.
+ */
+export interface NativeAnswer extends Record<string, unknown> {
+  surface: 'gemini';
+  /** The provider's model that answered. */
+  model: string;
+  stream: boolean;
+  body: string;
+}
+
+export type CacheEntry =
+  | ChatCacheEntry
+  | { surface: 'embedding'; message: EmbeddingAnswer; createdAt: number; bytes: number }
+  | { surface: 'native'; message: NativeAnswer; createdAt: number; bytes: number };
+
+export function nativeEntry(message: NativeAnswer, now: number): CacheEntry {
+  return { surface: 'native', message, createdAt: now, bytes: measure(message) };
+}
 
 export function embeddingEntry(message: EmbeddingAnswer, now: number): CacheEntry {
   return { surface: 'embedding', message, createdAt: now, bytes: measure(message) };

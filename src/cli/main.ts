@@ -10,6 +10,7 @@ import { startDemoProviders } from './demo.js';
 import { demoTable, runDemo } from './demo-burst.js';
 import { GROUPINGS, usageReport } from './usage.js';
 import { keysCommand, type KeysAction } from './keys.js';
+import { tenantsCommand, type SetOptions, type TenantsAction } from './tenants.js';
 import type { UsageGrouping } from '../observe/usage-log.js';
 import type { ShadowReport } from '../routing/shadow-report.js';
 import { formatShadowReport } from './shadow-report.js';
@@ -167,6 +168,33 @@ keys
   .command('revoke <id>')
   .description('revoke a key: 401 within a second on every replica')
   .action((id: string) => runKeys({ action: 'revoke', id }));
+
+const tenants = program
+  .command('tenants')
+  .description("tenants' limits, budgets, queues and shares, changed at runtime through a running gateway's admin API")
+  .option('-u, --url <url>', 'the gateway (default: $SPILLWAY_URL or http://127.0.0.1:4000)')
+  .option('-k, --admin-key <key>', 'an admin key (default: $SPILLWAY_ADMIN_KEY)');
+const runTenants = (action: TenantsAction) => {
+  const options = tenants.opts<{ url?: string; adminKey?: string }>();
+  const target = { url: options.url ?? process.env.SPILLWAY_URL ?? 'http://127.0.0.1:4000', adminKey: options.adminKey ?? process.env.SPILLWAY_ADMIN_KEY };
+  tenantsCommand(target, action).then((text) => console.log(text), (error: unknown) => fail(new ConfigError(error instanceof Error ? error.message : String(error))));
+};
+tenants.command('list').description('every tenant: weight, priority, limits, queue, share of admissions and wait over the last minute, spend against budget').action(() => runTenants({ action: 'list' }));
+tenants
+  .command('set <name>')
+  .description('change a tenant at once on every replica, without a restart ("config" puts a setting back to what config says)')
+  .option('--rpm <n>', 'requests per minute')
+  .option('--rpd <n>', 'requests per day')
+  .option('--itpm <n>', 'input tokens per minute')
+  .option('--otpm <n>', 'output tokens per minute')
+  .option('--tpm <n>', 'tokens per minute')
+  .option('--concurrency <n>', 'requests at once')
+  .option('--daily-usd <usd>', 'daily budget')
+  .option('--monthly-usd <usd>', 'monthly budget')
+  .option('--weight <n>', 'share of a saturated pool')
+  .option('--priority <class>', 'interactive or batch')
+  .option('--max-wait <duration>', 'longest wait its requests may ask for, e.g. 30s')
+  .action((name: string, options: SetOptions) => runTenants({ action: 'set', name, options }));
 
 program
   .command('demo')

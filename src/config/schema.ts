@@ -362,6 +362,29 @@ export const configSchema = z
     cache: cacheSchema.default(cacheSchema.parse({})),
     alerts: alertsSchema.default(alertsSchema.parse({})),
     usage: z.object({ enabled: z.boolean().default(true) }).strict().default({ enabled: true }),
+    /**
+     * The day ahead (src/forecast/): each pool's demand forecast once a minute, daily caps (rpd,
+     * tenants' daily budgets) projected to their reset at midnight in `time_zone`, batch paced and
+     * tiers stepped down earlier when a cap would run out before it.
+     */
+    forecast: z
+      .object({
+        enabled: z.boolean().default(true),
+        time_zone: z
+          .string()
+          .refine((zone) => {
+            try {
+              new Intl.DateTimeFormat('en-US', { timeZone: zone });
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'expected an IANA time zone such as "UTC" or "America/Los_Angeles"')
+          .default('UTC'),
+        interval: duration.default(60_000),
+      })
+      .strict()
+      .default({ enabled: true, time_zone: 'UTC', interval: 60_000 }),
     telemetry: telemetrySchema.default(telemetrySchema.parse({})),
     /** The Message Batches API served by spillway itself; jobs in <data_dir>/batches.sqlite. */
     batches: z

@@ -4,7 +4,7 @@
  * to webhooks in Slack's or a generic JSON form. Only AlertMonitor touches timers and sockets.
  */
 import type { Dimension } from '../quota/types.js';
-import type { Clock, TenantBudgetUse } from './view.js';
+import type { CapForecast, Clock, TenantBudgetUse } from './view.js';
 import { postWebhook } from './webhook.js';
 
 export interface AlertThresholds {
@@ -32,12 +32,14 @@ export interface AlertInputs {
   recentFallbacks: number;
   /** Tenants' spend against their budgets. */
   budgets?: TenantBudgetUse[];
+  /** The day ahead of each daily cap (src/forecast/). */
+  forecasts?: CapForecast[];
 }
 
 /** A tenant's spend is announced as it reaches these shares of its budget. */
 export const BUDGET_MARKS = [0.8, 1] as const;
 
-export type AlertKind = 'rpm_utilisation' | 'daily_utilisation' | 'upstream_429' | 'queue_depth' | 'key_disabled' | 'fallback_rate' | 'flag' | 'canary_rollback' | 'budget';
+export type AlertKind = 'rpm_utilisation' | 'daily_utilisation' | 'upstream_429' | 'queue_depth' | 'key_disabled' | 'fallback_rate' | 'flag' | 'canary_rollback' | 'budget' | 'quota_exhaustion';
 
 export interface Condition {
   /** Stable while the condition lasts: kind plus what it is about. */
@@ -53,6 +55,7 @@ export interface Condition {
 export const MIN_FALLBACK_SAMPLE = 10;
 
 const percent = (share: number) => `${Math.round(share * 100)}%`;
+const hours = (ms: number) => `${Math.floor(ms / 3_600_000)}h${String(Math.floor((ms % 3_600_000) / 60_000)).padStart(2, '0')}m`;
 
 export function activeConditions(inputs: AlertInputs, t: AlertThresholds): Condition[] {
   const out: Condition[] = [];
@@ -126,6 +129,27 @@ export function activeConditions(inputs: AlertInputs, t: AlertThresholds): Condi
         labels: { tenant: use.tenant, window: use.window },
       });
     }
+  }
+  for (const forecast of inputs.forecasts ?? []) {
+    // Once short, a cap stays paced until its reset (forecast/day-ahead.ts): the alert lasts as long, so it does not flap.
+    if (forecast.exhaustAt === undefined && forecast.batchPerMinute === undefined) continue;
+    const what = forecast.kind === 'pool' ? `pool ${forecast.name}'s daily requests` : `tenant ${forecast.name}'s daily budget`;
+    const amount = (value: number) => (forecast.unit === 'usd' ? `$${value.toFixed(2)}` : `${Math.round(value)}`);
+    const paced = forecast.batchPerMinute !== undefined && forecast.kind === 'pool' ? `batch paced to ${forecast.batchPerMinute.toFixed(1)}/min` : '';
+    const projection =
+      forecast.exhaustAt !== undefined
+        ? `${what} are projected to run out at ${new Date(forecast.exhaustAt).toISOString()}, ${hours(forecast.resetAt - forecast.exhaustAt)} before the reset (forecast ${amount(forecast.demandUntilReset)} until the reset, ${amount(forecast.capacityUntilReset)} left)${paced ? `; ${paced}` : ''}`
+        : `${what} were projected to run out before the reset; ${paced || 'paced'} so they last until ${new Date(forecast.resetAt).toISOString()}`;
+    out.push({
+      // One alert per cap and day: it fires when the projection first says short and resolves at the reset.
+      id: `quota_exhaustion:${forecast.kind}:${forecast.name}:${forecast.resetAt}`,
+      kind: 'quota_exhaustion',
+      summary: projection,
+      // How long before the reset the cap runs out (s); 0 once paced to last.
+      value: forecast.exhaustAt !== undefined ? Math.round((forecast.resetAt - forecast.exhaustAt) / 1000) : 0,
+      threshold: 0,
+      labels: { [forecast.kind]: forecast.name, ...(forecast.exhaustAt !== undefined ? { exhaust_at: new Date(forecast.exhaustAt).toISOString() } : {}) },
+    });
   }
   if (inputs.recentRequests >= MIN_FALLBACK_SAMPLE) {
     const rate = inputs.recentFallbacks / inputs.recentRequests;

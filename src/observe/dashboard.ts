@@ -6,7 +6,8 @@ import { DIMENSIONS, type Dimension, type KeySnapshot } from '../quota/types.js'
 import type { Activity, RecentRequest, SeriesField, Totals } from './activity.js';
 import type { Condition } from './alerts.js';
 import { keyUtilisation } from './utilisation.js';
-import type { GatewayView } from './view.js';
+import type { TenantActivity, TenantWindow } from './tenant-activity.js';
+import type { CapForecast, GatewayView, TenantState } from './view.js';
 
 const FIVE_MINUTES = 300_000;
 
@@ -26,6 +27,19 @@ export interface DashboardKey {
   window?: KeySnapshot['window'];
 }
 
+/** A tenant in the dashboard's tenant view: as it stands, and its last minute of traffic (share of admissions, wait, spend). */
+export interface DashboardTenant extends TenantState {
+  lastMinute: TenantWindow;
+}
+
+const NO_TRAFFIC: TenantWindow = { requests: 0, admitted: 0, share: null, meanWaitMs: null, refused: 0, costUsd: 0 };
+
+/** Every tenant with its last minute; tenants not in the view (gone from config) are left out. */
+export function tenantRows(view: GatewayView, activity: TenantActivity | undefined, now: number): DashboardTenant[] {
+  const recent = activity?.window(now, 60_000);
+  return (view.tenants?.(now) ?? []).map((tenant) => ({ ...tenant, lastMinute: recent?.get(tenant.name) ?? NO_TRAFFIC }));
+}
+
 export interface DashboardState {
   now: number;
   totals: Totals;
@@ -38,11 +52,14 @@ export interface DashboardState {
   keys: DashboardKey[];
   alerts: Array<Pick<Condition, 'kind' | 'summary'>>;
   recent: RecentRequest[];
+  tenants: DashboardTenant[];
+  /** The day ahead of each daily cap: forecast demand against capacity (src/forecast/). */
+  forecasts: CapForecast[];
 }
 
 const share = (part: number, whole: number): number | null => (whole > 0 ? part / whole : null);
 
-export async function dashboardState(view: GatewayView, activity: Activity, firing: Condition[], now: number): Promise<DashboardState> {
+export async function dashboardState(view: GatewayView, activity: Activity, firing: Condition[], now: number, tenants?: TenantActivity): Promise<DashboardState> {
   const window = activity.series.sum(now, FIVE_MINUTES);
   const keys: DashboardKey[] = [];
   for (const pool of await view.pools(now)) {
@@ -83,5 +100,7 @@ export async function dashboardState(view: GatewayView, activity: Activity, firi
     keys,
     alerts: firing.map(({ kind, summary }) => ({ kind, summary })),
     recent: activity.recent(),
+    tenants: tenantRows(view, tenants, now),
+    forecasts: view.forecasts?.() ?? [],
   };
 }

@@ -7,7 +7,8 @@
 import type { Config } from '../config/schema.js';
 import { Activity } from './activity.js';
 import { AlertMonitor, type AlertInputs, type Send } from './alerts.js';
-import { dashboardState, type DashboardState } from './dashboard.js';
+import { dashboardState, tenantRows, type DashboardState, type DashboardTenant } from './dashboard.js';
+import { TenantActivity } from './tenant-activity.js';
 import { Metrics } from './metrics.js';
 import type { Observer, RequestRecord, UpstreamRecord } from './observer.js';
 import { costOf, priceTable, type PriceTable } from './prices.js';
@@ -32,6 +33,8 @@ export interface Observability {
   usage: UsageLog | undefined;
   prices: PriceTable;
   dashboard(): Promise<DashboardState>;
+  /** The tenant view: each tenant's settings, queue, budgets and last minute. */
+  tenants(): DashboardTenant[];
   close(): void;
 }
 
@@ -43,6 +46,7 @@ export function createObservability(config: Config, view: GatewayView, options: 
   const log = options.log ?? (() => {});
   const prices = priceTable(config.prices);
   const activity = new Activity(clock);
+  const tenantActivity = new TenantActivity();
   const metrics = new Metrics(view, activity, clock, { semanticCache: config.cache.semantic.enabled });
   const usage = config.usage.enabled ? new UsageLog(config.data_dir, log) : undefined;
 
@@ -63,6 +67,7 @@ export function createObservability(config: Config, view: GatewayView, options: 
       recentRequests: recent.requests,
       recentFallbacks: recent.fallbacks,
       budgets: view.budgets?.(now) ?? [],
+      forecasts: view.forecasts?.() ?? [],
     };
   };
   const alerts = new AlertMonitor({
@@ -97,6 +102,7 @@ export function createObservability(config: Config, view: GatewayView, options: 
       const overheadMs =
         upstream !== undefined && record.ttfbMs !== undefined ? Math.max(0, record.ttfbMs - record.queueMs - upstream) : undefined;
       guarded('activity', () => activity.request(record));
+      guarded('tenant activity', () => tenantActivity.request(record, clock.now()));
       guarded('metrics', () => metrics.request(record, overheadMs !== undefined ? { overheadMs } : {}));
       if (usage) guarded('usage log', () => usage.request(record));
     },
@@ -132,7 +138,8 @@ export function createObservability(config: Config, view: GatewayView, options: 
     alerts,
     usage,
     prices,
-    dashboard: () => dashboardState(view, activity, alerts.firing(), clock.now()),
+    dashboard: () => dashboardState(view, activity, alerts.firing(), clock.now(), tenantActivity),
+    tenants: () => tenantRows(view, tenantActivity, clock.now()),
     close() {
       alerts.close();
       usage?.close();

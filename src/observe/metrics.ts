@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DIMENSIONS } from '../quota/types.js';
 import type { Activity } from './activity.js';
 import type { Observer, RequestRecord, UpstreamRecord } from './observer.js';
+import { registerForecastMetrics } from './forecast-metrics.js';
 import { TenantMetrics } from './tenant-metrics.js';
 import { keyUtilisation } from './utilisation.js';
 import type { Clock, GatewayView } from './view.js';
@@ -30,6 +31,7 @@ export class Metrics implements Observer {
   private readonly upstream429: Counter<'provider' | 'key'>;
   private readonly client429: Counter<'surface' | 'reason'>;
   private readonly rejections: Counter<'surface' | 'reason'>;
+  private readonly edgeRefusals: Counter<'reason'>;
   private readonly tokens: Counter<'provider' | 'model' | 'direction'>;
   private readonly cost: Counter<'provider' | 'model' | 'client'>;
   private readonly byTenant: TenantMetrics;
@@ -51,6 +53,7 @@ export class Metrics implements Observer {
     const registers = [this.registry];
     this.semanticEnabled = options.semanticCache;
     this.byTenant = new TenantMetrics(this.registry, view, clock, WAIT_BUCKETS);
+    registerForecastMetrics(this.registry, view, clock);
     this.requests = new Counter({
       name: 'spillway_requests_total',
       help: 'Chat requests answered, by client surface, provider, model and HTTP status',
@@ -79,6 +82,12 @@ export class Metrics implements Observer {
       name: 'spillway_rejections_total',
       help: 'Requests spillway refused itself without going upstream (deadline, full: 429; unavailable: 503)',
       labelNames: ['surface', 'reason'],
+      registers,
+    });
+    this.edgeRefusals = new Counter({
+      name: 'spillway_edge_refusals_total',
+      help: 'Connections closed before a request reached the gateway: per_client_cap, timeout (408), headers_too_large (431), malformed (400)',
+      labelNames: ['reason'],
       registers,
     });
     this.tokens = new Counter({
@@ -316,6 +325,11 @@ export class Metrics implements Observer {
 
   keyRestored(provider: string, keyId: string): void {
     this.keysRestored.inc({ provider, key: keyId });
+  }
+
+  /** The edge closed a connection before a request reached the gateway. */
+  edgeRefused(reason: string): void {
+    this.edgeRefusals.inc({ reason });
   }
 
   keyProbed(provider: string, keyId: string, result: string): void {

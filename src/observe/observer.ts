@@ -25,6 +25,8 @@ export interface RequestRecord {
   stream: boolean;
   inputTokens?: number;
   outputTokens?: number;
+  /** Why the answer ended, in the provider's words (`end_turn`, `stop`, `tool_calls`…). */
+  finishReasons?: string[];
   cache: CacheStatus;
   queueMs: number;
   attempts: number;
@@ -37,6 +39,8 @@ export interface RequestRecord {
   spill?: { reason: string; fallback: boolean };
   /** Set when a route rule or quota tier chose the target (e.g. "rule 0"). */
   route?: string;
+  /** The admission class it waited in (x-spillway-priority, the tenant's default, batch jobs). */
+  priority?: 'interactive' | 'batch';
   /** Cost in USD from the price table (filled by the observability layer when absent). */
   costUsd?: number;
 }

@@ -41,7 +41,7 @@ export interface RequestSpans {
   /** Attributes known before the end (the prompt with capture_content). */
   set(attributes: Attributes): void;
   /** The request is over: its record gives the attributes. */
-  end(record: RequestRecord, finishReasons?: string[]): void;
+  end(record: RequestRecord): void;
 }
 
 export class Tracing {
@@ -89,8 +89,8 @@ export class Tracing {
       set(attributes) {
         root.setAttributes(withSystem(attributes));
       },
-      end(record, finishReasons) {
-        root.setAttributes(requestAttributes(record, finishReasons));
+      end(record) {
+        root.setAttributes(requestAttributes(record));
         if (record.status >= 500) root.setStatus({ code: SpanStatusCode.ERROR, message: `HTTP ${record.status}` });
         root.end(record.startedAt + record.durationMs);
       },
@@ -110,7 +110,7 @@ function tracesUrl(endpoint: string): string {
 }
 
 /** The GenAI semantic-convention attributes of a finished request, and spillway's own. */
-export function requestAttributes(record: RequestRecord, finishReasons?: string[]): Attributes {
+export function requestAttributes(record: RequestRecord): Attributes {
   const out: Attributes = {
     'gen_ai.operation.name': 'chat',
     'http.response.status_code': record.status,
@@ -125,7 +125,7 @@ export function requestAttributes(record: RequestRecord, finishReasons?: string[
   if (record.model) out['gen_ai.response.model'] = record.model;
   if (record.inputTokens !== undefined) out['gen_ai.usage.input_tokens'] = record.inputTokens;
   if (record.outputTokens !== undefined) out['gen_ai.usage.output_tokens'] = record.outputTokens;
-  if (finishReasons && finishReasons.length > 0) out['gen_ai.response.finish_reasons'] = finishReasons;
+  if (record.finishReasons && record.finishReasons.length > 0) out['gen_ai.response.finish_reasons'] = record.finishReasons;
   if (record.clientKeyId) out['spillway.tenant'] = record.clientKeyId;
   if (record.keyId) out['spillway.key_id'] = record.keyId;
   if (record.rejected) out['spillway.rejected'] = record.rejected;

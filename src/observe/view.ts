@@ -16,6 +16,45 @@ export interface TenantBudgetUse {
   spentUsd: number;
 }
 
+/** One tenant as it stands now: its settings (config and runtime changes), its waiting requests, its budgets. */
+export interface TenantState {
+  name: string;
+  weight: number;
+  priority: 'interactive' | 'batch';
+  /** Its own ceiling, per dimension; empty without one. */
+  limits: Partial<Record<string, number>>;
+  maxWaitMs: number | null;
+  models: string[] | null;
+  /** Its requests waiting in the admission queue, and the longest wait among them (ms). */
+  waiting: number;
+  longestWaitMs: number;
+  budgets: Array<TenantBudgetUse & { resetsAt: number }>;
+  /** The settings changed at runtime (admin API), over config. */
+  overridden: string[];
+}
+
+/** The day ahead of one daily cap (src/forecast/): a pool's requests per day or a tenant's daily budget. */
+export interface CapForecast {
+  kind: 'pool' | 'tenant';
+  /** The provider (pool) or the tenant. */
+  name: string;
+  unit: 'requests' | 'usd';
+  /** What is left now and the cap per day. */
+  remaining: number;
+  limit: number;
+  demandNextHour: number;
+  capacityNextHour: number;
+  demandUntilReset: number;
+  capacityUntilReset: number;
+  resetAt: number;
+  /** When the forecast demand spends the cap before its reset; absent when it lasts. */
+  exhaustAt?: number;
+  /** Batch admissions per minute while paced; absent when not. */
+  batchPerMinute?: number;
+  /** Whether the time-of-day profile (two days of history) shaped the forecast. */
+  seasonal: boolean;
+}
+
 export interface GatewayView {
   /** Async: with a shared store (Redis) the pools live elsewhere. */
   pools(now: number): Promise<PoolView[]>;
@@ -26,6 +65,10 @@ export interface GatewayView {
   degraded?(): boolean;
   /** Each budgeted tenant's spend in its current windows. */
   budgets?(now: number): TenantBudgetUse[];
+  /** Every tenant, as it stands now. */
+  tenants?(now: number): TenantState[];
+  /** The day ahead of each daily cap, as the forecast last refitted it. */
+  forecasts?(): CapForecast[];
   /** Replicas sharing the store, as its heartbeats last counted them (undefined: no shared store). */
   replicas?(): number | undefined;
 }

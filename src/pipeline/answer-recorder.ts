@@ -6,7 +6,7 @@
  * streams through without being recorded.
  */
 import { AnthropicStreamAccumulator } from '../cache/anthropic-answer.js';
-import { makeEntry, type CacheEntry } from '../cache/entry.js';
+import { makeEntry, nativeEntry, type CacheEntry, type NativeAnswer } from '../cache/entry.js';
 import { OpenAIStreamAccumulator } from '../cache/openai-answer.js';
 import { watched, type Answer } from './answer.js';
 import { SseParser } from '../protocol/sse.js';
@@ -29,10 +29,12 @@ export interface RecordOptions {
   /** The client asked for a stream: a 200 is SSE. */
   stream: boolean;
   maxBytes: number;
+  /** The answer is a provider's own to a client of its surface: kept as its bytes, stream or not. */
+  native?: Pick<NativeAnswer, 'surface' | 'model'>;
 }
 
 /** The same answer, teed: `recording` settles once its body has ended (read whole, or not). */
-export function recordAnswer(answer: Answer, { surface, stream, maxBytes }: RecordOptions): { answer: Answer; recording: Promise<AnswerRecording> } {
+export function recordAnswer(answer: Answer, { surface, stream, maxBytes, native }: RecordOptions): { answer: Answer; recording: Promise<AnswerRecording> } {
   let bytes = 0;
   let stopped = false;
   let chunks: Buffer[] = [];
@@ -50,7 +52,7 @@ export function recordAnswer(answer: Answer, { surface, stream, maxBytes }: Reco
       return;
     }
     // A 200 to a streaming request is SSE: folded into its message event by event.
-    if (stream && ok) {
+    if (stream && ok && !native) {
       fold ??= { parser: new SseParser(), accumulator: surface === 'anthropic' ? new AnthropicStreamAccumulator() : new OpenAIStreamAccumulator() };
       for (const event of fold.parser.push(data)) fold.accumulator.push(event);
     } else {
@@ -69,6 +71,7 @@ export function recordAnswer(answer: Answer, { surface, stream, maxBytes }: Reco
         return message ? makeEntry(surface, message, Date.now()) : undefined;
       }
       const body = text();
+      if (body !== undefined && native) return nativeEntry({ ...native, stream, body }, Date.now());
       if (body === undefined || stream) return undefined;
       try {
         return makeEntry(surface, JSON.parse(body), Date.now());

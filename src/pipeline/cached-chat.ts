@@ -62,11 +62,25 @@ export function setCacheHeader(exchange: RequestContext, status: CacheStatus): v
   exchange.spillwayHeaders['x-spillway-cache'] = status;
 }
 
+type ReplayableEntry = ChatCacheEntry | Extract<CacheEntry, { surface: 'native' }>;
+
 /** A chat request's key only ever holds a chat answer (embedding keys are made of other material). */
-const chatEntry = (entry: CacheEntry | undefined): ChatCacheEntry | undefined => (entry && entry.surface !== 'embedding' ? entry : undefined);
+const chatEntry = (entry: CacheEntry | undefined): ReplayableEntry | undefined => (entry && entry.surface !== 'embedding' ? entry : undefined);
+
+/**
+ * The client's own request, as the cache keys it, when every target that may answer it serves the
+ * client's surface natively (a Gemini client's request to Gemini): their answers are the
+ * provider's own bytes, kept and replayed as they came.
+ */
+function nativeKeying(chat: ChatRequest, answering: Target[]): NonNullable<ChatRequest['native']> | undefined {
+  const native = chat.native;
+  if (native?.surface !== 'gemini' || answering.length === 0) return undefined;
+  const all = answering.every((target) => target.provider.adapter.nativePath?.(native.surface, target.provider.config, { model: target.model, stream: chat.stream }) !== undefined);
+  return all ? native : undefined;
+}
 
 /** Serve a stored answer in the caller's format: a stream when it asked for one, JSON otherwise. */
-function replay(exchange: RequestContext, chat: ChatRequest, entry: ChatCacheEntry, status: CacheStatus): Answer {
+function replay(exchange: RequestContext, chat: ChatRequest, entry: ReplayableEntry, status: CacheStatus): Answer {
   setCacheHeader(exchange, status);
   Object.assign(exchange.spillwayHeaders, {
     'x-spillway-provider': 'cache',
@@ -75,6 +89,10 @@ function replay(exchange: RequestContext, chat: ChatRequest, entry: ChatCacheEnt
     'x-spillway-attempts': '0',
   });
   exchange.trace.cache = status;
+  if (entry.surface === 'native') {
+    const contentType = entry.message.stream ? 'text/event-stream' : 'application/json; charset=UTF-8';
+    return { status: 200, headers: { 'content-type': contentType }, body: Buffer.from(entry.message.body), usage: Promise.resolve(undefined), native: true };
+  }
   const includeUsage = (chat.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
   const body = !chat.stream
     ? JSON.stringify(entry.message)
@@ -92,6 +110,8 @@ interface Keeping {
   answering: Target[];
   /** Whether to keep a 200 (false for requests that are not cacheable: only failures are remembered). */
   keepAnswer: boolean;
+  /** The key is the client's own request (nativeKeying): only a native answer is kept, as its bytes. */
+  native: boolean;
 }
 
 /** The answer to one chat request, from the cache or upstream; undefined when the client left first. */
@@ -114,16 +134,18 @@ async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRe
   }
   const beta = exchange.req.headers['anthropic-beta'];
   const answering = answeringTargets(plan);
+  const native = nativeKeying(chat, answering);
   const input: KeyInput = {
-    surface: chat.surface,
+    surface: native?.surface ?? chat.surface,
     scope: cacheScope(gw.config.cache.scope, exchange),
     plan: planIdentity(answering),
-    body: chat.body,
+    // A native answer is a stream or not as it was asked: the key says which.
+    body: native ? { ...native.body, 'spillway-native-stream': chat.stream } : chat.body,
     vary: { 'anthropic-beta': Array.isArray(beta) ? beta.join(',') : beta },
     ...(gw.config.cache.exact.normalize_code ? { normalizeText: await codeNormalizer() } : {}),
   };
   const key = exactKey(input);
-  const keeping = (keepAnswer: boolean): Keeping => ({ key, input, answering, keepAnswer });
+  const keeping = (keepAnswer: boolean): Keeping => ({ key, input, answering, keepAnswer, native: native !== undefined });
   const serve = (keepAnswer: boolean) => serveAndRemember(gw, exchange, chat, priority, maxWaitMs, plan, keeping(keepAnswer));
 
   const failure = directive === 'default' ? cache.negative?.lookup(key) : undefined;
@@ -143,7 +165,8 @@ async function serveFromCache(gw: Engine, exchange: RequestContext, chat: ChatRe
     const stored = chatEntry(await cache.exact.get(key));
     exchange.spans?.step('spillway.cache.lookup', lookedAt, Date.now(), { 'spillway.cache.kind': 'exact', 'spillway.cache.found': stored !== undefined });
     if (stored) return replay(exchange, chat, stored, 'hit');
-    if (cache.semantic) {
+    // The semantic cache compares pivot prompts: a native entry is only ever found exactly.
+    if (cache.semantic && !native) {
       const semanticAt = Date.now();
       const similar = await cache.semantic.lookup(input, semanticAt);
       const neighbour = similar ? chatEntry(await cache.exact.get(similar.value)) : undefined;
@@ -193,8 +216,8 @@ async function serveAndRemember(
 ): Promise<Served> {
   const answer = await servePlanned(gw, exchange, chat, priority, maxWaitMs, plan);
   const nothing = (): Served => ({ answer, kept: Promise.resolve(undefined) });
-  // A native answer is in the client's surface, not the pivot this request is keyed as.
-  if (!answer || answer.native) return nothing();
+  // A native answer is in the client's surface, not the pivot a request is keyed as, unless keyed natively.
+  if (!answer || (answer.native === true) !== keeping.native) return nothing();
   // Only what an answering target said is kept: a spill-over's or fallback's answer, or
   // spillway's own refusal (no attempt made), says nothing about what this plan would answer.
   const { provider, model } = exchange.trace;
@@ -214,12 +237,13 @@ async function serveAndRemember(
   }
   const exact = gw.cache.exact;
   if (!keeping.keepAnswer || !exact) return nothing();
-  const { answer: teed, recording } = recordAnswer(answer, { surface: chat.surface, stream: chat.stream, maxBytes: gw.config.cache.exact.max_entry_bytes });
+  const nativeAs = keeping.native && chat.native?.surface === 'gemini' ? { surface: chat.native.surface, model: served.model } : undefined;
+  const { answer: teed, recording } = recordAnswer(answer, { surface: chat.surface, stream: chat.stream, maxBytes: gw.config.cache.exact.max_entry_bytes, ...(nativeAs ? { native: nativeAs } : {}) });
   const kept = recording.then(async (recorded) => {
     const entry = recorded.entry();
     if (!entry) return undefined;
     await exact.set(keeping.key, entry);
-    await gw.cache.semantic?.remember(keeping.input, keeping.key, Date.now());
+    if (!keeping.native) await gw.cache.semantic?.remember(keeping.input, keeping.key, Date.now());
     return entry;
   });
   // The client has its answer by then: a store that fails costs only the entry.

@@ -17,9 +17,11 @@ import { canaryIdentity } from '../routing/canary.js';
 import { findRouteName, planRequest, type Candidate } from '../routing/plan.js';
 import { steerPlan } from '../routing/steer.js';
 import { remainingShare } from '../routing/tiers.js';
+import { pacedAdmission } from '../forecast/paced-admission.js';
 import { weightedOrder } from '../routing/weighted.js';
 import { attempt, type AttemptContext, type AttemptResult, type FailedAttempt } from './dispatch.js';
 import { GatewayError } from './errors.js';
+import { checkModelAccess } from './model-access.js';
 import { jsonAnswer, type Answer } from './answer.js';
 import type { Surface } from '../protocol/surface.js';
 import type { RequestContext } from './request-context.js';
@@ -57,6 +59,8 @@ export type Dispatch = (ctx: AttemptContext) => Promise<AttemptResult>;
 export async function resolvePlan(gw: Engine, exchange: RequestContext, chat: Routable, demandOf: (model: string) => Demand): Promise<TargetPlan> {
   // One config snapshot per request: a reload swaps gw.config for the next requests only.
   const { config, providers } = gw;
+  // Every kind of call is planned here: the one place a tenant's `models` is sure to be asked.
+  checkModelAccess(exchange, chat.model);
   const routeName = findRouteName(config.routes, chat.model);
   const route = routeName === undefined ? undefined : config.routes[routeName];
   if (routeName === undefined || !route) {
@@ -72,7 +76,11 @@ export async function resolvePlan(gw: Engine, exchange: RequestContext, chat: Ro
   // Tiering needs the first target's pool snapshot; read only for routes that have tiers.
   const shares = new Map<string, number>();
   const tiered = route.tiers.length > 0 && route.targets[0] ? providers.get(route.targets[0].provider) : undefined;
-  if (tiered) shares.set(tiered.name, remainingShare(await tiered.pool.snapshot(now), now));
+  if (tiered) {
+    // A pool whose day is projected to run short steps its tiers down earlier (forecast/day-ahead.ts).
+    const share = remainingShare(await tiered.pool.snapshot(now), now);
+    shares.set(tiered.name, gw.forecast ? gw.forecast.foresight(tiered.name, share, now) : share);
+  }
   const planned = planRequest(route, chat.model, { features, remainingShare: (name) => shares.get(name) ?? 1 });
   const canaryShare = route.canary ? gw.traffic.canaryShare(routeName) : 0;
   const steering = steerPlan(planned, {
@@ -138,7 +146,8 @@ function relayFailure(exchange: RequestContext, failure: FailedAttempt, model: s
     const keep = Object.fromEntries(
       Object.entries(headers).filter(([name]) => name === 'retry-after' || name === 'request-id' || name === 'x-request-id' || name.startsWith('anthropic-ratelimit') || name.startsWith('x-ratelimit')),
     );
-    return jsonAnswer(status, body, keep);
+    const answer = jsonAnswer(status, body, keep);
+    return failure.response.native ? { ...answer, native: true } : answer;
   }
   const kind = failure.outcome.kind === 'timeout' ? 'timeout' : 'upstream';
   const what = failure.outcome.kind === 'timeout' ? 'timed out' : 'could not be reached';
@@ -245,6 +254,7 @@ async function servePlanWithin(
   settleSpend: SettleSpend | undefined,
 ): Promise<Answer | undefined> {
   const started = Date.now();
+  exchange.trace.priority = priority;
   gw.retryBudget.recordRequest(started);
   const progress: Progress = { plan, targets: plan.primary, spillReason: undefined, failed: new Set(), refusedBy: new Map(), deadline: started + maxWaitMs, attempts: 0, queuedMs: 0, lastFailure: undefined };
 
@@ -255,7 +265,7 @@ async function servePlanWithin(
     const queuedAt = Date.now();
     try {
       admitted = await gw.queue.admit(
-        progress.targets.map((target, i) => ({ pool: admissionOf(target, progress), demand: demands[i]! })),
+        progress.targets.map((target, i) => ({ pool: admissionOf(gw, target, progress), demand: demands[i]! })),
         { priority, deadline: progress.deadline, signal: exchange.signal, share: exchange.tenant && { tenant: exchange.tenant.name, weight: exchange.tenant.weight }, ceiling },
       );
     } catch (error) {
@@ -299,6 +309,7 @@ async function servePlanWithin(
       void result.answer.usage.then((usage) => {
         exchange.trace.inputTokens = usage?.inputTokens;
         exchange.trace.outputTokens = usage?.outputTokens;
+        exchange.trace.finishReasons = usage?.finishReasons;
         settleSpend?.(usage && { model: target.model, usage });
       });
       return result.answer;
@@ -332,8 +343,10 @@ function refusedBy(progress: Progress, target: Target): Set<string> {
 }
 
 /** The target's pool as this request's admission sees it: keys that refused it passed over, a connection slot taken. */
-function admissionOf(target: Target, progress: Progress) {
-  return admissionPool(target.provider.pool, target.provider.connections, refusedBy(progress, target));
+function admissionOf(gw: Engine, target: Target, progress: Progress) {
+  const admission = admissionPool(target.provider.pool, target.provider.connections, refusedBy(progress, target));
+  // Batch requests on a pool whose day is projected short take no more than its allowance.
+  return gw.forecast ? pacedAdmission(admission, target.provider.name, gw.forecast) : admission;
 }
 
 /** The primaries cannot make it in time, or none is in service: the fallback chain gets its chance, through its own admission. */

@@ -24,7 +24,8 @@ import type { ChatRequest } from './ingress.js';
 /** An upstream answer that was not relayed: what happened, and the answer itself for passthrough. */
 export interface FailedAttempt {
   outcome: Outcome;
-  response?: { status: number; headers: Record<string, string>; body: string };
+  /** `native`: the body is the provider's own, in the client's surface (ChatRequest.native), not the pivot's. */
+  response?: { status: number; headers: Record<string, string>; body: string; native?: boolean };
 }
 
 export type AttemptResult = { answered: true; answer: Answer } | ({ answered: false } & FailedAttempt);
@@ -76,9 +77,20 @@ export function flatHeaders(headers: Record<string, string | string[] | undefine
   return out;
 }
 
-/** The body to send: the client's bytes untouched unless the route asks another model name. */
+/**
+ * The body to send: the client's bytes untouched unless the route asks another model name. A
+ * Gemini request names its model in the URL only (nativePath puts the upstream one there).
+ */
 function upstreamBody(chat: ChatRequest, model: string): Buffer | string {
-  return model === chat.model ? chat.raw : JSON.stringify({ ...chat.body, model });
+  return model === chat.model || chat.native?.surface === 'gemini' ? chat.raw : JSON.stringify({ ...chat.body, model });
+}
+
+/**
+ * The client's query, relayed on passthrough. Not a Gemini client's: it holds the client's own
+ * key (`?key=`) and its stream framing (`alt`), which are spillway's to set upstream.
+ */
+function relayedQuery(exchange: RequestContext, chat: ChatRequest): string {
+  return chat.native?.surface === 'gemini' ? '' : queryOf(exchange);
 }
 
 export interface AttemptContext {
@@ -130,7 +142,7 @@ function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: Attem
   const credentials = adapter.authHeaders(provider.secretOf(ctx.reservation.keyId));
   if (!bridge) {
     return {
-      url: provider.baseUrl + (nativePath ?? adapter.chatPath(ctx.model, chat.stream)) + queryOf(exchange),
+      url: provider.baseUrl + (nativePath ?? adapter.chatPath(ctx.model, chat.stream)) + relayedQuery(exchange, chat),
       headers: { ...forwardedHeaders(provider, exchange.req.headers), ...provider.config.headers, ...credentials, 'content-type': 'application/json' },
       body: upstreamBody(chat, ctx.model),
     };
@@ -162,9 +174,9 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
   const { provider, reservation } = ctx;
   const { pool, adapter } = provider;
   // A provider that serves the client's own surface (OpenAI's /responses) gets the client's own request, relayed.
-  const nativePath = chat.native && adapter.nativePath?.(chat.native.surface, provider.config);
+  const nativePath = chat.native && adapter.nativePath?.(chat.native.surface, provider.config, { model: ctx.model, stream: chat.stream });
   if (nativePath) chat = { ...chat, body: chat.native!.body, raw: chat.native!.raw, translated: false };
-  const bridge = bridgeFor({ surface: chat.surface, provider: adapter.codec, requestedModel: chat.model, body: chat.body, translated: chat.translated });
+  const bridge = nativePath ? undefined : bridgeFor({ surface: chat.surface, provider: adapter.codec, requestedModel: chat.model, body: chat.body, translated: chat.translated });
   const upstreamAbort = new AbortController();
   const abortUpstream = () => upstreamAbort.abort();
   exchange.signal.addEventListener('abort', abortUpstream, { once: true });
@@ -227,7 +239,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
       return {
         answered: false,
         outcome,
-        response: { status: relayed.status, headers: withRetryAfter(flatHeaders(response.headers), observed.retryAfterMs), body: relayed.body },
+        response: { status: relayed.status, headers: withRetryAfter(flatHeaders(response.headers), observed.retryAfterMs), body: relayed.body, ...(nativePath ? { native: true } : {}) },
       };
     }
 
@@ -242,7 +254,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
         report(refusal.status);
         settle(undefined);
         const relayed = bridge ? bridge.error(refusal.status, refusal.body) : refusal;
-        return { answered: false, outcome: judgeOpeningError(refusal.status).outcome, response: { status: relayed.status, headers: {}, body: relayed.body } };
+        return { answered: false, outcome: judgeOpeningError(refusal.status).outcome, response: { status: relayed.status, headers: {}, body: relayed.body, ...(nativePath ? { native: true } : {}) } };
       }
       arrived();
       events = opened.events;
@@ -269,8 +281,8 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
       return { answered: true, answer: { status: response.statusCode, headers, body, usage: Promise.resolve(usage), ...(nativePath ? { native: true } : {}) } };
     }
 
-    // Same protocol: the provider speaks the client's surface.
-    const usage = new StreamUsage(chat.surface);
+    // Same protocol: the provider speaks the client's surface (its own, when native).
+    const usage = new StreamUsage(adapter.protocol);
     streaming = true;
     const answer = streamAnswer(response.statusCode, headers, passed(events!, passthrough(usage)), () => usage.usage(ctx.estimatedInput), ended);
     return { answered: true, answer: nativePath ? { ...answer, native: true } : answer };

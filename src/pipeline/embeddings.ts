@@ -4,7 +4,8 @@
  * to the provider's embedding endpoint in its own shape (providers/embeddings.ts), and answered in
  * the client's surface's shape.
  */
-import type { EmbeddingCall, EmbeddingRequest, EmbeddingResult } from '../pivot/embeddings.js';
+import type { EmbeddingCall, EmbeddingRequest, EmbeddingResult, NativeEmbedding } from '../pivot/embeddings.js';
+import { usageOfBody } from '../protocol/usage.js';
 import { embeddingCodecFor, UnsupportedInput, type EmbeddingCodec } from '../providers/embeddings.js';
 import { UpstreamFailure } from '../providers/upstream.js';
 import { cooldownMs } from '../quota/headers.js';
@@ -72,10 +73,24 @@ function relayedError(call: EmbeddingCall, ctx: AttemptContext, status: number, 
   return call.error ? call.error(pivot.status, pivot.body) : pivot;
 }
 
+const bareModel = (model: string) => model.replace(/^models\//, '');
+
+/**
+ * The client's own request, when this provider serves the client's surface and the route keeps the
+ * client's model name: a Gemini batch names its model in the body too, and a renamed model there
+ * would not match the URL's, so a renamed route is translated instead.
+ */
+function nativeFor(call: EmbeddingCall, ctx: AttemptContext): NativeEmbedding | undefined {
+  const { native } = call;
+  if (!native || native.surface !== ctx.provider.adapter.protocol) return undefined;
+  return bareModel(ctx.model) === bareModel(call.request.model) ? native : undefined;
+}
+
 /** One admitted attempt: send, observe the key's limits, settle, and answer or say why not. */
 export async function attemptEmbedding(exchange: RequestContext, call: EmbeddingCall, ctx: AttemptContext): Promise<AttemptResult> {
   const { provider, reservation, model } = ctx;
   const { adapter, pool } = provider;
+  const native = nativeFor(call, ctx);
   const settle = settleOnce(ctx);
   const sentAt = Date.now();
   const report = (status: number | 'timeout' | 'connection') =>
@@ -87,10 +102,10 @@ export async function attemptEmbedding(exchange: RequestContext, call: Embedding
     // planEmbedding kept only targets that have one.
     const codec = embeddingCodecFor(adapter.protocol)!;
     const response = await ctx.upstream.send({
-      url: provider.baseUrl + codec.path(model),
+      url: provider.baseUrl + (native ? native.path(model) : codec.path(model)),
       method: 'POST',
       headers: { ...provider.config.headers, ...adapter.authHeaders(provider.secretOf(reservation.keyId)), 'content-type': 'application/json' },
-      body: upstreamBody(codec, call, model),
+      body: native ? native.raw : upstreamBody(codec, call, model),
       signal: upstreamAbort.signal,
       timeoutMs: provider.config.timeout ?? DEFAULT_TIMEOUT_MS,
       pool: { name: provider.name, connections: provider.connections.capacity },
@@ -108,20 +123,24 @@ export async function attemptEmbedding(exchange: RequestContext, call: Embedding
       if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
       const { outcome, key } = judgeRefusal({ status: response.statusCode, headers: response.headers, body: text, now, cooldownMs: cooldownMs(observed) });
       applyKeyEffect(ctx, key, now);
-      const relayed = relayedError(call, ctx, response.statusCode, text);
+      // A native call's error is already in the client's shape: its own provider's words.
+      const relayed = native ? { status: response.statusCode, body: text } : relayedError(call, ctx, response.statusCode, text);
       return { answered: false, outcome, response: { status: relayed.status, headers: withRetryAfter(flatHeaders(response.headers), observed.retryAfterMs), body: relayed.body } };
     }
 
     let result: EmbeddingResult;
     try {
-      result = codec.answer(JSON.parse(text), call.request.inputs.length);
+      const json: unknown = JSON.parse(text);
+      result = native ? { vectors: native.vectors(json), inputTokens: usageOfBody(adapter.protocol, json)?.inputTokens } : codec.answer(json, call.request.inputs.length);
     } catch {
       // Not a readable answer: nothing was sent yet, so retry may fix it.
       throw new UpstreamFailure('connection', 'the embeddings answer is not readable');
     }
     const usage = { inputTokens: result.inputTokens ?? ctx.estimatedInput, outputTokens: 0 };
     settle(usage);
-    const body = Buffer.from(call.render(result, usage.inputTokens));
+    // Rendered for a native answer too: the cache keeps the vectors through render (serveEmbedding).
+    const rendered = call.render(result, usage.inputTokens);
+    const body = native ? Buffer.from(text) : Buffer.from(rendered);
     return { answered: true, answer: { status: 200, headers: { 'content-type': 'application/json' }, body, usage: Promise.resolve(usage) } };
   } catch (error) {
     settle(undefined);

@@ -1,5 +1,6 @@
 import type { AnswerCache } from '../cache/answer-cache.js';
 import type { Config } from '../config/schema.js';
+import type { DemandForecaster } from '../forecast/service.js';
 import type { Observer } from '../observe/observer.js';
 import type { ProviderLeases } from '../providers/leases.js';
 import type { Provider } from '../providers/provider.js';
@@ -35,5 +36,7 @@ export interface Engine {
   shadow: ShadowRecorder;
   /** Told when a provider refused a key and this request took it out of service, so its probe may start. */
   prober: { rested(provider: Provider, keyId: string): void };
+  /** The day ahead of each daily cap: batch pace per pool, tiers stepped down earlier (config.forecast). */
+  forecast?: DemandForecaster;
   log(message: string): void;
 }

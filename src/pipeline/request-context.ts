@@ -14,8 +14,9 @@ export interface RequestContext {
   requestId: string;
   surface: Surface;
   /**
-   * Who the request acts for: an opaque, stable hash of the client's credential (routes.ts
-   * `ownerOf`), '' while the gateway has no client keys. Batches are scoped by it.
+   * Who the request acts for: its tenant from `tenants:`, or an opaque, stable hash of a
+   * server.auth.keys credential (tenants/owner.ts), '' while the gateway has no client keys.
+   * Batches and kept responses are scoped by it.
    */
   owner: string;
   /** The tenant its client key belongs to; undefined while the gateway has no client keys. */

@@ -60,7 +60,8 @@ export class ShadowRecorder {
    */
   follow(gw: Engine, exchange: RequestContext, chat: ChatRequest, plan: TargetPlan, answer: Answer): Answer {
     const shadow = plan.shadow;
-    if (!shadow || answer.status !== 200 || Math.random() >= shadow.share) return answer;
+    // A native answer (a Gemini client's to Gemini) is not in the pivot's shape the comparison reads.
+    if (!shadow || answer.status !== 200 || answer.native || Math.random() >= shadow.share) return answer;
     // Only an answer from the route's own first choice is a fair comparison (not a spill-over or a cached one).
     const { provider, model } = exchange.trace;
     const first = plan.primary[0];

@@ -35,6 +35,20 @@ export interface EmbeddingCall {
   render(result: EmbeddingResult, inputTokens: number): string;
   /** A provider's error, already in OpenAI's shape, in the surface's (identity for OpenAI clients). */
   error?(status: number, openAIBody: string): { status: number; body: string };
+  /**
+   * The client's own request, for a provider that serves the client's surface under the model the
+   * client named (a Gemini client's embed call to Gemini): sent as it came, answered as it came.
+   */
+  native?: NativeEmbedding;
+}
+
+export interface NativeEmbedding {
+  surface: Surface;
+  /** The method's path for the provider's model, appended to its base URL. */
+  path(model: string): string;
+  raw: Buffer;
+  /** The vectors in the provider's answer, in order (for the cache); throws when it holds none. */
+  vectors(answer: unknown): number[][];
 }
 
 /** OpenAI's base64 encoding of a vector: its float32 values, little-endian, as bytes. */

@@ -38,9 +38,10 @@ export interface ProviderAdapter {
   /** Translation to and from the pivot, for clients of another surface. */
   codec: ProviderCodec;
   /**
-   * Where this provider serves a client surface that is not its chat protocol (OpenAI's
-   * /responses), appended to the base URL; undefined when it does not, and requests of that
-   * surface reach it through the pivot.
+   * Where this provider serves a client surface natively (OpenAI's /responses, Gemini's own
+   * generateContent), appended to the base URL; undefined when it does not, and requests of that
+   * surface reach it through the pivot. `call` names the upstream model and whether the answer
+   * streams, for providers that put them in the path.
    */
-  nativePath?(surface: Surface, config: ProviderConfig): string | undefined;
+  nativePath?(surface: Surface, config: ProviderConfig, call?: { model: string; stream: boolean }): string | undefined;
 }

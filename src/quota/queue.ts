@@ -142,6 +142,19 @@ export class AdmissionQueue {
     return this.queued;
   }
 
+  /** Waiting requests by tenant ('' for callers without one): how many, and how long the longest has waited. */
+  waitingByTenant(now = this.clock.now()): Map<string, { waiting: number; longestMs: number }> {
+    const out = new Map<string, { waiting: number; longestMs: number }>();
+    for (const waiter of [...this.interactive, ...this.batch]) {
+      if (waiter.fresh || waiter.done) continue;
+      const entry = out.get(waiter.share.tenant) ?? { waiting: 0, longestMs: 0 };
+      entry.waiting += 1;
+      entry.longestMs = Math.max(entry.longestMs, now - waiter.enqueuedAt);
+      out.set(waiter.share.tenant, entry);
+    }
+    return out;
+  }
+
   /** Tries the candidates in order; the first that fits now wins. Otherwise waits its turn (see the module comment). */
   admit(candidates: Candidate[], opts: AdmitOptions): Promise<Admission> {
     return new Promise<Admission>((resolve, reject) => {

@@ -36,7 +36,7 @@ function parseArguments(raw: string): unknown {
 
 export function saidIn(entry: CacheEntry): Said {
   // Embedding answers say no text (shadows compare chat answers).
-  if (entry.surface === 'embedding') return { text: '', tools: [] };
+  if (entry.surface === 'embedding' || entry.surface === 'native') return { text: '', tools: [] };
   if (entry.surface === 'anthropic') {
     const blocks = entry.message.content;
     return {

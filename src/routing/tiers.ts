@@ -7,7 +7,7 @@ import type { KeySnapshot } from '../quota/types.js';
 
 /**
  * The share of a pool's capacity left now, 0..1: per key, its tightest dimension (remaining over
- * limit); over keys, the sum of what is left over the sum of limits, weighting each key by its
+ * what its bucket holds when full); over keys, the sum of what is left over the sum of limits, weighting each key by its
  * tightest limit. Keys out of service count as empty. A pool with no known limit counts as full.
  */
 export function remainingShare(keys: KeySnapshot[], now: number): number {
@@ -18,7 +18,10 @@ export function remainingShare(keys: KeySnapshot[], now: number): number {
     if (dims.length === 0) continue;
     let tightest = 1;
     for (const dim of dims) {
-      if (dim && dim.limit > 0) tightest = Math.min(tightest, Math.max(0, dim.remaining) / dim.limit);
+      // Over what the bucket holds when full: a per-minute bucket that holds limit/60 until headers
+      // show a bigger burst is full at limit/60, not at 2% left.
+      const full = dim && dim.capacity > 0 ? Math.min(dim.capacity, dim.limit) : dim?.limit;
+      if (dim && full && full > 0) tightest = Math.min(tightest, Math.max(0, dim.remaining) / full);
     }
     const usable = key.healthy && key.coolingUntil <= now ? tightest : 0;
     left += usable;

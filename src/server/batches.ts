@@ -2,8 +2,8 @@
  * The Message Batches API (wire-facts §3.3), served by spillway itself over whatever provider and
  * route each request's model resolves to. Jobs live in the batch store; batch/runner.ts drains them.
  *
- * Every batch belongs to the client credential that created it (`exchange.owner`): a client lists
- * and reaches only its own, and another client's batch answers exactly like an unknown id.
+ * Every batch belongs to the tenant whose key created it (`exchange.owner`, tenants/owner.ts): a
+ * tenant lists and reaches only its own, and another tenant's batch answers exactly like an unknown id.
  */
 import { drained } from './backpressure.js';
 import type { BatchService } from '../batch/runner.js';

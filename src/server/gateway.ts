@@ -6,7 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { createAnswerCache } from '../cache/answer-cache.js';
 import type { Config, ConfigInput } from '../config/schema.js';
 import { parseConfig } from '../config/load.js';
+import { DemandForecaster } from '../forecast/service.js';
+import { readUsageHistory } from '../forecast/seed.js';
 import { createObservability, type Observability } from '../observe/index.js';
+import { priceTable } from '../observe/prices.js';
 import type { GatewayView } from '../observe/view.js';
 import { ProviderLifecycle } from '../providers/lifecycle.js';
 import { createStore } from '../providers/provider.js';
@@ -23,6 +26,8 @@ import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
 import { TenantRegistry } from '../tenants/registry.js';
 import { TenantKeyStore } from '../tenants/key-store.js';
+import { RedisTenantOverrides } from '../store/tenant-overrides-redis.js';
+import { SqliteTenantOverrides } from '../store/tenant-overrides-sqlite.js';
 import { RedisBatchStore } from '../batch/redis-store.js';
 import { MemorySwitches } from '../routing/switches.js';
 import { TrafficControl } from '../routing/traffic-control.js';
@@ -33,7 +38,7 @@ import { ShadowRecorder } from '../pipeline/shadow.js';
 import { SqliteShadowPairs } from '../store/sqlite-shadow.js';
 import { CanaryWatch } from '../routing/canary-watch.js';
 import type { Observer } from '../observe/observer.js';
-import { capConnectionsPerClient } from './client-connections.js';
+import { capConnectionsPerClient, countClientErrors, type EdgeRefusal } from './client-connections.js';
 import { KeyProber } from './key-prober.js';
 import { handleRequest } from './routes.js';
 import type { Engine } from '../pipeline/engine.js';
@@ -110,8 +115,11 @@ export function createGateway(config: Config, log: (message: string) => void): G
   };
   // Runtime tenant keys live beside the other durable data; only tenants from config can have them.
   if (Object.keys(config.tenants).length > 0) gateway.tenants.useStore(new TenantKeyStore(config.data_dir));
+  // Tenants' limits and budgets changed at runtime: in the Redis every replica shares, else beside the keys.
+  if (gateway.tenants.list().length > 0) void gateway.tenants.useOverrides(store ? new RedisTenantOverrides(store) : new SqliteTenantOverrides(config.data_dir));
   const tracing = createTracing(config.telemetry);
   if (tracing) gateway.tracing = tracing;
+  if (config.forecast.enabled) gateway.forecast = createForecaster(config, gateway, log);
   const observability = createObservability(config, viewOf(gateway), { log });
   const prober = new KeyProber({ providers: () => gateway.providers.values(), upstream, observer: observability.observer, log }, config.key_rest.first_probe);
   prober.start();
@@ -126,6 +134,10 @@ export function createGateway(config: Config, log: (message: string) => void): G
   const watch = new CanaryWatch(() => gateway.config, traffic, throttled((route, since) => shadow.agreement(route, since)), log);
   const observer: Observer = {
     ...observability.observer,
+    request(record) {
+      observability.observer.request(record);
+      gateway.forecast?.record(record);
+    },
     upstream(record) {
       observability.observer.upstream(record);
       try {
@@ -136,6 +148,22 @@ export function createGateway(config: Config, log: (message: string) => void): G
     },
   };
   return Object.assign(gateway, { observer, observability, prober, traffic, shadow });
+}
+
+/** The day ahead (src/forecast/): seeded from the usage log's last week, refitted on its own timer. */
+function createForecaster(config: Config, gw: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'traffic' | 'shadow'>, log: (message: string) => void): DemandForecaster {
+  const view = viewOf(gw);
+  const forecaster = new DemandForecaster({
+    timeZone: config.forecast.time_zone,
+    intervalMs: config.forecast.interval,
+    sources: { pools: view.pools, budgets: (now) => gw.tenants.budgetUse(now) },
+    prices: priceTable(config.prices),
+    log,
+    replicas: () => gw.redis?.liveReplicas,
+  });
+  if (config.usage.enabled) forecaster.seed(readUsageHistory(config.data_dir, Date.now() - 7 * 86_400_000, log));
+  forecaster.start();
+  return forecaster;
 }
 
 /** The shadow agreement of a route, read from the pairs at most once a second. */
@@ -167,6 +195,22 @@ function viewOf(gw: Omit<Gateway, 'observability' | 'observer' | 'prober' | 'tra
     degraded: () => [...gw.providers.values()].some((provider) => provider.pool.degraded),
     replicas: () => gw.redis?.liveReplicas,
     budgets: (now) => gw.tenants.budgetUse(now),
+    tenants: (now) => {
+      const waiting = gw.queue.waitingByTenant(now);
+      return gw.tenants.list().map((tenant) => ({
+        name: tenant.name,
+        weight: tenant.weight,
+        priority: tenant.priority,
+        limits: { ...tenant.limits },
+        maxWaitMs: tenant.maxWaitMs ?? null,
+        models: tenant.models ?? null,
+        waiting: waiting.get(tenant.name)?.waiting ?? 0,
+        longestWaitMs: waiting.get(tenant.name)?.longestMs ?? 0,
+        budgets: (gw.tenants.ledgerOf(tenant)?.use(now) ?? []).map((use) => ({ tenant: tenant.name, ...use })),
+        overridden: Object.keys(gw.tenants.overrideOf(tenant.name)),
+      }));
+    },
+    forecasts: () => gw.forecast?.forecasts() ?? [],
   };
 }
 
@@ -174,6 +218,8 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
   const config = parseConfig(input, 'config');
   const log = options.quiet ? () => {} : (options.log ?? ((message: string) => console.log(message)));
   const gateway = createGateway(config, log);
+  // Limits and budgets changed at runtime hold from the first request of a restarted replica.
+  await gateway.tenants.refreshOverrides();
   let host = options.host ?? config.server.host;
   if (gateway.tenants.open && !LOOPBACK.has(host)) {
     log(`spillway: no client keys configured (server.auth.keys, tenants), so binding to 127.0.0.1 instead of ${host}`);
@@ -194,7 +240,9 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       handleRequest(gateway, req, res);
     },
   );
-  capConnectionsPerClient(server, config.server.max_connections_per_client, log);
+  const refused = (reason: EdgeRefusal) => gateway.observability.metrics.edgeRefused(reason);
+  capConnectionsPerClient(server, config.server.max_connections_per_client, log, refused);
+  countClientErrors(server, refused);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? config.server.port, host, () => resolve());
@@ -235,6 +283,7 @@ export async function startGateway(input: Config | ConfigInput, options: StartOp
       gateway.observability.close();
       await gateway.tracing?.close();
       gateway.prober.close();
+      gateway.forecast?.close();
       gateway.tenants.close();
     },
   };

@@ -3,7 +3,8 @@
  * for generateContent, streamGenerateContent (SSE with `alt=sse`, else a JSON array), countTokens,
  * embedContent and batchEmbedContents, and the model list. Requests are translated to the pivot at
  * this edge and served by the same pipeline as every chat request (quota, routes, cache, metrics);
- * answers are translated back (src/surfaces/gemini/).
+ * answers are translated back (src/surfaces/gemini/). A target that is a Gemini provider gets the
+ * client's own bytes instead (ChatRequest.native), and its answer reaches the client as it came.
  */
 import { bodyOf, type Answer } from '../pipeline/answer.js';
 import { serveChatCached } from '../pipeline/cached-chat.js';
@@ -11,7 +12,10 @@ import { serveEmbedding } from '../pipeline/embeddings.js';
 import { GatewayError } from '../pipeline/errors.js';
 import { maxWaitOf, parseBody, priorityOf, type ChatRequest } from '../pipeline/ingress.js';
 import { SseParser } from '../protocol/sse.js';
-import { findRoute } from '../routing/plan.js';
+import { checkModelAccess } from '../pipeline/model-access.js';
+import type { Priority } from '../quota/queue.js';
+import { findRoute, planRoute } from '../routing/plan.js';
+import { mayUseModel, tenantMaxWait } from '../tenants/tenant.js';
 import type { PivotStreamSink } from '../surfaces/codec.js';
 import { pivotErrorToGemini, PivotToGeminiStream, type GeminiStreamMode } from '../surfaces/gemini/answer.js';
 import { geminiSurface } from '../surfaces/gemini/codec.js';
@@ -21,6 +25,8 @@ import { writeAnswer } from './answer-writer.js';
 import { sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
 import { readJsonBody } from './request-body.js';
+import { restreamed, sseAsJsonArray } from './gemini-stream.js';
+import { anyKey } from './models.js';
 
 type Json = Record<string, unknown>;
 
@@ -66,8 +72,20 @@ function retryAfterMs(headers: Answer['headers']): number | undefined {
   return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
 }
 
+/**
+ * A Gemini provider's own answer (or refusal), as it came: only a stream the client asked for as
+ * one JSON array is re-framed, its chunks' JSON untouched (spillway always asks for SSE upstream).
+ */
+function asItCame(answer: Answer, mode: GeminiStreamMode | 'unary'): Answer {
+  if (answer.status !== 200 || mode !== 'array') return answer;
+  const headers: Answer['headers'] = { ...answer.headers, 'content-type': 'application/json; charset=UTF-8' };
+  delete headers['content-length'];
+  return { ...answer, headers, body: sseAsJsonArray(answer.body) };
+}
+
 /** A pivot answer (OpenAI chat, whole or streamed, or an error) as Gemini's. */
 async function asGemini(answer: Answer, model: string, mode: GeminiStreamMode | 'unary'): Promise<Answer> {
+  if (answer.native) return asItCame(answer, mode);
   const keep = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => name === 'retry-after' || name.endsWith('request-id')));
   if (answer.status !== 200) {
     const text = (await bodyOf(answer)).toString('utf8');
@@ -85,35 +103,67 @@ async function asGemini(answer: Answer, model: string, mode: GeminiStreamMode | 
   return { ...answer, headers: { ...keep, 'content-type': contentType }, body: translatedStream(answer.body, sink) };
 }
 
-async function* translatedStream(body: Answer['body'], stream: PivotStreamSink): AsyncIterable<string> {
+function translatedStream(body: Answer['body'], stream: PivotStreamSink): AsyncIterable<string> {
   const parser = new SseParser();
-  for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
-    const out = parser.push(chunk).map((event) => stream.push(event)).join('');
-    if (out.length > 0) yield out;
-  }
-  const tail = parser.end().map((event) => stream.push(event)).join('') + stream.end();
-  if (tail.length > 0) yield tail;
+  return restreamed(
+    body,
+    (chunk) => parser.push(chunk).map((event) => stream.push(event)).join(''),
+    () => parser.end().map((event) => stream.push(event)).join('') + stream.end(),
+  );
 }
 
 async function generate(gw: Gateway, exchange: Exchange, model: string, mode: GeminiStreamMode | 'unary'): Promise<void> {
   const { req } = exchange;
-  const body = geminiBody(await readJsonBody(req, gw.config.server.max_body_bytes), needContents);
+  const raw = await readJsonBody(req, gw.config.server.max_body_bytes);
+  const body = geminiBody(raw, needContents);
   const stream = mode !== 'unary';
   const { request, dropped } = geminiSurface.toPivot(body, { model });
   // Gemini names the stream in its URL; the pivot in its body, usage asked for (the answer carries usageMetadata).
   if (stream) Object.assign(request, { stream: true, stream_options: { include_usage: true } });
-  const chat: ChatRequest = { surface: 'openai', model, stream, maxTokens: request.max_completion_tokens ?? undefined, body: request, raw: Buffer.from(JSON.stringify(request)) };
-  const answer = await serveChatCached(gw, exchange, chat, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+  const chat: ChatRequest = {
+    surface: 'openai',
+    model,
+    stream,
+    maxTokens: request.max_completion_tokens ?? undefined,
+    body: request,
+    raw: Buffer.from(JSON.stringify(request)),
+    // The pivot is spillway's: an OpenAI-compatible provider gets it through its codec (top_k, reasoning_effort as its model takes them).
+    translated: true,
+    native: { surface: 'gemini', body, raw },
+  };
+  const answer = await serveChatCached(gw, exchange, chat, ...admissionOf(gw, exchange));
   if (!answer) return;
+  // A Gemini provider got the client's own request: nothing of it was dropped.
   const further = exchange.spillwayHeaders['x-spillway-dropped'];
-  const all = [...dropped, ...(typeof further === 'string' ? further.split(', ') : [])];
+  const all = [...(answer.native ? [] : dropped), ...(typeof further === 'string' ? further.split(', ') : [])];
   if (all.length > 0) exchange.spillwayHeaders['x-spillway-dropped'] = [...new Set(all)].join(', ').slice(0, 512);
   await writeAnswer(exchange, await asGemini(answer, model, mode));
 }
 
-/** countTokens: spillway's estimate of the prompt (the same one admission uses), `{contents}` or `{generateContentRequest}`. */
+/**
+ * countTokens, `{contents}` or `{generateContentRequest}`: a Gemini provider's own count when the
+ * route reaches one (the client's bytes, the route's model in the URL), else spillway's estimate
+ * of the prompt (the same one admission uses).
+ */
 async function countTokens(gw: Gateway, exchange: Exchange, model: string): Promise<void> {
-  const body = geminiBody(await readJsonBody(exchange.req, gw.config.server.max_body_bytes));
+  checkModelAccess(exchange, model);
+  const raw = await readJsonBody(exchange.req, gw.config.server.max_body_bytes);
+  const body = geminiBody(raw);
+  const route = findRoute(gw.config.routes, model);
+  const target = route && planRoute(route, model).find((c) => gw.providers.get(c.provider)?.adapter.protocol === 'gemini');
+  const provider = target && gw.providers.get(target.provider);
+  const key = provider && anyKey(provider);
+  if (target && provider && key !== undefined) {
+    const response = await gw.upstream.send({
+      url: `${provider.baseUrl}/v1beta/models/${encodeURIComponent(target.model.replace(/^models\//, ''))}:countTokens`,
+      method: 'POST',
+      headers: { ...provider.config.headers, ...provider.adapter.authHeaders(key), 'content-type': 'application/json' },
+      body: raw,
+      timeoutMs: 30_000,
+      signal: exchange.signal,
+    });
+    return sendJson(exchange, response.statusCode, await response.body.text());
+  }
   const inner = typeof body.generateContentRequest === 'object' && body.generateContentRequest !== null ? (body.generateContentRequest as Json) : body;
   const { request } = geminiSurface.toPivot(inner, { model });
   const totalTokens = gw.estimator.estimateInput(model, request);
@@ -125,12 +175,18 @@ async function embed(gw: Gateway, exchange: Exchange, model: string, batch: bool
   const raw = await readJsonBody(req, gw.config.server.max_body_bytes);
   let call;
   try {
-    call = parseBody('gemini', raw, (body) => geminiEmbeddingCall(body, model, batch));
+    call = parseBody('gemini', raw, (body) => geminiEmbeddingCall(body, model, batch, raw));
   } catch (error) {
     throw error instanceof GeminiRequestFault ? new GatewayError('invalid_request', error.message) : error;
   }
-  const answer = await serveEmbedding(gw, exchange, call, priorityOf(req.headers), maxWaitOf(req.headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap));
+  const answer = await serveEmbedding(gw, exchange, call, ...admissionOf(gw, exchange));
   if (answer) await writeAnswer(exchange, answer);
+}
+
+/** Priority and longest wait: the caller's headers, within its tenant's default and cap, as on every surface. */
+function admissionOf(gw: Gateway, exchange: Exchange): [Priority, number] {
+  const { headers } = exchange.req;
+  return [priorityOf(headers, exchange.tenant?.priority), tenantMaxWait(exchange.tenant, maxWaitOf(headers, gw.config.queue.max_wait, gw.config.queue.max_wait_cap))];
 }
 
 const GENERATE_METHODS = ['generateContent', 'streamGenerateContent', 'countTokens'];
@@ -150,7 +206,9 @@ function modelResource(id: string): Json {
 
 /** The models clients may name: the routes' own names (a `*` route serves any other). */
 function listModels(gw: Gateway, exchange: Exchange): void {
-  const models = Object.keys(gw.config.routes).filter((name) => !name.includes('*')).map(modelResource);
+  const models = Object.keys(gw.config.routes)
+    .filter((name) => !name.includes('*') && (!exchange.tenant || mayUseModel(exchange.tenant, name)))
+    .map(modelResource);
   sendJson(exchange, 200, JSON.stringify({ models }));
 }
 
@@ -159,6 +217,7 @@ export async function serveGemini(gw: Gateway, exchange: Exchange, method: strin
   const call = callOf(path);
   const model = call?.model.replace(/^models\//, '');
   if (call && model && method === 'GET' && call.method === undefined) {
+    checkModelAccess(exchange, model);
     if (!findRoute(gw.config.routes, model)) throw new GatewayError('not_found', `models/${model} is not found for API version ${path.startsWith('/v1beta') ? 'v1beta' : 'v1'}`);
     return sendJson(exchange, 200, JSON.stringify(modelResource(model)));
   }

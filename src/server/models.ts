@@ -3,7 +3,9 @@
  * since providers limit these endpoints separately from messages.
  */
 import type { Provider } from '../providers/provider.js';
+import { checkModelAccess } from '../pipeline/model-access.js';
 import { findRoute, planRoute } from '../routing/plan.js';
+import { mayUseModel } from '../tenants/tenant.js';
 import type { Exchange } from './exchange.js';
 import { sendJson } from './exchange.js';
 import type { Gateway } from './gateway.js';
@@ -16,7 +18,7 @@ interface ModelEntry {
 const CREATED = Date.parse('2025-01-01T00:00:00Z') / 1000;
 
 /** A healthy key of the provider, for requests that need one but are not admission-controlled. */
-function anyKey(provider: Provider): string | undefined {
+export function anyKey(provider: Provider): string | undefined {
   const key = provider.pool.snapshot(Date.now()).find((snapshot) => snapshot.healthy);
   return key ? provider.secretOf(key.id) : undefined;
 }
@@ -51,7 +53,9 @@ export async function listModels(gw: Gateway, exchange: Exchange): Promise<void>
     .filter((name) => !name.includes('*'))
     .map((id) => ({ id, created: CREATED }));
   const seen = new Set<string>();
-  const models = [...named, ...(await upstreamModels(gw, exchange))].filter((model) => !seen.has(model.id) && seen.add(model.id));
+  // A tenant limited to some models is shown only those.
+  const mayUse = (id: string) => !exchange.tenant || mayUseModel(exchange.tenant, id);
+  const models = [...named, ...(await upstreamModels(gw, exchange))].filter((model) => mayUse(model.id) && !seen.has(model.id) && seen.add(model.id));
   if (exchange.surface === 'anthropic') {
     const data = models.map((model) => ({
       type: 'model',
@@ -68,6 +72,7 @@ export async function listModels(gw: Gateway, exchange: Exchange): Promise<void>
 /** count_tokens: the Anthropic provider's own count when the route reaches one, else spillway's estimate. */
 export async function countTokens(gw: Gateway, exchange: Exchange, body: Record<string, unknown>): Promise<void> {
   const model = body.model as string;
+  checkModelAccess(exchange, model);
   const route = findRoute(gw.config.routes, model);
   const target = route && planRoute(route, model).find((c) => gw.providers.get(c.provider)!.adapter.protocol === 'anthropic');
   const provider = target && gw.providers.get(target.provider)!;

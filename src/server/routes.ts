@@ -8,12 +8,13 @@ import type { CacheStatus, RequestRecord } from '../observe/observer.js';
 import { isAdminPath, serveAdmin } from './admin.js';
 import { isTrafficPath } from './admin-traffic.js';
 import { ADMIN_KEYS_PATH, serveAdminKeys } from './admin-keys.js';
+import { ADMIN_TENANTS_PATH, serveAdminTenants } from './admin-tenants.js';
 import { answerHeaders } from '../pipeline/answer-headers.js';
 import { BATCHES_PATH, serveBatches } from './batches.js';
 import { writeAnswer } from './answer-writer.js';
 import { serveChatCached } from '../pipeline/cached-chat.js';
-import { ownerOf } from '../config/client-keys.js';
-import { mayUseModel, tenantMaxWait } from '../tenants/tenant.js';
+import { ownerFor } from '../tenants/owner.js';
+import { tenantMaxWait } from '../tenants/tenant.js';
 import { GatewayError } from '../pipeline/errors.js';
 import type { Surface } from '../protocol/surface.js';
 import { sendError, sendJson, type Exchange } from './exchange.js';
@@ -64,16 +65,7 @@ function authenticate(gw: Gateway, req: IncomingMessage, exchange: Exchange, que
   exchange.tenant = found.tenant;
   exchange.trace.clientKeyId = found.keyId;
   exchange.trace.tenant = found.tenant.name;
-  exchange.owner = ownerOf(credential);
-}
-
-/** A tenant limited to some models asks for another: refused as the provider refuses a key without access. */
-function checkModel(exchange: Exchange, model: string): void {
-  const { tenant } = exchange;
-  if (tenant && !mayUseModel(tenant, model)) {
-    exchange.trace.requestedModel = model; // recorded: a tenant asking for what it may not is worth seeing
-    throw new GatewayError('permission', `your API key does not have permission to use model "${model}" (tenant "${tenant.name}" may use: ${tenant.models!.join(', ')})`);
-  }
+  exchange.owner = ownerFor(gw.config, found.tenant.name, credential);
 }
 
 async function route(gw: Gateway, exchange: Exchange, method: string, path: string, query: string): Promise<void> {
@@ -89,6 +81,7 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
     return serveAdmin(gw, req, exchange.res, path, new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''), method);
   }
   if (path === ADMIN_KEYS_PATH || path.startsWith(`${ADMIN_KEYS_PATH}/`)) return serveAdminKeys(gw, exchange, method, path);
+  if (path === ADMIN_TENANTS_PATH || path.startsWith(`${ADMIN_TENANTS_PATH}/`)) return serveAdminTenants(gw, exchange, method, path);
   // `?key=` is Gemini's way only: elsewhere a key in the URL is not asked for.
   authenticate(gw, req, exchange, exchange.surface === 'gemini' ? query : '');
   if (exchange.surface === 'gemini') return serveGemini(gw, exchange, method, path, query);
@@ -97,7 +90,6 @@ async function route(gw: Gateway, exchange: Exchange, method: string, path: stri
   const priority = () => priorityOf(req.headers, exchange.tenant?.priority);
   if (method === 'POST' && (path === '/v1/messages' || path === '/v1/chat/completions')) {
     const chat = parseChatRequest(path === '/v1/messages' ? 'anthropic' : 'openai', await readJsonBody(req, limit));
-    checkModel(exchange, chat.model);
     const answer = await serveChatCached(gw, exchange, chat, priority(), maxWait());
     if (answer) await writeAnswer(exchange, answer);
     return;

@@ -19,7 +19,7 @@ const DEFAULT_MAX_ENTRY_BYTES = 8 * 1024 * 1024;
 function isEntry(value: unknown): value is CacheEntry {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return (v.surface === 'anthropic' || v.surface === 'openai' || v.surface === 'embedding') && typeof v.message === 'object' && typeof v.createdAt === 'number' && typeof v.bytes === 'number';
+  return (v.surface === 'anthropic' || v.surface === 'openai' || v.surface === 'embedding' || v.surface === 'native') && typeof v.message === 'object' && typeof v.createdAt === 'number' && typeof v.bytes === 'number';
 }
 
 export class RedisCacheStore implements CacheStore {

@@ -53,7 +53,16 @@ export interface BudgetUse {
 export class BudgetLedger {
   private readonly spend: Partial<Record<BudgetWindow, Spend>> = {};
 
-  constructor(readonly budget: Budget) {}
+  constructor(private budgetNow: Budget) {}
+
+  get budget(): Budget {
+    return this.budgetNow;
+  }
+
+  /** New limits at runtime (the admin API); what was spent and what is in flight stay counted. */
+  setBudget(budget: Budget): void {
+    this.budgetNow = budget;
+  }
 
   private limits(): Array<[BudgetWindow, number]> {
     const out: Array<[BudgetWindow, number]> = [];

@@ -34,17 +34,35 @@ export interface Headroom {
   resetMs: number;
 }
 
+function bucketsOf(limits: Limits, now: number): Array<{ dimension: Dimension; bucket: Bucket }> {
+  return (Object.entries(limits) as Array<[Dimension, number | undefined]>)
+    .filter((entry): entry is [Dimension, number] => entry[1] !== undefined)
+    .map(([dimension, limit]) => {
+      const period = periodOf(dimension);
+      const burst = period === Infinity || dimension === 'rpd' ? limit : Math.max(1, limit / PER_MINUTE_BURST_DIVISOR);
+      return { dimension, bucket: createBucket(limit, period, burst, now) };
+    });
+}
+
 export class TenantCeiling {
-  private readonly buckets: Array<{ dimension: Dimension; bucket: Bucket }>;
+  private buckets: Array<{ dimension: Dimension; bucket: Bucket }>;
 
   constructor(limits: Limits, now: number) {
-    this.buckets = (Object.entries(limits) as Array<[Dimension, number | undefined]>)
-      .filter((entry): entry is [Dimension, number] => entry[1] !== undefined)
-      .map(([dimension, limit]) => {
-        const period = periodOf(dimension);
-        const burst = period === Infinity || dimension === 'rpd' ? limit : Math.max(1, limit / PER_MINUTE_BURST_DIVISOR);
-        return { dimension, bucket: createBucket(limit, period, burst, now) };
-      });
+    this.buckets = bucketsOf(limits, now);
+  }
+
+  /**
+   * New limits at runtime (the admin API). What the tenant has used stays used: each bucket kept
+   * keeps its deficit below full (requests in flight, tokens just spent), so a change neither
+   * hands out a fresh burst nor forgets a concurrency slot taken.
+   */
+  setLimits(limits: Limits, now: number): void {
+    const old = new Map(this.buckets.map(({ dimension, bucket }) => [dimension, bucket]));
+    this.buckets = bucketsOf(limits, now).map(({ dimension, bucket }) => {
+      const before = old.get(dimension);
+      if (before) bucket.level = Math.min(bucket.capacity, bucket.capacity - (before.capacity - refill(before, now)));
+      return { dimension, bucket };
+    });
   }
 
   /** ms until the demand fits under every bucket: 0 now; Infinity never by itself (concurrency: a settle frees it). */

@@ -2,16 +2,27 @@
  * The tenants of a running gateway and their client keys: the tenants and their config keys from
  * config at start (a restart changes them), keys made at runtime from the key store, re-read every
  * second so keys created or revoked on any replica sharing the store count here within a second.
+ * Limits, budgets, weights, priorities and longest waits changed at runtime (overrides.ts) are laid
+ * over config the same way, re-read twice a second; the ceilings and ledgers already made are told
+ * through their setters, so what a tenant has used stays counted.
  */
 import type { Config } from '../config/schema.js';
 import { BudgetLedger, type BudgetUse } from './budget.js';
 import { TenantCeiling } from './ceiling.js';
 import { configuredKeys, identify, type KeyEntry } from './key-directory.js';
 import type { TenantKeyStore } from './key-store.js';
+import { patchOverride, withOverride, type TenantOverride, type TenantOverrideStore, type TenantPatch } from './overrides.js';
 import { tenantsOf, type Tenant } from './tenant.js';
 
 export class TenantRegistry {
+  /** As config makes them. */
+  private readonly configured: Map<string, Tenant>;
+  /** As they are now: config with the runtime overrides laid over it. */
   private readonly tenants: Map<string, Tenant>;
+  private overrides = new Map<string, TenantOverride>();
+  private overrideStore: TenantOverrideStore | undefined;
+  private overrideTimer: ReturnType<typeof setInterval> | undefined;
+  private overridesRead: Promise<void> | undefined;
   private readonly configKeys: KeyEntry[];
   private runtimeKeys: KeyEntry[] = [];
   private store: TenantKeyStore | undefined;
@@ -20,7 +31,8 @@ export class TenantRegistry {
   private readonly ledgers = new Map<string, BudgetLedger>();
 
   constructor(config: Pick<Config, 'server' | 'tenants'>) {
-    this.tenants = tenantsOf(config);
+    this.configured = tenantsOf(config);
+    this.tenants = new Map(this.configured);
     this.configKeys = configuredKeys(config);
   }
 
@@ -41,9 +53,64 @@ export class TenantRegistry {
     return this.store;
   }
 
+  /** Runtime overrides from this store from now on, re-read every `refreshMs`. */
+  useOverrides(store: TenantOverrideStore, refreshMs = 500): Promise<void> {
+    this.overrideStore = store;
+    this.overrideTimer = setInterval(() => void this.refreshOverrides(), refreshMs);
+    this.overrideTimer.unref();
+    return this.refreshOverrides();
+  }
+
+  /** Re-reads the overrides; while the store is out of reach the last ones read hold. */
+  refreshOverrides(): Promise<void> {
+    const store = this.overrideStore;
+    if (!store) return Promise.resolve();
+    this.overridesRead ??= store
+      .readAll()
+      .then((overrides) => this.applyOverrides(overrides, Date.now()), () => undefined)
+      .finally(() => (this.overridesRead = undefined));
+    return this.overridesRead;
+  }
+
+  /** Changes a tenant's settings at runtime for every replica sharing the store; the tenant as it now is. */
+  async patch(name: string, patch: TenantPatch): Promise<Tenant> {
+    const store = this.overrideStore;
+    if (!store || !this.configured.has(name)) throw new Error(`no tenant ${name} to change`);
+    await store.write(name, patchOverride(await store.read(name), patch));
+    // A read begun before the write would miss it: the change is read after it.
+    await this.overridesRead;
+    await this.refreshOverrides();
+    return this.tenants.get(name)!;
+  }
+
+  /** What runtime changes hold for the tenant (empty: config alone). */
+  overrideOf(name: string): TenantOverride {
+    return this.overrides.get(name) ?? {};
+  }
+
+  /** Lays the overrides over config, telling the tenants' ceilings and ledgers what changed. */
+  applyOverrides(overrides: Map<string, TenantOverride>, now: number): void {
+    // Only tenants config still names; nothing to do when nothing changed (the usual poll).
+    const next = new Map([...overrides].filter(([name]) => this.configured.has(name)).sort(([a], [b]) => a.localeCompare(b)));
+    if (JSON.stringify([...next]) === JSON.stringify([...this.overrides])) return;
+    this.overrides = next;
+    for (const [name, base] of this.configured) {
+      const tenant = withOverride(base, this.overrides.get(name));
+      this.tenants.set(name, tenant);
+      const ceiling = this.ceilings.get(name);
+      if (ceiling && tenant.limits) ceiling.setLimits(tenant.limits, now);
+      else if (ceiling) this.ceilings.delete(name);
+      const ledger = this.ledgers.get(name);
+      if (ledger && tenant.budget) ledger.setBudget(tenant.budget);
+      else if (ledger) this.ledgers.delete(name);
+    }
+  }
+
   close(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.overrideTimer) clearInterval(this.overrideTimer);
     this.store?.close();
+    void this.overrideStore?.close();
   }
 
   /** No client keys at all (configured or made at runtime): every caller is let in, as no tenant. */

@@ -35,14 +35,18 @@ after(() => stack.close());
 
 const prompt = 'Name three rivers in Europe.';
 
-/** What the same prompt gets through the provider's own surface (through spillway). */
+/**
+ * What the same prompt gets through `/v1/messages` (through spillway); for a model of an
+ * OpenAI-compatible provider, the same as through that provider's own surface.
+ */
 async function reference(model: string): Promise<string> {
+  const message = await stack.anthropic.messages.create({ model, max_tokens: 64, messages: [{ role: 'user', content: prompt }] });
+  const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
   if (model.startsWith('gpt-')) {
     const completion = await stack.openai.chat.completions.create({ model, max_completion_tokens: 64, messages: [{ role: 'user', content: prompt }] });
-    return completion.choices[0]!.message.content ?? '';
+    assert.equal(completion.choices[0]!.message.content, text, '/v1/messages and /v1/chat/completions agree');
   }
-  const message = await stack.anthropic.messages.create({ model, max_tokens: 64, messages: [{ role: 'user', content: prompt }] });
-  return message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+  return text;
 }
 
 const weatherTool = {

@@ -44,6 +44,13 @@ function stall(port: number, text: string): Promise<{ socket: Socket; closed: Pr
   });
 }
 
+/** `spillway_edge_refusals_total{reason}` as /metrics shows it. */
+async function edgeRefusals(url: string, reason: string, headers: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers })).text();
+  const line = new RegExp(`^spillway_edge_refusals_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(text);
+  return line ? Number(line[1]) : 0;
+}
+
 async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -123,6 +130,7 @@ describe('slow-loris and half-open connections against a gateway process', () =>
     assert.ok(slowest <= BODY_TIMEOUT_MS + SLACK_MS, `every stalled connection closed within ${BODY_TIMEOUT_MS + SLACK_MS} ms (slowest ${slowest} ms)`);
     const timedOut = closed.filter(({ reply }) => reply.startsWith('HTTP/1.1 408')).length;
     assert.ok(timedOut >= 2000, `the stalled headers at least were answered 408 Request Timeout (${timedOut})`);
+    assert.ok((await edgeRefusals(url, 'timeout')) >= timedOut, 'each 408 is counted in /metrics');
 
     await waitFor(() => openFds(child.pid!) <= idleFds + 5, 5000);
     const rss = rssBytes(child.pid!);
@@ -157,6 +165,7 @@ describe('connections per client and unauthenticated bodies', () => {
     for (const { socket } of held) socket.destroy();
     await Promise.all(held.map(({ closed }) => closed));
     await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await edgeRefusals(stack.gateway.url, 'per_client_cap', { 'x-api-key': 'gw-key' }), 1, 'the refusal is counted in /metrics');
   });
 
   it('a batch upload whose first request is bad is answered 400 at once, without waiting for the rest of its 50 MB', { timeout: 10_000 }, async () => {

@@ -137,6 +137,8 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
     assert.equal(typeof attr(a!, 'spillway.queue_ms'), 'number');
     assert.equal(attr(a!, 'spillway.cache'), response.headers.get('x-spillway-cache'));
     assert.equal(attr(b!, 'gen_ai.usage.output_tokens'), second.usage.output_tokens);
+    assert.deepEqual(attr(a!, 'gen_ai.response.finish_reasons'), [first.stop_reason]);
+    assert.deepEqual(attr(b!, 'gen_ai.response.finish_reasons'), [second.stop_reason]);
 
     const attempts = collector.spans.filter((s) => s.traceId === clientTrace && s.name.startsWith('chat '));
     assert.equal(attempts.length, 2, 'each upstream attempt is a span');

@@ -34,9 +34,10 @@ describe('Gemini request → pivot', () => {
     assert.equal(request.max_completion_tokens, 100);
     assert.equal(request.temperature, 0.2);
     assert.equal(request.top_p, 0.9);
+    assert.equal(request.top_k, 40);
     assert.deepEqual(request.stop, ['END']);
     assert.equal(request.reasoning_effort, 'medium');
-    assert.deepEqual(dropped.sort(), ['generationConfig.topK', 'safetySettings']);
+    assert.deepEqual(dropped.sort(), ['safetySettings']);
   });
 
   it('function calls without ids get stable ids, and each functionResponse answers the oldest open call of its name', () => {

@@ -99,6 +99,10 @@ describe('tiering by remaining quota', () => {
     assert.equal(remainingShare([key(100, { coolingUntil: 10 })], 5), 0);
     assert.equal(remainingShare([], 0), 1);
   });
+  it('a full per-minute bucket that holds a sixtieth of its limit (no burst learned yet) counts as full, not 2% left', () => {
+    const full = key(100, { dimensions: { tpm: { limit: 6000, capacity: 100, remaining: 100 }, rpd: { limit: 300, capacity: 300, remaining: 150 } } });
+    assert.equal(remainingShare([full], 0), 0.5);
+  });
 });
 
 describe('weighted: split by weight among targets with room', () => {

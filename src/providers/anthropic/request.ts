@@ -45,7 +45,7 @@ export const DEFAULT_MAX_TOKENS = 4096;
 
 /** Fields consumed here; any other top-level field is dropped and listed. */
 const TRANSLATED_FIELDS = new Set([
-  'model', 'messages', 'max_completion_tokens', 'max_tokens', 'temperature', 'top_p', 'stop', 'stream',
+  'model', 'messages', 'max_completion_tokens', 'max_tokens', 'temperature', 'top_p', 'top_k', 'stop', 'stream',
   'stream_options', 'tools', 'tool_choice', 'parallel_tool_calls', 'user', 'safety_identifier', 'n',
 ]);
 
@@ -84,6 +84,9 @@ export function pivotToAnthropicRequest(
     out.temperature = Math.min(1, req.temperature);
   }
   if (req.top_p !== undefined && req.top_p !== null) out.top_p = req.top_p;
+  // The pivot's top_k extension (a Gemini client's topK).
+  const topK = (req as { top_k?: unknown }).top_k;
+  if (typeof topK === 'number') out.top_k = topK;
   const stops = req.stop === undefined || req.stop === null ? [] : typeof req.stop === 'string' ? [req.stop] : req.stop;
   // Anthropic rejects stop sequences made only of whitespace.
   const usableStops = stops.filter((stop) => stop.trim().length > 0);

@@ -1,7 +1,8 @@
 /** Gemini generateContent ⇄ the pivot (the model travels in the path, not the body). */
+import { usageOfBody } from '../../protocol/usage.js';
 import { parseJson } from '../../pivot/errors.js';
 import type { ProviderCodec } from '../codec.js';
-import { geminiErrorToOpenAI, GeminiSseReader, geminiToOpenAIResponse, GeminiToOpenAIChunks, geminiUsage, openAIToGeminiRequest, type GeminiGenerateContentResponse } from './translate.js';
+import { geminiErrorToOpenAI, GeminiSseReader, geminiToOpenAIResponse, GeminiToOpenAIChunks, openAIToGeminiRequest, type GeminiGenerateContentResponse } from './translate.js';
 
 export const geminiCodec: ProviderCodec = {
   protocol: 'gemini',
@@ -12,7 +13,7 @@ export const geminiCodec: ProviderCodec = {
   },
   toPivot(text, { requestedModel, now }) {
     const answer = JSON.parse(text) as GeminiGenerateContentResponse;
-    return { answer: geminiToOpenAIResponse(answer, { model: requestedModel, now }), usage: geminiUsage(answer) };
+    return { answer: geminiToOpenAIResponse(answer, { model: requestedModel, now }), usage: usageOfBody('gemini', answer) };
   },
   errorToPivot: (status, text) => geminiErrorToOpenAI(status, parseJson(text)),
   streamToPivot({ requestedModel, now }) {

@@ -24,7 +24,7 @@ import type {
 } from '../../protocol/openai.js';
 import { PivotChunkWriter } from '../../pivot/chunks.js';
 import { SseParser, type SseEvent } from '../../protocol/sse.js';
-import type { TokenUsage } from '../../protocol/usage.js';
+import { usageOfBody, type TokenUsage } from '../../protocol/usage.js';
 import { DroppedFeatures } from '../../protocol/dropped.js';
 import { checkOpenAIRequest } from '../../protocol/openai-check.js';
 import { inventToolCallId, stableId } from '../../protocol/ids.js';
@@ -212,13 +212,6 @@ export function geminiFinishReason(reason: string | undefined, calledTools: bool
   }
 }
 
-/** Output counts the thinking Gemini bills for; input includes cached tokens, as Gemini counts it. */
-export function geminiUsage(resp: Pick<GeminiGenerateContentResponse, 'usageMetadata'>): TokenUsage | undefined {
-  const meta = resp.usageMetadata;
-  if (!meta) return undefined;
-  return { inputTokens: meta.promptTokenCount ?? 0, outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0) };
-}
-
 function openAIUsageOf(meta: GeminiUsageMetadata | undefined): OpenAIUsage {
   const prompt = meta?.promptTokenCount ?? 0;
   const completion = (meta?.candidatesTokenCount ?? 0) + (meta?.thoughtsTokenCount ?? 0);
@@ -282,6 +275,8 @@ export class GeminiToOpenAIChunks {
     started: false,
     toolCalls: 0,
     finish: undefined as OpenAIFinishReason | undefined,
+    /** The finish reason in Gemini's words, for usage. */
+    geminiFinish: undefined as string | undefined,
     usage: undefined as GeminiUsageMetadata | undefined,
     finished: false,
   };
@@ -311,7 +306,10 @@ export class GeminiToOpenAIChunks {
       // Gemini sends each call whole: one fragment carries id, name and all arguments.
       events.push(this.out.chunk({ tool_calls: [{ index: this.state.toolCalls++, ...call }] }));
     }
-    if (candidate?.finishReason) this.state.finish = geminiFinishReason(candidate.finishReason, this.state.toolCalls > 0);
+    if (candidate?.finishReason) {
+      this.state.geminiFinish = candidate.finishReason;
+      this.state.finish = geminiFinishReason(candidate.finishReason, this.state.toolCalls > 0);
+    }
     else if (!candidate && resp.promptFeedback?.blockReason) this.state.finish = 'content_filter';
     return events;
   }
@@ -328,7 +326,8 @@ export class GeminiToOpenAIChunks {
   }
 
   usage(): TokenUsage | undefined {
-    return this.state.usage ? geminiUsage({ usageMetadata: this.state.usage }) : undefined;
+    const { usage, geminiFinish } = this.state;
+    return usageOfBody('gemini', { usageMetadata: usage, candidates: geminiFinish ? [{ finishReason: geminiFinish }] : [] });
   }
 
   private onError(message: string, code?: number): SseEvent[] {

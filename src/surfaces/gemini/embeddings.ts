@@ -3,7 +3,7 @@
  * and `:batchEmbedContents` (`{requests:[…]}` → `{embeddings:[{values}]}`) to and from the
  * embedding pivot. Wire facts: ../shared/reference/wire-facts.md §12.
  */
-import type { EmbeddingCall, EmbeddingRequest } from '../../pivot/embeddings.js';
+import type { EmbeddingCall, EmbeddingRequest, NativeEmbedding } from '../../pivot/embeddings.js';
 import { pivotErrorToGemini } from './answer.js';
 
 type Json = Record<string, unknown>;
@@ -28,9 +28,32 @@ export function parseGeminiEmbedding(body: Json, model: string, batch: boolean):
   return { model, inputs, ...(dimensions !== undefined ? { dimensions } : {}), ...(taskType !== undefined ? { taskType } : {}), body };
 }
 
-export function geminiEmbeddingCall(body: Json, model: string, batch: boolean): EmbeddingCall {
+function values(item: unknown): number[] {
+  const list = isObject(item) ? item.values : undefined;
+  if (!Array.isArray(list) || !list.every((v) => typeof v === 'number')) throw new Error('an embedding without values');
+  return list as number[];
+}
+
+/** The call as it came, for a Gemini provider: the same method, the model in the URL only. */
+function nativeCall(raw: Buffer, batch: boolean): NativeEmbedding {
+  const method = batch ? 'batchEmbedContents' : 'embedContent';
+  return {
+    surface: 'gemini',
+    path: (model) => `/v1beta/models/${encodeURIComponent(model.replace(/^models\//, ''))}:${method}`,
+    raw,
+    vectors(answer) {
+      if (!isObject(answer)) throw new Error('not an embedding answer');
+      if (!batch) return [values(answer.embedding)];
+      if (!Array.isArray(answer.embeddings)) throw new Error('no embeddings in the answer');
+      return answer.embeddings.map(values);
+    },
+  };
+}
+
+export function geminiEmbeddingCall(body: Json, model: string, batch: boolean, raw?: Buffer): EmbeddingCall {
   const request = parseGeminiEmbedding(body, model, batch);
   return {
+    ...(raw ? { native: nativeCall(raw, batch) } : {}),
     surface: 'gemini',
     request,
     render: (result) =>

@@ -9,7 +9,9 @@
  *   into JSON Schema. `parametersJsonSchema` is JSON Schema already.
  * - Thought parts of earlier model turns are the model's own notes: not sent on (other providers
  *   cannot check their signatures), as thinking is dropped for the other surfaces.
- * - Fields with no pivot equivalent (topK, safetySettings, cachedContent, built-in tools …) are
+ * - topK travels as the pivot's `top_k` extension (Anthropic, Gemini and Ollama take it; an
+ *   OpenAI-compatible provider's codec names it dropped).
+ * - Fields with no pivot equivalent (safetySettings, cachedContent, built-in tools …) are
  *   named in `dropped`, for `x-spillway-dropped`.
  */
 import type { PivotRequest } from '../../pivot/index.js';
@@ -179,7 +181,7 @@ function responseFormatOf(config: Json): PivotRequest['response_format'] | undef
 }
 
 /** generationConfig fields with a pivot equivalent; the rest are named as dropped. */
-const GENERATION_FIELDS = new Set(['maxOutputTokens', 'temperature', 'topP', 'stopSequences', 'seed', 'candidateCount', 'responseMimeType', 'responseSchema', 'responseJsonSchema', 'thinkingConfig', 'presencePenalty', 'frequencyPenalty']);
+const GENERATION_FIELDS = new Set(['maxOutputTokens', 'temperature', 'topP', 'topK', 'stopSequences', 'seed', 'candidateCount', 'responseMimeType', 'responseSchema', 'responseJsonSchema', 'thinkingConfig', 'presencePenalty', 'frequencyPenalty']);
 /** Top-level request fields read here; the rest are named as dropped. */
 const REQUEST_FIELDS = new Set(['contents', 'systemInstruction', 'system_instruction', 'generationConfig', 'tools', 'toolConfig', 'model']);
 
@@ -187,6 +189,7 @@ function applyGenerationConfig(request: PivotRequest, config: Json, dropped: Set
   if (typeof config.maxOutputTokens === 'number') request.max_completion_tokens = config.maxOutputTokens;
   if (typeof config.temperature === 'number') request.temperature = config.temperature;
   if (typeof config.topP === 'number') request.top_p = config.topP;
+  if (typeof config.topK === 'number') request.top_k = config.topK;
   if (typeof config.seed === 'number') request.seed = config.seed;
   if (typeof config.presencePenalty === 'number') request.presence_penalty = config.presencePenalty;
   if (typeof config.frequencyPenalty === 'number') request.frequency_penalty = config.frequencyPenalty;
