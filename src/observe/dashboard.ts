@@ -2,7 +2,7 @@
  * The figures the dashboard shows, as one JSON document: built from the pools, the queue and the
  * recent activity, with `now` passed in.
  */
-import { DIMENSIONS, type Dimension } from '../quota/types.js';
+import { DIMENSIONS, type Dimension, type KeySnapshot } from '../quota/types.js';
 import type { Activity, RecentRequest, SeriesField, Totals } from './activity.js';
 import type { Condition } from './alerts.js';
 import { keyUtilisation } from './utilisation.js';
@@ -23,6 +23,8 @@ export interface DashboardKey {
   learning: boolean;
   predictionMisses: number;
   dimensions: Array<{ dimension: Dimension; limit: number; remaining: number; utilisation: number }>;
+  /** How its per-minute limits are counted when not by a bucket (configured, or learned from its resets). */
+  window?: KeySnapshot['window'];
 }
 
 /** A tenant in the dashboard's tenant view: as it stands, and its last minute of traffic (share of admissions, wait, spend). */
@@ -75,6 +77,7 @@ export async function dashboardState(view: GatewayView, activity: Activity, firi
           const snap = key.dimensions[dimension];
           return snap ? [{ dimension, limit: snap.limit, remaining: snap.remaining, utilisation: utilisation[dimension] ?? 0 }] : [];
         }),
+        ...(key.window ? { window: key.window } : {}),
       };
       if (key.disabledReason !== undefined) entry.disabledReason = key.disabledReason;
       if (key.nextProbeAt !== undefined) entry.nextProbeAt = key.nextProbeAt;

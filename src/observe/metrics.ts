@@ -241,6 +241,7 @@ export class Metrics implements Observer {
             poolGauges.healthy.set(labels, key.healthy ? 1 : 0);
             poolGauges.cooling.set(labels, key.coolingUntil > now ? 1 : 0);
             poolGauges.inFlight.set(labels, key.inFlight);
+            if (key.window) poolGauges.window.set({ ...labels, type: key.window.type, learned: String(key.window.learned) }, key.window.lengthMs / 1000);
             const utilisation = keyUtilisation(key, activity.lastMinute(pool.provider, key.id, now));
             for (const dimension of DIMENSIONS) {
               const snap = key.dimensions[dimension];
@@ -268,6 +269,13 @@ export class Metrics implements Observer {
       },
     });
     const poolGauges = {
+      window: new Gauge({
+        name: 'spillway_quota_window_seconds',
+        help: "The length of the window a key's per-minute limits are counted in (sliding or fixed; learned: from its resets), absent for a bucket",
+        labelNames: ['provider', 'key', 'type', 'learned'],
+        registers,
+        collect,
+      }),
       limit: new Gauge({
         name: 'spillway_quota_limit',
         help: 'A key\'s limit per dimension (rpm, rpd, itpm, otpm, tpm, concurrency), configured or learned from headers',

@@ -223,6 +223,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
       report(response.statusCode);
     };
     const observed = adapter.parseLimits(response.headers, now);
+    if (response.statusCode === 429) observed.refused = true;
     pool.observe(reservation.keyId, observed, now, reservation, sentAt);
 
     if (response.statusCode < 200 || response.statusCode >= 300) {

@@ -112,6 +112,7 @@ export async function attemptEmbedding(exchange: RequestContext, call: Embedding
     });
     const now = Date.now();
     const observed = adapter.parseLimits(response.headers, now);
+    if (response.statusCode === 429) observed.refused = true;
     pool.observe(reservation.keyId, observed, now, reservation, sentAt);
     const text = (await readWhole(response.body)).toString('utf8');
     report(response.statusCode);

@@ -29,9 +29,10 @@ export function keyIdOf(key: { id?: string; key: string }): string {
   return key.id ?? `key-${createHash('sha256').update(key.key).digest('hex').slice(0, 8)}`;
 }
 
-/** A configured window as the pool takes it: none for a bucket. */
-function windowOf(window: WindowConfig | undefined): { window?: WindowShape } {
-  return window && window.type !== 'bucket' ? { window: { type: window.type, lengthMs: window.length } } : {};
+/** A configured window as the pool takes it: none for a bucket. Configured either way, the key learns none from its headers. */
+function windowOf(window: WindowConfig | undefined): { window?: WindowShape; windowConfigured?: boolean } {
+  if (!window) return {};
+  return window.type !== 'bucket' ? { window: { type: window.type, lengthMs: window.length }, windowConfigured: true } : { windowConfigured: true };
 }
 
 /** `store`: where the pool keeps its buckets; in this process when absent. `rest`: when refused keys are probed. */

@@ -17,13 +17,6 @@ export const DAY_MS = 86_400_000;
 export const DELIVERY_JITTER_MS = 100;
 
 /**
- * A windowed limit counts a request from when it reached the provider: no later than its answer,
- * and, taken as certain, no later than this long after it was sent (a request slower than that is
- * slow generating, not arriving). Its window entry moves to the earlier of the two (quota/window.ts).
- */
-export const WINDOW_ARRIVAL_MS = 1000;
-
-/**
  * A wait that only a settle can end (concurrency, the one-at-a-time learning gate). Small, because
  * the queue re-checks on `notify()` anyway; this is only the safety net.
  */

@@ -6,8 +6,9 @@
 import type { Limits } from '../config/schema.js';
 import { claimProbe, DEFAULT_REST_POLICY, startRest, type Rest, type RestPolicy } from './rest.js';
 import { type Bucket, createBucket, fits, giveBack, headroomAfter, rate, raiseTo, refill, take, waitFor } from './bucket.js';
-import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, MINUTE_MS, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS, WINDOW_ARRIVAL_MS } from './policy.js';
+import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, MINUTE_MS, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS } from './policy.js';
 import { allowanceOf, correct, createWindowLog, record, arrivedBy, windowHeadroom, windowWait, type WindowEntry, type WindowLog, type WindowShape } from './window.js';
+import { resetSample, seedWindow, WindowLearner, type PoolKeyInput } from './window-learn.js';
 import {
   DIMENSIONS,
   type Demand,
@@ -46,6 +47,8 @@ interface KeyState {
   window: WindowLog | undefined;
   /** Open reservations' entries in the window, corrected by settle. */
   windowed: Map<Reservation, WindowEntry>;
+  /** The window (or bucket) is configured: none is learned from the headers. */
+  windowConfigured: boolean;
 }
 
 /**
@@ -153,11 +156,12 @@ export class KeyPool implements QuotaPool {
   private readonly keys: KeyState[] = [];
   private readonly byId = new Map<string, KeyState>();
   private readonly restPolicy: RestPolicy;
+  private readonly learner = new WindowLearner();
 
-  constructor(id: string, keys: Array<{ id: string; limits: Limits; window?: WindowShape }>, options: { rest?: RestPolicy } = {}) {
+  constructor(id: string, keys: PoolKeyInput[], options: { rest?: RestPolicy } = {}) {
     this.id = id;
     this.restPolicy = options.rest ?? DEFAULT_REST_POLICY;
-    for (const { id: keyId, limits, window } of keys) {
+    for (const { id: keyId, limits, window, windowConfigured } of keys) {
       const buckets: Array<Bucket | undefined> = new Array(DIMENSION_COUNT).fill(undefined);
       let known = false;
       for (let d = 0; d < DIMENSION_COUNT; d++) {
@@ -180,6 +184,7 @@ export class KeyPool implements QuotaPool {
         seen: -Infinity,
         window: window && createWindowLog(window),
         windowed: new Map(),
+        windowConfigured: windowConfigured ?? window !== undefined,
       };
       this.keys.push(state);
       this.byId.set(keyId, state);
@@ -240,7 +245,7 @@ export class KeyPool implements QuotaPool {
     const entry = key.windowed.get(reservation);
     if (entry) {
       key.windowed.delete(reservation);
-      correct(key.window!, entry, usage && windowAmounts(usage));
+      correct(key.window!, entry, usage && windowAmounts(usage), now);
     }
     for (let d = 0; d < DIMENSION_COUNT; d++) {
       const bucket = key.buckets[d];
@@ -297,7 +302,27 @@ export class KeyPool implements QuotaPool {
     this.learn(key, TPM, combinedTokens(observed), now, asGenerated);
     if (fresh) key.seen = answered.at;
     const entry = answered && key.windowed.get(answered);
-    if (entry) arrivedBy(key.window!, entry, Math.min(now, (sentAt ?? answered.at) + WINDOW_ARRIVAL_MS));
+    if (entry) arrivedBy(key.window!, entry, now);
+    const sample = key.windowConfigured ? undefined : resetSample(observed, now, sentAt ?? answered?.at);
+    const learned = sample && this.learner.observe(keyId, sample);
+    if (!learned) return;
+    this.switchWindow(key, learned.type === 'bucket' ? undefined : learned, now);
+    // The answer that taught it is in flight: it arrived by now.
+    const taught = answered && key.windowed.get(answered);
+    if (taught) arrivedBy(key.window!, taught, now);
+  }
+
+  /**
+   * The headers showed the key counts per window (or by a bucket after all): admit by that from
+   * now on. The new window starts with the requests in flight, unanswered, and the answered ones
+   * where their resets place them (window-learn.ts seedWindow).
+   */
+  private switchWindow(key: KeyState, shape: WindowShape | undefined, now: number): void {
+    key.windowed.clear();
+    key.window = shape && createWindowLog(shape);
+    if (!key.window) return;
+    for (const at of seedWindow(shape!, this.learner.recent(key.id), now)) record(key.window, windowAmounts({ inputTokens: 0, outputTokens: 0 }), at, true);
+    for (const reservation of key.inFlight.keys()) key.windowed.set(reservation, record(key.window, windowAmounts(reservation.demand), reservation.at));
   }
 
   /** After an upstream 429: the key takes nothing until `untilMs`. Counted as a prediction miss. */
@@ -340,6 +365,7 @@ export class KeyPool implements QuotaPool {
         if (bucket) dimensions[DIMENSIONS[d]!] = { limit: bucket.limit, capacity: bucket.capacity, remaining: refill(bucket, now) };
       });
       const snap: KeySnapshot = {
+        ...(key.window ? { window: { type: key.window.shape.type, lengthMs: key.window.shape.lengthMs, learned: !key.windowConfigured } } : {}),
         id: key.id,
         healthy: key.rest === undefined,
         coolingUntil: key.coolingUntil > now ? key.coolingUntil : 0,

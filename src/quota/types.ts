@@ -47,6 +47,8 @@ export interface ObservedLimits {
   tokens?: Observed;
   /** From retry-after-ms / retry-after. */
   retryAfterMs?: number;
+  /** The answer refused its request (429): its `reset` speaks of older requests (see window-learn.ts). */
+  refused?: boolean;
 }
 
 /** The limits spillway enforces per key; names follow the config. */
@@ -76,6 +78,8 @@ export interface KeySnapshot {
   /** Upstream 429s: admissions the policy got wrong. */
   predictionMisses: number;
   dimensions: Partial<Record<Dimension, DimensionSnapshot>>;
+  /** How the key's per-minute limits are counted when not by a bucket: configured, or learned from its resets. */
+  window?: { type: 'sliding' | 'fixed'; lengthMs: number; learned: boolean };
 }
 
 /**

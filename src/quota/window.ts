@@ -17,15 +17,24 @@ export interface WindowShape {
   lengthMs: number;
 }
 
-/** One admitted request as the window counts it. */
+/**
+ * One admitted request as the window counts it. The provider counts it when it arrives, which we
+ * never see: only that it was after admission and, once its answer is in, no later than that.
+ */
 export interface WindowEntry {
+  /**
+   * The latest it can have arrived: its answer's time once answered. Until then, its admission
+   * time (the log's order) and `answered` is false: it may arrive at any moment, so it counts in
+   * the window in force now, whenever that is.
+   */
   at: number;
+  answered: boolean;
   amounts: number[];
 }
 
 export interface WindowLog {
   shape: WindowShape;
-  /** In admission order (ascending `at`). */
+  /** Ascending `at`. */
   entries: WindowEntry[];
 }
 
@@ -43,27 +52,31 @@ function fixedStart(shape: WindowShape, t: number): number {
 }
 
 /**
- * The earliest admission time an entry must have to count in the provider's window at `t`.
- * A request reaches the provider up to a delivery margin after it was admitted (policy.ts): a
- * sliding window holds it that much longer, and a fixed window may count one admitted just before
- * its start.
+ * The earliest arrival that counts in the provider's window in force at `t`. A sliding window
+ * holds an answered request exactly one length after its answer (it arrived no later): nothing is
+ * added, so the window is used whole. A fixed window's boundaries are the provider's clock's, a
+ * little off ours: a request that may have arrived just before the start counts too.
  */
 function countsFrom(shape: WindowShape, t: number): number {
-  return shape.type === 'sliding' ? t - shape.lengthMs - DELIVERY_JITTER_MS : fixedStart(shape, t) - DELIVERY_JITTER_MS;
+  return shape.type === 'sliding' ? t - shape.lengthMs + 1 : fixedStart(shape, t) - DELIVERY_JITTER_MS;
 }
 
-/** Forgets entries no window from `now` on can count. */
+/** Whether the entry counts in the window in force at `t`, seen from `now` (≤ t): an unanswered one may still arrive until it is answered. */
+function counts(shape: WindowShape, entry: WindowEntry, t: number, now: number): boolean {
+  return entry.at >= countsFrom(shape, t) || (!entry.answered && now >= countsFrom(shape, t));
+}
+
+/** Forgets answered entries no window from `now` on can count. */
 export function prune(log: WindowLog, now: number): void {
-  const horizon = now - log.shape.lengthMs - DELIVERY_JITTER_MS;
-  let drop = 0;
-  while (drop < log.entries.length && log.entries[drop]!.at < horizon) drop++;
-  if (drop > 0) log.entries.splice(0, drop);
+  const horizon = countsFrom(log.shape, now);
+  if (log.entries.length === 0 || log.entries[0]!.at >= horizon) return;
+  log.entries = log.entries.filter((entry) => entry.at >= horizon || !entry.answered);
 }
 
-/** What the window counts of dimension `d` at `t`, from entries admitted at or after `from`. */
-function usedSince(log: WindowLog, d: number, from: number): number {
+/** What the window in force at `t` counts of dimension `d`, seen from `now`. */
+function usedAt(log: WindowLog, d: number, t: number, now: number): number {
   let used = 0;
-  for (const entry of log.entries) if (entry.at >= from) used += entry.amounts[d] ?? 0;
+  for (const entry of log.entries) if (counts(log.shape, entry, t, now)) used += entry.amounts[d] ?? 0;
   return used;
 }
 
@@ -72,7 +85,10 @@ function fitsIn(used: number, amount: number, allowance: number): boolean {
   return used + Math.min(amount, allowance) <= allowance + EPSILON;
 }
 
-/** ms until the window admits `amounts` (0: now). */
+/**
+ * ms until the window admits `amounts` (0: now). Requests not yet answered are taken to be
+ * answered now: the wait is the least one, and the answer's settle wakes the queue to look again.
+ */
 export function windowWait(log: WindowLog, amounts: readonly number[], allowances: ReadonlyArray<number | undefined>, now: number): number {
   prune(log, now);
   let wait = 0;
@@ -87,37 +103,36 @@ export function windowWait(log: WindowLog, amounts: readonly number[], allowance
 
 function dimensionWait(log: WindowLog, d: number, amount: number, allowance: number, now: number): number {
   const { shape, entries } = log;
-  let used = usedSince(log, d, countsFrom(shape, now));
+  let used = usedAt(log, d, now, now);
   if (fitsIn(used, amount, allowance)) return 0;
   if (shape.type === 'fixed') {
     const next = fixedStart(shape, now) + shape.lengthMs;
-    return fitsIn(usedSince(log, d, next - DELIVERY_JITTER_MS), amount, allowance) ? next - now : next + shape.lengthMs - now;
+    return fitsIn(usedAt(log, d, next, now), amount, allowance) ? next - now : next + shape.lengthMs - now;
   }
-  // Sliding: the oldest entries leave first; wait until enough of them have.
-  const from = countsFrom(shape, now);
+  // Sliding: answered entries leave one length after their answer, oldest first; the unanswered
+  // ones (all admitted before now) no earlier than one length from now.
   for (const entry of entries) {
-    if (entry.at < from) continue;
+    if (!entry.answered) continue;
     used -= entry.amounts[d] ?? 0;
-    if (fitsIn(used, amount, allowance)) return Math.ceil(entry.at + shape.lengthMs + DELIVERY_JITTER_MS - now);
+    if (fitsIn(used, amount, allowance)) return Math.max(0, entry.at + shape.lengthMs - now);
   }
-  return shape.lengthMs; // unreachable: an empty window admits anything
+  return shape.lengthMs;
 }
 
 /** Share of the window left after taking `amounts` (the pool prefers the key where this is largest); 1 if none applies. */
 export function windowHeadroom(log: WindowLog, amounts: readonly number[], allowances: ReadonlyArray<number | undefined>, now: number): number {
   let headroom = 1;
-  const from = countsFrom(log.shape, now);
   for (let d = 0; d < allowances.length; d++) {
     const allowance = allowances[d];
     if (allowance === undefined || allowance <= 0) continue;
-    headroom = Math.min(headroom, (allowance - usedSince(log, d, from) - (amounts[d] ?? 0)) / allowance);
+    headroom = Math.min(headroom, (allowance - usedAt(log, d, now, now) - (amounts[d] ?? 0)) / allowance);
   }
   return headroom;
 }
 
-/** Counts an admitted request; the entry is returned so that settle can correct it. */
-export function record(log: WindowLog, amounts: number[], now: number): WindowEntry {
-  const entry: WindowEntry = { at: now, amounts };
+/** Counts an admitted request, unanswered; the entry is returned so that its answer and settle can place it. */
+export function record(log: WindowLog, amounts: number[], now: number, answered = false): WindowEntry {
+  const entry: WindowEntry = { at: now, answered, amounts };
   insert(log, entry);
   return entry;
 }
@@ -129,25 +144,30 @@ function insert(log: WindowLog, entry: WindowEntry): void {
 }
 
 /**
- * The request reached the provider by `at` (policy.ts WINDOW_ARRIVAL_MS): the window counts it
- * from then. Arrival lies after sending, and a request can take long to reach a busy provider (a
- * new connection, its event loop): counting from admission alone would free its room too early.
+ * The request's answer came at `at`: it reached the provider no later. (An earlier bound, such as
+ * its being sent plus some margin, is not certain: a busy provider or connection can hold a
+ * request long, and a window that lets it go early admits one too many.)
  */
 export function arrivedBy(log: WindowLog, entry: WindowEntry, at: number): void {
-  if (at <= entry.at) return;
+  if (entry.answered) return;
   const i = log.entries.indexOf(entry);
-  if (i < 0) return; // already out of every window
+  if (i < 0) return;
   log.entries.splice(i, 1);
-  entry.at = at;
+  entry.at = Math.max(entry.at, at);
+  entry.answered = true;
   insert(log, entry);
 }
 
-/** The request is answered: the window counts what it really used, or nothing if the provider never counted it. */
-export function correct(log: WindowLog, entry: WindowEntry, amounts: number[] | undefined): void {
-  if (amounts) {
-    entry.amounts = amounts;
+/**
+ * The request is over at `now`: the window counts what it really used (from its answer, or from
+ * now if none was seen), or nothing if the provider never counted it.
+ */
+export function correct(log: WindowLog, entry: WindowEntry, amounts: number[] | undefined, now: number): void {
+  if (!amounts) {
+    const i = log.entries.indexOf(entry);
+    if (i >= 0) log.entries.splice(i, 1);
     return;
   }
-  const i = log.entries.indexOf(entry);
-  if (i >= 0) log.entries.splice(i, 1);
+  entry.amounts = amounts;
+  arrivedBy(log, entry, now);
 }

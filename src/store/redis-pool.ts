@@ -16,6 +16,7 @@ import { createBucket, refill } from '../quota/bucket.js';
 import { combinedTokens, KeyPool } from '../quota/pool.js';
 import { MINUTE_MS, periodOf } from '../quota/policy.js';
 import { DEFAULT_REST_POLICY, type RestPolicy } from '../quota/rest.js';
+import { resetSample, seedWindow, WindowLearner, type PoolKeyInput } from '../quota/window-learn.js';
 import type { WindowShape } from '../quota/window.js';
 import {
   DIMENSIONS,
@@ -44,11 +45,7 @@ export interface RedisPoolOptions {
 const DEFAULT_RESERVATION_TTL_MS = 15 * MINUTE_MS;
 const DEFAULT_MAX_DEFERRED = 100_000;
 
-interface PoolKey {
-  id: string;
-  limits: Limits;
-  window?: WindowShape;
-}
+type PoolKey = PoolKeyInput;
 
 function limitArgs(limits: Limits): string[] {
   return DIMENSIONS.map((d) => (limits[d] === undefined ? '' : String(limits[d])));
@@ -59,10 +56,10 @@ function observedArgs(o: Observed | undefined): string[] {
 }
 
 /** A key's Redis hash (HGETALL reply) → the snapshot KeyPool would give. */
-export function snapshotOfHash(id: string, hash: Record<string, string>, configured: Limits, now: number): KeySnapshot {
+export function snapshotOfHash(id: string, hash: Record<string, string>, configured: Limits, now: number, window?: WindowShape): KeySnapshot {
   if (hash.learn === undefined) {
-    // Not in Redis yet: what the key will start from.
-    const fresh = new KeyPool('snapshot', [{ id, limits: configured }]);
+    // Not in Redis yet: what the key will start from (its window sizes its buckets).
+    const fresh = new KeyPool('snapshot', [{ id, limits: configured, ...(window ? { window } : {}) }]);
     return fresh.snapshot(now)[0]!;
   }
   const dimensions: KeySnapshot['dimensions'] = {};
@@ -110,6 +107,7 @@ export class RedisKeyPool implements QuotaPool {
   private readonly ttlMs: number;
   private readonly maxDeferred: number;
   private readonly restPolicy: RestPolicy;
+  private readonly learner = new WindowLearner();
   private counter = 0;
   /** When this replica last raised the interactive-waiting flag. */
   private flaggedAt = -Infinity;
@@ -126,7 +124,7 @@ export class RedisKeyPool implements QuotaPool {
 
   constructor(id: string, keys: PoolKey[], store: RedisStore, options: RedisPoolOptions = {}) {
     this.id = id;
-    this.keys = keys.map((key) => ({ id: key.id, limits: { ...key.limits }, ...(key.window ? { window: key.window } : {}) }));
+    this.keys = keys.map((key) => ({ id: key.id, limits: { ...key.limits }, ...(key.window ? { window: key.window } : {}), windowConfigured: key.windowConfigured ?? key.window !== undefined }));
     for (const key of this.keys) {
       this.byId.set(key.id, key);
       this.initLimits.set(key.id, key.limits);
@@ -204,6 +202,7 @@ export class RedisKeyPool implements QuotaPool {
   observe(keyId: string, observed: ObservedLimits, now: number, answered?: Reservation, sentAt?: number): Promise<void> {
     const key = this.byId.get(keyId);
     if (!key) return Promise.resolve();
+    this.learnWindow(key, observed, now, sentAt ?? answered?.at);
     if (this.store.degradedFor(this.id) || (answered && this.localOf.has(answered))) {
       this.local?.observe(keyId, shareOfObserved(observed, this.store.replicas), now, answered, sentAt);
       return Promise.resolve();
@@ -221,6 +220,27 @@ export class RedisKeyPool implements QuotaPool {
     ];
     // A correction is only worth its moment: one lost in an outage is not replayed.
     return this.send(() => this.store.run('spillwayObserve', [...this.keysOf(keyId), this.windowOf(keyId)], args), false);
+  }
+
+  /**
+   * Each replica learns a key's window from the answers it sees (window-learn.ts) and admits by it
+   * from then on; the window log in Redis fills from the next admission.
+   */
+  private learnWindow(key: PoolKey, observed: ObservedLimits, now: number, sentAt: number | undefined): void {
+    const sample = key.windowConfigured ? undefined : resetSample(observed, now, sentAt);
+    const learned = sample && this.learner.observe(key.id, sample);
+    if (!learned) return;
+    if (learned.type === 'bucket') {
+      delete key.window;
+      return;
+    }
+    key.window = learned;
+    // The log starts as KeyPool's does: the requests in flight, unanswered, and the answered ones
+    // where their resets place them. Sent before the answer's own observe, on the same connection.
+    if (this.store.degradedFor(this.id)) return;
+    const seeds = seedWindow(learned, this.learner.recent(key.id), now);
+    const [, res] = this.keysOf(key.id);
+    void this.store.run('spillwayWindowSeed', [res!, this.windowOf(key.id)], [now, this.ttlMs, learned.lengthMs, ...seeds]).catch(() => undefined);
   }
 
   coolDown(keyId: string, untilMs: number): Promise<void> {
@@ -260,7 +280,12 @@ export class RedisKeyPool implements QuotaPool {
   /** The shared state as last read (each heartbeat, or `refresh`), brought up to `now`; the local share while Redis is down. */
   snapshot(now: number): KeySnapshot[] {
     if (this.store.degradedFor(this.id)) return this.localPool().snapshot(now);
-    return this.keys.map((key) => snapshotOfHash(key.id, this.lastRead.get(key.id) ?? {}, key.limits, now));
+    return this.keys.map((key) => {
+      const snap = snapshotOfHash(key.id, this.lastRead.get(key.id) ?? {}, key.limits, now, key.window);
+      delete snap.window;
+      if (key.window) snap.window = { type: key.window.type, lengthMs: key.window.lengthMs, learned: !key.windowConfigured };
+      return snap;
+    });
   }
 
   /** Reads the shared state now (what `snapshot` shows); false if Redis could not be read. */
@@ -332,7 +357,7 @@ export class RedisKeyPool implements QuotaPool {
     const lastSeen = new Map(this.keys.map((key) => [key.id, snapshotOfHash(key.id, this.lastRead.get(key.id) ?? {}, key.limits, now)]));
     const local = new KeyPool(
       this.id,
-      this.keys.map((key) => ({ id: key.id, limits: shareOfLimits(limitsOfSnapshot(lastSeen.get(key.id), key.limits), replicas), ...(key.window ? { window: key.window } : {}) })),
+      this.keys.map((key) => ({ id: key.id, limits: shareOfLimits(limitsOfSnapshot(lastSeen.get(key.id), key.limits), replicas), ...(key.window ? { window: key.window } : {}), windowConfigured: key.windowConfigured })),
       { rest: this.restPolicy },
     );
     for (const key of this.keys) {

@@ -244,7 +244,7 @@ for k = 1, nk do
   local created = redis.call('EXISTS', hkey) == 0
   local s = load(hkey, at + 1, now)
   if reserve then expire(s, hres, hexp, now) end
-  winLoad(s, KEYS[3 * nk + k], ARGV[at + 7], ARGV[at + 8], created, now)
+  winLoad(s, KEYS[3 * nk + k], ARGV[at + 7], ARGV[at + 8], created, now, ttl)
   states[k] = s
   if not s.off then
     local sc = score(s, i, o, now)
@@ -281,7 +281,7 @@ if best then
   s.dirty = true
   redis.call('HSET', KEYS[3 * best - 1], rid, record(mask, i, o, now))
   redis.call('ZADD', KEYS[3 * best], now + ttl, rid)
-  if s.win then winRecord(KEYS[3 * nk + best], s, rid, i, o, now) end
+  if s.win then winRecord(KEYS[3 * nk + best], s, rid, i, o, now, ttl) end
 end
 for k = 1, nk do
   if states[k].dirty then save(KEYS[3 * k - 2], states[k]) end
@@ -303,8 +303,8 @@ redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 local s = load(KEYS[1], 6, now)
 release(s, rec, ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5]), now, false)
-local _, ri, ro, admitted = parseRecord(rec)
-winCorrect(KEYS[4], ARGV[2], ri, ro, admitted, ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5]))
+local _, ri, ro = parseRecord(rec)
+winCorrect(KEYS[4], ARGV[2], ri, ro, now, ARGV[3] == '1', tonumber(ARGV[4]), tonumber(ARGV[5]))
 save(KEYS[1], s)
 return 1
 `;
@@ -418,7 +418,7 @@ learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
 if fresh then s.seen = answeredAt end
 if counted then
   local _, ri, ro = parseRecord(redis.call('HGET', KEYS[2], counted))
-  winArrived(KEYS[4], counted, ri, ro, math.min(now, (sentAt or answeredAt) + ARRIVAL_MS))
+  winArrived(KEYS[4], counted, ri, ro, now)
 end
 save(KEYS[1], s)
 return 1
@@ -495,7 +495,25 @@ redis.call('PEXPIRE', KEYS[1], math.max(ttl, 1000) * 10)
 return redis.call('ZCARD', KEYS[1])
 `;
 
+/**
+ * A key's window just learned (window-learn.ts): KEYS = res, window log. ARGV = now, reservation
+ * ttl ms, window length, then the times the answered requests count from. The log starts with the
+ * key's reservations in flight, unanswered, and those answered ones (as KeyPool.switchWindow).
+ */
+export const WINDOW_SEED = `${PRELUDE}
+local now, ttl, len = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local open = redis.call('HGETALL', KEYS[1])
+for j = 1, #open, 2 do
+  local _, ri, ro, at = parseRecord(open[j + 1])
+  if at then redis.call('ZADD', KEYS[2], 'NX', at, '?' .. open[j] .. ',' .. ri .. ',' .. ro) end
+end
+for j = 4, #ARGV do redis.call('ZADD', KEYS[2], tonumber(ARGV[j]), 'seed:' .. now .. ':' .. j .. ',0,0') end
+redis.call('PEXPIRE', KEYS[2], math.max(2 * len + JITTER_MS, ttl))
+return 1
+`;
+
 export const SCRIPTS = {
+  spillwayWindowSeed: WINDOW_SEED,
   spillwayReserve: RESERVE,
   spillwaySettle: SETTLE,
   spillwayObserve: OBSERVE,

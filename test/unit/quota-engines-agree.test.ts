@@ -10,6 +10,7 @@ import type { Limits } from '../../src/config/schema.js';
 import { KeyPool } from '../../src/quota/pool.js';
 import type { RestPolicy } from '../../src/quota/rest.js';
 import type { Demand, KeySnapshot, Observed, ObservedLimits, QuotaPool, Reservation, Usage } from '../../src/quota/types.js';
+import type { WindowShape } from '../../src/quota/window.js';
 import { RedisKeyPool } from '../../src/store/redis-pool.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { T0 } from '../support/quota.js';
@@ -19,6 +20,7 @@ import { skipWithoutRedis, startRedis, type RedisServer } from '../support/redis
 interface KeyPlan {
   id: string;
   limits: Limits;
+  window?: WindowShape;
   answer(random: () => number): ObservedLimits;
 }
 
@@ -64,6 +66,20 @@ const KEYS: KeyPlan[] = [
       outputTokens: observed(random, [4000], 3000),
     }),
   },
+  {
+    // Counted per sliding window (issue 17): admitted by its log, its buckets still learn from the headers.
+    id: 'sliding',
+    limits: { rpm: 60, itpm: 40_000 },
+    window: { type: 'sliding', lengthMs: 5000 },
+    answer: (random) => ({ requests: observed(random, [60], 5), inputTokens: observed(random, [40_000], 3000) }),
+  },
+  {
+    // Counted per fixed window, aligned on multiples of 3 s.
+    id: 'fixed',
+    limits: { rpm: 40, otpm: 6000 },
+    window: { type: 'fixed', lengthMs: 3000 },
+    answer: (random) => ({ requests: observed(random, [40], 2), outputTokens: observed(random, [6000], 300) }),
+  },
 ];
 
 const REST_POLICY: RestPolicy = { firstProbeMs: 1000, maxProbeMs: 4000 };
@@ -72,7 +88,7 @@ function assertSameState(memory: KeySnapshot[], redis: KeySnapshot[], when: stri
   assert.equal(redis.length, memory.length);
   for (let i = 0; i < memory.length; i++) {
     const [m, r] = [memory[i]!, redis[i]!];
-    const facts = (k: KeySnapshot) => [k.id, k.healthy, k.disabledReason, k.nextProbeAt, k.coolingUntil, k.inFlight, k.learning, k.predictionMisses];
+    const facts = (k: KeySnapshot) => [k.id, k.healthy, k.disabledReason, k.nextProbeAt, k.coolingUntil, k.inFlight, k.learning, k.predictionMisses, k.window];
     assert.deepEqual(facts(r), facts(m), `${when}, key ${m.id}`);
     assert.deepEqual(Object.keys(r.dimensions).sort(), Object.keys(m.dimensions).sort(), `${when}, key ${m.id}: the same buckets`);
     for (const [d, a] of Object.entries(m.dimensions)) {
@@ -99,7 +115,7 @@ describe('the in-process and the Redis key pool agree', { skip: skipWithoutRedis
       let t = T0;
       const store = new RedisStore({ url: redis.url, prefix: `agree${seed}:`, heartbeatMs: 0, now: () => t });
       stores.push(store);
-      const keys = KEYS.map(({ id, limits }) => ({ id, limits }));
+      const keys = KEYS.map(({ id, limits, window }) => ({ id, limits, ...(window ? { window } : {}) }));
       const memory = new KeyPool('p', keys, { rest: REST_POLICY });
       const shared = new RedisKeyPool('p', keys, store, { rest: REST_POLICY });
       const both = async <T>(call: (pool: QuotaPool, i: number) => T | Promise<T>): Promise<[T, T]> => [await call(memory, 0), await call(shared, 1)];

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Limits } from '../../src/config/schema.js';
 import { KeyPool } from '../../src/quota/pool.js';
-import { DELIVERY_JITTER_MS, SETTLE_BOUND_WAIT_MS, WINDOW_ARRIVAL_MS } from '../../src/quota/policy.js';
+import { DELIVERY_JITTER_MS, SETTLE_BOUND_WAIT_MS } from '../../src/quota/policy.js';
 import type { RestPolicy } from '../../src/quota/rest.js';
 import type { Demand, Dimension, KeySnapshot, QuotaPool, Reservation } from '../../src/quota/types.js';
 import type { WindowShape } from '../../src/quota/window.js';
+import type { PoolKeyInput } from '../../src/quota/window-learn.js';
 import { RedisKeyPool } from '../../src/store/redis-pool.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { reserved, small, T0, waitOf } from '../support/quota.js';
@@ -30,7 +30,7 @@ after(async () => {
 interface Engine {
   name: string;
   skip: string | false;
-  open(keys: Array<{ id: string; limits: Limits; window?: WindowShape }>, options?: { rest?: RestPolicy }): QuotaPool;
+  open(keys: PoolKeyInput[], options?: { rest?: RestPolicy }): QuotaPool;
 }
 
 let namespaces = 0;
@@ -360,42 +360,73 @@ for (const engine of engines) describe(`key pool (${engine.name})`, { skip: engi
   describe('windowed limits', async () => {
     const sliding: WindowShape = { type: 'sliding', lengthMs: 10_000 };
     const fixed: WindowShape = { type: 'fixed', lengthMs: 10_000 };
-    /** Offers `count` requests at `now`; returns how many were admitted. */
-    async function offer(pool: QuotaPool, count: number, now: number): Promise<number> {
-      let admitted = 0;
-      for (let i = 0; i < count; i++) if ((await pool.tryReserve(small, now)).ok) admitted++;
+    /** Offers `count` requests at `now`; returns the admitted ones. */
+    async function offer(pool: QuotaPool, count: number, now: number): Promise<Reservation[]> {
+      const admitted: Reservation[] = [];
+      for (let i = 0; i < count; i++) {
+        const r = await pool.tryReserve(small, now);
+        if (r.ok) admitted.push(r.reservation);
+      }
       return admitted;
     }
+    /** The answers come in at `at` (headers, then the end of the answer). */
+    async function answer(pool: QuotaPool, reservations: Reservation[], at: number): Promise<void> {
+      for (const r of reservations) {
+        await pool.observe(r.keyId, {}, at, r, r.at);
+        await pool.settle(r, small, at);
+      }
+    }
 
-    it('60 rpm in 10 s sliding windows: ten at once, then nothing until the oldest has left the window, whatever the rate would allow', async () => {
+    it('60 rpm in 10 s sliding windows: ten at once, then nothing until the first has left the window, a length after its answer', async () => {
       const pool = open([{ id: 'a', limits: { rpm: 60 }, window: sliding }]);
-      assert.equal(await offer(pool, 12, T0), 10);
+      const first = await offer(pool, 12, T0);
+      assert.equal(first.length, 10);
+      await answer(pool, first, T0 + 200);
       // A bucket of the same rate would have one request's room again after a second.
-      assert.equal(waitOf(await pool.tryReserve(small, T0 + 7500)), 10_000 + DELIVERY_JITTER_MS - 7500);
-      assert.equal(await pool.waitTime(small, T0 + 1000), 10_000 + DELIVERY_JITTER_MS - 1000);
-      assert.equal(await offer(pool, 12, T0 + 10_000 + DELIVERY_JITTER_MS), 10);
+      assert.equal(waitOf(await pool.tryReserve(small, T0 + 7500)), 10_200 - 7500);
+      assert.equal(await pool.waitTime(small, T0 + 1000), 10_200 - 1000);
+      assert.equal((await offer(pool, 12, T0 + 10_199)).length, 0);
+      assert.equal((await offer(pool, 12, T0 + 10_200)).length, 10);
+    });
+
+    it('a request not yet answered may still reach the provider: it holds its room in any window until it is answered', async () => {
+      const pool = open([{ id: 'a', limits: { rpm: 6 }, window: sliding }]); // one per window
+      const [slow] = await offer(pool, 1, T0);
+      // No sooner than a window from now, and only if it is answered now.
+      assert.equal(waitOf(await pool.tryReserve(small, T0 + 30_000)), 10_000);
+      await answer(pool, [slow!], T0 + 30_000);
+      assert.equal(waitOf(await pool.tryReserve(small, T0 + 30_000)), 10_000);
+      assert.equal((await offer(pool, 2, T0 + 40_000)).length, 1);
     });
 
     it('a sliding window frees its room request by request, as each one leaves it', async () => {
       const pool = open([{ id: 'a', limits: { rpm: 60 }, window: sliding }]);
-      for (let i = 0; i < 10; i++) reserved(await pool.tryReserve(small, T0 + i * 500));
-      // The first left at 10.1 s: one fits then, the next at 10.6 s.
-      const at = T0 + 10_000 + DELIVERY_JITTER_MS;
-      assert.equal(await offer(pool, 3, at), 1);
+      for (let i = 0; i < 10; i++) await answer(pool, [reserved(await pool.tryReserve(small, T0 + i * 500))], T0 + i * 500 + 200);
+      const at = T0 + 10_200;
+      assert.equal((await offer(pool, 3, at)).length, 1);
       assert.equal(waitOf(await pool.tryReserve(small, at)), 500);
     });
 
     it('a fixed window opens whole at its boundary, even right after a full one', async () => {
       const pool = open([{ id: 'a', limits: { rpm: 60 }, window: fixed }]);
-      assert.equal(await offer(pool, 12, T0 + 8000), 10);
-      assert.equal(waitOf(await pool.tryReserve(small, T0 + 8000)), 2000);
-      assert.equal(await offer(pool, 12, T0 + 10_000), 10);
+      const full = await offer(pool, 12, T0 + 8000);
+      assert.equal(full.length, 10);
+      await answer(pool, full, T0 + 8200);
+      assert.equal(waitOf(await pool.tryReserve(small, T0 + 8200)), 1800);
+      assert.equal((await offer(pool, 12, T0 + 10_000)).length, 10);
     });
 
-    it('requests admitted just before a fixed boundary may reach the provider after it, and count in the next window too', async () => {
-      const pool = open([{ id: 'a', limits: { rpm: 60 }, window: fixed }]);
-      assert.equal(await offer(pool, 4, T0 + 10_000 - DELIVERY_JITTER_MS / 2), 4);
-      assert.equal(await offer(pool, 12, T0 + 10_000), 6);
+    it('requests admitted before a fixed boundary count in the next window too until their answers show they arrived before it', async () => {
+      const unanswered = open([{ id: 'a', limits: { rpm: 60 }, window: fixed }]);
+      assert.equal((await offer(unanswered, 4, T0 + 9700)).length, 4);
+      assert.equal((await offer(unanswered, 12, T0 + 10_000)).length, 6);
+      const answeredBefore = open([{ id: 'a', limits: { rpm: 60 }, window: fixed }]);
+      await answer(answeredBefore, await offer(answeredBefore, 4, T0 + 9000), T0 + 9500);
+      assert.equal((await offer(answeredBefore, 12, T0 + 10_000)).length, 10);
+      // An answer just before the boundary may be the provider's clock's just after it.
+      const answeredAtEdge = open([{ id: 'a', limits: { rpm: 60 }, window: fixed }]);
+      await answer(answeredAtEdge, await offer(answeredAtEdge, 3, T0 + 9800), T0 + 10_000 - DELIVERY_JITTER_MS / 2);
+      assert.equal((await offer(answeredAtEdge, 12, T0 + 10_000)).length, 7);
     });
 
     it('the window counts what was really used: settle corrects a token estimate, and gives back a request never counted', async () => {
@@ -411,28 +442,62 @@ for (const engine of engines) describe(`key pool (${engine.name})`, { skip: engi
       reserved(await pool.tryReserve(big, T0 + 20)); // 100 + 400 + 400
     });
 
-    it('a request is counted in the window from when it reached the provider: by its answer, and at most a margin after it was sent', async () => {
-      const pool = open([{ id: 'a', limits: { rpm: 6 }, window: sliding }]); // one per window
-      const first = reserved(await pool.tryReserve(small, T0));
-      await pool.observe('a', {}, T0 + 400, first, T0 + 300);
-      assert.equal(waitOf(await pool.tryReserve(small, T0 + 10_000)), 400 + DELIVERY_JITTER_MS);
-      const second = reserved(await pool.tryReserve(small, T0 + 10_400 + DELIVERY_JITTER_MS));
-      // Answered 30 s later (a long generation): it reached the provider within the margin of being sent.
-      await pool.observe('a', {}, T0 + 40_000, second, T0 + 10_600);
-      assert.equal(waitOf(await pool.tryReserve(small, T0 + 21_000)), 10_600 + WINDOW_ARRIVAL_MS + 10_000 + DELIVERY_JITTER_MS - 21_000);
-    });
-
     it('two windowed keys share a burst by headroom: twenty at once over two keys of ten', async () => {
       const pool = open([
         { id: 'a', limits: { rpm: 60 }, window: sliding },
         { id: 'b', limits: { rpm: 60 }, window: sliding },
       ]);
       const keys = new Map<string, number>();
-      for (let i = 0; i < 22; i++) {
-        const r = await pool.tryReserve(small, T0);
-        if (r.ok) keys.set(r.reservation.keyId, (keys.get(r.reservation.keyId) ?? 0) + 1);
-      }
+      for (const r of await offer(pool, 22, T0)) keys.set(r.keyId, (keys.get(r.keyId) ?? 0) + 1);
       assert.deepEqual(Object.fromEntries(keys), { a: 10, b: 10 });
+    });
+
+    describe('learned from the resets', () => {
+      /**
+       * One request a second on a key told only its rate, answered 200 ms later with the headers a
+       * provider with `shape` sends: limit, what is left, and when the limit is whole again.
+       */
+      async function learnFrom(pool: QuotaPool, shape: WindowShape, start: number, count: number): Promise<void> {
+        for (let i = 0; i < count; i++) {
+          const sent = start + i * 1000;
+          const r = reserved(await pool.tryReserve(small, sent));
+          const resetAt = shape.type === 'sliding' ? sent + shape.lengthMs : Math.ceil((sent + 1) / shape.lengthMs) * shape.lengthMs;
+          await pool.observe('a', { requests: { limit: 60, remaining: 9 - (i % 10), resetMs: resetAt - (sent + 200) } }, sent + 200, r, sent);
+          await pool.settle(r, small, sent + 200);
+        }
+      }
+
+      it('a reset one length after each request, however much is left: the key switches to that sliding window', async () => {
+        const pool = open([{ id: 'a', limits: { rpm: 60 } }]);
+        assert.equal((await look(pool, T0))[0]?.window, undefined);
+        await learnFrom(pool, sliding, T0, 8);
+        assert.deepEqual((await look(pool, T0 + 8000))[0]?.window, { type: 'sliding', lengthMs: 10_000, learned: true });
+        // Eight answered in the last ten seconds (where their resets place them): two more fit.
+        assert.equal((await offer(pool, 5, T0 + 8000)).length, 2);
+        assert.equal(waitOf(await pool.tryReserve(small, T0 + 8000)), 2000);
+      });
+
+      it('a request in flight when the window is learned counts in it until it is answered', async () => {
+        const pool = open([{ id: 'a', limits: { rpm: 60 } }]);
+        const slow = reserved(await pool.tryReserve(small, T0 - 1000));
+        await learnFrom(pool, sliding, T0, 8);
+        assert.equal((await look(pool, T0 + 8000))[0]?.window?.type, 'sliding');
+        assert.equal((await offer(pool, 5, T0 + 8000)).length, 1);
+        await pool.settle(slow, undefined, T0 + 8000); // never counted after all
+        assert.equal((await offer(pool, 5, T0 + 8000)).length, 1);
+      });
+
+      it('resets on the same boundary for requests sent apart: the key switches to that fixed window', async () => {
+        const pool = open([{ id: 'a', limits: { rpm: 60 } }]);
+        await learnFrom(pool, fixed, T0 + 3000, 14);
+        assert.deepEqual((await look(pool, T0 + 17_000))[0]?.window, { type: 'fixed', lengthMs: 10_000, learned: true });
+      });
+
+      it('a configured window or bucket is not learned over', async () => {
+        const configured = open([{ id: 'a', limits: { rpm: 60 }, windowConfigured: true }]);
+        await learnFrom(configured, sliding, T0, 8);
+        assert.equal((await look(configured, T0 + 8000))[0]?.window, undefined);
+      });
     });
   });
 });

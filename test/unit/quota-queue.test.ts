@@ -282,19 +282,46 @@ describe('admission queue and windowed limits', () => {
     let tries = 0;
     const counted = { id: pool.id, tryReserve: (d: Demand, now: number) => (tries++, pool.tryReserve(d, now)), settle: pool.settle.bind(pool) };
     const deadline = clock.t + 60_000;
-    await queue.admit([{ pool: counted, demand: small }], { priority: 'interactive', deadline });
-    await clock.advance(500);
+    const start = clock.t;
+    const first = await queue.admit([{ pool: counted, demand: small }], { priority: 'interactive', deadline });
+    await clock.advance(200);
+    // Answered: it reached the provider by now, and leaves the window 10 s from now.
+    pool.observe('a', {}, clock.t, first.reservation, start);
+    pool.settle(first.reservation, small, clock.t);
+    queue.notify();
+    await clock.advance(300);
     const log: string[] = [];
     const second = track(queue.admit([{ pool: counted, demand: small }], { priority: 'interactive', deadline }), 'second', log);
     await clock.advance(0);
     assert.equal(clock.pending, 1, 'one timer');
-    // The window admits again when the first request (admitted at T0) has left it: 10 s plus the delivery margin.
-    await clock.advance(10_100 - 500 - 1);
+    await clock.advance(10_200 - 500 - 1);
     assert.deepEqual(log, []);
     await clock.advance(1);
     assert.deepEqual(log, ['second']);
-    assert.equal(second.admission?.queuedMs, 10_100 - 500);
+    assert.equal(second.admission?.queuedMs, 10_200 - 500);
     assert.equal(tries, 3, 'tried on arrival, found a wait, tried again at the instant');
+  });
+
+  it('waiting behind a request still in flight: its answer re-arms the timer for the instant it leaves the window', async () => {
+    const clock = new FakeClock();
+    const queue = new AdmissionQueue({ maxDepth: 100, clock });
+    const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 6 }, window: { type: 'sliding', lengthMs: 10_000 } }]);
+    const deadline = clock.t + 60_000;
+    const start = clock.t;
+    const first = await queue.admit([{ pool, demand: small }], { priority: 'interactive', deadline });
+    const log: string[] = [];
+    const second = track(queue.admit([{ pool, demand: small }], { priority: 'interactive', deadline }), 'second', log);
+    await clock.advance(3000);
+    assert.deepEqual(log, [], 'the first may still reach the provider: it holds the window');
+    pool.observe('a', {}, clock.t, first.reservation, start);
+    pool.settle(first.reservation, small, clock.t);
+    queue.notify();
+    await clock.advance(10_000 - 1);
+    assert.deepEqual(log, []);
+    await clock.advance(1);
+    assert.deepEqual(log, ['second']);
+    assert.equal(second.admission?.queuedMs, 13_000);
+    assert.equal(clock.pending, 0);
   });
 });
 
