@@ -22,6 +22,7 @@ import { AdmissionQueue } from '../quota/queue.js';
 import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
 import { TenantRegistry } from '../tenants/registry.js';
+import { redisTenantState } from '../store/redis-tenant-state.js';
 import { TenantKeyStore } from '../tenants/key-store.js';
 import { RedisBatchStore } from '../batch/redis-store.js';
 import { MemorySwitches } from '../routing/switches.js';
@@ -110,6 +111,8 @@ export function createGateway(config: Config, log: (message: string) => void): G
   };
   // Runtime tenant keys live beside the other durable data; only tenants from config can have them.
   if (Object.keys(config.tenants).length > 0) gateway.tenants.useStore(new TenantKeyStore(config.data_dir));
+  // With replicas sharing Redis, tenants' ceilings and budgets hold for the whole fleet.
+  if (store) gateway.tenants.useSharedState(redisTenantState(store));
   const tracing = createTracing(config.telemetry);
   if (tracing) gateway.tracing = tracing;
   const observability = createObservability(config, viewOf(gateway), { log });

@@ -34,11 +34,33 @@ export interface Headroom {
   resetMs: number;
 }
 
-export class TenantCeiling {
-  private readonly buckets: Array<{ dimension: Dimension; bucket: Bucket }>;
+/**
+ * A tenant's ceiling as the request path uses it: this class in one process, or shared by every
+ * replica through Redis (store/redis-ceiling.ts).
+ */
+export interface TenantBuckets {
+  /** ms until the demand fits: 0 now, Infinity until a settle frees room. */
+  waitFor(demand: Demand, now: number): number | Promise<number>;
+  take(demand: Demand, now: number): void;
+  settle(demand: Demand, usage: Usage | undefined, now: number): void;
+  headroom(now: number): Headroom[];
+  /** New limits from now on (the runtime admin API): the buckets start full at them. */
+  setLimits(limits: Limits, now: number): void;
+}
+
+export class TenantCeiling implements TenantBuckets {
+  private buckets: Array<{ dimension: Dimension; bucket: Bucket }>;
 
   constructor(limits: Limits, now: number) {
-    this.buckets = (Object.entries(limits) as Array<[Dimension, number | undefined]>)
+    this.buckets = TenantCeiling.bucketsOf(limits, now);
+  }
+
+  setLimits(limits: Limits, now: number): void {
+    this.buckets = TenantCeiling.bucketsOf(limits, now);
+  }
+
+  private static bucketsOf(limits: Limits, now: number): Array<{ dimension: Dimension; bucket: Bucket }> {
+    return (Object.entries(limits) as Array<[Dimension, number | undefined]>)
       .filter((entry): entry is [Dimension, number] => entry[1] !== undefined)
       .map(([dimension, limit]) => {
         const period = periodOf(dimension);
