@@ -73,6 +73,8 @@ export interface FleetTurns {
   mayAdmit(share: Share, priority: 'interactive' | 'batch', now: number): boolean;
   /** A request of the tenant waits for this pool here. */
   waiting(share: Share, priority: 'interactive' | 'batch', now: number): void;
+  /** The tenant has no request waiting here any more. */
+  idle(share: Share, priority: 'interactive' | 'batch', now: number): void;
   /** A request of the tenant was admitted on this pool here. */
   admitted(share: Share, priority: 'interactive' | 'batch', now: number): void;
 }

@@ -131,6 +131,8 @@ export class AdmissionQueue {
   private readonly batch: Waiter[] = [];
   private readonly shares: Record<Priority, FairShare> = { interactive: new FairShare(), batch: new FairShare() };
   private queued = 0;
+  /** Waiters per priority class and tenant, so a pool's fleet share hears at once when a tenant has none left. */
+  private readonly perTenant = new Map<string, number>();
   private pumping = false;
   private again = false;
   private timer: unknown = undefined;
@@ -181,6 +183,8 @@ export class AdmissionQueue {
       }
       const list = this.listOf(waiter.priority);
       list.splice(insertionIndex(list, waiter.tag), 0, waiter);
+      const key = `${waiter.priority}|${waiter.share.tenant}`;
+      this.perTenant.set(key, (this.perTenant.get(key) ?? 0) + 1);
       void this.pump();
     });
   }
@@ -233,6 +237,7 @@ export class AdmissionQueue {
       let ownWait = Infinity; // the same over candidates not blocked by a waiter ahead: what wakes this one
       let unknown = false; // some candidate's wait cannot be estimated
       let admitted = false;
+      const heldBack = new Set<string>(); // pools its tenant let go to others: not blocked for those behind
       for (let i = 0; i < waiter.candidates.length && !admitted; i++) {
         const { pool, demand } = waiter.candidates[i]!;
         if (blocked.has(pool.id)) {
@@ -251,6 +256,7 @@ export class AdmissionQueue {
           pool.fleet.waiting(waiter.share, waiter.priority, now);
           unknown = true;
           ownWait = Math.min(ownWait, pool.recheckMs ?? FLEET_RECHECK_MS);
+          heldBack.add(pool.id);
           continue;
         }
         const result = await this.call(waiter, () => pool.tryReserve(demand, now, waiter.priority));
@@ -293,7 +299,7 @@ export class AdmissionQueue {
         waiter.fresh = false;
         this.queued++;
       }
-      for (const { pool } of waiter.candidates) blocked.add(pool.id);
+      for (const { pool } of waiter.candidates) if (!heldBack.has(pool.id)) blocked.add(pool.id);
     }
   }
 
@@ -349,6 +355,14 @@ export class AdmissionQueue {
     const list = this.listOf(waiter.priority);
     const index = list.indexOf(waiter);
     if (index >= 0) list.splice(index, 1);
+    const key = `${waiter.priority}|${waiter.share.tenant}`;
+    const left = (this.perTenant.get(key) ?? 1) - 1;
+    if (left > 0) this.perTenant.set(key, left);
+    else {
+      this.perTenant.delete(key);
+      const now = this.clock.now();
+      for (const { pool } of waiter.candidates) pool.fleet?.idle(waiter.share, waiter.priority, now);
+    }
     if (!waiter.fresh) this.queued--;
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
     if (admission) waiter.resolve(admission);

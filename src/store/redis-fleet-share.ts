@@ -12,10 +12,13 @@ import type { RedisStore } from './redis-store.js';
 
 /** How stale the reading may get while requests wait or are admitted. */
 const SYNC_MS = 50;
-/** A tenant waits here if one of its requests did in the last this long. */
-const WAITING_MS = 250;
+/**
+ * A tenant waits here if one of its requests did in the last this long (the queue says so on each
+ * pass, and `idle` ends it at once): generous, since a busy process's passes come late.
+ */
+const WAITING_MS = 2000;
 /** A replica's report of a waiting tenant lapses after this long (the replica may be gone). */
-const REPORT_TTL_MS = 1000;
+const REPORT_TTL_MS = 3000;
 
 interface ClassState {
   /** Tenants waiting in the fleet → service, as last read plus this replica's admissions since. */
@@ -51,7 +54,17 @@ export class RedisFleetShare implements FleetTurns {
     this.maybeSync(priority, now);
   }
 
+  idle(share: Share, priority: Priority, now: number): void {
+    const state = this.classes[priority];
+    if (!state.waitingAt.delete(share.tenant)) return;
+    // Another tenant may be held back behind this one's count: say so soon.
+    state.syncedAt = Math.min(state.syncedAt, now - SYNC_MS);
+    this.maybeSync(priority, now);
+  }
+
   admitted(share: Share, priority: Priority, now: number): void {
+    // Admitted on this replica's share of the pool while Redis was away: the fleet's counts never saw it.
+    if (this.store.degradedFor(this.poolId)) return;
     const state = this.classes[priority];
     const pending = state.pending.get(share.tenant) ?? { weight: share.weight, count: 0 };
     pending.count++;
@@ -104,16 +117,16 @@ export class RedisFleetShare implements FleetTurns {
           state.service = service;
           state.reported = nowWaiting;
         },
-        (error: unknown) => {
-          // Not reported: those admissions count at the next report (the queue serves locally meanwhile).
+        () => {
+          // Not reported (a slow or lost Redis): those admissions count at the next report, and the
+          // last reading stands meanwhile. Whether Redis is down is for the pool's own commands to say:
+          // a missed report must not send the pool to its local share.
           for (const [tenant, count] of sent) {
             if (count === 0) continue;
             const pending = state.pending.get(tenant) ?? { weight: state.waitingAt.get(tenant)?.weight ?? 1, count: 0 };
             pending.count += count;
             state.pending.set(tenant, pending);
           }
-          state.service = new Map();
-          this.store.markDown(error, this.poolId);
         },
       )
       .finally(() => {
