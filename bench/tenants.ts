@@ -44,7 +44,8 @@ async function run(scenario: Scenario, replicas: number): Promise<{ ci: BurstTim
       spawnGateway({
         server: { host: '127.0.0.1', port: 0, ...(scenario.tenants ? {} : { auth: { keys: ['sk-shared'] } }) },
         ...(scenario.tenants ? { tenants: scenario.tenants, admin: { keys: ['sk-admin'] } } : {}),
-        ...(redis ? { store: { type: 'redis' as const, url: redis.url, prefix: 'spillway-bench-tenants:' } } : {}),
+        // A busy machine's Redis answers slowly, not never: the shares measured are the shared ones.
+        ...(redis ? { store: { type: 'redis' as const, url: redis.url, prefix: 'spillway-bench-tenants:', command_timeout: '3s' } } : {}),
         data_dir: dataDir,
         usage: { enabled: false },
         providers: { anthropic: { type: 'anthropic', base_url: sim.url, keys } },

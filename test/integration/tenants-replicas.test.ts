@@ -44,7 +44,12 @@ describe('tenants across three replicas sharing Redis', { skip: skipWithoutRedis
     dataDir = mkdtempSync(join(tmpdir(), 'spillway-tenant-replicas-'));
     const prefix = `spillway-tenants-${process.pid}:`;
     gateways = await Promise.all(
-      [0, 1, 2].map(() => spawnGateway({ ...replicaConfig(sim.url, keys, redis.url, dataDir, prefix), admin: { keys: ['sk-admin'] }, prices: { 'claude-sonnet-4-6': price }, tenants })),
+      [0, 1, 2].map(() => {
+        const config = replicaConfig(sim.url, keys, redis.url, dataDir, prefix);
+        // Redis here answers slowly only because the test machine is busy: it is up, and the shares under test are the shared ones.
+        const store = { ...(config.store as object), command_timeout: '3s' };
+        return spawnGateway({ ...config, store, admin: { keys: ['sk-admin'] }, prices: { 'claude-sonnet-4-6': price }, tenants } as ConfigInput);
+      }),
     );
     urls = gateways.map((g) => g.url);
   });
