@@ -105,7 +105,7 @@ export class RedisTenantCeiling implements TenantBuckets {
     return Number(wait);
   }
 
-  /** `fresh`: a stand-in only for headers before the first reading, not kept. */
+  /** The local share while Redis is away; with `keep` false, a stand-in at the full limits for headers before the first reading. */
   private localCeiling(now: number, keep = true): TenantCeiling {
     if (this.local) return this.local;
     const local = new TenantCeiling(keep ? shareOfLimits(this.limits, this.store.replicas) : this.limits, now);
