@@ -136,6 +136,56 @@ describe('tenants shared across replicas (Redis, fake clock)', { skip: skipWitho
     alive.close();
   });
 
+  it('while Redis is unreachable, a replica paces a ceiling on its share and spends its share of the budget left; both are shared again when it returns', async () => {
+    const own = await startRedis();
+    const store = new RedisStore({ url: own.url, prefix: `tenants-outage-${process.pid}:`, heartbeatMs: 0, replicas: 3, now: () => T0, commandTimeoutMs: 200 });
+    const ceiling = new RedisTenantCeiling(store, 'ci', { rpm: 60 });
+    const ledger = new RedisBudgetLedger(store, 'ci', { dailyUsd: 0.3, timeZone: 'UTC' });
+    try {
+      const held = await ledger.reserve(0.1, T0);
+      assert.ok(held.ok);
+      ledger.settle(0.1, held, 0.06, T0);
+      await landed();
+      await ledger.refresh();
+      await own.stop();
+      // One third of 60 rpm: a burst of one, then one every 3 s.
+      assert.equal(await ceiling.waitFor(demand, T0 + 1000), 0);
+      assert.equal(store.degradedFor('tenant-ci'), true, 'the failed call marked Redis down');
+      ceiling.take(demand, T0 + 1000);
+      const wait = await ceiling.waitFor(demand, T0 + 1000);
+      assert.ok(wait > 2500 && wait <= 3100, `its share of the ceiling: ${wait} ms`);
+      // The fleet had spent 0.06 of 0.30: this replica's share is 0.08 of the 0.24 left.
+      let granted = 0;
+      for (let i = 0; i < 20; i++) {
+        const hold = await ledger.reserve(0.01, T0 + 2000);
+        if (!hold.ok) break;
+        granted++;
+        ledger.settle(0.01, hold, 0.01, T0 + 2000);
+      }
+      assert.equal(granted, 8);
+      // Back (restarted empty, losing the 0.06): the spend made meanwhile reaches it, and the shared ledger counts it.
+      await own.start();
+      // The heartbeat is what ends the outage, once the connection is back.
+      let up = false;
+      for (let i = 0; i < 40 && !up; i++) {
+        up = await store.heartbeat();
+        if (!up) await landed();
+      }
+      assert.equal(up, true);
+      await landed();
+      await ledger.refresh();
+      const spent = ledger.use(T0 + 3000)[0]!.spentUsd;
+      assert.ok(Math.abs(spent - 0.08) < 1e-9, `the outage's 0.08 replayed: ${spent}`);
+      assert.equal(store.degradedFor('tenant-ci'), false);
+      assert.equal(await ceiling.waitFor(demand, T0 + 4000), 0, 'the shared bucket again (new, full)');
+    } finally {
+      ceiling.close();
+      ledger.close();
+      await store.close();
+      await own.stop();
+    }
+  });
+
   it('weights hold across replicas: a weight-3 tenant on one replica, a weight-1 tenant on two others, get 3:1', async () => {
     const stores3 = replicas(3);
     const shares = stores3.map((store) => new RedisFleetShare(store, 'pool'));
