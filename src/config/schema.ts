@@ -210,6 +210,8 @@ export const storeSchema = z
     prefix: z.string().default('spillway:'),
     /** How many replicas share the limits; used to split them when Redis is unreachable. */
     replicas: z.number().int().positive().optional(),
+    /** A Redis command slower than this counts as Redis being down (the replica serves on its share). */
+    command_timeout: duration.optional(),
   })
   .strict()
   .refine((store) => store.type !== 'redis-cluster' || store.nodes !== undefined, {

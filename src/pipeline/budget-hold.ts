@@ -15,13 +15,13 @@ export type SettleSpend = (served: { model: string; usage: Usage } | undefined) 
 
 const usd = (value: number) => `$${value.toFixed(value < 1 ? 4 : 2)}`;
 
-export function holdBudget(gw: Engine, exchange: RequestContext, model: string, demand: Demand): SettleSpend | undefined {
+export async function holdBudget(gw: Engine, exchange: RequestContext, model: string, demand: Demand): Promise<SettleSpend | undefined> {
   const ledger = exchange.tenant && gw.tenants.ledgerOf(exchange.tenant);
   if (!ledger) return undefined;
   const prices = priceTable(gw.config.prices);
   const expected = costOf(prices, model, demand.inputTokens, demand.outputTokens) ?? 0;
   const now = Date.now();
-  const held = ledger.reserve(expected, now);
+  const held = await ledger.reserve(expected, now);
   if (!held.ok) {
     const { window, limitUsd, spentUsd, resetsAt } = held.refusal;
     exchange.trace.rejected = 'budget';
@@ -37,6 +37,6 @@ export function holdBudget(gw: Engine, exchange: RequestContext, model: string, 
     if (settled) return;
     settled = true;
     const actual = served ? (costOf(prices, served.model, served.usage.inputTokens, served.usage.outputTokens) ?? 0) : 0;
-    ledger.settle(expected, held.at, actual, Date.now());
+    ledger.settle(expected, held, actual, Date.now());
   };
 }

@@ -235,7 +235,7 @@ export async function servePlan(
 ): Promise<Answer | undefined> {
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const first = plan.primary[0] ?? plan.fallback[0];
-  const settleSpend = first && holdBudget(gw, exchange, first.model, demandOf(first.model));
+  const settleSpend = first && (await holdBudget(gw, exchange, first.model, demandOf(first.model)));
   if (!settleSpend) return servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, dispatch, undefined);
   try {
     const answer = await servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, dispatch, settleSpend);

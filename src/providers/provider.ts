@@ -60,7 +60,12 @@ export function createProvider(name: string, config: ProviderConfig, store?: Red
 /** The shared-state connection when `store.type` is redis or redis-cluster; one per process. */
 export function createStore(config: Config, log: (message: string) => void = () => {}): RedisStore | undefined {
   const { store } = config;
-  const shared = { prefix: store.prefix, log, ...(store.replicas === undefined ? {} : { replicas: store.replicas }) };
+  const shared = {
+    prefix: store.prefix,
+    log,
+    ...(store.replicas === undefined ? {} : { replicas: store.replicas }),
+    ...(store.command_timeout === undefined ? {} : { commandTimeoutMs: store.command_timeout }),
+  };
   if (store.type === 'redis') return new RedisStore({ ...shared, url: store.url });
   if (store.type === 'redis-cluster') return new RedisStore({ ...shared, nodes: store.nodes ?? [] });
   return undefined;

@@ -73,6 +73,7 @@ export function admissionPool(pool: QuotaPool, slots: ConnectionSlots, avoid: Re
     settle,
   };
   if (pool.interactiveWaiting) admission.interactiveWaiting = (now) => pool.interactiveWaiting!(now);
+  if (pool.fleet) admission.fleet = pool.fleet;
   const recheckMs = (pool as { recheckMs?: number }).recheckMs;
   return recheckMs === undefined ? admission : { ...admission, recheckMs };
 }

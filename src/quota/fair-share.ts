@@ -46,3 +46,35 @@ export function insertionIndex(tags: ReadonlyArray<{ tag: number }>, tag: number
   }
   return low;
 }
+
+/**
+ * Fair share across replicas (store/redis-fleet-share.ts keeps the numbers in Redis). Each tenant
+ * waiting anywhere in the fleet for a pool has a service count on it: its admissions there divided
+ * by its weight, counted from the virtual time it started waiting at. A tenant may take an
+ * admission while its count is within `slack` of the least-served waiting tenant's, so the
+ * least-served one is always free to go (no one starves) and, over time, tenants that both wait
+ * get admissions in proportion to their weights, wherever their requests landed.
+ */
+export const FLEET_SLACK = 1;
+
+/** Whether `tenant` may be admitted now, given the fleet's waiting tenants and their service. */
+export function fleetTurn(service: ReadonlyMap<string, number>, tenant: string, slack = FLEET_SLACK): boolean {
+  const own = service.get(tenant);
+  // Not yet known to the fleet as waiting: its next report places it at the virtual time.
+  if (own === undefined) return true;
+  let least = Infinity;
+  for (const other of service.values()) if (other < least) least = other;
+  return own <= least + slack;
+}
+
+/** What the admission queue asks of a pool's fair share across replicas. */
+export interface FleetTurns {
+  /** The tenant's turn on this pool has come, fleet-wide. */
+  mayAdmit(share: Share, priority: 'interactive' | 'batch', now: number): boolean;
+  /** A request of the tenant waits for this pool here. */
+  waiting(share: Share, priority: 'interactive' | 'batch', now: number): void;
+  /** The tenant has no request waiting here any more. */
+  idle(share: Share, priority: 'interactive' | 'batch', now: number): void;
+  /** A request of the tenant was admitted on this pool here. */
+  admitted(share: Share, priority: 'interactive' | 'batch', now: number): void;
+}

@@ -4,7 +4,7 @@
  * (fair-share.ts), first come first served within a tenant.
  * The only timers of the quota engine live here, behind an injectable clock.
  */
-import { FairShare, insertionIndex, type Share } from './fair-share.js';
+import { FairShare, insertionIndex, type FleetTurns, type Share } from './fair-share.js';
 import type { Demand, Priority, ReserveResult, Reservation } from './types.js';
 
 export type { Priority } from './types.js';
@@ -37,6 +37,8 @@ export interface AdmissionPool {
    * Redis): a waiter re-tries at least this often rather than sleep through their corrections.
    */
   readonly recheckMs?: number;
+  /** The tenants' fair share of this pool across replicas: a waiter whose tenant is ahead fleet-wide lets others go. */
+  fleet?: FleetTurns;
   /** Gives a reservation back untouched (the waiter was aborted while its reservation was in progress). */
   settle?(reservation: Reservation, usage: undefined, now: number): void | Promise<void>;
 }
@@ -71,8 +73,8 @@ export interface AdmitOptions {
 
 /** A tenant's own buckets (tenants/ceiling.ts), as the queue uses them. */
 export interface Ceiling {
-  /** ms until the demand fits: 0 now, Infinity until a settle frees room. */
-  waitFor(demand: Demand, now: number): number;
+  /** ms until the demand fits: 0 now, Infinity until a settle frees room (async when shared through Redis). */
+  waitFor(demand: Demand, now: number): number | Promise<number>;
   take(demand: Demand, now: number): void;
 }
 
@@ -80,6 +82,8 @@ const NO_TENANT: Share = { tenant: '', weight: 1 };
 
 /** retry-after for a request no key can serve (all disabled): a guess, since nothing will refill. */
 export const UNAVAILABLE_RETRY_MS = 30_000;
+/** How soon a waiter held back by the fleet's fair share looks again, for a pool that sets no recheck. */
+const FLEET_RECHECK_MS = 100;
 /** retry-after when the wait is unknown (stuck behind other waiters on pools that cannot estimate). */
 const UNKNOWN_RETRY_MS = 1000;
 
@@ -127,6 +131,8 @@ export class AdmissionQueue {
   private readonly batch: Waiter[] = [];
   private readonly shares: Record<Priority, FairShare> = { interactive: new FairShare(), batch: new FairShare() };
   private queued = 0;
+  /** Waiters per priority class and tenant, so a pool's fleet share hears at once when a tenant has none left. */
+  private readonly perTenant = new Map<string, number>();
   private pumping = false;
   private again = false;
   private timer: unknown = undefined;
@@ -190,6 +196,8 @@ export class AdmissionQueue {
       }
       const list = this.listOf(waiter.priority);
       list.splice(insertionIndex(list, waiter.tag), 0, waiter);
+      const key = `${waiter.priority}|${waiter.share.tenant}`;
+      this.perTenant.set(key, (this.perTenant.get(key) ?? 0) + 1);
       void this.pump();
     });
   }
@@ -229,7 +237,9 @@ export class AdmissionQueue {
       const now = this.clock.now();
       if (waiter.ceiling) {
         // Behind its own tenant's waiter that is over the ceiling: wait for that one (FIFO within a tenant).
-        const ceilingWait = overCeiling.has(waiter.share.tenant) ? undefined : waiter.ceiling.waitFor(waiter.candidates[0]!.demand, now);
+        const behind = overCeiling.has(waiter.share.tenant);
+        const ceilingWait = behind ? undefined : await this.call(waiter, () => waiter.ceiling!.waitFor(waiter.candidates[0]!.demand, now));
+        if (waiter.done) continue;
         if (ceilingWait !== 0) {
           this.holdUnderCeiling(waiter, now, ceilingWait);
           overCeiling.add(waiter.share.tenant);
@@ -240,6 +250,7 @@ export class AdmissionQueue {
       let ownWait = Infinity; // the same over candidates not blocked by a waiter ahead: what wakes this one
       let unknown = false; // some candidate's wait cannot be estimated
       let admitted = false;
+      const heldBack = new Set<string>(); // pools its tenant let go to others: not blocked for those behind
       for (let i = 0; i < waiter.candidates.length && !admitted; i++) {
         const { pool, demand } = waiter.candidates[i]!;
         if (blocked.has(pool.id)) {
@@ -249,12 +260,23 @@ export class AdmissionQueue {
           if (waiter.done) break;
           if (estimate === undefined) unknown = true;
           else wait = Math.min(wait, estimate);
+          pool.fleet?.waiting(waiter.share, waiter.priority, now);
+          continue;
+        }
+        if (pool.fleet && !pool.fleet.mayAdmit(waiter.share, waiter.priority, now)) {
+          // Its tenant is ahead of another waiting tenant fleet-wide: it lets the pool go to them,
+          // without blocking it for this replica's waiters behind it, and looks again shortly.
+          pool.fleet.waiting(waiter.share, waiter.priority, now);
+          unknown = true;
+          ownWait = Math.min(ownWait, pool.recheckMs ?? FLEET_RECHECK_MS);
+          heldBack.add(pool.id);
           continue;
         }
         const result = await this.call(waiter, () => pool.tryReserve(demand, now, waiter.priority));
         if (result === undefined) break; // the store failed; the waiter has the error
         if (result.ok) {
           admitted = true;
+          pool.fleet?.admitted(waiter.share, waiter.priority, now);
           if (waiter.done) {
             await pool.settle?.(result.reservation, undefined, now);
           } else {
@@ -264,6 +286,7 @@ export class AdmissionQueue {
         } else {
           wait = Math.min(wait, result.waitMs);
           ownWait = Math.min(ownWait, result.waitMs, pool.recheckMs ?? Infinity);
+          pool.fleet?.waiting(waiter.share, waiter.priority, now);
           if (waiter.priority === 'interactive') pool.interactiveWaiting?.(now);
         }
       }
@@ -289,7 +312,7 @@ export class AdmissionQueue {
         waiter.fresh = false;
         this.queued++;
       }
-      for (const { pool } of waiter.candidates) blocked.add(pool.id);
+      for (const { pool } of waiter.candidates) if (!heldBack.has(pool.id)) blocked.add(pool.id);
     }
   }
 
@@ -345,6 +368,14 @@ export class AdmissionQueue {
     const list = this.listOf(waiter.priority);
     const index = list.indexOf(waiter);
     if (index >= 0) list.splice(index, 1);
+    const key = `${waiter.priority}|${waiter.share.tenant}`;
+    const left = (this.perTenant.get(key) ?? 1) - 1;
+    if (left > 0) this.perTenant.set(key, left);
+    else {
+      this.perTenant.delete(key);
+      const now = this.clock.now();
+      for (const { pool } of waiter.candidates) pool.fleet?.idle(waiter.share, waiter.priority, now);
+    }
     if (!waiter.fresh) this.queued--;
     if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
     if (admission) waiter.resolve(admission);

@@ -1,4 +1,5 @@
 /** Plain data shared by the quota policy, the admission queue and the code that dispatches. */
+import type { FleetTurns } from './fair-share.js';
 
 /** What one request will cost a key; one request (and one concurrency slot) is implied. */
 export interface Demand {
@@ -108,6 +109,8 @@ export interface QuotaPool {
    * others, whose batch requests then leave it the room; in one process the queue's order does that.
    */
   interactiveWaiting?(now: number): void;
+  /** Fair share across replicas (a pool shared through Redis): whose turn it is fleet-wide. */
+  readonly fleet?: FleetTurns;
   /** Reconciles with the real usage (undefined: the provider never counted it) and gives back what was not used. */
   settle(reservation: Reservation, usage: Usage | undefined, now: number): void | Promise<void>;
   /**

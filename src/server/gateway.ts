@@ -25,6 +25,7 @@ import { AdmissionQueue } from '../quota/queue.js';
 import { RetryBudget } from '../resilience/budget.js';
 import { BatchService } from '../batch/runner.js';
 import { TenantRegistry } from '../tenants/registry.js';
+import { redisTenantState } from '../store/redis-tenant-state.js';
 import { TenantKeyStore } from '../tenants/key-store.js';
 import { RedisTenantOverrides } from '../store/tenant-overrides-redis.js';
 import { SqliteTenantOverrides } from '../store/tenant-overrides-sqlite.js';
@@ -123,6 +124,8 @@ export function createGateway(config: Config, log: (message: string) => void): G
   if (Object.keys(config.tenants).length > 0) gateway.tenants.useStore(new TenantKeyStore(config.data_dir));
   // Tenants' limits and budgets changed at runtime: in the Redis every replica shares, else beside the keys.
   if (gateway.tenants.list().length > 0) void gateway.tenants.useOverrides(store ? new RedisTenantOverrides(store) : new SqliteTenantOverrides(config.data_dir));
+  // With replicas sharing Redis, tenants' ceilings and budgets hold for the whole fleet.
+  if (store) gateway.tenants.useSharedState(redisTenantState(store));
   const tracing = createTracing(config.telemetry);
   if (tracing) gateway.tracing = tracing;
   if (config.forecast.enabled) gateway.forecast = createForecaster(config, gateway, log);

@@ -30,6 +30,7 @@ import {
   type Reservation,
   type Usage,
 } from '../quota/types.js';
+import { RedisFleetShare } from './redis-fleet-share.js';
 import { limitsOfSnapshot, shareOfLimits, shareOfObserved } from './replica-share.js';
 import type { RedisStore } from './redis-store.js';
 
@@ -101,6 +102,8 @@ const INTERACTIVE_FLAG_MS = 3 * RECHECK_MS;
 export class RedisKeyPool implements QuotaPool {
   readonly id: string;
   readonly recheckMs = RECHECK_MS;
+  /** Tenants' fair share of this pool across the fleet. */
+  readonly fleet: RedisFleetShare;
   private readonly keys: PoolKey[];
   private readonly byId = new Map<string, PoolKey>();
   private readonly store: RedisStore;
@@ -133,6 +136,7 @@ export class RedisKeyPool implements QuotaPool {
     this.ttlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
     this.maxDeferred = options.maxDeferred ?? DEFAULT_MAX_DEFERRED;
     this.restPolicy = options.rest ?? DEFAULT_REST_POLICY;
+    this.fleet = new RedisFleetShare(store, id);
     store.retain();
     this.unsubscribe = [
       store.onChange((down) => (down ? this.enterOutage() : this.leaveOutage()), id),

@@ -1,5 +1,6 @@
 import { CHARGED_ON_ARRIVAL, DAY_MS, DELIVERY_JITTER_MS, DIMENSION_INDEX, EPSILON, MINUTE_MS, PER_MINUTE_BURST_DIVISOR, SETTLE_BOUND_WAIT_MS } from '../quota/policy.js';
 import { DIMENSIONS } from '../quota/types.js';
+import { tenantScripts } from './redis-tenant-scripts.js';
 import { WINDOW_LUA } from './redis-window.js';
 
 /**
@@ -523,6 +524,7 @@ export const SCRIPTS = {
   spillwayEnable: ENABLE,
   spillwayDrain: DRAIN,
   spillwayHeartbeat: HEARTBEAT,
+  ...tenantScripts(PRELUDE),
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -50,25 +50,52 @@ export interface BudgetUse {
   resetsAt: number;
 }
 
-export class BudgetLedger {
+/** A reservation held: when it was made, and its id where the ledger is shared (store/redis-budget.ts). */
+export interface Held {
+  at: number;
+  id?: string;
+}
+
+export type HoldResult = ({ ok: true } & Held) | { ok: false; refusal: Refusal };
+
+/** A tenant's budget ledger as the request path uses it: this class in one process, or shared by every replica through Redis. */
+export interface SpendLedger {
+  readonly budget: Budget;
+  reserve(expectedUsd: number, now: number): HoldResult | Promise<HoldResult>;
+  /** A hold ends costing `actualUsd` (0 when nothing was served). */
+  settle(expectedUsd: number, held: Held, actualUsd: number, now: number): void;
+  use(now: number): BudgetUse[];
+  /** A new budget from now on (the runtime admin API); spend so far in the windows counts against it. */
+  setBudget(budget: Budget): void;
+}
+
+/** The windows a budget has, with their limits. */
+export function budgetLimits(budget: Budget): Array<[BudgetWindow, number]> {
+  const out: Array<[BudgetWindow, number]> = [];
+  if (budget.dailyUsd !== undefined) out.push(['daily', budget.dailyUsd]);
+  if (budget.monthlyUsd !== undefined) out.push(['monthly', budget.monthlyUsd]);
+  return out;
+}
+
+export class BudgetLedger implements SpendLedger {
   private readonly spend: Partial<Record<BudgetWindow, Spend>> = {};
 
-  constructor(private budgetNow: Budget) {}
+  constructor(public budget: Budget) {}
 
-  get budget(): Budget {
-    return this.budgetNow;
+  /** New limits at runtime (the admin API); what was spent and what is in flight stay counted, unless the windows moved. */
+  setBudget(budget: Budget): void {
+    // Another time zone moves the windows: their spend starts again.
+    if (budget.timeZone !== this.budget.timeZone) for (const window of ['daily', 'monthly'] as const) delete this.spend[window];
+    this.budget = budget;
   }
 
-  /** New limits at runtime (the admin API); what was spent and what is in flight stay counted. */
-  setBudget(budget: Budget): void {
-    this.budgetNow = budget;
+  /** Spend made elsewhere in the current window (a replica's share of the fleet's while Redis is away). */
+  preSpend(window: BudgetWindow, usd: number, now: number): void {
+    this.current(window, now).spentUsd += usd;
   }
 
   private limits(): Array<[BudgetWindow, number]> {
-    const out: Array<[BudgetWindow, number]> = [];
-    if (this.budget.dailyUsd !== undefined) out.push(['daily', this.budget.dailyUsd]);
-    if (this.budget.monthlyUsd !== undefined) out.push(['monthly', this.budget.monthlyUsd]);
-    return out;
+    return budgetLimits(this.budget);
   }
 
   /** The window's spend as of `now`: a new window starts from nothing, in flight included. */
@@ -92,7 +119,8 @@ export class BudgetLedger {
   }
 
   /** A reservation made at `reservedAt` ends costing `actualUsd` (0 when nothing was served). */
-  settle(expectedUsd: number, reservedAt: number, actualUsd: number, now: number): void {
+  settle(expectedUsd: number, held: Held | number, actualUsd: number, now: number): void {
+    const reservedAt = typeof held === 'number' ? held : held.at;
     for (const [window] of this.limits()) {
       const spend = this.current(window, now);
       // A reservation from a window that has ended was dropped with it.

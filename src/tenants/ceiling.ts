@@ -44,7 +44,21 @@ function bucketsOf(limits: Limits, now: number): Array<{ dimension: Dimension; b
     });
 }
 
-export class TenantCeiling {
+/**
+ * A tenant's ceiling as the request path uses it: this class in one process, or shared by every
+ * replica through Redis (store/redis-ceiling.ts).
+ */
+export interface TenantBuckets {
+  /** ms until the demand fits: 0 now, Infinity until a settle frees room. */
+  waitFor(demand: Demand, now: number): number | Promise<number>;
+  take(demand: Demand, now: number): void;
+  settle(demand: Demand, usage: Usage | undefined, now: number): void;
+  headroom(now: number): Headroom[];
+  /** New limits at runtime (the admin API). */
+  setLimits(limits: Limits, now: number): void;
+}
+
+export class TenantCeiling implements TenantBuckets {
   private buckets: Array<{ dimension: Dimension; bucket: Bucket }>;
 
   constructor(limits: Limits, now: number) {
@@ -52,9 +66,9 @@ export class TenantCeiling {
   }
 
   /**
-   * New limits at runtime (the admin API). What the tenant has used stays used: each bucket kept
-   * keeps its deficit below full (requests in flight, tokens just spent), so a change neither
-   * hands out a fresh burst nor forgets a concurrency slot taken.
+   * New limits at runtime. What the tenant has used stays used: each bucket kept keeps its
+   * deficit below full (requests in flight, tokens just spent), so a change neither hands out a
+   * fresh burst nor forgets a concurrency slot taken.
    */
   setLimits(limits: Limits, now: number): void {
     const old = new Map(this.buckets.map(({ dimension, bucket }) => [dimension, bucket]));

@@ -7,12 +7,24 @@
  * through their setters, so what a tenant has used stays counted.
  */
 import type { Config } from '../config/schema.js';
-import { BudgetLedger, type BudgetUse } from './budget.js';
-import { TenantCeiling } from './ceiling.js';
+import type { Limits } from '../config/schema.js';
+import { BudgetLedger, type BudgetUse, type SpendLedger } from './budget.js';
+import { TenantCeiling, type TenantBuckets } from './ceiling.js';
 import { configuredKeys, identify, type KeyEntry } from './key-directory.js';
 import type { TenantKeyStore } from './key-store.js';
 import { patchOverride, withOverride, type TenantOverride, type TenantOverrideStore, type TenantPatch } from './overrides.js';
-import { tenantsOf, type Tenant } from './tenant.js';
+import { tenantsOf, type Budget, type Tenant } from './tenant.js';
+
+/** Makes a tenant's ceiling and budget ledger: in this process, or shared through a store (store/redis-tenant-state.ts). */
+export interface TenantState {
+  ceiling(tenant: string, limits: Limits): TenantBuckets;
+  ledger(tenant: string, budget: Budget): SpendLedger;
+}
+
+const localTenantState: TenantState = {
+  ceiling: (_, limits) => new TenantCeiling(limits, Date.now()),
+  ledger: (_, budget) => new BudgetLedger(budget),
+};
 
 export class TenantRegistry {
   /** As config makes them. */
@@ -27,13 +39,20 @@ export class TenantRegistry {
   private runtimeKeys: KeyEntry[] = [];
   private store: TenantKeyStore | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
-  private readonly ceilings = new Map<string, TenantCeiling>();
-  private readonly ledgers = new Map<string, BudgetLedger>();
+  private readonly ceilings = new Map<string, TenantBuckets>();
+  private readonly ledgers = new Map<string, SpendLedger>();
+  /** Where ceilings and budgets keep their state: this process, or (useSharedState) Redis for the fleet. */
+  private state: TenantState = localTenantState;
 
   constructor(config: Pick<Config, 'server' | 'tenants'>) {
     this.configured = tenantsOf(config);
     this.tenants = new Map(this.configured);
     this.configKeys = configuredKeys(config);
+  }
+
+  /** Ceilings and budgets shared by the fleet from now on (store: redis); call before the first request. */
+  useSharedState(state: TenantState): void {
+    this.state = state;
   }
 
   /** Runtime keys from this store from now on, re-read every `refreshMs`. */
@@ -130,18 +149,18 @@ export class TenantRegistry {
   }
 
   /** The tenant's own buckets, or undefined for a tenant without `limits`. */
-  ceilingOf(tenant: Tenant): TenantCeiling | undefined {
+  ceilingOf(tenant: Tenant): TenantBuckets | undefined {
     if (!tenant.limits) return undefined;
     let ceiling = this.ceilings.get(tenant.name);
-    if (!ceiling) this.ceilings.set(tenant.name, (ceiling = new TenantCeiling(tenant.limits, Date.now())));
+    if (!ceiling) this.ceilings.set(tenant.name, (ceiling = this.state.ceiling(tenant.name, tenant.limits)));
     return ceiling;
   }
 
   /** The tenant's spend against its budget, or undefined for a tenant without one. */
-  ledgerOf(tenant: Tenant): BudgetLedger | undefined {
+  ledgerOf(tenant: Tenant): SpendLedger | undefined {
     if (!tenant.budget) return undefined;
     let ledger = this.ledgers.get(tenant.name);
-    if (!ledger) this.ledgers.set(tenant.name, (ledger = new BudgetLedger(tenant.budget)));
+    if (!ledger) this.ledgers.set(tenant.name, (ledger = this.state.ledger(tenant.name, tenant.budget)));
     return ledger;
   }
 

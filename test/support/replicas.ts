@@ -55,7 +55,8 @@ async function spawnSpillway(command: 'start' | 'sim', what: string, config: unk
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const listening = new RegExp(`${what} listening on (http://[^\\s]+)`);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} did not start in 60 s:\n${output}`)), 60_000);
+    // Generous: several processes compiling at once on a loaded machine take a while.
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 180 s:\n${output}`)), 180_000);
     const check = () => {
       const match = listening.exec(output);
       if (match) {

@@ -11,6 +11,8 @@ export interface TenantBurst {
   count: number;
   /** ms after the first tenant starts. */
   startMs: number;
+  /** Replicas to spread this tenant's requests over (request i to the i-th mod n); else fireTenants' baseURL. */
+  baseURLs?: string[];
 }
 
 export interface BurstTimes {
@@ -27,15 +29,15 @@ export async function fireTenants(baseURL: string, bursts: TenantBurst[], model 
   const t0 = performance.now();
   let n = 0;
   return Promise.all(
-    bursts.map(async ({ apiKey, count, startMs }) => {
-      const client = new Anthropic({ baseURL, apiKey });
+    bursts.map(async ({ apiKey, count, startMs, baseURLs }) => {
+      const clients = (baseURLs ?? [baseURL]).map((url) => new Anthropic({ baseURL: url, apiKey }));
       const times: BurstTimes = { waits: [], answeredAt: [], queuedMs: [], failures: {} };
       await new Promise((resolve) => setTimeout(resolve, startMs));
       const started = performance.now();
       await Promise.all(
-        Array.from({ length: count }, async () => {
+        Array.from({ length: count }, async (_, i) => {
           try {
-            const { response } = await client.messages.create({ model, max_tokens: 64, messages: [{ role: 'user', content: burstPrompt(n++) }] }).withResponse();
+            const { response } = await clients[i % clients.length]!.messages.create({ model, max_tokens: 64, messages: [{ role: 'user', content: burstPrompt(n++) }] }).withResponse();
             const now = performance.now();
             times.queuedMs.push(Number(response.headers.get('x-spillway-queue-ms')));
             times.waits.push(now - started);

@@ -4,6 +4,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { KeyPool } from '../../src/quota/pool.js';
 import { AdmissionQueue, QueueRejection, type Admission, type Candidate, type Clock } from '../../src/quota/queue.js';
 import type { Demand, ReserveResult } from '../../src/quota/types.js';
+import type { FleetTurns } from '../../src/quota/fair-share.js';
 
 const T0 = 1_700_000_000_000;
 const small: Demand = { inputTokens: 10, outputTokens: 10 };
@@ -423,5 +424,47 @@ describe("admission queue: tenants' own ceilings", () => {
       assert.equal(e.retryAfterMs, 5000);
       return true;
     });
+  });
+});
+
+describe('admission queue: fair share across replicas', () => {
+  /** A fleet share that holds back the tenants named in `ahead` (as Redis would say), and records what the queue tells it. */
+  function fakeFleet(ahead: Set<string>) {
+    const events: string[] = [];
+    const fleet: FleetTurns = {
+      mayAdmit: (share) => !ahead.has(share.tenant),
+      waiting: (share) => void (events.at(-1) !== `waiting ${share.tenant}` && events.push(`waiting ${share.tenant}`)),
+      idle: (share) => void events.push(`idle ${share.tenant}`),
+      admitted: (share) => void events.push(`admitted ${share.tenant}`),
+    };
+    return { fleet, events };
+  }
+
+  it('a tenant ahead fleet-wide lets the pool go to the tenant behind it here, without blocking it; it goes again once the fleet says so', async () => {
+    const clock = new FakeClock();
+    const pool = new KeyPool('p', [{ id: 'k', limits: { rpm: 60 } }]); // one a second
+    const ahead = new Set<string>();
+    const { fleet, events } = fakeFleet(ahead);
+    const gated = Object.assign(Object.create(pool) as KeyPool, { fleet, recheckMs: 100 });
+    const queue = new AdmissionQueue({ maxDepth: 100, clock });
+    const log: string[] = [];
+    const deadline = T0 + 60_000;
+    const admit = (tenant: string, name: string) => track(queue.admit([{ pool: gated, demand: small }], { priority: 'interactive', deadline, share: { tenant, weight: 1 } }), name, log);
+    admit('a', 'a0');
+    await settle();
+    assert.deepEqual(log, ['a0']);
+    // a's next three arrive first (earlier tags here), then b's one; the fleet says a is ahead.
+    ahead.add('a');
+    admit('a', 'a1');
+    admit('a', 'a2');
+    admit('b', 'b0');
+    await clock.advance(1000);
+    assert.deepEqual(log, ['a0', 'b0'], 'b went first although a1 was ahead of it in this queue');
+    assert.ok(events.includes('idle b'), 'b has no waiter left: the fleet hears it at once');
+    assert.ok(events.includes('waiting a'));
+    ahead.delete('a');
+    await clock.advance(2000);
+    assert.deepEqual(log, ['a0', 'b0', 'a1', 'a2']);
+    assert.equal(events.filter((e) => e === 'admitted a').length, 3);
   });
 });
