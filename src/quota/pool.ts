@@ -40,7 +40,7 @@ interface KeyState {
   /** Dimensions whose last correction counted doubtful requests as unseen (see settle); a bitmask. */
   doubted: number;
   predictionMisses: number;
-  /** Admission time of the request whose answer last corrected the key (see Answer.fresh). */
+  /** The latest admission time of a request the provider answered (see Answer.fresh). */
   seen: number;
   /** The provider's window, if it counts per window rather than refilling (window.ts). */
   window: WindowLog | undefined;
@@ -58,9 +58,11 @@ interface Answer {
   /** The answered reservation, while in flight: `remaining` includes it at its real size. */
   counted: Reservation | undefined;
   /**
-   * The answered request was admitted no earlier than the one that last corrected the key, so this
-   * is the newest word on the key and may raise the level. Answers arrive out of order: an older
-   * one arriving late may only lower it, or it would hand back capacity already used.
+   * The answered request was admitted at least a delivery margin after every request answered so
+   * far, so it reached the provider after all of them: this is the newest word on the key and may
+   * raise the level. Otherwise an answered request (no longer in flight, so not counted as unseen)
+   * may have reached the provider after this one, outside its `remaining`; or an older answer
+   * arrives late: either may only lower the level, or it would hand back capacity already used.
    */
   fresh: boolean;
   /**
@@ -236,6 +238,7 @@ export class KeyPool implements QuotaPool {
     const mask = key?.inFlight.get(reservation);
     if (!key || mask === undefined) return; // unknown or already settled
     key.inFlight.delete(reservation);
+    if (usage !== undefined) key.seen = Math.max(key.seen, reservation.at); // the provider counted it
     const demand = reservation.demand;
     const entry = key.windowed.get(reservation);
     if (entry) {
@@ -281,7 +284,7 @@ export class KeyPool implements QuotaPool {
     const key = this.byId.get(keyId);
     if (!key) return;
     key.learning = false; // an answer without limits means the key has none to learn
-    const fresh = answered !== undefined && answered.at >= key.seen;
+    const fresh = answered !== undefined && answered.at - DELIVERY_JITTER_MS >= key.seen;
     const onArrival: Answer = {
       counted: answered && key.inFlight.has(answered) ? answered : undefined,
       fresh,
@@ -295,7 +298,7 @@ export class KeyPool implements QuotaPool {
     this.learn(key, ITPM, observed.inputTokens, now, onArrival);
     this.learn(key, OTPM, observed.outputTokens, now, asGenerated);
     this.learn(key, TPM, combinedTokens(observed), now, asGenerated);
-    if (fresh) key.seen = answered.at;
+    if (answered) key.seen = Math.max(key.seen, answered.at);
     const entry = answered && key.windowed.get(answered);
     if (entry) arrivedBy(key.window!, entry, Math.min(now, (sentAt ?? answered.at) + WINDOW_ARRIVAL_MS));
   }
@@ -418,10 +421,12 @@ export class KeyPool implements QuotaPool {
     }
     if (!bucket || observed.remaining === undefined) return;
     refill(bucket, now);
-    // A burst larger than assumed is room we did not know of.
+    // A burst larger than assumed is room we did not know of. For an answer to a known request the
+    // level grows only as far as the correction below shows it (a late answer's `remaining` is from
+    // before what reached the provider after it); without one, with the capacity.
     const grown = Math.max(0, Math.min(bucket.limit, observed.remaining) - bucket.capacity);
     bucket.capacity += grown;
-    bucket.level += grown;
+    if (answer.admittedAt === -Infinity) bucket.level += grown;
     const { counted, seenBefore } = answer;
     let unseen = 0;
     let doubtful = false;
@@ -432,7 +437,8 @@ export class KeyPool implements QuotaPool {
         if (reservation.at < answer.admittedAt) doubtful = true;
       }
     }
-    const truth = observed.remaining + rate(bucket) * answer.refilledMs - unseen;
+    // The provider's bucket stops at its capacity while refilling; what is still on the way comes off after.
+    const truth = Math.min(bucket.capacity, observed.remaining + rate(bucket) * answer.refilledMs) - unseen;
     if (truth >= bucket.level && !resync && !answer.fresh) return;
     bucket.level = Math.min(bucket.capacity, truth);
     if (doubtful && CHARGED_ON_ARRIVAL.has(d)) key.doubted |= bit;

@@ -142,7 +142,9 @@ local function record(m, i, o, at) return m .. ',' .. i .. ',' .. o .. ',' .. at
 -- Closes one reservation: its in-flight share leaves, and what it did not use goes back.
 -- hasUsage false: the provider never counted it. expired: its replica vanished; assume it was counted.
 local function release(s, rec, hasUsage, ui, uo, now, expired)
-  local m, ri, ro = parseRecord(rec)
+  local m, ri, ro, admitted = parseRecord(rec)
+  -- The provider counted it: a later answer is fresh only a delivery margin after it (see observe).
+  if hasUsage and not expired then s.seen = math.max(s.seen or 0, admitted) end
   s.n = math.max(0, s.n - 1)
   s.si = math.max(0, s.si - ri)
   s.so = math.max(0, s.so - ro)
@@ -321,9 +323,9 @@ local answered = ARGV[2]
 local answeredAt = tonumber(ARGV[17])
 local sentAt = tonumber(ARGV[18]) or answeredAt
 local s = load(KEYS[1], 3, now)
--- The answer to a request admitted no earlier than the last one applied is the newest word on the
--- key and may raise the level; an older one arriving late may only lower it (see Answer in quota/pool.ts).
-local fresh = answeredAt ~= nil and answeredAt >= (s.seen or 0)
+-- The answer to a request admitted a delivery margin after every request answered so far is the
+-- newest word on the key and may raise the level; any other may only lower it (see Answer in quota/pool.ts).
+local fresh = answeredAt ~= nil and answeredAt - JITTER_MS >= (s.seen or 0)
 -- The provider has refilled since the answered request reached it: at most a delivery margin after it was sent.
 local since = 0
 if fresh then since = math.max(0, now - math.max(answeredAt, sentAt) - JITTER_MS) end
@@ -381,10 +383,11 @@ local function learn(d, limit, remaining, countedId, before)
   end
   if not b or remaining == nil then return end
   refill(b, d, now)
-  -- A burst larger than we assumed is room we did not know of.
+  -- A burst larger than we assumed is room we did not know of. For an answer to a known request the
+  -- level grows only as far as the correction below shows it; without one, with the capacity.
   local grown = math.max(0, math.min(b.l, remaining) - b.c)
   b.c = b.c + grown
-  b.v = b.v + grown
+  if answeredAt == nil then b.v = b.v + grown end
   local rec = countedId and redis.call('HGET', KEYS[2], countedId)
   local m, ri, ro, rat
   if rec then m, ri, ro, rat = parseRecord(rec) end
@@ -393,7 +396,8 @@ local function learn(d, limit, remaining, countedId, before)
   if counted then unseen = unseen - amount(d, ri, ro) end
   local seen, doubtful = 0, false
   if before then seen, doubtful = before.seen[d], before.doubtful[d] end
-  local truth = remaining + rate(d, b.l) * since - math.max(0, unseen - seen)
+  -- The provider's bucket stops at its capacity while refilling; what is still on the way comes off after.
+  local truth = math.min(b.c, remaining + rate(d, b.l) * since) - math.max(0, unseen - seen)
   if truth >= b.v and not resync and not fresh then return end
   b.v = math.min(b.c, truth)
   if doubtful then s.dbt = bit.bor(s.dbt, bitOf(d)) end
@@ -415,7 +419,7 @@ learn(RPM, tonumber(ARGV[9]), tonumber(ARGV[10]), counted, before)
 learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted, before)
 learn(OTPM, tonumber(ARGV[13]), tonumber(ARGV[14]), nil)
 learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
-if fresh then s.seen = answeredAt end
+if answeredAt then s.seen = math.max(s.seen or 0, answeredAt) end
 if counted then
   local _, ri, ro = parseRecord(redis.call('HGET', KEYS[2], counted))
   winArrived(KEYS[4], counted, ri, ro, math.min(now, (sentAt or answeredAt) + ARRIVAL_MS))
