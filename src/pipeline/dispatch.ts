@@ -10,7 +10,7 @@ import { StreamUsage, usageOfBody, type TokenUsage } from '../protocol/usage.js'
 import type { Provider } from '../providers/provider.js';
 import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
 import type { Reservation } from '../quota/types.js';
-import { cooldownMs } from '../quota/headers.js';
+import { restAfterRefusal } from '../quota/refusal.js';
 import { judgeNoAnswer, judgeOpeningError, judgeRefusal, type KeyEffect } from '../resilience/outcome.js';
 import type { Outcome } from '../resilience/retry.js';
 import { DEFAULT_TIMEOUT_MS, firstByteLimitMs, FirstByteTimer, firstChunkOf, openingError, readWhole } from './first-byte.js';
@@ -211,7 +211,8 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
       report(response.statusCode);
     };
     const observed = adapter.parseLimits(response.headers, now);
-    pool.observe(reservation.keyId, observed, now, reservation, sentAt);
+    // A refusal is answered as soon as it is counted: no refill since to credit (quota/refusal.ts).
+    pool.observe(reservation.keyId, observed, now, reservation, response.statusCode === 429 ? now : sentAt);
 
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const body = (await readWhole(response.body)).toString('utf8');
@@ -219,7 +220,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
       settle(undefined);
       const fromBody = adapter.parseErrorBody?.(response.statusCode, body, now);
       if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
-      const { outcome, key } = judgeRefusal({ status: response.statusCode, headers: response.headers, body, now, cooldownMs: cooldownMs(observed) });
+      const { outcome, key } = judgeRefusal({ status: response.statusCode, headers: response.headers, body, now, cooldownMs: restAfterRefusal(observed, reservation.demand) });
       applyKeyEffect(ctx, key, now);
       // The outcome keeps the upstream's status (retry decisions); the relayed answer is in the caller's shape.
       const relayed = bridge ? bridge.error(response.statusCode, body) : { status: response.statusCode, body };

@@ -7,7 +7,7 @@
 import type { EmbeddingCall, EmbeddingRequest, EmbeddingResult } from '../pivot/embeddings.js';
 import { embeddingCodecFor, UnsupportedInput, type EmbeddingCodec } from '../providers/embeddings.js';
 import { UpstreamFailure } from '../providers/upstream.js';
-import { cooldownMs } from '../quota/headers.js';
+import { restAfterRefusal } from '../quota/refusal.js';
 import type { Priority } from '../quota/queue.js';
 import type { Demand } from '../quota/types.js';
 import { judgeNoAnswer, judgeRefusal } from '../resilience/outcome.js';
@@ -97,7 +97,8 @@ export async function attemptEmbedding(exchange: RequestContext, call: Embedding
     });
     const now = Date.now();
     const observed = adapter.parseLimits(response.headers, now);
-    pool.observe(reservation.keyId, observed, now, reservation, sentAt);
+    // A refusal is answered as soon as it is counted: no refill since to credit (quota/refusal.ts).
+    pool.observe(reservation.keyId, observed, now, reservation, response.statusCode === 429 ? now : sentAt);
     const text = (await readWhole(response.body)).toString('utf8');
     report(response.statusCode);
 
@@ -105,7 +106,7 @@ export async function attemptEmbedding(exchange: RequestContext, call: Embedding
       settle(undefined);
       const fromBody = adapter.parseErrorBody?.(response.statusCode, text, now);
       if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
-      const { outcome, key } = judgeRefusal({ status: response.statusCode, headers: response.headers, body: text, now, cooldownMs: cooldownMs(observed) });
+      const { outcome, key } = judgeRefusal({ status: response.statusCode, headers: response.headers, body: text, now, cooldownMs: restAfterRefusal(observed, reservation.demand) });
       applyKeyEffect(ctx, key, now);
       const relayed = relayedError(call, ctx, response.statusCode, text);
       return { answered: false, outcome, response: { status: relayed.status, headers: withRetryAfter(flatHeaders(response.headers), observed.retryAfterMs), body: relayed.body } };

@@ -442,12 +442,13 @@ export class KeyPool implements QuotaPool {
     if (truth >= bucket.level && !resync && !answer.fresh) return;
     bucket.level = Math.min(bucket.capacity, truth);
     if (doubtful && CHARGED_ON_ARRIVAL.has(d)) key.doubted |= bit;
-    // The answered request is in `remaining` at its real size now: settle must not give its
-    // estimate's excess back here.
-    const mask = counted && key.inFlight.get(counted);
-    if (counted && mask && mask & bit) {
-      key.inFlight.set(counted, mask & ~bit);
-      key.uncounted[d]! -= amountFor(d, counted.demand);
+    // The answered request, and those admitted before it by more than the delivery margin, are in
+    // `remaining` at their real size now: settle must not give their estimates' excess back here.
+    for (const [reservation, mask] of key.inFlight) {
+      if ((reservation === counted || reservation.at < seenBefore) && mask & bit) {
+        key.inFlight.set(reservation, mask & ~bit);
+        key.uncounted[d]! -= amountFor(d, reservation.demand);
+      }
     }
   }
 }

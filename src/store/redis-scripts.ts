@@ -406,6 +406,17 @@ local function learn(d, limit, remaining, countedId, before)
     redis.call('HSET', KEYS[2], countedId, record(bit.band(m, bit.bnot(bitOf(d))), ri, ro, rat))
     b.u = math.max(0, b.u - amount(d, ri, ro))
   end
+  if before and before.seen[d] > 0 then
+    -- So are those admitted before it by more than the delivery margin.
+    local all = redis.call('HGETALL', KEYS[2])
+    for j = 1, #all, 2 do
+      local om, oi, oo, oat = parseRecord(all[j + 1])
+      if oat < answeredAt - JITTER_MS and bit.band(om, bitOf(d)) ~= 0 then
+        redis.call('HSET', KEYS[2], all[j], record(bit.band(om, bit.bnot(bitOf(d))), oi, oo, oat))
+        b.u = math.max(0, b.u - amount(d, oi, oo))
+      end
+    end
+  end
 end
 
 -- Requests overtake each other on the way by some milliseconds: those admitted within a delivery
