@@ -211,8 +211,8 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
       report(response.statusCode);
     };
     const observed = adapter.parseLimits(response.headers, now);
-    // A refusal is answered as soon as it is counted: no refill since to credit (quota/refusal.ts).
-    pool.observe(reservation.keyId, observed, now, reservation, response.statusCode === 429 ? now : sentAt);
+    if (response.statusCode === 429) observed.refused = true;
+    pool.observe(reservation.keyId, observed, now, reservation, sentAt);
 
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const body = (await readWhole(response.body)).toString('utf8');

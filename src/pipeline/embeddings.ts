@@ -97,8 +97,8 @@ export async function attemptEmbedding(exchange: RequestContext, call: Embedding
     });
     const now = Date.now();
     const observed = adapter.parseLimits(response.headers, now);
-    // A refusal is answered as soon as it is counted: no refill since to credit (quota/refusal.ts).
-    pool.observe(reservation.keyId, observed, now, reservation, response.statusCode === 429 ? now : sentAt);
+    if (response.statusCode === 429) observed.refused = true;
+    pool.observe(reservation.keyId, observed, now, reservation, sentAt);
     const text = (await readWhole(response.body)).toString('utf8');
     report(response.statusCode);
 

@@ -285,12 +285,16 @@ export class KeyPool implements QuotaPool {
     if (!key) return;
     key.learning = false; // an answer without limits means the key has none to learn
     const fresh = answered !== undefined && answered.at - DELIVERY_JITTER_MS >= key.seen;
+    // A 429 proves the level was too high, and the bounds on delivery may be what failed (a loaded
+    // host delivers late): no refill is credited (a refusal is answered as soon as it is counted),
+    // and everything in flight counts as not yet seen; settle's floor gives back what was.
+    const refused = observed.refused === true;
     const onArrival: Answer = {
       counted: answered && key.inFlight.has(answered) ? answered : undefined,
       fresh,
-      refilledMs: fresh ? Math.max(0, now - Math.max(answered.at, sentAt ?? answered.at) - DELIVERY_JITTER_MS) : 0,
+      refilledMs: fresh && !refused ? Math.max(0, now - Math.max(answered.at, sentAt ?? answered.at) - DELIVERY_JITTER_MS) : 0,
       admittedAt: answered?.at ?? -Infinity,
-      seenBefore: answered ? answered.at - DELIVERY_JITTER_MS : -Infinity,
+      seenBefore: answered && !refused ? answered.at - DELIVERY_JITTER_MS : -Infinity,
     };
     // Output is counted as it is generated: everything in flight may still add to it.
     const asGenerated: Answer = { ...onArrival, counted: undefined, seenBefore: -Infinity };

@@ -47,6 +47,11 @@ export interface ObservedLimits {
   tokens?: Observed;
   /** From retry-after-ms / retry-after. */
   retryAfterMs?: number;
+  /**
+   * The answer was the provider's 429: proof the key's level was too high, so it is corrected
+   * without the benefit of any doubt (see KeyPool.observe).
+   */
+  refused?: boolean;
 }
 
 /** The limits spillway enforces per key; names follow the config. */

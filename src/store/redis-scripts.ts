@@ -315,20 +315,22 @@ return 1
  * Observe: KEYS = hash, res, exp, window log. ARGV = now, answered reservation id ('' if none), six limits,
  * then limit and remaining ('' when absent) for rpm, itpm, otpm and tpm (the caller already decided
  * whether Anthropic's combined tokens limit counts), the answered reservation's admission time and
- * when its request was sent ('' when unknown). Mirrors KeyPool.observe/learn.
+ * when its request was sent ('' when unknown), '1' if the answer was a 429. Mirrors KeyPool.observe/learn.
  */
 export const OBSERVE = `${PRELUDE}${WINDOW_LUA}
 local now = tonumber(ARGV[1])
 local answered = ARGV[2]
 local answeredAt = tonumber(ARGV[17])
 local sentAt = tonumber(ARGV[18]) or answeredAt
+-- A 429: no refill credited, everything in flight unseen (see KeyPool.observe).
+local refused = ARGV[19] == '1'
 local s = load(KEYS[1], 3, now)
 -- The answer to a request admitted a delivery margin after every request answered so far is the
 -- newest word on the key and may raise the level; any other may only lower it (see Answer in quota/pool.ts).
 local fresh = answeredAt ~= nil and answeredAt - JITTER_MS >= (s.seen or 0)
 -- The provider has refilled since the answered request reached it: at most a delivery margin after it was sent.
 local since = 0
-if fresh then since = math.max(0, now - math.max(answeredAt, sentAt) - JITTER_MS) end
+if fresh and not refused then since = math.max(0, now - math.max(answeredAt, sentAt) - JITTER_MS) end
 s.learn = 0
 local counted = nil
 if answered ~= '' and redis.call('HEXISTS', KEYS[2], answered) == 1 then counted = answered end
@@ -411,7 +413,7 @@ local function learn(d, limit, remaining, countedId, before)
     local all = redis.call('HGETALL', KEYS[2])
     for j = 1, #all, 2 do
       local om, oi, oo, oat = parseRecord(all[j + 1])
-      if oat < answeredAt - JITTER_MS and bit.band(om, bitOf(d)) ~= 0 then
+      if not refused and oat < answeredAt - JITTER_MS and bit.band(om, bitOf(d)) ~= 0 then
         redis.call('HSET', KEYS[2], all[j], record(bit.band(om, bit.bnot(bitOf(d))), oi, oo, oat))
         b.u = math.max(0, b.u - amount(d, oi, oo))
       end
@@ -423,7 +425,7 @@ end
 -- margin before the answered one count as not yet seen (see KeyPool's Answer).
 local before = nil
 if answeredAt then
-  local seen, doubtful = inFlightBefore(answeredAt - JITTER_MS)
+  local seen, doubtful = inFlightBefore(refused and -math.huge or answeredAt - JITTER_MS)
   before = { seen = seen, doubtful = doubtful }
 end
 learn(RPM, tonumber(ARGV[9]), tonumber(ARGV[10]), counted, before)
