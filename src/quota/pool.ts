@@ -442,8 +442,12 @@ export class KeyPool implements QuotaPool {
       }
     }
     // The provider's bucket stops at its capacity while refilling; what is still on the way comes off after.
-    const truth = Math.min(bucket.capacity, observed.remaining + rate(bucket) * answer.refilledMs) - unseen;
-    if (truth >= bucket.level && !resync && !answer.fresh) return;
+    const credited = Math.min(bucket.capacity, observed.remaining + rate(bucket) * answer.refilledMs) - unseen;
+    if (credited >= bucket.level && !resync && !answer.fresh) return;
+    // The refill credited since the request was sent assumes it arrived within the delivery margin,
+    // which a loaded host breaks: it may lower the level less, but the level rises on the provider's
+    // figures alone.
+    const truth = credited > bucket.level ? Math.max(bucket.level, Math.min(bucket.capacity, observed.remaining) - unseen) : credited;
     bucket.level = Math.min(bucket.capacity, truth);
     if (doubtful && CHARGED_ON_ARRIVAL.has(d)) key.doubted |= bit;
     // The answered request, and those admitted before it by more than the delivery margin, are in

@@ -399,8 +399,11 @@ local function learn(d, limit, remaining, countedId, before)
   local seen, doubtful = 0, false
   if before then seen, doubtful = before.seen[d], before.doubtful[d] end
   -- The provider's bucket stops at its capacity while refilling; what is still on the way comes off after.
-  local truth = math.min(b.c, remaining + rate(d, b.l) * since) - math.max(0, unseen - seen)
-  if truth >= b.v and not resync and not fresh then return end
+  local credited = math.min(b.c, remaining + rate(d, b.l) * since) - math.max(0, unseen - seen)
+  if credited >= b.v and not resync and not fresh then return end
+  -- The refill credited may lower the level less, but the level rises on the provider's figures alone.
+  local truth = credited
+  if credited > b.v then truth = math.max(b.v, math.min(b.c, remaining) - math.max(0, unseen - seen)) end
   b.v = math.min(b.c, truth)
   if doubtful then s.dbt = bit.bor(s.dbt, bitOf(d)) end
   if counted then
