@@ -24,7 +24,7 @@ const iso = (ms: number) => new Date(Math.ceil(ms / 1000) * 1000).toISOString().
 describe('a 429 explained by its own headers', () => {
   const demand: Demand = { inputTokens: 500, outputTokens: 200 };
 
-  it('Anthropic: requests remaining 0 → no rest; the level does the waiting', () => {
+  it('Anthropic: requests remaining 0 of 600 a minute → rest 100 ms, not the 1 s retry-after', () => {
     const headers = {
       'retry-after': '1',
       'anthropic-ratelimit-requests-limit': '600',
@@ -36,10 +36,10 @@ describe('a 429 explained by its own headers', () => {
     };
     const observed = parseAnthropicLimits(headers, T0);
     assert.equal(refusalExplained(observed, demand), true);
-    assert.equal(restAfterRefusal(observed, demand), 0);
+    assert.equal(restAfterRefusal(observed, demand), 100);
   });
 
-  it('Anthropic: input tokens short of the request → no rest', () => {
+  it('Anthropic: input tokens one short of the request → until one token refills', () => {
     const headers = {
       'retry-after': '3',
       'anthropic-ratelimit-requests-limit': '600',
@@ -47,10 +47,10 @@ describe('a 429 explained by its own headers', () => {
       'anthropic-ratelimit-input-tokens-limit': '30000',
       'anthropic-ratelimit-input-tokens-remaining': '499',
     };
-    assert.equal(restAfterRefusal(parseAnthropicLimits(headers, T0), demand), 0);
+    assert.equal(restAfterRefusal(parseAnthropicLimits(headers, T0), demand), 2); // 30k a minute: 0.5 a ms
   });
 
-  it('OpenAI: tokens remaining below input + output → no rest', () => {
+  it('OpenAI: tokens remaining below input + output → until the 50 missing refill', () => {
     const headers = {
       'retry-after': '1',
       'x-ratelimit-limit-requests': '5000',
@@ -60,7 +60,7 @@ describe('a 429 explained by its own headers', () => {
       'x-ratelimit-remaining-tokens': '650',
       'x-ratelimit-reset-tokens': '1m0s',
     };
-    assert.equal(restAfterRefusal(parseOpenAILimits(headers, T0), demand), 0);
+    assert.equal(restAfterRefusal(parseOpenAILimits(headers, T0), demand), 75); // 40k a minute
   });
 
   it('headers that show room everywhere do not explain it: the retry hint decides', () => {
@@ -78,10 +78,10 @@ describe('a 429 explained by its own headers', () => {
     assert.equal(restAfterRefusal(observed, demand), 7000);
   });
 
-  it('the miss is still counted: the key cools down until now', () => {
+  it('the miss is counted, the key cools down that long', () => {
     const observed = parseAnthropicLimits({ 'retry-after': '1', 'anthropic-ratelimit-requests-limit': '60', 'anthropic-ratelimit-requests-remaining': '0' }, T0);
     const { key } = judgeRefusal({ status: 429, headers: {}, body: '', now: T0, cooldownMs: restAfterRefusal(observed, demand) });
-    assert.deepEqual(key, { kind: 'cool-down', until: T0 });
+    assert.deepEqual(key, { kind: 'cool-down', until: T0 + 1000 }); // 60 a minute: one a second
   });
 });
 
