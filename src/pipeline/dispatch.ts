@@ -10,7 +10,7 @@ import { StreamUsage, usageOfBody, type TokenUsage } from '../protocol/usage.js'
 import type { Provider } from '../providers/provider.js';
 import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
 import type { Reservation } from '../quota/types.js';
-import { cooldownMs } from '../quota/headers.js';
+import { restAfterRefusal } from '../quota/refusal.js';
 import { judgeNoAnswer, judgeOpeningError, judgeRefusal, type KeyEffect } from '../resilience/outcome.js';
 import type { Outcome } from '../resilience/retry.js';
 import { DEFAULT_TIMEOUT_MS, firstByteLimitMs, FirstByteTimer, firstChunkOf, openingError, readWhole } from './first-byte.js';
@@ -232,7 +232,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
       settle(undefined);
       const fromBody = adapter.parseErrorBody?.(response.statusCode, body, now);
       if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
-      const { outcome, key } = judgeRefusal({ status: response.statusCode, headers: response.headers, body, now, cooldownMs: cooldownMs(observed) });
+      const { outcome, key } = judgeRefusal({ status: response.statusCode, headers: response.headers, body, now, cooldownMs: restAfterRefusal(observed, reservation.demand) });
       applyKeyEffect(ctx, key, now);
       // The outcome keeps the upstream's status (retry decisions); the relayed answer is in the caller's shape.
       const relayed = bridge ? bridge.error(response.statusCode, body) : { status: response.statusCode, body };

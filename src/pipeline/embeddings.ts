@@ -8,7 +8,7 @@ import type { EmbeddingCall, EmbeddingRequest, EmbeddingResult, NativeEmbedding 
 import { usageOfBody } from '../protocol/usage.js';
 import { embeddingCodecFor, UnsupportedInput, type EmbeddingCodec } from '../providers/embeddings.js';
 import { UpstreamFailure } from '../providers/upstream.js';
-import { cooldownMs } from '../quota/headers.js';
+import { restAfterRefusal } from '../quota/refusal.js';
 import type { Priority } from '../quota/queue.js';
 import type { Demand } from '../quota/types.js';
 import { judgeNoAnswer, judgeRefusal } from '../resilience/outcome.js';
@@ -121,7 +121,7 @@ export async function attemptEmbedding(exchange: RequestContext, call: Embedding
       settle(undefined);
       const fromBody = adapter.parseErrorBody?.(response.statusCode, text, now);
       if (fromBody?.retryAfterMs !== undefined && observed.retryAfterMs === undefined) observed.retryAfterMs = fromBody.retryAfterMs;
-      const { outcome, key } = judgeRefusal({ status: response.statusCode, headers: response.headers, body: text, now, cooldownMs: cooldownMs(observed) });
+      const { outcome, key } = judgeRefusal({ status: response.statusCode, headers: response.headers, body: text, now, cooldownMs: restAfterRefusal(observed, reservation.demand) });
       applyKeyEffect(ctx, key, now);
       // A native call's error is already in the client's shape: its own provider's words.
       const relayed = native ? { status: response.statusCode, body: text } : relayedError(call, ctx, response.statusCode, text);

@@ -41,7 +41,7 @@ interface KeyState {
   /** Dimensions whose last correction counted doubtful requests as unseen (see settle); a bitmask. */
   doubted: number;
   predictionMisses: number;
-  /** Admission time of the request whose answer last corrected the key (see Answer.fresh). */
+  /** The latest admission time of a request the provider answered (see Answer.fresh). */
   seen: number;
   /** The provider's window, if it counts per window rather than refilling (window.ts). */
   window: WindowLog | undefined;
@@ -61,9 +61,11 @@ interface Answer {
   /** The answered reservation, while in flight: `remaining` includes it at its real size. */
   counted: Reservation | undefined;
   /**
-   * The answered request was admitted no earlier than the one that last corrected the key, so this
-   * is the newest word on the key and may raise the level. Answers arrive out of order: an older
-   * one arriving late may only lower it, or it would hand back capacity already used.
+   * The answered request was admitted at least a delivery margin after every request answered so
+   * far, so it reached the provider after all of them: this is the newest word on the key and may
+   * raise the level. Otherwise an answered request (no longer in flight, so not counted as unseen)
+   * may have reached the provider after this one, outside its `remaining`; or an older answer
+   * arrives late: either may only lower the level, or it would hand back capacity already used.
    */
   fresh: boolean;
   /**
@@ -241,6 +243,7 @@ export class KeyPool implements QuotaPool {
     const mask = key?.inFlight.get(reservation);
     if (!key || mask === undefined) return; // unknown or already settled
     key.inFlight.delete(reservation);
+    if (usage !== undefined) key.seen = Math.max(key.seen, reservation.at); // the provider counted it
     const demand = reservation.demand;
     const entry = key.windowed.get(reservation);
     if (entry) {
@@ -286,13 +289,17 @@ export class KeyPool implements QuotaPool {
     const key = this.byId.get(keyId);
     if (!key) return;
     key.learning = false; // an answer without limits means the key has none to learn
-    const fresh = answered !== undefined && answered.at >= key.seen;
+    const fresh = answered !== undefined && answered.at - DELIVERY_JITTER_MS >= key.seen;
+    // A 429 proves the level was too high, and the bounds on delivery may be what failed (a loaded
+    // host delivers late): no refill is credited (a refusal is answered as soon as it is counted),
+    // and everything in flight counts as not yet seen; settle's floor gives back what was.
+    const refused = observed.refused === true;
     const onArrival: Answer = {
       counted: answered && key.inFlight.has(answered) ? answered : undefined,
       fresh,
-      refilledMs: fresh ? Math.max(0, now - Math.max(answered.at, sentAt ?? answered.at) - DELIVERY_JITTER_MS) : 0,
+      refilledMs: fresh && !refused ? Math.max(0, now - Math.max(answered.at, sentAt ?? answered.at) - DELIVERY_JITTER_MS) : 0,
       admittedAt: answered?.at ?? -Infinity,
-      seenBefore: answered ? answered.at - DELIVERY_JITTER_MS : -Infinity,
+      seenBefore: answered && !refused ? answered.at - DELIVERY_JITTER_MS : -Infinity,
     };
     // Output is counted as it is generated: everything in flight may still add to it.
     const asGenerated: Answer = { ...onArrival, counted: undefined, seenBefore: -Infinity };
@@ -300,7 +307,7 @@ export class KeyPool implements QuotaPool {
     this.learn(key, ITPM, observed.inputTokens, now, onArrival);
     this.learn(key, OTPM, observed.outputTokens, now, asGenerated);
     this.learn(key, TPM, combinedTokens(observed), now, asGenerated);
-    if (fresh) key.seen = answered.at;
+    if (answered) key.seen = Math.max(key.seen, answered.at);
     const entry = answered && key.windowed.get(answered);
     if (entry) arrivedBy(key.window!, entry, now);
     const sample = key.windowConfigured ? undefined : resetSample(observed, now, sentAt ?? answered?.at);
@@ -444,10 +451,12 @@ export class KeyPool implements QuotaPool {
     }
     if (!bucket || observed.remaining === undefined) return;
     refill(bucket, now);
-    // A burst larger than assumed is room we did not know of.
+    // A burst larger than assumed is room we did not know of. For an answer to a known request the
+    // level grows only as far as the correction below shows it (a late answer's `remaining` is from
+    // before what reached the provider after it); without one, with the capacity.
     const grown = Math.max(0, Math.min(bucket.limit, observed.remaining) - bucket.capacity);
     bucket.capacity += grown;
-    bucket.level += grown;
+    if (answer.admittedAt === -Infinity) bucket.level += grown;
     const { counted, seenBefore } = answer;
     let unseen = 0;
     let doubtful = false;
@@ -458,16 +467,22 @@ export class KeyPool implements QuotaPool {
         if (reservation.at < answer.admittedAt) doubtful = true;
       }
     }
-    const truth = observed.remaining + rate(bucket) * answer.refilledMs - unseen;
-    if (truth >= bucket.level && !resync && !answer.fresh) return;
+    // The provider's bucket stops at its capacity while refilling; what is still on the way comes off after.
+    const credited = Math.min(bucket.capacity, observed.remaining + rate(bucket) * answer.refilledMs) - unseen;
+    if (credited >= bucket.level && !resync && !answer.fresh) return;
+    // The refill credited since the request was sent assumes it arrived within the delivery margin,
+    // which a loaded host breaks: it may lower the level less, but the level rises on the provider's
+    // figures alone.
+    const truth = credited > bucket.level ? Math.max(bucket.level, Math.min(bucket.capacity, observed.remaining) - unseen) : credited;
     bucket.level = Math.min(bucket.capacity, truth);
     if (doubtful && CHARGED_ON_ARRIVAL.has(d)) key.doubted |= bit;
-    // The answered request is in `remaining` at its real size now: settle must not give its
-    // estimate's excess back here.
-    const mask = counted && key.inFlight.get(counted);
-    if (counted && mask && mask & bit) {
-      key.inFlight.set(counted, mask & ~bit);
-      key.uncounted[d]! -= amountFor(d, counted.demand);
+    // The answered request, and those admitted before it by more than the delivery margin, are in
+    // `remaining` at their real size now: settle must not give their estimates' excess back here.
+    for (const [reservation, mask] of key.inFlight) {
+      if ((reservation === counted || reservation.at < seenBefore) && mask & bit) {
+        key.inFlight.set(reservation, mask & ~bit);
+        key.uncounted[d]! -= amountFor(d, reservation.demand);
+      }
     }
   }
 }

@@ -48,7 +48,11 @@ export interface ObservedLimits {
   tokens?: Observed;
   /** From retry-after-ms / retry-after. */
   retryAfterMs?: number;
-  /** The answer refused its request (429): its `reset` speaks of older requests (see window-learn.ts). */
+  /**
+   * The answer was the provider's 429: proof the key's level was too high, so it is corrected
+   * without the benefit of any doubt (see KeyPool.observe); its `reset` speaks of older requests
+   * (see window-learn.ts).
+   */
   refused?: boolean;
 }
 

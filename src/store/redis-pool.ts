@@ -221,6 +221,7 @@ export class RedisKeyPool implements QuotaPool {
       ...observedArgs(combinedTokens(observed)),
       answered?.at ?? '',
       sentAt ?? answered?.at ?? '',
+      observed.refused ? '1' : '',
     ];
     // A correction is only worth its moment: one lost in an outage is not replayed.
     return this.send(() => this.store.run('spillwayObserve', [...this.keysOf(keyId), this.windowOf(keyId)], args), false);

@@ -143,7 +143,9 @@ local function record(m, i, o, at) return m .. ',' .. i .. ',' .. o .. ',' .. at
 -- Closes one reservation: its in-flight share leaves, and what it did not use goes back.
 -- hasUsage false: the provider never counted it. expired: its replica vanished; assume it was counted.
 local function release(s, rec, hasUsage, ui, uo, now, expired)
-  local m, ri, ro = parseRecord(rec)
+  local m, ri, ro, admitted = parseRecord(rec)
+  -- The provider counted it: a later answer is fresh only a delivery margin after it (see observe).
+  if hasUsage and not expired then s.seen = math.max(s.seen or 0, admitted) end
   s.n = math.max(0, s.n - 1)
   s.si = math.max(0, s.si - ri)
   s.so = math.max(0, s.so - ro)
@@ -314,20 +316,22 @@ return 1
  * Observe: KEYS = hash, res, exp, window log. ARGV = now, answered reservation id ('' if none), six limits,
  * then limit and remaining ('' when absent) for rpm, itpm, otpm and tpm (the caller already decided
  * whether Anthropic's combined tokens limit counts), the answered reservation's admission time and
- * when its request was sent ('' when unknown). Mirrors KeyPool.observe/learn.
+ * when its request was sent ('' when unknown), '1' if the answer was a 429. Mirrors KeyPool.observe/learn.
  */
 export const OBSERVE = `${PRELUDE}${WINDOW_LUA}
 local now = tonumber(ARGV[1])
 local answered = ARGV[2]
 local answeredAt = tonumber(ARGV[17])
 local sentAt = tonumber(ARGV[18]) or answeredAt
+-- A 429: no refill credited, everything in flight unseen (see KeyPool.observe).
+local refused = ARGV[19] == '1'
 local s = load(KEYS[1], 3, now)
--- The answer to a request admitted no earlier than the last one applied is the newest word on the
--- key and may raise the level; an older one arriving late may only lower it (see Answer in quota/pool.ts).
-local fresh = answeredAt ~= nil and answeredAt >= (s.seen or 0)
+-- The answer to a request admitted a delivery margin after every request answered so far is the
+-- newest word on the key and may raise the level; any other may only lower it (see Answer in quota/pool.ts).
+local fresh = answeredAt ~= nil and answeredAt - JITTER_MS >= (s.seen or 0)
 -- The provider has refilled since the answered request reached it: at most a delivery margin after it was sent.
 local since = 0
-if fresh then since = math.max(0, now - math.max(answeredAt, sentAt) - JITTER_MS) end
+if fresh and not refused then since = math.max(0, now - math.max(answeredAt, sentAt) - JITTER_MS) end
 s.learn = 0
 local counted = nil
 if answered ~= '' and redis.call('HEXISTS', KEYS[2], answered) == 1 then counted = answered end
@@ -382,10 +386,11 @@ local function learn(d, limit, remaining, countedId, before)
   end
   if not b or remaining == nil then return end
   refill(b, d, now)
-  -- A burst larger than we assumed is room we did not know of.
+  -- A burst larger than we assumed is room we did not know of. For an answer to a known request the
+  -- level grows only as far as the correction below shows it; without one, with the capacity.
   local grown = math.max(0, math.min(b.l, remaining) - b.c)
   b.c = b.c + grown
-  b.v = b.v + grown
+  if answeredAt == nil then b.v = b.v + grown end
   local rec = countedId and redis.call('HGET', KEYS[2], countedId)
   local m, ri, ro, rat
   if rec then m, ri, ro, rat = parseRecord(rec) end
@@ -394,8 +399,12 @@ local function learn(d, limit, remaining, countedId, before)
   if counted then unseen = unseen - amount(d, ri, ro) end
   local seen, doubtful = 0, false
   if before then seen, doubtful = before.seen[d], before.doubtful[d] end
-  local truth = remaining + rate(d, b.l) * since - math.max(0, unseen - seen)
-  if truth >= b.v and not resync and not fresh then return end
+  -- The provider's bucket stops at its capacity while refilling; what is still on the way comes off after.
+  local credited = math.min(b.c, remaining + rate(d, b.l) * since) - math.max(0, unseen - seen)
+  if credited >= b.v and not resync and not fresh then return end
+  -- The refill credited may lower the level less, but the level rises on the provider's figures alone.
+  local truth = credited
+  if credited > b.v then truth = math.max(b.v, math.min(b.c, remaining) - math.max(0, unseen - seen)) end
   b.v = math.min(b.c, truth)
   if doubtful then s.dbt = bit.bor(s.dbt, bitOf(d)) end
   if counted then
@@ -403,20 +412,31 @@ local function learn(d, limit, remaining, countedId, before)
     redis.call('HSET', KEYS[2], countedId, record(bit.band(m, bit.bnot(bitOf(d))), ri, ro, rat))
     b.u = math.max(0, b.u - amount(d, ri, ro))
   end
+  if before and before.seen[d] > 0 then
+    -- So are those admitted before it by more than the delivery margin.
+    local all = redis.call('HGETALL', KEYS[2])
+    for j = 1, #all, 2 do
+      local om, oi, oo, oat = parseRecord(all[j + 1])
+      if not refused and oat < answeredAt - JITTER_MS and bit.band(om, bitOf(d)) ~= 0 then
+        redis.call('HSET', KEYS[2], all[j], record(bit.band(om, bit.bnot(bitOf(d))), oi, oo, oat))
+        b.u = math.max(0, b.u - amount(d, oi, oo))
+      end
+    end
+  end
 end
 
 -- Requests overtake each other on the way by some milliseconds: those admitted within a delivery
 -- margin before the answered one count as not yet seen (see KeyPool's Answer).
 local before = nil
 if answeredAt then
-  local seen, doubtful = inFlightBefore(answeredAt - JITTER_MS)
+  local seen, doubtful = inFlightBefore(refused and -math.huge or answeredAt - JITTER_MS)
   before = { seen = seen, doubtful = doubtful }
 end
 learn(RPM, tonumber(ARGV[9]), tonumber(ARGV[10]), counted, before)
 learn(ITPM, tonumber(ARGV[11]), tonumber(ARGV[12]), counted, before)
 learn(OTPM, tonumber(ARGV[13]), tonumber(ARGV[14]), nil)
 learn(TPM, tonumber(ARGV[15]), tonumber(ARGV[16]), nil)
-if fresh then s.seen = answeredAt end
+if answeredAt then s.seen = math.max(s.seen or 0, answeredAt) end
 if counted then
   local _, ri, ro = parseRecord(redis.call('HGET', KEYS[2], counted))
   winArrived(KEYS[4], counted, ri, ro, now)

@@ -42,6 +42,7 @@ export function shareOfObserved(observed: ObservedLimits, replicas: number): Obs
   if (outputTokens) out.outputTokens = outputTokens;
   if (tokens) out.tokens = tokens;
   if (observed.retryAfterMs !== undefined) out.retryAfterMs = observed.retryAfterMs;
+  if (observed.refused) out.refused = true;
   return out;
 }
 

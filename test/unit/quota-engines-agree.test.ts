@@ -153,6 +153,7 @@ describe('the in-process and the Redis key pool agree', { skip: skipWithoutRedis
           const pair = source < 0.7 && open.length > 0 ? pick(random, open) : source < 0.85 && settled.length > 0 ? pick(random, settled) : undefined;
           const keyId = pair ? pair[0].keyId : key.id;
           const headers = KEYS.find((k) => k.id === keyId)!.answer(random);
+          if (pair && random() < 0.15) headers.refused = true; // a 429's headers
           // When its request was handed to the connection: unknown, or some time after admission.
           const sentAt = pair && random() < 0.5 ? Math.min(t, pair[0].at + Math.floor(random() * 400)) : undefined;
           await both((p, i) => p.observe(keyId, headers, t, pair?.[i], sentAt));
