@@ -256,23 +256,11 @@ export class BatchService {
 
   /** One flight for a merged group: the merged call, or each member alone when it cannot be split. */
   private launchMerged(group: MergedMember[]): void {
-    const abort = new AbortController();
-    const exchanges: RequestContext[] = [];
-    const flight: Flight = { batchId: group[0]!.claimed.batchId, abort, admitted: () => exchanges.some((x) => x.spillwayHeaders['x-spillway-attempts'] !== undefined) };
-    const running: Promise<void> = this.serveMergedGroup(group, abort.signal, (created) => exchanges.push(created))
-      .catch(async (error: unknown) => {
-        this.options.log(`spillway: batch ${flight.batchId} merged group: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-        const result = { type: 'errored', error: { type: 'error', error: { type: 'api_error', message: 'internal gateway error' }, request_id: null } };
-        for (const { claimed } of group) {
-          if (await this.store().complete(claimed.batchId, claimed.customId, 'errored', JSON.stringify(result), Date.now())) await this.ended(claimed.batchId);
-        }
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        this.inFlight.delete(running);
-        this.wake();
-      });
-    this.inFlight.set(running, flight);
+    this.fly(
+      group.map(({ claimed }) => claimed),
+      'merged group',
+      (signal, watch) => this.serveMergedGroup(group, signal, watch),
+    );
   }
 
   /** A batch request acts for the tenant that created the batch: its models, ceiling, budget, fair share, usage and cost. */
@@ -318,18 +306,26 @@ export class BatchService {
   }
 
   private launch(claimed: ClaimedRequest): void {
+    this.fly([claimed], `request ${claimed.customId}`, (signal, watch) => this.serve(claimed, signal, watch));
+  }
+
+  /**
+   * Runs one flight (a request alone, or a merged group), admitted once any request of it has a
+   * key. An internal failure must not leave its requests running forever: each is errored, as
+   * upstream would.
+   */
+  private fly(members: ClaimedRequest[], what: string, work: (signal: AbortSignal, watch: (exchange: RequestContext) => void) => Promise<void>): void {
     const abort = new AbortController();
-    let exchange: RequestContext | undefined;
+    const exchanges: RequestContext[] = [];
     // The request path sets x-spillway-attempts when admission has chosen a key, before dispatch.
-    const flight: Flight = { batchId: claimed.batchId, abort, admitted: () => exchange?.spillwayHeaders['x-spillway-attempts'] !== undefined };
-    const running: Promise<void> = this.serve(claimed, abort.signal, (created) => {
-      exchange = created;
-    })
+    const flight: Flight = { batchId: members[0]!.batchId, abort, admitted: () => exchanges.some((x) => x.spillwayHeaders['x-spillway-attempts'] !== undefined) };
+    const running: Promise<void> = work(abort.signal, (created) => exchanges.push(created))
       .catch(async (error: unknown) => {
-        this.options.log(`spillway: batch ${claimed.batchId} request ${claimed.customId}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-        // An internal failure must not leave the request running forever: it is errored, as upstream would.
-        const result = { type: 'errored', error: { type: 'error', error: { type: 'api_error', message: 'internal gateway error' }, request_id: null } };
-        if (await this.store().complete(claimed.batchId, claimed.customId, 'errored', JSON.stringify(result), Date.now())) await this.ended(claimed.batchId);
+        this.options.log(`spillway: batch ${flight.batchId} ${what}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        const result = JSON.stringify({ type: 'errored', error: { type: 'error', error: { type: 'api_error', message: 'internal gateway error' }, request_id: null } });
+        for (const claimed of members) {
+          if (await this.store().complete(claimed.batchId, claimed.customId, 'errored', result, Date.now())) await this.ended(claimed.batchId);
+        }
       })
       .catch(() => undefined)
       .finally(() => {

@@ -139,7 +139,7 @@ export function createGateway(config: Config, log: (message: string) => void): G
     observability.alerts,
     log,
   );
-  const shadow = new ShadowRecorder(() => (store ? new RedisShadowPairs(store, undefined, log) : new SqliteShadowPairs(config.data_dir)));
+  const shadow = new ShadowRecorder(() => (store ? new RedisShadowPairs(store, undefined, log) : new SqliteShadowPairs(config.data_dir, log)));
   const watch = new CanaryWatch(() => gateway.config, traffic, throttled((route, since) => shadow.agreement(route, since), log), log);
   const observer: Observer = {
     ...observability.observer,

@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3';
 import { openUsageDb } from '../observe/usage-log.js';
 import type { CaptureBounds, CapturedPrompt, PromptStore } from '../routing/prompt-capture.js';
+import { WriteBuffer } from './write-buffer.js';
 
 const FLUSH_DELAY_MS = 250;
 
@@ -34,9 +35,7 @@ interface Row {
 
 export class SqlitePrompts implements PromptStore {
   private readonly db: Database.Database;
-  private readonly write: (prompts: CapturedPrompt[]) => void;
-  private pending: CapturedPrompt[] = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly buffer: WriteBuffer<CapturedPrompt>;
 
   constructor(dataDir: string, private readonly bounds: CaptureBounds, private readonly log: (message: string) => void = () => {}) {
     this.db = openUsageDb(dataDir);
@@ -44,36 +43,26 @@ export class SqlitePrompts implements PromptStore {
     const insert = this.db.prepare(`INSERT INTO prompts (ts, request_id, route, surface, body, answer) VALUES (?, ?, ?, ?, ?, ?)`);
     const expire = this.db.prepare(`DELETE FROM prompts WHERE ts < ?`);
     const trim = this.db.prepare(`DELETE FROM prompts WHERE route = ? AND id NOT IN (SELECT id FROM prompts WHERE route = ? ORDER BY ts DESC, id DESC LIMIT ?)`);
-    this.write = this.db.transaction((prompts: CapturedPrompt[]) => {
+    const write = this.db.transaction((prompts: CapturedPrompt[]) => {
       for (const p of prompts) insert.run(p.at, p.requestId, p.route, p.surface, p.body, JSON.stringify(p.answer));
       expire.run(Date.now() - this.bounds.ttlMs);
       for (const route of new Set(prompts.map((p) => p.route))) trim.run(route, route, this.bounds.maxPrompts);
     });
+    this.buffer = new WriteBuffer(
+      (prompts) => {
+        if (this.db.open) write(prompts);
+      },
+      FLUSH_DELAY_MS,
+      (prompts, error) => this.log(`spillway: could not write ${prompts.length} captured prompts: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
 
   add(prompt: CapturedPrompt): void {
-    this.pending.push(prompt);
-    if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
-      this.timer.unref();
-    }
-  }
-
-  private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.pending.length === 0 || !this.db.open) return;
-    const prompts = this.pending;
-    this.pending = [];
-    try {
-      this.write(prompts);
-    } catch (error) {
-      this.log(`spillway: could not write ${prompts.length} captured prompts: ${error instanceof Error ? error.message : String(error)}`);
-    }
+    this.buffer.add(prompt);
   }
 
   async list(route: string | undefined, since: number, limit: number): Promise<CapturedPrompt[]> {
-    this.flush();
+    this.buffer.flush();
     const floor = Math.max(since, Date.now() - this.bounds.ttlMs);
     const rows = (
       route === undefined
@@ -91,7 +80,7 @@ export class SqlitePrompts implements PromptStore {
   }
 
   async close(): Promise<void> {
-    this.flush();
+    this.buffer.flush();
     this.db.close();
   }
 }

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { JudgeVerdict, ShadowPair, ShadowPairs } from '../routing/shadow-report.js';
+import { WriteBuffer } from './write-buffer.js';
 
 export const SHADOW_FILE = 'shadow.sqlite';
 export const TEXT_LIMIT = 500;
@@ -45,11 +46,9 @@ export const cutSide = (side: ShadowPair['primary']): ShadowPair['primary'] => (
 
 export class SqliteShadowPairs implements ShadowPairs {
   private readonly db: Database.Database;
-  private readonly insertMany: (pairs: ShadowPair[]) => void;
-  private pending: ShadowPair[] = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly buffer: WriteBuffer<ShadowPair>;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, log: (message: string) => void = () => {}) {
     mkdirSync(dataDir, { recursive: true });
     this.db = new Database(join(dataDir, SHADOW_FILE));
     this.db.pragma('journal_mode = WAL');
@@ -62,7 +61,7 @@ export class SqliteShadowPairs implements ShadowPairs {
     const insert = this.db.prepare(
       `INSERT INTO pairs (route, at, request_id, primary_side, candidate_side, score, agree, judge) VALUES (@route, @at, @requestId, @primary, @candidate, @score, @agree, @judge)`,
     );
-    this.insertMany = this.db.transaction((pairs: ShadowPair[]) => {
+    const insertMany = this.db.transaction((pairs: ShadowPair[]) => {
       for (const pair of pairs) {
         insert.run({
           route: pair.route,
@@ -76,27 +75,21 @@ export class SqliteShadowPairs implements ShadowPairs {
         });
       }
     });
+    this.buffer = new WriteBuffer(
+      (pairs) => {
+        if (this.db.open) insertMany(pairs);
+      },
+      FLUSH_DELAY_MS,
+      (pairs, error) => log(`spillway: could not write ${pairs.length} shadow pairs: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
 
   add(pair: ShadowPair): void {
-    this.pending.push(pair);
-    if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), FLUSH_DELAY_MS);
-      this.timer.unref();
-    }
-  }
-
-  private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.pending.length === 0 || !this.db.open) return;
-    const pairs = this.pending;
-    this.pending = [];
-    this.insertMany(pairs);
+    this.buffer.add(pair);
   }
 
   async list(route: string | undefined, since: number, limit: number): Promise<ShadowPair[]> {
-    this.flush();
+    this.buffer.flush();
     const rows = (
       route === undefined
         ? this.db.prepare(`SELECT * FROM pairs WHERE at >= ? ORDER BY at DESC LIMIT ?`).all(since, limit)
@@ -114,7 +107,7 @@ export class SqliteShadowPairs implements ShadowPairs {
   }
 
   async close(): Promise<void> {
-    this.flush();
+    this.buffer.flush();
     this.db.close();
   }
 }
