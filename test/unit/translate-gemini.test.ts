@@ -95,7 +95,7 @@ describe('Gemini stream → client streams', () => {
     assert.equal(names[0], 'message_start');
     assert.equal(names.at(-1), 'message_stop');
     assert.match(text, /"stop_reason":"tool_use"/);
-    assert.deepEqual(whole.usage(), { inputTokens: 5, outputTokens: 9 });
+    assert.deepEqual(whole.usage(), { inputTokens: 5, outputTokens: 9, finishReasons: ['STOP'] });
 
     const cut = toAnthropic.stream(0);
     const partial = cut.push(Buffer.from(geminiSse.slice(0, 200))) + cut.end();
