@@ -133,7 +133,12 @@ describe('shadow pairs and captured prompts in Redis, shared by two replicas, gr
     const graded = primary.stats().keys.k2!.ok;
     assert.equal(graded, 2 * PER_REPLICA, 'one judge request per pair');
 
-    // Replay, asked of the second replica, finds the prompts both captured and judges them too.
+    // Replay, asked of the second replica, finds the prompts both captured and judges them too, once
+    // they are in Redis (each replica sends its captures within 250 ms).
+    for (let tries = 0; tries < 50; tries++) {
+      if ((await replicas[1]!.gateway.capture.prompts().list('*', 0, 1000)).length >= 2 * PER_REPLICA) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const copies = candidate.stats().keys.k2!.ok;
     const replayed = (await (
       await fetch(`${replicas[1]!.url}/admin/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ route: '*', since: '1h', candidate: 'vendor/vendor-large' }) })
