@@ -41,12 +41,20 @@ export function refill(bucket: Bucket, now: number): number {
   return bucket.level;
 }
 
-/**
- * The level that must be present to admit `amount` (see the oversized-demand rule above): with a
- * delivery margin of refill to spare (policy.ts).
- */
+/** The level that must be present to admit `amount` (see the oversized-demand rule above). */
 export function needed(bucket: Bucket, amount: number): number {
-  return Math.min(amount + rate(bucket) * DELIVERY_JITTER_MS, bucket.capacity);
+  return Math.min(amount, bucket.capacity);
+}
+
+/**
+ * A request reaches the provider up to a delivery margin after it leaves (policy.ts). Meanwhile a
+ * provider's bucket near its capacity stops there, while ours, already short of the request,
+ * refills: what the provider's would have refilled beyond its capacity from `level` in that time,
+ * it never gets. A take for a provider's bucket at `level` takes this much more, to stay at or below
+ * the provider's.
+ */
+export function lostToCap(bucket: Bucket, level: number): number {
+  return Math.max(0, level + rate(bucket) * DELIVERY_JITTER_MS - bucket.capacity);
 }
 
 export function fits(bucket: Bucket, amount: number, now: number): boolean {

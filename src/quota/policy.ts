@@ -9,10 +9,11 @@ export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
 
 /**
- * A request reaches the provider some milliseconds after it was admitted, and not always in the
- * order it was admitted; admitting exactly at the edge of the bucket would then overshoot the
- * provider's own bucket. So a demand waits until it fits with this much refill to spare, and an
- * answer is taken to have reached the provider up to this much after its request was sent.
+ * A request reaches the provider up to this long after it was admitted, and not always in the
+ * order it was admitted. So an answer is taken to have reached the provider up to this much after
+ * its request was sent, requests admitted this much before it may not be in its figures yet, and a
+ * take from a bucket near its capacity also takes the refill the provider's loses at its cap
+ * meanwhile (bucket.ts lostToCap).
  */
 export const DELIVERY_JITTER_MS = 100;
 

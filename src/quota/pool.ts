@@ -5,7 +5,7 @@
  */
 import type { Limits } from '../config/schema.js';
 import { claimProbe, DEFAULT_REST_POLICY, startRest, type Rest, type RestPolicy } from './rest.js';
-import { type Bucket, createBucket, fits, giveBack, headroomAfter, rate, raiseTo, refill, take, waitFor } from './bucket.js';
+import { type Bucket, createBucket, fits, giveBack, headroomAfter, lostToCap, rate, raiseTo, refill, take, waitFor } from './bucket.js';
 import { CHARGED_ON_ARRIVAL as CHARGED_ON_ARRIVAL_NAMES, DELIVERY_JITTER_MS, DIMENSION_INDEX, MINUTE_MS, PER_MINUTE_BURST_DIVISOR, periodOf, SETTLE_BOUND_WAIT_MS } from './policy.js';
 import { allowanceOf, correct, createWindowLog, record, arrivedBy, windowHeadroom, windowWait, type WindowEntry, type WindowLog, type WindowShape } from './window.js';
 import { resetSample, seedWindow, WindowLearner, type PoolKeyInput } from './window-learn.js';
@@ -218,7 +218,7 @@ export class KeyPool implements QuotaPool {
       const bucket = best.buckets[d];
       if (bucket) {
         const amount = amountFor(d, demand);
-        take(bucket, amount, now);
+        take(bucket, amount + lostToCap(bucket, refill(bucket, now)), now);
         best.uncounted[d]! += amount;
         mask |= 1 << d;
       }
@@ -467,13 +467,15 @@ export class KeyPool implements QuotaPool {
         if (reservation.at < answer.admittedAt) doubtful = true;
       }
     }
-    // The provider's bucket stops at its capacity while refilling; what is still on the way comes off after.
-    const credited = Math.min(bucket.capacity, observed.remaining + rate(bucket) * answer.refilledMs) - unseen;
+    // The provider's bucket stops at its capacity while refilling; what is still on the way comes off
+    // after, and may find it full (lostToCap).
+    const after = (level: number) => (unseen > 0 ? level - unseen - lostToCap(bucket, level) : level);
+    const credited = after(Math.min(bucket.capacity, observed.remaining + rate(bucket) * answer.refilledMs));
     if (credited >= bucket.level && !resync && !answer.fresh) return;
     // The refill credited since the request was sent assumes it arrived within the delivery margin,
     // which a loaded host breaks: it may lower the level less, but the level rises on the provider's
     // figures alone.
-    const truth = credited > bucket.level ? Math.max(bucket.level, Math.min(bucket.capacity, observed.remaining) - unseen) : credited;
+    const truth = credited > bucket.level ? Math.max(bucket.level, after(Math.min(bucket.capacity, observed.remaining))) : credited;
     bucket.level = Math.min(bucket.capacity, truth);
     if (doubtful && CHARGED_ON_ARRIVAL.has(d)) key.doubted |= bit;
     // The answered request, and those admitted before it by more than the delivery margin, are in

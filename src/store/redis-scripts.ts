@@ -130,8 +130,10 @@ local function refill(b, d, now)
   end
   return b.v
 end
--- A demand must fit with some refill to spare, as in quota/bucket.ts (policy.ts's DELIVERY_JITTER_MS).
-local function needed(b, d, a) return math.min(a + rate(d, b.l) * JITTER_MS, b.c) end
+-- As in quota/bucket.ts: what a demand needs, and the refill a bucket near its capacity loses
+-- while a request is on its way (policy.ts's DELIVERY_JITTER_MS).
+local function needed(b, d, a) return math.min(a, b.c) end
+local function lostToCap(b, d, v) return math.max(0, v + rate(d, b.l) * JITTER_MS - b.c) end
 
 -- A reservation record: "mask,input,output,admitted at".
 local function parseRecord(rec)
@@ -274,8 +276,8 @@ if best then
     local b = s.b[d]
     if b then
       local a = amount(d, i, o)
-      refill(b, d, now)
-      b.v = b.v - a
+      local v = refill(b, d, now)
+      b.v = v - a - lostToCap(b, d, v)
       b.u = b.u + a
       mask = bit.bor(mask, bitOf(d))
     end
@@ -399,12 +401,18 @@ local function learn(d, limit, remaining, countedId, before)
   if counted then unseen = unseen - amount(d, ri, ro) end
   local seen, doubtful = 0, false
   if before then seen, doubtful = before.seen[d], before.doubtful[d] end
-  -- The provider's bucket stops at its capacity while refilling; what is still on the way comes off after.
-  local credited = math.min(b.c, remaining + rate(d, b.l) * since) - math.max(0, unseen - seen)
+  -- The provider's bucket stops at its capacity while refilling; what is still on the way comes off
+  -- after, and may find it full (lostToCap).
+  local onWay = math.max(0, unseen - seen)
+  local function after(v)
+    if onWay > 0 then return v - onWay - lostToCap(b, d, v) end
+    return v
+  end
+  local credited = after(math.min(b.c, remaining + rate(d, b.l) * since))
   if credited >= b.v and not resync and not fresh then return end
   -- The refill credited may lower the level less, but the level rises on the provider's figures alone.
   local truth = credited
-  if credited > b.v then truth = math.max(b.v, math.min(b.c, remaining) - math.max(0, unseen - seen)) end
+  if credited > b.v then truth = math.max(b.v, after(math.min(b.c, remaining))) end
   b.v = math.min(b.c, truth)
   if doubtful then s.dbt = bit.bor(s.dbt, bitOf(d)) end
   if counted then

@@ -5,6 +5,7 @@ import { KeyPool } from '../../src/quota/pool.js';
 import { AdmissionQueue, QueueRejection, type Admission, type Candidate, type Clock } from '../../src/quota/queue.js';
 import type { Demand, ReserveResult } from '../../src/quota/types.js';
 import type { FleetTurns } from '../../src/quota/fair-share.js';
+import { DELIVERY_JITTER_MS } from '../../src/quota/policy.js';
 
 const T0 = 1_700_000_000_000;
 const small: Demand = { inputTokens: 10, outputTokens: 10 };
@@ -98,11 +99,12 @@ describe('admission queue', () => {
     await settle();
     assert.deepEqual(log, ['first']);
     assert.equal(queue.depth, 4);
-    await clock.advance(999);
+    // A second, and the refill the provider's full bucket lost while 'first' travelled (bucket.ts).
+    await clock.advance(1099);
     assert.deepEqual(log, ['first'], 'nothing before the bucket refills');
     await clock.advance(1);
     assert.deepEqual(log, ['first', 'i1']);
-    await clock.advance(3000);
+    await clock.advance(3300);
     assert.deepEqual(log, ['first', 'i1', 'i2', 'b1', 'b2']);
     assert.equal(queue.depth, 0);
     assert.equal(clock.pending, 0, 'no timer left behind');
@@ -112,23 +114,24 @@ describe('admission queue', () => {
     const { clock, queue, candidates } = setup({ rpm: 60 });
     await queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 10_000 });
     const waiting = queue.admit(candidates(), { priority: 'interactive', deadline: T0 + 10_000 });
-    await clock.advance(1000);
-    assert.equal((await waiting).queuedMs, 1000);
+    await clock.advance(1100);
+    assert.equal((await waiting).queuedMs, 1100);
   });
 
   it('rejects at once, with an honest retry-after, a request the buckets cannot serve before its deadline', async () => {
     const { clock, pool, queue, candidates } = setup({ rpm: 60, itpm: 6000 });
     const big = { inputTokens: 1000, outputTokens: 0 };
-    await queue.admit(candidates(big), { priority: 'interactive', deadline: T0 + 1000 }); // a full bucket admits it, then owes 900
+    // A full bucket admits it, then owes 900 and the 10 its provider's loses at the cap meanwhile.
+    await queue.admit(candidates(big), { priority: 'interactive', deadline: T0 + 1000 });
     await assert.rejects(queue.admit(candidates(big), { priority: 'interactive', deadline: T0 + 5000 }), (error: QueueRejection) => {
       assert.equal(error.reason, 'deadline');
-      assert.equal(error.retryAfterMs, 10_000);
+      assert.equal(error.retryAfterMs, 10_100);
       return true;
     });
     assert.equal(clock.t, T0, 'rejected without waiting');
     assert.equal(queue.depth, 0);
-    assert.ok(!pool.tryReserve(big, T0 + 9_999).ok);
-    assert.ok(pool.tryReserve(big, T0 + 10_000).ok, 'after retryAfterMs the same demand fits');
+    assert.ok(!pool.tryReserve(big, T0 + 10_099).ok);
+    assert.ok(pool.tryReserve(big, T0 + 10_100).ok, 'after retryAfterMs the same demand fits');
   });
 
   it('rejects a waiter as soon as the one ahead of it takes the slot it could have had in time', async () => {
@@ -138,10 +141,10 @@ describe('admission queue', () => {
     track(queue.admit(candidates(), { priority: 'batch', deadline: T0 + 60_000 }), 'ahead', log);
     const late = track(queue.admit(candidates(), { priority: 'batch', deadline: T0 + 1500 }), 'late', log);
     await settle();
-    assert.deepEqual(log, [], 'the buckets alone would serve it at +1 s: it waits');
-    await clock.advance(1000);
+    assert.deepEqual(log, [], 'the buckets alone would serve it at +1.1 s: it waits');
+    await clock.advance(1100);
     assert.deepEqual(log, ['ahead', 'late:deadline']);
-    assert.equal(late.rejection?.retryAfterMs, 1000);
+    assert.equal(late.rejection?.retryAfterMs, 1100);
   });
 
   it('a waiter that never fits is rejected at its deadline, leaving no timer', async () => {
@@ -168,7 +171,7 @@ describe('admission queue', () => {
     assert.deepEqual(log, ['w3:full']);
     assert.ok((third.rejection?.retryAfterMs ?? 0) >= 1000, 'retry-after is at least the bucket wait');
     assert.equal(queue.depth, 2);
-    await clock.advance(2000);
+    await clock.advance(2200);
     assert.deepEqual(log, ['w3:full', 'w1', 'w2']);
   });
 
@@ -270,7 +273,7 @@ describe('admission queue', () => {
     track(queue.admit([{ pool: remote, demand: small }], { priority: 'interactive', deadline: T0 + 60_000 }), 'b', log);
     await settle();
     assert.deepEqual(log, ['a']);
-    await clock.advance(1000);
+    await clock.advance(1100);
     assert.deepEqual(log, ['a', 'b']);
   });
 });
@@ -329,8 +332,10 @@ describe('admission queue and windowed limits', () => {
 describe('admission queue: fair share across tenants', () => {
   const deadline = T0 + 3_600_000;
   const share = (tenant: string, weight = 1) => ({ tenant, weight });
+  // One a second, and the delivery margin's refill its provider's full bucket loses each time (bucket.ts).
+  const CYCLE = 1000 + DELIVERY_JITTER_MS;
 
-  /** Fills the one-per-second pool, then queues `count` requests of each tenant, in that order. */
+  /** Fills the one-per-CYCLE pool, then queues `count` requests of each tenant, in that order. */
   async function queued(plan: Array<{ tenant: string; weight?: number; count: number; priority?: 'interactive' | 'batch' }>) {
     const s = setup({ rpm: 60 });
     const log: string[] = [];
@@ -348,18 +353,18 @@ describe('admission queue: fair share across tenants', () => {
 
   it("a tenant arriving behind another's burst gets every other admission, not a place at the back", async () => {
     const { clock, log, queue, candidates } = await queued([{ tenant: 'a', count: 30 }]);
-    await clock.advance(5000);
+    await clock.advance(5 * CYCLE);
     assert.equal(tenantsOf(log), 'aaaaa');
     log.length = 0;
     for (let i = 0; i < 3; i++) track(queue.admit(candidates(), { priority: 'interactive', deadline, share: share('b') }), `b${i}`, log);
-    await clock.advance(6000);
+    await clock.advance(6 * CYCLE);
     // b's first tag equals a's next one: the earlier arrival goes first, then they alternate.
     assert.equal(tenantsOf(log), 'ababab');
   });
 
   it('equal weights alternate; each tenant keeps its own order', async () => {
     const { clock, log } = await queued([{ tenant: 'a', count: 10 }, { tenant: 'b', count: 4 }]);
-    await clock.advance(10_000);
+    await clock.advance(10 * CYCLE);
     assert.equal(tenantsOf(log), 'ababababaa');
     assert.deepEqual(log.filter((name) => name.startsWith('b')), ['b0', 'b1', 'b2', 'b3']);
     assert.deepEqual(log.filter((name) => name.startsWith('a')), ['a0', 'a1', 'a2', 'a3', 'a4', 'a5']);
@@ -367,7 +372,7 @@ describe('admission queue: fair share across tenants', () => {
 
   it('weight 4 gets four admissions for every one of weight 1 while both wait; an idle tenant\'s share goes to the other', async () => {
     const { clock, log } = await queued([{ tenant: 'a', count: 20 }, { tenant: 'h', weight: 4, count: 9 }]);
-    await clock.advance(15_000);
+    await clock.advance(15 * CYCLE);
     const first10 = tenantsOf(log.slice(0, 10));
     assert.equal(first10.replaceAll('h', ''), 'aa', first10);
     // h ran out after 9: the rest is a's alone.
@@ -376,10 +381,10 @@ describe('admission queue: fair share across tenants', () => {
 
   it("a tenant idle for a while banks nothing: it rejoins at its fair share, not ahead of everyone", async () => {
     const { clock, log, queue, candidates } = await queued([{ tenant: 'a', count: 20 }]);
-    await clock.advance(10_000); // b was idle while a got 10
+    await clock.advance(10 * CYCLE); // b was idle while a got 10
     log.length = 0;
     for (let i = 0; i < 6; i++) track(queue.admit(candidates(), { priority: 'interactive', deadline, share: share('b') }), `b${i}`, log);
-    await clock.advance(8000);
+    await clock.advance(8 * CYCLE);
     assert.equal(tenantsOf(log), 'abababab');
   });
 
@@ -388,7 +393,7 @@ describe('admission queue: fair share across tenants', () => {
       { tenant: 'x', weight: 10, count: 3, priority: 'batch' },
       { tenant: 'p', count: 2 },
     ]);
-    await clock.advance(5000);
+    await clock.advance(5 * CYCLE);
     assert.equal(tenantsOf(log), 'ppxxx');
   });
 });
@@ -442,7 +447,7 @@ describe('admission queue: fair share across replicas', () => {
 
   it('a tenant ahead fleet-wide lets the pool go to the tenant behind it here, without blocking it; it goes again once the fleet says so', async () => {
     const clock = new FakeClock();
-    const pool = new KeyPool('p', [{ id: 'k', limits: { rpm: 60 } }]); // one a second
+    const pool = new KeyPool('p', [{ id: 'k', limits: { rpm: 60 } }]); // one a second, and a delivery margin (bucket.ts)
     const ahead = new Set<string>();
     const { fleet, events } = fakeFleet(ahead);
     const gated = Object.assign(Object.create(pool) as KeyPool, { fleet, recheckMs: 100 });
@@ -458,12 +463,12 @@ describe('admission queue: fair share across replicas', () => {
     admit('a', 'a1');
     admit('a', 'a2');
     admit('b', 'b0');
-    await clock.advance(1000);
+    await clock.advance(1100);
     assert.deepEqual(log, ['a0', 'b0'], 'b went first although a1 was ahead of it in this queue');
     assert.ok(events.includes('idle b'), 'b has no waiter left: the fleet hears it at once');
     assert.ok(events.includes('waiting a'));
     ahead.delete('a');
-    await clock.advance(2000);
+    await clock.advance(2200);
     assert.deepEqual(log, ['a0', 'b0', 'a1', 'a2']);
     assert.equal(events.filter((e) => e === 'admitted a').length, 3);
   });

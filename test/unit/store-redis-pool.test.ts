@@ -51,7 +51,7 @@ describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis 
     ]);
     await p.coolDown('a', T0 + 5000);
     assert.equal(reserved(await p.tryReserve(small, T0)).keyId, 'b');
-    assert.equal(waitOf(await p.tryReserve(small, T0)), 1000, 'b refills first');
+    assert.equal(waitOf(await p.tryReserve(small, T0)), 1000 + DELIVERY_JITTER_MS, 'b refills first');
     assert.equal(reserved(await p.tryReserve(small, T0 + 5000)).keyId, 'a');
     const other = new RedisKeyPool('p', [{ id: 'a', limits: { rpm: 6000 } }, { id: 'b', limits: { rpm: 60 } }], store(prefix));
     await other.refresh();
@@ -86,12 +86,14 @@ describe('Redis key pool (Lua admission, fake clock)', { skip: skipWithoutRedis 
   it('two replicas share one set of buckets', async () => {
     const { pool: one, prefix } = pool([{ id: 'a', limits: { rpm: 120 } }]);
     const two = new RedisKeyPool('p', [{ id: 'a', limits: { rpm: 120 } }], store(prefix));
-    // A burst of 2 (one second of 120 rpm); the second request also waits out the delivery margin.
+    // A burst of 2 (one second of 120 rpm); the first take from the full bucket also takes the
+    // delivery margin's refill (bucket.ts), which the second request waits out.
     const later = T0 + DELIVERY_JITTER_MS;
     reserved(await one.tryReserve(small, T0));
     reserved(await two.tryReserve(small, later));
-    assert.equal(waitOf(await one.tryReserve(small, later)), 500, 'the burst of 2 is spent by both together');
-    assert.equal(waitOf(await two.tryReserve(small, later)), 500);
+    const near500 = (ms: number) => Math.abs(ms - 500) <= 1;
+    assert.ok(near500(waitOf(await one.tryReserve(small, later))), 'the burst of 2 is spent by both together');
+    assert.ok(near500(waitOf(await two.tryReserve(small, later))));
   });
 
   it('a reservation whose replica vanished is released after its time to live', async () => {
