@@ -324,7 +324,12 @@ async function servePlanWithin(
     if (exchange.signal.aborted) return undefined;
     progress.lastFailure = result;
     if (refusedByKey(result.outcome)) refusedBy(progress, target).add(reservation.keyId);
-    if (fallBack(gw, progress, target, result)) continue;
+    // Tried again: the attempt's share of the tenant's ceiling comes back (the client asked once).
+    const again = () => ceiling?.refund(reservation.demand, Date.now());
+    if (fallBack(gw, progress, target, result)) {
+      again();
+      continue;
+    }
 
     const now = Date.now();
     const decision = decideRetry(result.outcome, progress.attempts, {
@@ -336,6 +341,7 @@ async function servePlanWithin(
       maxAttempts: gw.config.retry.max_attempts,
     });
     if (decision.action === 'give-up') return relayFailure(exchange, result, chat.model);
+    again();
     if (decision.action === 'retry-after' && !waitsInAdmission(result.outcome) && decision.delayMs > 0) {
       await sleep(Math.min(decision.delayMs, Math.max(0, progress.deadline - now)), undefined, { signal: exchange.signal }).catch(() => undefined);
       if (exchange.signal.aborted) return undefined;

@@ -76,6 +76,11 @@ export class RedisTenantCeiling implements TenantBuckets {
     this.run('settle', demand, usage, now).catch((error: unknown) => this.store.markDown(error, this.tag));
   }
 
+  refund(demand: Demand, now: number): void {
+    if (this.store.degradedFor(this.tag)) return this.localCeiling(now).refund(demand, now);
+    this.run('refund', demand, undefined, now).catch((error: unknown) => this.store.markDown(error, this.tag));
+  }
+
   /** As last read from Redis (each check), brought up to `now`; the local share while Redis is away. */
   headroom(now: number): Headroom[] {
     if (this.store.degradedFor(this.tag) || !this.last) return this.localCeiling(now, false).headroom(now);
@@ -92,7 +97,7 @@ export class RedisTenantCeiling implements TenantBuckets {
     this.unsubscribe();
   }
 
-  private async run(op: 'wait' | 'take' | 'settle', demand: Demand, usage: Usage | undefined, now: number): Promise<number> {
+  private async run(op: 'wait' | 'take' | 'settle' | 'refund', demand: Demand, usage: Usage | undefined, now: number): Promise<number> {
     const args = [now, op, demand.inputTokens, demand.outputTokens, usage ? 1 : 0, usage?.inputTokens ?? 0, usage?.outputTokens ?? 0, ...this.limitArgs];
     const [wait, ...buckets] = (await this.store.run('spillwayCeiling', [this.key], args)) as string[];
     this.last = {

@@ -20,12 +20,13 @@
  */
 
 /**
- * A tenant's ceiling. KEYS = the ceiling hash. ARGV = now, op ('wait', 'take', 'settle'), input,
+ * A tenant's ceiling. KEYS = the ceiling hash. ARGV = now, op ('wait', 'take', 'settle', 'refund'), input,
  * output tokens, usage known (1/0), used input, used output, then six limits (rpm, rpd, itpm, otpm,
  * tpm, concurrency; '' when absent). 'wait': ms until the demand fits (TenantCeiling.waitFor);
  * 'take': takes it, below zero if need be (replicas that checked at once both take: the debt is
  * repaid by the refill, so the rate over time stays the limit); 'settle': the concurrency slot and
- * unused tokens come back (TenantCeiling.settle). Returns {wait, then limit, capacity, level per
+ * unused tokens come back (TenantCeiling.settle); 'refund': all but the concurrency slot comes back
+ * (TenantCeiling.refund). Returns {wait, then limit, capacity, level per
  * configured dimension as "d:l:c:v"} for the answer's headroom headers.
  */
 const CEILING = (prelude: string) => `${prelude}
@@ -57,6 +58,14 @@ elseif op == 'settle' then
         refill(b, d, now)
         b.v = math.min(b.c, b.v + back)
       end
+    end
+  end
+elseif op == 'refund' then
+  for d = 0, ND - 1 do
+    local b = s.b[d]
+    if b and d ~= CONC then
+      refill(b, d, now)
+      b.v = math.min(b.c, b.v + amount(d, i, o))
     end
   end
 end

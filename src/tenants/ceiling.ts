@@ -53,6 +53,11 @@ export interface TenantBuckets {
   waitFor(demand: Demand, now: number): number | Promise<number>;
   take(demand: Demand, now: number): void;
   settle(demand: Demand, usage: Usage | undefined, now: number): void;
+  /**
+   * The attempt that took `demand` failed and the request is tried again (after its settle): its
+   * request and tokens come back, so a client's request counts once however many attempts serve it.
+   */
+  refund(demand: Demand, now: number): void;
   headroom(now: number): Headroom[];
   /** New limits at runtime (the admin API). */
   setLimits(limits: Limits, now: number): void;
@@ -99,6 +104,10 @@ export class TenantCeiling implements TenantBuckets {
       if (dimension === 'concurrency') giveBack(bucket, 1, now);
       else if (usage && dimension !== 'rpm' && dimension !== 'rpd') giveBack(bucket, units(dimension, demand) - units(dimension, usage), now);
     }
+  }
+
+  refund(demand: Demand, now: number): void {
+    for (const { dimension, bucket } of this.buckets) if (dimension !== 'concurrency') giveBack(bucket, units(dimension, demand), now);
   }
 
   headroom(now: number): Headroom[] {

@@ -10,6 +10,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { keysCommand } from '../../src/cli/keys.js';
 import { startGateway } from '../../src/server/gateway.js';
+import { startSimulator } from '../../src/sim/index.js';
 import { defaultConfig, simKeys, startStack, type Stack } from '../support/stack.js';
 import { fireTenants } from '../support/tenant-load.js';
 
@@ -166,6 +167,37 @@ describe('tenants: their own ceilings', () => {
       assert.equal(stack.sim.stats().total.requests, before + 2);
     } finally {
       await stack.close();
+    }
+  });
+});
+
+describe('tenants: a request served on its second attempt', () => {
+  it("counts once against its tenant's ceiling: the failed attempt's request comes back", async () => {
+    const broken = await startSimulator({ keys: simKeys(1), faults: { serverError: 1 } });
+    const stack = await startStack({
+      config: (simUrl, keys) => ({
+        admin: { keys: ['sk-admin'] },
+        providers: {
+          down: { type: 'anthropic', base_url: broken.url, keys: simKeys(1) },
+          anthropic: { type: 'anthropic', base_url: simUrl, keys },
+        },
+        routes: { '*': { targets: [{ provider: 'down' }], fallback: [{ provider: 'anthropic' }] } },
+        tenants: { ci: { keys: ['sk-ci'], limits: { rpm: 600 } } }, // a burst of 10
+      }),
+    }).catch(async (error: unknown) => {
+      await broken.close();
+      throw error;
+    });
+    try {
+      const ci = new Anthropic({ baseURL: stack.gateway.url, apiKey: 'sk-ci', maxRetries: 0 });
+      const { response } = await ci.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 16, messages: [{ role: 'user', content: 'hello' }] }).withResponse();
+      assert.equal(response.headers.get('x-spillway-provider'), 'anthropic');
+      assert.equal(response.headers.get('x-spillway-attempts'), '2');
+      assert.equal(broken.stats().total.requests, 1, 'the first attempt reached the failing provider');
+      assert.equal(response.headers.get('anthropic-ratelimit-requests-remaining'), '9', 'one request of the ten taken, not two');
+    } finally {
+      await stack.close();
+      await broken.close();
     }
   });
 });

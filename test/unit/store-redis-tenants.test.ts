@@ -75,6 +75,19 @@ describe('tenants shared across replicas (Redis, fake clock)', { skip: skipWitho
     b.close();
   });
 
+  it('a refunded attempt gives its request and tokens back to the fleet\'s ceiling', async () => {
+    const [one, two] = replicas(2);
+    const a = new RedisTenantCeiling(one!, 'retrier', { rpm: 60, tpm: 600_000 });
+    const b = new RedisTenantCeiling(two!, 'retrier', { rpm: 60, tpm: 600_000 });
+    a.take(demand, T0);
+    a.settle(demand, undefined, T0);
+    a.refund(demand, T0);
+    await landed();
+    assert.equal(await b.waitFor(demand, T0), 0, 'the failed attempt no longer counts');
+    a.close();
+    b.close();
+  });
+
   it('a concurrency ceiling frees its slot on settle, on any replica', async () => {
     const [one, two] = replicas(2);
     const a = new RedisTenantCeiling(one!, 'batchy', { concurrency: 1 });

@@ -32,6 +32,17 @@ describe('tenant ceiling', () => {
     assert.equal(ceiling.waitFor(one, T0 + 10), 0);
   });
 
+  it('a failed attempt tried again is refunded, all but its concurrency slot (its settle frees that): the request counts once', () => {
+    const ceiling = new TenantCeiling({ rpm: 60, tpm: 6000, concurrency: 1 }, T0);
+    ceiling.take(one, T0);
+    ceiling.settle(one, undefined, T0); // no answer: the provider's usage is unknown
+    ceiling.refund(one, T0);
+    const left = Object.fromEntries(ceiling.headroom(T0).map(({ dimension, remaining }) => [dimension, remaining]));
+    assert.deepEqual(left, { rpm: 1, tpm: 100, concurrency: 1 });
+    ceiling.take(one, T0); // the attempt that serves it
+    assert.ok(ceiling.waitFor(one, T0) > 900, 'the next request waits for the one taken');
+  });
+
   it("headroom in each surface's own headers", () => {
     const ceiling = new TenantCeiling({ rpm: 300, tpm: 400_000, rpd: 1000 }, T0);
     ceiling.take(one, T0);
