@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { SseParser } from '../../src/protocol/sse.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { simProvider, type Stack, startStack } from '../support/stack.js';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/claude-code/request.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 const headers = {
@@ -25,7 +25,7 @@ describe('Claude Code through spillway to an OpenAI-compatible provider', () => 
   before(async () => {
     stack = await startStack({
       config: (simUrl, keys) => ({
-        providers: { compat: { type: 'openai', base_url: `${simUrl}/v1`, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
+        providers: { compat: simProvider('openai', simUrl, keys) },
         routes: { '*': { targets: [{ provider: 'compat', model: 'gpt-4o-mini' }] } },
       }),
     });

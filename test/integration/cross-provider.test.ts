@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startStack, type Stack } from '../support/stack.js';
+import { simProvider, type Stack, startStack } from '../support/stack.js';
 
 const weatherTool = {
   name: 'get_weather',
@@ -21,11 +21,10 @@ describe('across providers', () => {
   before(async () => {
     stack = await startStack({
       config: (simUrl, keys) => {
-        const providerKeys = keys.map(({ id, key, limits }) => ({ id, key, limits }));
         return {
           providers: {
-            anthropic: { type: 'anthropic', base_url: simUrl, keys: providerKeys },
-            openai: { type: 'openai', base_url: `${simUrl}/v1`, keys: providerKeys },
+            anthropic: simProvider('anthropic', simUrl, keys),
+            openai: simProvider('openai', simUrl, keys),
             local: { type: 'ollama', base_url: simUrl, limits: { concurrency: 4 } },
           },
           routes: {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { openUsageDb, type UsageRow } from '../../src/observe/usage-log.js';
-import { defaultConfig, simKeys, startStack, type Stack } from '../support/stack.js';
+import { defaultConfig, simKeys, simProvider, type Stack, startStack } from '../support/stack.js';
 
 const texts = ['the cat sat on the mat', 'quarterly revenue grew by four percent', 'how do I reset my password?'];
 
@@ -26,13 +26,12 @@ describe('OpenAI SDK embeddings.create through spillway', () => {
   before(async () => {
     stack = await startStack({
       config: (simUrl, keys) => {
-        const providerKeys = keys.map(({ id, key, limits }) => ({ id, key, limits }));
         return {
           providers: {
-            openai: { type: 'openai', base_url: `${simUrl}/v1`, keys: providerKeys },
-            gemini: { type: 'gemini', base_url: simUrl, keys: providerKeys },
+            openai: simProvider('openai', simUrl, keys),
+            gemini: simProvider('gemini', simUrl, keys),
             local: { type: 'ollama', base_url: simUrl, limits: { concurrency: 4 } },
-            anthropic: { type: 'anthropic', base_url: simUrl, keys: providerKeys },
+            anthropic: simProvider('anthropic', simUrl, keys),
           },
           routes: {
             'text-embedding-*': { targets: [{ provider: 'openai' }] },
@@ -145,7 +144,7 @@ describe('an embedding burst', () => {
     const stack = await startStack({
       sim: { keys: simKeys(1, { rpm: 600, itpm: 10_000_000, otpm: 1_000_000 }), window: 'second' },
       config: (simUrl, keys) => ({
-        providers: { openai: { type: 'openai', base_url: `${simUrl}/v1`, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
+        providers: { openai: simProvider('openai', simUrl, keys) },
         routes: { '*': { targets: [{ provider: 'openai' }] } },
       }),
     });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startStack, type Stack } from '../support/stack.js';
+import { simProvider, type Stack, startStack } from '../support/stack.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const geminiBin = path.join(process.env.SPILLWAY_CLIENTS_DIR ? path.resolve(process.env.SPILLWAY_CLIENTS_DIR) : repoRoot, 'node_modules', '.bin', 'gemini');
@@ -59,7 +59,7 @@ describe('Gemini CLI through spillway onto an Anthropic provider', () => {
       clientKey: GATEWAY_KEY,
       config: (simUrl, keys) => ({
         server: { auth: { keys: [GATEWAY_KEY] } },
-        providers: { anthropic: { type: 'anthropic', base_url: simUrl, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
+        providers: { anthropic: simProvider('anthropic', simUrl, keys) },
         routes: { '*': { targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-5' }] } },
       }),
     });

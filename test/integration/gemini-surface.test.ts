@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Content } from '@google/genai';
 import { loadGenAI } from '../support/clients.js';
-import { simKeys, startStack, type Stack } from '../support/stack.js';
+import { simKeys, simProvider, type Stack, startStack } from '../support/stack.js';
 
 const { FunctionCallingConfigMode, GoogleGenAI, Type } = await loadGenAI();
 
@@ -16,11 +16,10 @@ let stack: Stack;
 before(async () => {
   stack = await startStack({
     config: (simUrl, keys) => {
-      const providerKeys = keys.map(({ id, key, limits }) => ({ id, key, limits }));
       return {
         providers: {
-          anthropic: { type: 'anthropic', base_url: simUrl, keys: providerKeys },
-          openai: { type: 'openai', base_url: `${simUrl}/v1`, keys: providerKeys },
+          anthropic: simProvider('anthropic', simUrl, keys),
+          openai: simProvider('openai', simUrl, keys),
         },
         routes: {
           'gpt-*': { targets: [{ provider: 'openai' }] },

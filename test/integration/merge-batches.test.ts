@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { simKeys, startStack, type Stack } from '../support/stack.js';
+import { simKeys, simProvider, type Stack, startStack } from '../support/stack.js';
 
 type BatchRequest = Anthropic.Messages.Batches.BatchCreateParams.Request;
 type Message = Anthropic.Messages.Message;
@@ -70,9 +70,9 @@ describe('prompt merging for Message Batches', () => {
         data_dir: dataDir,
         usage: { enabled: false },
         providers: {
-          anthropic: { type: 'anthropic', base_url: simUrl, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) },
-          openai: { type: 'openai', base_url: `${simUrl}/v1`, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) },
-          gemini: { type: 'gemini', base_url: simUrl, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) },
+          anthropic: simProvider('anthropic', simUrl, keys),
+          openai: simProvider('openai', simUrl, keys),
+          gemini: simProvider('gemini', simUrl, keys),
         },
         routes: {
           // The same merged (pivot) call carried by the other providers' codecs.

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { clientSource, clientVersion, codexBin, loadAgents, loadAI, loadAISDKOpenAI, loadOpenAI } from '../support/clients.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { simProvider, type Stack, startStack } from '../support/stack.js';
 
 const SECRET = 'tangerine';
 const versions = ['ai', '@ai-sdk/openai', '@openai/agents', '@openai/codex'].map((name) => `${name} ${clientVersion(name)}`).join(', ');
@@ -29,11 +29,10 @@ describe(`Responses clients through spillway: ${versions} (${clientSource})`, ()
   before(async () => {
     stack = await startStack({
       config: (simUrl, keys) => {
-        const providerKeys = keys.map(({ id, key, limits }) => ({ id, key, limits }));
         return {
           providers: {
-            anthropic: { type: 'anthropic', base_url: simUrl, keys: providerKeys },
-            chatonly: { type: 'openai', base_url: `${simUrl}/v1`, keys: providerKeys },
+            anthropic: simProvider('anthropic', simUrl, keys),
+            chatonly: simProvider('openai', simUrl, keys),
           },
           routes: {
             'via-claude': { targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { ResponseInputItem, ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { defaultConfig, startStack, type Stack } from '../support/stack.js';
+import { defaultConfig, simProvider, type Stack, startStack } from '../support/stack.js';
 
 const weather = {
   type: 'function' as const,
@@ -21,12 +21,11 @@ describe('POST /v1/responses onto providers that speak only Messages or chat com
   before(async () => {
     stack = await startStack({
       config: (simUrl, keys) => {
-        const providerKeys = keys.map(({ id, key, limits }) => ({ id, key, limits }));
         return {
           providers: {
-            anthropic: { type: 'anthropic', base_url: simUrl, keys: providerKeys },
-            chatonly: { type: 'openai', base_url: `${simUrl}/v1`, keys: providerKeys },
-            native: { type: 'openai', base_url: `${simUrl}/v1`, keys: providerKeys, responses: 'native' },
+            anthropic: simProvider('anthropic', simUrl, keys),
+            chatonly: simProvider('openai', simUrl, keys),
+            native: { ...simProvider('openai', simUrl, keys), responses: 'native' },
           },
           routes: {
             'via-claude': { targets: [{ provider: 'anthropic', model: 'claude-sonnet-4-6' }] },

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import { startSimulator } from '../../src/sim/index.js';
 import { startGateway, type RunningGateway } from '../../src/server/gateway.js';
-import { simKeys } from '../support/stack.js';
+import { simKeys, simProvider } from '../support/stack.js';
 
 interface OtlpSpan {
   traceId: string;
@@ -96,7 +96,7 @@ describe('OpenTelemetry traces over OTLP/HTTP', () => {
       {
         usage: { enabled: false },
         telemetry: { otlp_endpoint: collector.url, service_name: 'spillway-test' },
-        providers: { anthropic: { type: 'anthropic', base_url: proxy.url, keys: keys.map(({ id, key, limits }) => ({ id, key, limits })) } },
+        providers: { anthropic: simProvider('anthropic', proxy.url, keys) },
         routes: { '*': { targets: [{ provider: 'anthropic' }] } },
       },
       { port: 0, quiet: true },

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { SimKey, SimOptions } from '../../src/sim/index.js';
-import { simKeys, startStack, type Stack } from '../support/stack.js';
+import { simKeys, simProvider, type Stack, startStack } from '../support/stack.js';
 
 interface Setup {
   sim?: Partial<SimOptions>;
@@ -18,11 +18,10 @@ interface Setup {
 }
 
 function configFor(url: string, keys: SimKey[], setup: Setup): ConfigInput {
-  const providerKeys = keys.map(({ id, key, limits }) => ({ id, key, limits }));
   return {
     providers: {
-      anthropic: { type: 'anthropic', base_url: url, keys: providerKeys, ...setup.provider },
-      openai: { type: 'openai', base_url: `${url}/v1`, keys: providerKeys, ...setup.provider },
+      anthropic: { ...simProvider('anthropic', url, keys), ...setup.provider },
+      openai: { ...simProvider('openai', url, keys), ...setup.provider },
     },
     routes: { 'gpt-*': { targets: [{ provider: 'openai' }] }, '*': { targets: [{ provider: 'anthropic' }] } },
     ...setup.config,

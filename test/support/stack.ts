@@ -37,13 +37,19 @@ export interface StackOptions {
   clientKey?: string;
 }
 
+/** The simulator's keys as a provider's `keys` in config. */
+function providerKeys(keys: SimKey[]): Array<Pick<SimKey, 'id' | 'key' | 'limits'>> {
+  return keys.map(({ id, key, limits }) => ({ id, key, limits }));
+}
+
+/** A provider of `type` served by the simulator at `simUrl` (OpenAI-compatible ones under /v1). */
+export function simProvider(type: 'anthropic' | 'openai' | 'gemini', simUrl: string, keys: SimKey[]) {
+  return { type, base_url: type === 'openai' ? `${simUrl}/v1` : simUrl, keys: providerKeys(keys) };
+}
+
 export function defaultConfig(simUrl: string, keys: SimKey[]): ConfigInput {
-  const providerKeys = keys.map(({ id, key, limits }) => ({ id, key, limits }));
   return {
-    providers: {
-      anthropic: { type: 'anthropic', base_url: simUrl, keys: providerKeys },
-      openai: { type: 'openai', base_url: `${simUrl}/v1`, keys: providerKeys },
-    },
+    providers: { anthropic: simProvider('anthropic', simUrl, keys), openai: simProvider('openai', simUrl, keys) },
     routes: { 'gpt-*': { targets: [{ provider: 'openai' }] }, '*': { targets: [{ provider: 'anthropic' }] } },
   };
 }
