@@ -208,37 +208,41 @@ export async function holdingPlan(gw: Engine, plan: TargetPlan, serve: () => Pro
 export async function serveChat(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number): Promise<Answer | undefined> {
   const demandOf = demandsFor(gw, chat);
   const plan = await resolvePlan(gw, exchange, chat, demandOf);
-  return holdingPlan(gw, plan, () => servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, chatDispatch(exchange, chat)));
+  return holdingPlan(gw, plan, () => servePlan(gw, exchange, { chat, priority, maxWaitMs, plan, demandOf, dispatch: chatDispatch(exchange, chat) }));
 }
 
 /** serveChat along a plan already made (planChat) whose providers the caller holds (holdingPlan). */
 export function servePlanned(gw: Engine, exchange: RequestContext, chat: ChatRequest, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<Answer | undefined> {
-  return servePlan(gw, exchange, chat, priority, maxWaitMs, plan, demandsFor(gw, chat), chatDispatch(exchange, chat));
+  return servePlan(gw, exchange, { chat, priority, maxWaitMs, plan, demandOf: demandsFor(gw, chat), dispatch: chatDispatch(exchange, chat) });
 }
 
 const chatDispatch = (exchange: RequestContext, chat: ChatRequest): Dispatch => (ctx) => attempt(exchange, chat, ctx);
 
+/** One call to serve along a plan: what servePlan needs beyond the gateway and the exchange. */
+export interface PlannedCall {
+  /** The model the client asked for, and whether it streams. */
+  chat: { model: string; stream: boolean };
+  priority: Priority;
+  maxWaitMs: number;
+  plan: TargetPlan;
+  demandOf: (model: string) => Demand;
+  /** Sends one admitted attempt. */
+  dispatch: Dispatch;
+}
+
 /**
  * Admit, dispatch and retry along a plan (whose providers the caller holds) until an answer or a
- * refusal: the loop every kind of call shares; `dispatch` sends one admitted attempt. Within the
- * tenant's budget: held before admission, settled when the answer's usage is known.
+ * refusal: the loop every kind of call shares. Within the tenant's budget: held before admission,
+ * settled when the answer's usage is known.
  */
-export async function servePlan(
-  gw: Engine,
-  exchange: RequestContext,
-  chat: { model: string; stream: boolean },
-  priority: Priority,
-  maxWaitMs: number,
-  plan: TargetPlan,
-  demandOf: (model: string) => Demand,
-  dispatch: Dispatch,
-): Promise<Answer | undefined> {
+export async function servePlan(gw: Engine, exchange: RequestContext, call: PlannedCall): Promise<Answer | undefined> {
+  const { chat, plan, demandOf } = call;
   Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
   const first = plan.primary[0] ?? plan.fallback[0];
   const settleSpend = first && (await holdBudget(gw, exchange, first.model, demandOf(first.model)));
-  if (!settleSpend) return servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, dispatch, undefined);
+  if (!settleSpend) return servePlanWithin(gw, exchange, call, undefined);
   try {
-    const answer = await servePlanWithin(gw, exchange, chat, priority, maxWaitMs, plan, demandOf, dispatch, settleSpend);
+    const answer = await servePlanWithin(gw, exchange, call, settleSpend);
     // A served answer settled itself with its usage first (registered earlier); a relayed failure costs nothing.
     if (answer) void answer.usage.then(() => settleSpend(undefined), () => settleSpend(undefined));
     else settleSpend(undefined);
@@ -249,17 +253,8 @@ export async function servePlan(
   }
 }
 
-async function servePlanWithin(
-  gw: Engine,
-  exchange: RequestContext,
-  chat: { model: string; stream: boolean },
-  priority: Priority,
-  maxWaitMs: number,
-  plan: TargetPlan,
-  demandOf: (model: string) => Demand,
-  dispatch: Dispatch,
-  settleSpend: SettleSpend | undefined,
-): Promise<Answer | undefined> {
+async function servePlanWithin(gw: Engine, exchange: RequestContext, call: PlannedCall, settleSpend: SettleSpend | undefined): Promise<Answer | undefined> {
+  const { chat, priority, maxWaitMs, plan, demandOf, dispatch } = call;
   const started = Date.now();
   exchange.trace.priority = priority;
   gw.retryBudget.recordRequest(started);

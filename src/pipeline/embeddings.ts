@@ -51,7 +51,14 @@ export async function planEmbedding(gw: Engine, exchange: RequestContext, call: 
 /** The answer to one embedding request along a plan, or undefined when the client left first. */
 export async function serveEmbeddingPlanned(gw: Engine, exchange: RequestContext, call: EmbeddingCall, priority: Priority, maxWaitMs: number, plan: TargetPlan): Promise<Answer | undefined> {
   return holdingPlan(gw, plan, () =>
-    servePlan(gw, exchange, { model: call.request.model, stream: false }, priority, maxWaitMs, plan, embeddingDemands(gw, call.request), (ctx) => attemptEmbedding(exchange, call, ctx)),
+    servePlan(gw, exchange, {
+      chat: { model: call.request.model, stream: false },
+      priority,
+      maxWaitMs,
+      plan,
+      demandOf: embeddingDemands(gw, call.request),
+      dispatch: (ctx) => attemptEmbedding(exchange, call, ctx),
+    }),
   );
 }
 
