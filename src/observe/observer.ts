@@ -34,7 +34,7 @@ export interface RequestRecord {
   /** Time to the first byte of the answer sent to the client. */
   ttfbMs?: number;
   /** When spillway itself refused the request (a 429 or 503 of its own): why. */
-  rejected?: 'deadline' | 'full' | 'unavailable' | 'ceiling' | 'budget';
+  rejected?: 'deadline' | 'full' | 'unavailable' | 'ceiling' | 'budget' | 'oversize';
   /** Set when the request was served by a candidate other than the route's first. */
   spill?: { reason: string; fallback: boolean };
   /** Set when a route rule or quota tier chose the target (e.g. "rule 0"). */

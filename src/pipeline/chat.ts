@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Provider } from '../providers/provider.js';
 import { admissionPool } from '../quota/connections.js';
 import { rawInputTokens } from '../quota/estimate.js';
+import { oversize, type Oversize } from '../quota/oversize.js';
 import { QueueRejection, type Priority } from '../quota/queue.js';
 import type { Demand } from '../quota/types.js';
 import { failureReason, hiddenFromClient, refusedByKey, waitsInAdmission, worthFallingBack } from '../resilience/outcome.js';
@@ -235,9 +236,10 @@ export interface PlannedCall {
  * refusal: the loop every kind of call shares. Within the tenant's budget: held before admission,
  * settled when the answer's usage is known.
  */
-export async function servePlan(gw: Engine, exchange: RequestContext, call: PlannedCall): Promise<Answer | undefined> {
-  const { chat, plan, demandOf } = call;
-  Object.assign(exchange.trace, { requestedModel: chat.model, stream: chat.stream });
+export async function servePlan(gw: Engine, exchange: RequestContext, asked: PlannedCall): Promise<Answer | undefined> {
+  Object.assign(exchange.trace, { requestedModel: asked.chat.model, stream: asked.chat.stream });
+  const call = { ...asked, plan: admissiblePlan(exchange, asked) };
+  const { plan, demandOf } = call;
   const first = plan.primary[0] ?? plan.fallback[0];
   const settleSpend = first && (await holdBudget(gw, exchange, first.model, demandOf(first.model)));
   if (!settleSpend) return servePlanWithin(gw, exchange, call, undefined);
@@ -355,6 +357,33 @@ function admissionOf(gw: Engine, target: Target, progress: Progress) {
   const admission = admissionPool(target.provider.pool, target.provider.connections, refusedBy(progress, target));
   // Batch requests on a pool whose day is projected short take no more than its allowance.
   return gw.forecast ? pacedAdmission(admission, target.provider.name, gw.forecast) : admission;
+}
+
+/**
+ * The plan without the targets whose keys could never admit this request (quota/oversize.ts): the
+ * fallbacks step up when no primary is left, and with no target left it is refused at once.
+ */
+function admissiblePlan(exchange: RequestContext, { plan, demandOf, chat }: PlannedCall): TargetPlan {
+  const now = Date.now();
+  let refused: { target: Target; over: Oversize } | undefined;
+  const admissible = (targets: Target[]) =>
+    targets.filter((target) => {
+      const over = oversize(target.provider.pool.snapshot(now), demandOf(target.model));
+      if (over) refused ??= { target, over };
+      return !over;
+    });
+  const primary = admissible(plan.primary);
+  const fallback = admissible(plan.fallback);
+  if (!refused) return plan;
+  if (primary.length > 0) return { ...plan, primary, fallback };
+  if (fallback.length > 0) return { ...plan, primary: fallback, fallback: [] };
+  const { target, over } = refused;
+  exchange.trace.rejected = 'oversize';
+  const unit = over.dimension === 'itpm' ? 'input tokens' : 'tokens';
+  throw new GatewayError(
+    'over_limit',
+    `This request's estimated ${demandOf(target.model).inputTokens.toLocaleString('en-US')} input tokens exceed the rate limit of ${over.limit.toLocaleString('en-US')} ${unit} per minute of every key that can serve model "${chat.model}", so no key can ever admit it. Reduce the prompt's length.`,
+  );
 }
 
 /** The primaries cannot make it in time, or none is in service: the fallback chain gets its chance, through its own admission. */

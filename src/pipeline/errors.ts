@@ -19,6 +19,8 @@ export type GatewayErrorKind =
   | 'rate_limited'
   /** A tenant's budget is spent: a 429 that retrying before the reset cannot cure. */
   | 'over_budget'
+  /** Larger than a per-minute limit of every key that could serve it: a 429 no retry cures. */
+  | 'over_limit'
   | 'overloaded'
   | 'upstream'
   | 'timeout';
@@ -32,6 +34,7 @@ const table: Record<GatewayErrorKind, { status: number; type: AnthropicErrorType
   too_large: { status: 413, type: 'request_too_large' },
   rate_limited: { status: 429, type: 'rate_limit_error' },
   over_budget: { status: 429, type: 'rate_limit_error' },
+  over_limit: { status: 429, type: 'rate_limit_error' },
   overloaded: { status: 503, type: 'overloaded_error' },
   upstream: { status: 502, type: 'api_error' },
   timeout: { status: 504, type: 'timeout_error' },

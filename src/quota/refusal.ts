@@ -6,6 +6,8 @@
  * rests only until the provider's bucket has room for the refused request, not for the whole-second
  * retry-after, whose end would release the waiters all together.
  * Otherwise (no headers, as Gemini; or a limit they do not show) the retry hint decides.
+ * A request larger than the limit itself was refused for its size, not for the key's state: the
+ * key does not rest at all (quota/oversize.ts keeps such requests from being sent at all).
  */
 import { cooldownMs } from './headers.js';
 import { MINUTE_MS } from './policy.js';
@@ -17,6 +19,11 @@ function msToRoom(observed: Observed | undefined, need: number): number | undefi
   // Without the limit the dimension may be one the pool does not track, so its level was not set.
   if (observed?.limit === undefined || observed.remaining === undefined || observed.remaining >= need) return undefined;
   return Math.ceil((need - observed.remaining) / (observed.limit / MINUTE_MS));
+}
+
+/** The provider's own limit is smaller than what the request needs there: no amount of rest makes room. */
+function beyondLimit(observed: Observed | undefined, need: number): boolean {
+  return observed?.limit !== undefined && need > observed.limit;
 }
 
 function waits(observed: ObservedLimits, demand: Demand): number[] {
@@ -40,6 +47,7 @@ export function refusalExplained(observed: ObservedLimits, demand: Demand): bool
  * level says the same unless it was off, as with replicas on their shares while Redis is away).
  */
 export function restAfterRefusal(observed: ObservedLimits, demand: Demand, fallbackMs?: number): number {
+  if (beyondLimit(observed.inputTokens, demand.inputTokens) || beyondLimit(combinedTokens(observed), demand.inputTokens)) return 0;
   const explained = waits(observed, demand);
   return explained.length > 0 ? Math.max(...explained) : cooldownMs(observed, fallbackMs);
 }

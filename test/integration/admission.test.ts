@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
 import { simKeys, startStack } from '../support/stack.js';
 
 const ask = (content: string) => ({ model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user' as const, content }] });
@@ -103,6 +104,34 @@ describe('a client that disconnects while waiting', () => {
       await sleep(1500);
       assert.equal(stack.gateway.gateway.queue.depth, 0);
       assert.equal(stack.sim.stats().total.requests, 1, 'only the first request went upstream');
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('a prompt larger than every key can ever admit', () => {
+  it('is refused at once in the caller\'s shape, never sent upstream, and costs other requests nothing', async () => {
+    const stack = await startStack({ sim: { keys: simKeys(2, { rpm: 600, itpm: 40_000, otpm: 8_000 }) } });
+    try {
+      const huge = 'lorem ipsum dolor sit amet '.repeat(40_000); // about 270,000 tokens against 40,000 a minute
+      const refusal = await stack.anthropic.messages.create(ask(huge)).then(
+        () => assert.fail('expected a 429'),
+        (error: unknown) => error,
+      );
+      assert.ok(refusal instanceof Anthropic.RateLimitError);
+      assert.equal(refusal.headers?.get('x-should-retry'), 'false', 'no retry can cure it');
+      assert.match(refusal.message, /exceed the rate limit of 40,000 input tokens per minute of every key .* Reduce the prompt's length/);
+      await assert.rejects(stack.openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: huge }] }), (error: unknown) => {
+        assert.ok(error instanceof OpenAI.RateLimitError);
+        assert.equal((error.error as { type?: string } | undefined)?.type, 'rate_limit_error');
+        return true;
+      });
+      assert.equal(stack.sim.stats().total.requests, 0, 'neither was sent upstream');
+
+      const { data, response } = await stack.anthropic.messages.create(ask('a normal question')).withResponse();
+      assert.equal(data.type, 'message');
+      assert.equal(response.headers.get('x-spillway-queue-ms'), '0', 'no key rests for it');
     } finally {
       await stack.close();
     }

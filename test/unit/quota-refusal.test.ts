@@ -49,6 +49,17 @@ describe('a 429 explained by its own headers', () => {
     assert.equal(restAfterRefusal(parseAnthropicLimits(headers, T0), demand), 2); // 30k a minute: 0.5 a ms
   });
 
+  it('a request larger than the limit itself: the key does not rest (no amount of rest makes room for it)', () => {
+    const headers = {
+      'retry-after': '1649',
+      'anthropic-ratelimit-requests-limit': '600',
+      'anthropic-ratelimit-requests-remaining': '599',
+      'anthropic-ratelimit-input-tokens-limit': '40000',
+      'anthropic-ratelimit-input-tokens-remaining': '40000',
+    };
+    assert.equal(restAfterRefusal(parseAnthropicLimits(headers, T0), { inputTokens: 5_200_000, outputTokens: 64 }), 0);
+  });
+
   it('OpenAI: tokens remaining below input + output → until the 50 missing refill', () => {
     const headers = {
       'retry-after': '1',
