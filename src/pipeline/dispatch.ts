@@ -159,6 +159,21 @@ function upstreamRequest(exchange: RequestContext, chat: ChatRequest, ctx: Attem
   };
 }
 
+/**
+ * Marks the reservation as waiting for a connection until undici starts writing its request: the
+ * pool orders arrivals by when requests left, not when they were admitted (quota/pool.ts sentOf).
+ */
+export function leaving(reservation: Reservation): { onWritten: () => void } {
+  reservation.sentAt = Infinity;
+  return { onWritten: () => (reservation.sentAt = Date.now()) };
+}
+
+/** When the request was written, for an answer in hand; `fallback` if the hook never said. */
+export function writtenAt(reservation: Reservation, fallback: number): number {
+  const sent = reservation.sentAt;
+  return sent !== undefined && Number.isFinite(sent) ? sent : fallback;
+}
+
 /** Settles an attempt's reservation with what the provider reported, once, whichever path gets there first. */
 export function settleOnce(ctx: AttemptContext): (usage: TokenUsage | undefined) => void {
   let settled = false;
@@ -206,6 +221,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
     const outgoing = upstreamRequest(exchange, chat, ctx, bridge, nativePath);
     const response = await ctx.upstream.send({
       ...outgoing,
+      ...leaving(reservation),
       // The client's trace continues upstream, from this attempt.
       headers: span ? { ...outgoing.headers, ...span.headers() } : outgoing.headers,
       method: 'POST',
@@ -224,7 +240,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
     };
     const observed = adapter.parseLimits(response.headers, now);
     if (response.statusCode === 429) observed.refused = true;
-    pool.observe(reservation.keyId, observed, now, reservation, sentAt);
+    pool.observe(reservation.keyId, observed, now, reservation, writtenAt(reservation, sentAt));
 
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const body = (await readWhole(response.body)).toString('utf8');

@@ -18,6 +18,11 @@ export interface UpstreamRequest {
    * count is exact. Absent: a shared pool per origin.
    */
   pool?: { name: string; connections: number };
+  /**
+   * Called when the request starts going out on a connection: at once on an idle one, or after
+   * waiting for one to open or come free (which can reorder requests sent together).
+   */
+  onWritten?: () => void;
 }
 
 export type UpstreamResponse = Dispatcher.ResponseData;
@@ -43,19 +48,40 @@ export function classifyFailure(error: unknown): UpstreamFailure {
   return new UpstreamFailure(timedOut ? 'timeout' : 'connection', message);
 }
 
+/**
+ * Tells a request's onWritten when undici starts writing it to a connection (its handler's
+ * onRequestStart); every other event passes through untouched.
+ */
+const reportWritten: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+  const written = (opts as { onWritten?: () => void }).onWritten;
+  if (!written) return dispatch(opts, handler);
+  return dispatch(opts, {
+    onRequestStart: (controller, context) => {
+      written();
+      handler.onRequestStart?.(controller, context);
+    },
+    onRequestUpgrade: (controller, statusCode, headers, socket) => handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+    onResponseStart: (controller, statusCode, headers, statusMessage) => handler.onResponseStart?.(controller, statusCode, headers, statusMessage),
+    onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+    onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+    onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+  });
+};
+
 /** One per gateway, so closing a gateway closes only its own connections. */
 export class UpstreamClient {
   /** One agent per provider (and connection cap), each with its own pool per origin; '' for the rest. */
-  private readonly agents = new Map<string, Agent>();
+  private readonly agents = new Map<string, { agent: Agent; dispatcher: Dispatcher }>();
 
-  private agentFor(pool: UpstreamRequest['pool']): Agent {
+  private dispatcherFor(pool: UpstreamRequest['pool']): Dispatcher {
     const name = pool ? `${pool.name}\u0000${pool.connections}` : '';
-    let agent = this.agents.get(name);
-    if (!agent) {
-      agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: pool?.connections ?? DEFAULT_CONNECTIONS, pipelining: 1 });
-      this.agents.set(name, agent);
+    let entry = this.agents.get(name);
+    if (!entry) {
+      const agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: pool?.connections ?? DEFAULT_CONNECTIONS, pipelining: 1 });
+      entry = { agent, dispatcher: agent.compose(reportWritten) };
+      this.agents.set(name, entry);
     }
-    return agent;
+    return entry.dispatcher;
   }
 
   async send(req: UpstreamRequest): Promise<UpstreamResponse> {
@@ -65,9 +91,10 @@ export class UpstreamClient {
         headers: req.headers,
         body: req.body,
         signal: req.signal,
-        dispatcher: this.agentFor(req.pool),
+        dispatcher: this.dispatcherFor(req.pool),
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
+        ...(req.onWritten ? { onWritten: req.onWritten } : {}),
       });
     } catch (error) {
       throw classifyFailure(error);
@@ -75,6 +102,6 @@ export class UpstreamClient {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.agents.values()].map((agent) => agent.close()));
+    await Promise.all([...this.agents.values()].map(({ agent }) => agent.close()));
   }
 }

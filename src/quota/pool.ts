@@ -61,7 +61,7 @@ interface Answer {
   /** The answered reservation, while in flight: `remaining` includes it at its real size. */
   counted: Reservation | undefined;
   /**
-   * The answered request was admitted at least a delivery margin after every request answered so
+   * The answered request left (sentOf) at least a delivery margin after every request answered so
    * far, so it reached the provider after all of them: this is the newest word on the key and may
    * raise the level. Otherwise an answered request (no longer in flight, so not counted as unseen)
    * may have reached the provider after this one, outside its `remaining`; or an older answer
@@ -73,14 +73,30 @@ interface Answer {
    * the request was sent (admitted, if unknown), less the delivery margin it may have spent on the way.
    */
   refilledMs: number;
-  /** When the answered request was admitted (-Infinity if unknown). */
-  admittedAt: number;
+  /** When the answered request left (sentOf; -Infinity if unknown). */
+  leftAt: number;
   /**
-   * Requests admitted before this were delivered before the answered one and are in `remaining`;
+   * Requests that left before this were delivered before the answered one and are in `remaining`;
    * later ones are not yet. Requests overtake each other on the way by some milliseconds, so the
    * line is drawn a delivery margin early: the doubtful ones count as not yet seen.
    */
   seenBefore: number;
+}
+
+/**
+ * When a request left for the provider, as far as the order of arrival goes: when it started going
+ * out on a connection if the caller says (Reservation.sentAt), else when it was admitted. Requests
+ * admitted together can leave far apart (one waits for a connection to open), so admission order
+ * is not arrival order. An answered request had surely left: its admission stands in if unsaid.
+ */
+function sentOf(reservation: Reservation): number {
+  const sent = reservation.sentAt;
+  return sent !== undefined && Number.isFinite(sent) ? sent : reservation.at;
+}
+
+/** As sentOf, for a request still in flight: one still waiting for a connection has not left (Infinity). */
+function onTheWay(reservation: Reservation): number {
+  return reservation.sentAt ?? reservation.at;
 }
 
 /** See policy.ts: the provider never lets these go below zero. */
@@ -243,7 +259,7 @@ export class KeyPool implements QuotaPool {
     const mask = key?.inFlight.get(reservation);
     if (!key || mask === undefined) return; // unknown or already settled
     key.inFlight.delete(reservation);
-    if (usage !== undefined) key.seen = Math.max(key.seen, reservation.at); // the provider counted it
+    if (usage !== undefined) key.seen = Math.max(key.seen, sentOf(reservation)); // the provider counted it
     const demand = reservation.demand;
     const entry = key.windowed.get(reservation);
     if (entry) {
@@ -289,7 +305,8 @@ export class KeyPool implements QuotaPool {
     const key = this.byId.get(keyId);
     if (!key) return;
     key.learning = false; // an answer without limits means the key has none to learn
-    const fresh = answered !== undefined && answered.at - DELIVERY_JITTER_MS >= key.seen;
+    const answeredSent = answered && sentOf(answered);
+    const fresh = answeredSent !== undefined && answeredSent - DELIVERY_JITTER_MS >= key.seen;
     // A 429 proves the level was too high, and the bounds on delivery may be what failed (a loaded
     // host delivers late): no refill is credited (a refusal is answered as soon as it is counted),
     // and everything in flight counts as not yet seen; settle's floor gives back what was.
@@ -297,9 +314,9 @@ export class KeyPool implements QuotaPool {
     const onArrival: Answer = {
       counted: answered && key.inFlight.has(answered) ? answered : undefined,
       fresh,
-      refilledMs: fresh && !refused ? Math.max(0, now - Math.max(answered.at, sentAt ?? answered.at) - DELIVERY_JITTER_MS) : 0,
-      admittedAt: answered?.at ?? -Infinity,
-      seenBefore: answered && !refused ? answered.at - DELIVERY_JITTER_MS : -Infinity,
+      refilledMs: fresh && !refused ? Math.max(0, now - Math.max(answeredSent, sentAt ?? answeredSent) - DELIVERY_JITTER_MS) : 0,
+      leftAt: answeredSent ?? -Infinity,
+      seenBefore: answeredSent !== undefined && !refused ? answeredSent - DELIVERY_JITTER_MS : -Infinity,
     };
     // Output is counted as it is generated: everything in flight may still add to it.
     const asGenerated: Answer = { ...onArrival, counted: undefined, seenBefore: -Infinity };
@@ -307,7 +324,7 @@ export class KeyPool implements QuotaPool {
     this.learn(key, ITPM, observed.inputTokens, now, onArrival);
     this.learn(key, OTPM, observed.outputTokens, now, asGenerated);
     this.learn(key, TPM, combinedTokens(observed), now, asGenerated);
-    if (answered) key.seen = Math.max(key.seen, answered.at);
+    if (answeredSent !== undefined) key.seen = Math.max(key.seen, answeredSent);
     const entry = answered && key.windowed.get(answered);
     if (entry) arrivedBy(key.window!, entry, now);
     const sample = key.windowConfigured ? undefined : resetSample(observed, now, sentAt ?? answered?.at);
@@ -456,15 +473,15 @@ export class KeyPool implements QuotaPool {
     // before what reached the provider after it); without one, with the capacity.
     const grown = Math.max(0, Math.min(bucket.limit, observed.remaining) - bucket.capacity);
     bucket.capacity += grown;
-    if (answer.admittedAt === -Infinity) bucket.level += grown;
+    if (answer.leftAt === -Infinity) bucket.level += grown;
     const { counted, seenBefore } = answer;
     let unseen = 0;
     let doubtful = false;
     const bit = 1 << d;
     for (const [reservation, mask] of key.inFlight) {
-      if (reservation !== counted && reservation.at >= seenBefore && mask & bit) {
+      if (reservation !== counted && onTheWay(reservation) >= seenBefore && mask & bit) {
         unseen += amountFor(d, reservation.demand);
-        if (reservation.at < answer.admittedAt) doubtful = true;
+        if (onTheWay(reservation) < answer.leftAt) doubtful = true;
       }
     }
     // The provider's bucket stops at its capacity while refilling; what is still on the way comes off
@@ -481,7 +498,7 @@ export class KeyPool implements QuotaPool {
     // The answered request, and those admitted before it by more than the delivery margin, are in
     // `remaining` at their real size now: settle must not give their estimates' excess back here.
     for (const [reservation, mask] of key.inFlight) {
-      if ((reservation === counted || reservation.at < seenBefore) && mask & bit) {
+      if ((reservation === counted || onTheWay(reservation) < seenBefore) && mask & bit) {
         key.inFlight.set(reservation, mask & ~bit);
         key.uncounted[d]! -= amountFor(d, reservation.demand);
       }

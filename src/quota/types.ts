@@ -21,6 +21,11 @@ export interface Reservation {
   demand: Demand;
   /** When it was made (ms). */
   at: number;
+  /**
+   * When its request started going out on a connection (ms): Infinity while it waits for one;
+   * undefined when the caller does not say, and `at` stands for it.
+   */
+  sentAt?: number;
   /** Its name in a shared store (Redis); in-process pools know a reservation by identity. */
   id?: string;
 }

@@ -525,3 +525,25 @@ describe('in-process key pool', () => {
     assert.ok(perCallUs < 20, `${perCallUs.toFixed(2)} µs per reserve+settle`);
   });
 });
+
+describe('in-process key pool: arrival order is the order requests left, not the order they were admitted', () => {
+  /** A admitted first but left last (it waited for a connection to open); B's answer does not count A. */
+  function overtaken(markSent: boolean): number {
+    const pool = new KeyPool('p', [{ id: 'a', limits: { rpm: 600 } }]); // a burst of 10, 10 a second
+    const a = reserved(pool.tryReserve(small, T0));
+    if (markSent) a.sentAt = Infinity; // waiting for a connection
+    const b = reserved(pool.tryReserve(small, T0 + 150));
+    if (markSent) b.sentAt = T0 + 150;
+    // B reached the provider first, on its full bucket: 9 left after it. A is still on its way.
+    pool.observe('a', { requests: { limit: 600, remaining: 9 } }, T0 + 200, b, T0 + 150);
+    pool.settle(b, small, T0 + 200);
+    return pool.snapshot(T0 + 200)[0]!.dimensions.rpm!.remaining;
+  }
+
+  it('a request still waiting for its connection is not in an answer that overtook it', () => {
+    // The provider: 9 after B, refilled 0.5 since, and A still to take 1 when it arrives: 8.5.
+    assert.ok(overtaken(true) <= 8.5, `level ${overtaken(true)}`);
+    // Judged by admission order, A (admitted more than a delivery margin before B) would be counted as seen.
+    assert.ok(overtaken(false) > 8.5, `level ${overtaken(false)}`);
+  });
+});
