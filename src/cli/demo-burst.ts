@@ -2,12 +2,14 @@
  * `spillway demo`: the SKU-500 scenario a newcomer can watch in about a minute. 500 requests fired
  * at once with the official Anthropic SDK (default retries) at two simulated keys: once straight at
  * the provider, once through spillway, side by side, each against its own simulator so neither
- * steals the other's quota. Then a table: succeeded, failed, upstream 429s, makespan.
+ * steals the other's quota. The simulators run in processes of their own, as providers do (see
+ * spawn.ts). Then a table: succeeded, failed, upstream 429s, makespan.
  */
 import cliProgress from 'cli-progress';
 import { fireBurst, minimumMakespanMs, SKU_LATENCY, SKU_OUTPUT_TOKENS, SKU_REQUEST_MS, SKU_SCENARIOS, type BurstResult } from '../sim/burst.js';
-import { startSimulator, type SimKey } from '../sim/index.js';
+import type { SimKey } from '../sim/index.js';
 import { startGateway } from '../server/gateway.js';
+import { spawnSimulator } from './spawn.js';
 
 /** The per-minute SKU-500 scenario, as in bench/sku500.ts. */
 const RPM = SKU_SCENARIOS.find((scenario) => scenario.window === 'minute')!.rpm;
@@ -26,10 +28,8 @@ function demoKeys(): SimKey[] {
 
 export async function runDemo(count: number, out: NodeJS.WriteStream = process.stdout): Promise<DemoRow[]> {
   const keys = demoKeys();
-  const [simDirect, simGateway] = await Promise.all([
-    startSimulator({ keys, window: 'minute', latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS }),
-    startSimulator({ keys, window: 'minute', latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS }),
-  ]);
+  const simulator = () => spawnSimulator({ keys, window: 'minute', latency: SKU_LATENCY, outputTokens: SKU_OUTPUT_TOKENS });
+  const [simDirect, simGateway] = await Promise.all([simulator(), simulator()]);
   const gateway = await startGateway(
     {
       providers: { anthropic: { type: 'anthropic', base_url: simGateway.url, keys } },
@@ -89,26 +89,27 @@ export async function runDemo(count: number, out: NodeJS.WriteStream = process.s
       run('spillway', gateway.url, ['demo-client']),
     ]);
     bars?.stop();
-    return (
-      [
-        ['direct', direct, simDirect],
-        ['spillway', through, simGateway],
-      ] as const
-    ).map(([path, result, sim]) => {
-      const stats = sim.stats().total;
-      return {
-        path,
-        result,
-        upstream: stats.requests,
-        upstream429: stats.rateLimited,
-        minimumMs: minimumMakespanMs(keys, 'minute', { ok: count, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + SKU_REQUEST_MS,
-      };
-    });
+    const runs = [
+      ['direct', direct, simDirect],
+      ['spillway', through, simGateway],
+    ] as const;
+    return await Promise.all(
+      runs.map(async ([path, result, sim]) => {
+        const stats = (await sim.stats()).total;
+        return {
+          path,
+          result,
+          upstream: stats.requests,
+          upstream429: stats.rateLimited,
+          minimumMs: minimumMakespanMs(keys, 'minute', { ok: count, inputTokens: stats.inputTokens, outputTokens: stats.outputTokens }) + SKU_REQUEST_MS,
+        };
+      }),
+    );
   } finally {
     bars?.stop();
     clearInterval(plain);
     await gateway.close();
-    await Promise.all([simDirect.close(), simGateway.close()]);
+    await Promise.all([simDirect.stop(), simGateway.stop()]);
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * `spillway demo`, the first thing a newcomer runs: the SKU-500 burst straight at two simulated
- * keys and through spillway, side by side in one process. Through spillway every request succeeds
- * with (nearly) no upstream 429s, though the gateway, both simulators and 1,000 SDK calls share one
- * event loop, so requests admitted together leave for the provider far apart.
+ * keys and through spillway, side by side, each against a simulator in a process of its own.
+ * Left alone the burst fails in part; through spillway every request succeeds with (nearly) no
+ * upstream 429s.
  */
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
