@@ -58,18 +58,22 @@ function checkOpenAI(body: Record<string, unknown>): void {
 
 /** The body as a JSON object; the faults worded as the caller's provider words them. */
 export function parseJsonObject(surface: Surface, raw: Buffer): Record<string, unknown> {
-  const anthropic = surface === 'anthropic';
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString('utf8'));
   } catch (error) {
-    const message = anthropic
-      ? `There was an error parsing the body: ${raw.length === 0 ? 'the body is empty' : (error as Error).message}`
-      : "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)";
+    const reason = raw.length === 0 ? 'the body is empty' : (error as Error).message;
+    const message =
+      surface === 'anthropic'
+        ? `There was an error parsing the body: ${reason}`
+        : surface === 'gemini'
+          ? `Invalid JSON payload received. ${reason}`
+          : "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)";
     throw new GatewayError('invalid_request', message);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new GatewayError('invalid_request', anthropic ? 'Input should be a valid dictionary' : 'The request body must be a JSON object.');
+    const message = { anthropic: 'Input should be a valid dictionary', gemini: 'Invalid JSON payload received. Expected an object.' }[surface as string] ?? 'The request body must be a JSON object.';
+    throw new GatewayError('invalid_request', message);
   }
   return parsed as Record<string, unknown>;
 }

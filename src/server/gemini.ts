@@ -65,6 +65,10 @@ function geminiBody(raw: Buffer, read: (body: Json) => Json = (body) => body): J
 
 function needContents(body: Json): Json {
   if (!Array.isArray(body.contents) || body.contents.length === 0) throw new GeminiRequestFault('* GenerateContentRequest.contents: contents is not specified');
+  body.contents.forEach((content: unknown, i) => {
+    const parts = content !== null && typeof content === 'object' ? (content as Json).parts : undefined;
+    if (!Array.isArray(parts) || parts.length === 0) throw new GeminiRequestFault(`* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.`);
+  });
   return body;
 }
 

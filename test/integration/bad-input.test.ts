@@ -174,6 +174,40 @@ describe('bad input on the OpenAI surface', () => {
   });
 });
 
+describe('bad input on the Responses and Gemini surfaces, in their own words', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(async () => {
+    assert.equal(stack.sim.stats().total.requests, 0, 'no bad request reached the provider');
+    await stack.close();
+  });
+
+  it('Responses: no input at all is a missing input, not a chat field', async () => {
+    const answer = await post(`${stack.gateway.url}/v1/responses`, JSON.stringify({ model: 'gpt-4o' }));
+    assert.equal(answer.status, 400);
+    const error = openaiError(answer);
+    assert.equal(error.message, "Missing required parameter: 'input'.");
+    assert.equal(error.param, 'input');
+  });
+
+  it("Gemini: malformed JSON and contents without parts get Google's INVALID_ARGUMENT wording", async () => {
+    const url = `${stack.gateway.url}/v1beta/models/gemini-2.5-flash:generateContent`;
+    const cases: Array<[string, RegExp]> = [
+      ['{oops', /^Invalid JSON payload received\./],
+      [JSON.stringify({ contents: [{ role: 'user', parts: null }] }), /^\* GenerateContentRequest\.contents\[0\]\.parts: contents\.parts must not be empty\.$/],
+    ];
+    for (const [body, message] of cases) {
+      const answer = await post(url, body);
+      assert.equal(answer.status, 400, body);
+      const error = answer.body.error as { code: number; status: string; message: string };
+      assert.equal(error.status, 'INVALID_ARGUMENT');
+      assert.match(error.message, message);
+    }
+  });
+});
+
 describe('client authentication', () => {
   let stack: Stack;
   before(async () => {

@@ -17,6 +17,8 @@ export function checkResponsesRequest(body: JsonObject): ResponsesRequest {
   if (model === '') throw new InvalidRequest(openAIFault.missing(['model']));
   if (typeof body.input !== 'string') {
     const items = openAIReader.may(body.input, ['input'], 'list') ?? [];
+    // Nothing to answer, and no earlier response or stored prompt to go on from.
+    if (items.length === 0 && body.previous_response_id == null && body.prompt == null) throw new InvalidRequest(openAIFault.missing(['input']));
     items.forEach((item, i) => openAIReader.need(item, ['input', i], 'object'));
   }
   const cap = openAIReader.may(body.max_output_tokens, ['max_output_tokens'], 'integer');
