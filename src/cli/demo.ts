@@ -21,6 +21,9 @@ export async function startDemoProviders(): Promise<{ simulator: Simulator; conf
     },
     routes: {
       'gpt-*': { targets: [{ provider: 'openai' }] },
+      // Embeddings (OpenAI's and Gemini's names) go to the OpenAI-compatible side, which has the endpoint.
+      'text-embedding-*': { targets: [{ provider: 'openai' }] },
+      '*-embedding-*': { targets: [{ provider: 'openai' }] },
       '*': { targets: [{ provider: 'anthropic' }] },
     },
   };

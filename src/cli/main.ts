@@ -28,11 +28,12 @@ function fail(error: unknown): never {
   process.exit(1);
 }
 
-function usageHint(url: string, apiKey: string): string {
+function usageHint(url: string, apiKey: string, keysFromShell: boolean): string {
   return [
     `  Anthropic SDK / Claude Code:  ANTHROPIC_BASE_URL=${url} ANTHROPIC_API_KEY=${apiKey}`,
-    `  OpenAI SDK:                   OPENAI_BASE_URL=${url}/v1 OPENAI_API_KEY=${apiKey}`,
-    `  (set these for the client only: exported in the shell that starts spillway, the API keys become its provider keys)`,
+    `  OpenAI SDK / Codex:           OPENAI_BASE_URL=${url}/v1 OPENAI_API_KEY=${apiKey}`,
+    `  Gemini CLI / @google/genai:   GOOGLE_GEMINI_BASE_URL=${url} GEMINI_API_KEY=${apiKey}`,
+    ...(keysFromShell ? [`  (set these for the client only: exported in the shell that starts spillway, the API keys become its provider keys)`] : []),
     `  Dashboard: ${url}/    Metrics: ${url}/metrics`,
     `  Try it:  curl ${url}/v1/messages -H 'content-type: application/json' -H 'x-api-key: ${apiKey}' \\`,
     `             -d '{"model":"claude-sonnet-4-6","max_tokens":64,"messages":[{"role":"user","content":"Hello"}]}'`,
@@ -87,7 +88,7 @@ async function start(options: { config?: string; port?: number; host?: string })
       `spillway listening on ${gateway.url} (${mode})`,
       ...(taken.length > 0 ? [environmentWarning(taken)] : []),
       ...(auth.length === 0 ? ['  No server.auth.keys set: listening on loopback only, any client key is accepted.'] : []),
-      usageHint(gateway.url, auth.length > 0 ? '<one of server.auth.keys>' : 'anything'),
+      usageHint(gateway.url, auth.length > 0 ? '<one of server.auth.keys>' : 'anything', !options.config),
     ].join('\n'),
   );
   const stop = () => {
