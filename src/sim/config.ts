@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ConfigError } from '../config/load.js';
 import type { SimOptions } from './options.js';
 
 const probability = z.number().min(0).max(1);
@@ -62,23 +63,23 @@ export function loadSimConfig(path: string): { options: SimOptions; port?: numbe
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`${path}: cannot read the simulator config (${(err as Error).message})`);
+    throw new ConfigError(`${path}: cannot read the simulator config (${(err as Error).message})`);
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (err) {
-    throw new Error(`${path}: invalid YAML: ${(err as Error).message}`);
+    throw new ConfigError(`${path}: invalid YAML: ${(err as Error).message}`);
   }
   const result = schema.safeParse(raw ?? {});
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new Error(`${path}: invalid simulator config: ${problems.join('; ')}`);
+    throw new ConfigError(`${path}: invalid simulator config: ${problems.join('; ')}`);
   }
   const c = result.data;
   const ids = new Set<string>();
   for (const [i, k] of c.keys.entries()) {
-    if (ids.has(k.id)) throw new Error(`${path}: invalid simulator config: keys.${i}.id: duplicate id "${k.id}"`);
+    if (ids.has(k.id)) throw new ConfigError(`${path}: invalid simulator config: keys.${i}.id: duplicate id "${k.id}"`);
     ids.add(k.id);
   }
   const options: SimOptions = defined({
