@@ -16,7 +16,7 @@ import { SseParser } from '../protocol/sse.js';
 import { checkModelAccess } from '../pipeline/model-access.js';
 import type { Priority } from '../quota/queue.js';
 import { findRoute, planRoute } from '../routing/plan.js';
-import { mayUseModel, tenantMaxWait } from '../tenants/tenant.js';
+import { tenantMaxWait } from '../tenants/tenant.js';
 import type { PivotStreamSink } from '../surfaces/codec.js';
 import { pivotErrorToGemini, PivotToGeminiStream, type GeminiStreamMode } from '../surfaces/gemini/answer.js';
 import { geminiSurface } from '../surfaces/gemini/codec.js';
@@ -27,7 +27,7 @@ import { sendJson, type Exchange } from './exchange.js';
 import type { Gateway } from './gateway.js';
 import { readJsonBody } from './request-body.js';
 import { restreamed, sseAsJsonArray } from './gemini-stream.js';
-import { anyKey } from './models.js';
+import { anyKey, modelsFor } from './models.js';
 
 type Json = Record<string, unknown>;
 
@@ -210,11 +210,9 @@ function modelResource(id: string): Json {
   };
 }
 
-/** The models clients may name: the routes' own names (a `*` route serves any other). */
-function listModels(gw: Gateway, exchange: Exchange): void {
-  const models = Object.keys(gw.config.routes)
-    .filter((name) => !name.includes('*') && (!exchange.tenant || mayUseModel(exchange.tenant, name)))
-    .map(modelResource);
+/** The models clients may name; no provider lists Gemini models here, so every provider's count (any route can translate). */
+async function listModels(gw: Gateway, exchange: Exchange): Promise<void> {
+  const models = (await modelsFor(gw, exchange)).map((model) => modelResource(model.id));
   sendJson(exchange, 200, JSON.stringify({ models }));
 }
 

@@ -23,9 +23,9 @@ export function anyKey(provider: Provider): string | undefined {
   return key ? provider.secretOf(key.id) : undefined;
 }
 
-/** The model ids of every provider that speaks the caller's protocol, best effort. */
-async function upstreamModels(gw: Gateway, exchange: Exchange): Promise<ModelEntry[]> {
-  const providers = [...gw.providers.values()].filter((p) => p.adapter.modelsPath && p.adapter.protocol === exchange.surface);
+/** The model ids of every provider that lists them (those speaking `protocol`, if given), best effort. */
+async function upstreamModels(gw: Gateway, exchange: Exchange, protocol?: string): Promise<ModelEntry[]> {
+  const providers = [...gw.providers.values()].filter((p) => p.adapter.modelsPath && (protocol === undefined || p.adapter.protocol === protocol));
   const lists = await Promise.all(
     providers.map(async (provider) => {
       const key = anyKey(provider);
@@ -48,14 +48,22 @@ async function upstreamModels(gw: Gateway, exchange: Exchange): Promise<ModelEnt
   return lists.flat();
 }
 
-export async function listModels(gw: Gateway, exchange: Exchange): Promise<void> {
+/**
+ * The models a client may name: the routes' own names, then what the providers list (those that
+ * speak `protocol`, if given; a `*` route serves any other name). A tenant limited to some models is
+ * shown only those.
+ */
+export async function modelsFor(gw: Gateway, exchange: Exchange, protocol?: string): Promise<ModelEntry[]> {
   const named = Object.keys(gw.config.routes)
     .filter((name) => !name.includes('*'))
     .map((id) => ({ id, created: CREATED }));
   const seen = new Set<string>();
-  // A tenant limited to some models is shown only those.
   const mayUse = (id: string) => !exchange.tenant || mayUseModel(exchange.tenant, id);
-  const models = [...named, ...(await upstreamModels(gw, exchange))].filter((model) => mayUse(model.id) && !seen.has(model.id) && seen.add(model.id));
+  return [...named, ...(await upstreamModels(gw, exchange, protocol))].filter((model) => mayUse(model.id) && !seen.has(model.id) && seen.add(model.id));
+}
+
+export async function listModels(gw: Gateway, exchange: Exchange): Promise<void> {
+  const models = await modelsFor(gw, exchange, exchange.surface);
   if (exchange.surface === 'anthropic') {
     const data = models.map((model) => ({
       type: 'model',

@@ -68,7 +68,11 @@ describe('Gemini CLI through spillway onto an Anthropic provider', () => {
 
   it('gateway keys are taken as x-goog-api-key or ?key=; a missing one is 401 UNAUTHENTICATED in Google\'s shape', async () => {
     const list = (query: string, headers: Record<string, string> = {}) => fetch(`${stack.gateway.url}/v1beta/models${query}`, { headers });
-    assert.equal((await list(`?key=${GATEWAY_KEY}`)).status, 200);
+    const listed = await list(`?key=${GATEWAY_KEY}`);
+    assert.equal(listed.status, 200);
+    // Only a `*` route here: the list is what the provider behind it serves, as Gemini names models.
+    const { models } = (await listed.json()) as { models: Array<{ name: string; supportedGenerationMethods: string[] }> };
+    assert.ok(models.some((model) => /^models\/claude-/.test(model.name) && model.supportedGenerationMethods.includes('generateContent')), JSON.stringify(models.map((m) => m.name)));
     assert.equal((await list('', { 'x-goog-api-key': GATEWAY_KEY })).status, 200);
     const refused = await list('');
     assert.equal(refused.status, 401);
