@@ -134,7 +134,7 @@ describe('bad input on the Anthropic surface', () => {
   });
 });
 
-describe('bad input on the OpenAI surface', () => {
+describe('bad input on the OpenAI surfaces (chat, Responses) and the Gemini surface', () => {
   let stack: Stack;
   before(async () => {
     stack = await startStack();
@@ -171,17 +171,6 @@ describe('bad input on the OpenAI surface', () => {
       client.chat.completions.create({ model: 'gpt-4o', messages: [] }),
       (error: unknown) => error instanceof OpenAI.BadRequestError && /messages/.test(error.message),
     );
-  });
-});
-
-describe('bad input on the Responses and Gemini surfaces, in their own words', () => {
-  let stack: Stack;
-  before(async () => {
-    stack = await startStack();
-  });
-  after(async () => {
-    assert.equal(stack.sim.stats().total.requests, 0, 'no bad request reached the provider');
-    await stack.close();
   });
 
   it('Responses: no input at all is a missing input, not a chat field', async () => {
