@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, configFromEnv, loadConfigFile } from '../config/load.js';
 import { watchConfig } from '../config/reload.js';
@@ -106,9 +107,13 @@ async function sim(options: { config?: string; port?: number }): Promise<void> {
   process.once('SIGTERM', () => simulator.close().finally(() => process.exit(0)));
 }
 
+/** The package's version; package.json sits two levels up from src/cli and from dist/cli alike. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('spillway')
   .description('An LLM gateway that plans around rate limits.')
+  .version(version, '-V, --version')
   .showHelpAfterError();
 
 program

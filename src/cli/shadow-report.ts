@@ -43,5 +43,6 @@ export function formatShadowReport(report: ShadowReport, title = 'Shadow pairs')
 
 export function formatReplayReport(report: ReplayReport): string {
   const head = `Replay of ${report.prompts} captured prompt${report.prompts === 1 ? '' : 's'} against ${report.candidate}${report.failed > 0 ? ` (${report.failed} without a scorable answer)` : ''}`;
-  return `${head}\n${formatShadowReport(report, 'Replayed pairs')}`;
+  const hint = report.prompts === 0 && !report.capturing ? '\nPrompt capture is off on this gateway: set usage.capture.prompts: true in its config to record prompts to replay.' : '';
+  return `${head}${hint}\n${formatShadowReport(report, 'Replayed pairs')}`;
 }

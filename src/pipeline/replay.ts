@@ -31,6 +31,8 @@ export interface ReplayReport extends ShadowReport {
   /** Those whose copy got no scorable answer (a failure, or given up). */
   failed: number;
   candidate: string;
+  /** Whether this gateway captures prompts now (usage.capture.prompts): without it there is nothing new to replay. */
+  capturing: boolean;
 }
 
 export class ReplayError extends Error {}
@@ -85,5 +87,5 @@ export async function replay(gw: Engine, request: ReplayRequest): Promise<Replay
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, request.concurrency) }, worker));
-  return { ...shadowReport(pairs, request.route, 5), prompts: prompts.length, failed, candidate: `${provider.name}/${candidate.model}` };
+  return { ...shadowReport(pairs, request.route, 5), prompts: prompts.length, failed, candidate: `${provider.name}/${candidate.model}`, capturing: gw.config.usage.capture.prompts };
 }

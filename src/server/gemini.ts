@@ -63,12 +63,29 @@ function geminiBody(raw: Buffer, read: (body: Json) => Json = (body) => body): J
   });
 }
 
+/** generationConfig's numbers that spillway reads, and the proto type Google names in its error. */
+const CONFIG_NUMBERS: Record<string, { field: string; type: 'TYPE_INT32' | 'TYPE_FLOAT' }> = {
+  maxOutputTokens: { field: 'max_output_tokens', type: 'TYPE_INT32' },
+  topK: { field: 'top_k', type: 'TYPE_INT32' },
+  temperature: { field: 'temperature', type: 'TYPE_FLOAT' },
+  topP: { field: 'top_p', type: 'TYPE_FLOAT' },
+};
+
+/** What a generate call needs before spillway reads it, faulted in Google's words. */
 function needContents(body: Json): Json {
   if (!Array.isArray(body.contents) || body.contents.length === 0) throw new GeminiRequestFault('* GenerateContentRequest.contents: contents is not specified');
   body.contents.forEach((content: unknown, i) => {
     const parts = content !== null && typeof content === 'object' ? (content as Json).parts : undefined;
     if (!Array.isArray(parts) || parts.length === 0) throw new GeminiRequestFault(`* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.`);
   });
+  const config = body.generationConfig;
+  if (config !== null && typeof config === 'object') {
+    for (const [name, { field, type }] of Object.entries(CONFIG_NUMBERS)) {
+      const value = (config as Json)[name];
+      const fits = typeof value === 'number' && (type === 'TYPE_FLOAT' || Number.isInteger(value));
+      if (value != null && !fits) throw new GeminiRequestFault(`Invalid value at 'generation_config.${field}' (${type}), ${JSON.stringify(value)}`);
+    }
+  }
   return body;
 }
 

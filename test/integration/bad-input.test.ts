@@ -186,6 +186,7 @@ describe('bad input on the OpenAI surfaces (chat, Responses) and the Gemini surf
     const cases: Array<[string, RegExp]> = [
       ['{oops', /^Invalid JSON payload received\./],
       [JSON.stringify({ contents: [{ role: 'user', parts: null }] }), /^\* GenerateContentRequest\.contents\[0\]\.parts: contents\.parts must not be empty\.$/],
+      [JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }], generationConfig: { maxOutputTokens: 'x' } }), /^Invalid value at 'generation_config\.max_output_tokens' \(TYPE_INT32\), "x"$/],
     ];
     for (const [body, message] of cases) {
       const answer = await post(url, body);
