@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, configFromEnv, loadConfigFile } from '../config/load.js';
 import { watchConfig } from '../config/reload.js';
 import type { Config, ConfigInput } from '../config/schema.js';
@@ -159,10 +159,15 @@ const keys = program
   .command('keys')
   .description("tenant keys at runtime, through a running gateway's admin API")
   .option('-u, --url <url>', 'the gateway (default: $SPILLWAY_URL or http://127.0.0.1:4000)')
-  .option('-k, --admin-key <key>', 'an admin key (default: $SPILLWAY_ADMIN_KEY)');
+  .option('-k, --key <key>', 'an admin key (default: $SPILLWAY_ADMIN_KEY)')
+  .addOption(new Option('--admin-key <key>').hideHelp());
+/** --url and --key as every admin command takes them (--admin-key, the older spelling, still works). */
+function adminTarget(command: Command): { url: string; adminKey: string | undefined } {
+  const options = command.opts<{ url?: string; key?: string; adminKey?: string }>();
+  return { url: options.url ?? process.env.SPILLWAY_URL ?? 'http://127.0.0.1:4000', adminKey: options.key ?? options.adminKey ?? process.env.SPILLWAY_ADMIN_KEY };
+}
 const runKeys = (action: KeysAction) => {
-  const options = keys.opts<{ url?: string; adminKey?: string }>();
-  const target = { url: options.url ?? process.env.SPILLWAY_URL ?? 'http://127.0.0.1:4000', adminKey: options.adminKey ?? process.env.SPILLWAY_ADMIN_KEY };
+  const target = adminTarget(keys);
   keysCommand(target, action).then((text) => console.log(text), (error: unknown) => fail(new ConfigError(error instanceof Error ? error.message : String(error))));
 };
 keys
@@ -180,10 +185,10 @@ const tenants = program
   .command('tenants')
   .description("tenants' limits, budgets, queues and shares, changed at runtime through a running gateway's admin API")
   .option('-u, --url <url>', 'the gateway (default: $SPILLWAY_URL or http://127.0.0.1:4000)')
-  .option('-k, --admin-key <key>', 'an admin key (default: $SPILLWAY_ADMIN_KEY)');
+  .option('-k, --key <key>', 'an admin key (default: $SPILLWAY_ADMIN_KEY)')
+  .addOption(new Option('--admin-key <key>').hideHelp());
 const runTenants = (action: TenantsAction) => {
-  const options = tenants.opts<{ url?: string; adminKey?: string }>();
-  const target = { url: options.url ?? process.env.SPILLWAY_URL ?? 'http://127.0.0.1:4000', adminKey: options.adminKey ?? process.env.SPILLWAY_ADMIN_KEY };
+  const target = adminTarget(tenants);
   tenantsCommand(target, action).then((text) => console.log(text), (error: unknown) => fail(new ConfigError(error instanceof Error ? error.message : String(error))));
 };
 tenants.command('list').description('every tenant: weight, priority, limits, queue, share of admissions and wait over the last minute, spend against budget').action(() => runTenants({ action: 'list' }));
