@@ -1,6 +1,6 @@
 /**
- * The CLI's side of the admin API: `spillway flag`, `spillway canary` and `spillway shadow report`
- * talk to a running gateway (every replica shares what one is told, with Redis).
+ * The CLI's side of the admin API: `spillway flag`, `canary`, `shadow report`, `replay`, `keys` and
+ * `tenants` talk to a running gateway (every replica shares what one is told, with Redis).
  */
 export interface AdminTarget {
   /** The gateway's base URL. */
@@ -12,7 +12,7 @@ export interface AdminTarget {
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:4000';
 
 /** Sends one admin call; a refusal becomes an Error carrying the gateway's own message. */
-export async function callAdmin(target: AdminTarget, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+export async function callAdmin(target: AdminTarget, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (target.key) headers.authorization = `Bearer ${target.key}`;
   if (body !== undefined) headers['content-type'] = 'application/json';

@@ -1,12 +1,9 @@
 /**
  * `spillway keys create --tenant ci | list | revoke ID`: the admin API's runtime tenant keys
- * (server/admin-keys.ts) from a shell, against a running gateway (--url, --admin-key, or
- * SPILLWAY_URL and SPILLWAY_ADMIN_KEY).
+ * (server/admin-keys.ts) from a shell, against a running gateway (--url, --key, or SPILLWAY_URL
+ * and SPILLWAY_ADMIN_KEY).
  */
-export interface KeysTarget {
-  url: string;
-  adminKey: string | undefined;
-}
+import { callAdmin, type AdminTarget } from './admin-client.js';
 
 export type KeysAction = { action: 'create'; tenant: string } | { action: 'list' } | { action: 'revoke'; id: string };
 
@@ -18,17 +15,10 @@ interface Listed {
 }
 
 /** Runs one action; the text to print, or throws with the gateway's own message. */
-export async function keysCommand(target: KeysTarget, request: KeysAction): Promise<string> {
-  const base = target.url.replace(/\/+$/, '');
+export async function keysCommand(target: AdminTarget, request: KeysAction): Promise<string> {
   const path = request.action === 'revoke' ? `/admin/keys/${encodeURIComponent(request.id)}` : '/admin/keys';
   const method = request.action === 'create' ? 'POST' : request.action === 'revoke' ? 'DELETE' : 'GET';
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(target.adminKey ? { authorization: `Bearer ${target.adminKey}` } : {}) },
-    ...(request.action === 'create' ? { body: JSON.stringify({ tenant: request.tenant }) } : {}),
-  });
-  const body = (await response.json()) as Record<string, unknown>;
-  if (!response.ok) throw new Error(`keys: ${(body.error as { message?: string } | undefined)?.message ?? `HTTP ${response.status}`}`);
+  const body = (await callAdmin(target, method, path, request.action === 'create' ? { tenant: request.tenant } : undefined)) as Record<string, unknown>;
   switch (request.action) {
     case 'create':
       return `Created ${String(body.id)} for tenant ${String(body.tenant)}. The key is shown this once; store it now:\n${String(body.key)}`;

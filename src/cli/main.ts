@@ -162,9 +162,9 @@ const keys = program
   .option('-k, --key <key>', 'an admin key (default: $SPILLWAY_ADMIN_KEY)')
   .addOption(new Option('--admin-key <key>').hideHelp());
 /** --url and --key as every admin command takes them (--admin-key, the older spelling, still works). */
-function adminTarget(command: Command): { url: string; adminKey: string | undefined } {
+function adminTarget(command: Command): AdminTarget {
   const options = command.opts<{ url?: string; key?: string; adminKey?: string }>();
-  return { url: options.url ?? process.env.SPILLWAY_URL ?? 'http://127.0.0.1:4000', adminKey: options.key ?? options.adminKey ?? process.env.SPILLWAY_ADMIN_KEY };
+  return { url: options.url ?? process.env.SPILLWAY_URL ?? DEFAULT_ADMIN_URL, key: options.key ?? options.adminKey ?? process.env.SPILLWAY_ADMIN_KEY };
 }
 const runKeys = (action: KeysAction) => {
   const target = adminTarget(keys);

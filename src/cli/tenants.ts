@@ -3,7 +3,7 @@
  * changes (server/admin-tenants.ts) from a shell, against a running gateway (--url, --admin-key, or
  * SPILLWAY_URL and SPILLWAY_ADMIN_KEY). A change holds on every replica sharing the store.
  */
-import type { KeysTarget } from './keys.js';
+import { callAdmin, type AdminTarget } from './admin-client.js';
 
 /** The options `set` takes, as commander hands them over (strings); "config" puts a setting back to config. */
 export interface SetOptions {
@@ -84,17 +84,10 @@ function table(rows: Row[]): string {
 }
 
 /** Runs one action; the text to print, or throws with the gateway's own message. */
-export async function tenantsCommand(target: KeysTarget, request: TenantsAction): Promise<string> {
-  const base = target.url.replace(/\/+$/, '');
+export async function tenantsCommand(target: AdminTarget, request: TenantsAction): Promise<string> {
   const path = request.action === 'set' ? `/admin/tenants/${encodeURIComponent(request.name)}` : '/admin/tenants';
   const patch = request.action === 'set' ? patchOf(request.options) : undefined;
-  const response = await fetch(`${base}${path}`, {
-    method: patch ? 'PATCH' : 'GET',
-    headers: { 'content-type': 'application/json', ...(target.adminKey ? { authorization: `Bearer ${target.adminKey}` } : {}) },
-    ...(patch ? { body: JSON.stringify(patch) } : {}),
-  });
-  const body = (await response.json()) as Record<string, unknown>;
-  if (!response.ok) throw new Error(`tenants: ${(body.error as { message?: string } | undefined)?.message ?? `HTTP ${response.status}`}`);
+  const body = (await callAdmin(target, patch ? 'PATCH' : 'GET', path, patch)) as Record<string, unknown>;
   if (request.action === 'list') return table(body.data as Row[]);
   return `Changed tenant ${request.name} on every replica sharing the store:\n${table([body as unknown as Row])}`;
 }

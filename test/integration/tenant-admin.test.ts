@@ -138,10 +138,10 @@ describe('tenants changed at runtime, on every replica', { skip: skipWithoutRedi
   });
 
   it('`spillway tenants set` changes weight, priority and max wait on every replica; `spillway tenants list` shows them', async () => {
-    const printed = await tenantsCommand({ url: a.url, adminKey: ADMIN }, { action: 'set', name: 'ci', options: { weight: '3', priority: 'batch', maxWait: '30s', tpm: '500000' } });
+    const printed = await tenantsCommand({ url: a.url, key: ADMIN }, { action: 'set', name: 'ci', options: { weight: '3', priority: 'batch', maxWait: '30s', tpm: '500000' } });
     assert.match(printed, /^Changed tenant ci/);
     const listing = await until(async () => {
-      const text = await tenantsCommand({ url: b.url, adminKey: ADMIN }, { action: 'list' });
+      const text = await tenantsCommand({ url: b.url, key: ADMIN }, { action: 'list' });
       return /^ci\s+3\s+batch\s+rpm 6000, tpm 500000/m.test(text) ? text : undefined;
     }, 'replica b lists the change');
     assert.match(listing, /^web\s+1\s+interactive/m);
@@ -149,9 +149,9 @@ describe('tenants changed at runtime, on every replica', { skip: skipWithoutRedi
     assert.match(listing, /^ci .*limits, weight, priority, max_wait$/m);
     const ci = ((await (await admin(b, '/admin/tenants/ci')).json()) as DashboardTenant);
     assert.equal(ci.maxWaitMs, 30_000);
-    await assert.rejects(tenantsCommand({ url: a.url, adminKey: 'sk-ci' }, { action: 'list' }), /admin key is needed/);
-    await assert.rejects(tenantsCommand({ url: a.url, adminKey: ADMIN }, { action: 'set', name: 'nobody', options: { weight: '2' } }), /no tenant "nobody"/);
-    await tenantsCommand({ url: a.url, adminKey: ADMIN }, { action: 'set', name: 'ci', options: { weight: 'config', priority: 'config', maxWait: 'config', tpm: 'config' } });
+    await assert.rejects(tenantsCommand({ url: a.url, key: 'sk-ci' }, { action: 'list' }), /admin key is needed/);
+    await assert.rejects(tenantsCommand({ url: a.url, key: ADMIN }, { action: 'set', name: 'nobody', options: { weight: '2' } }), /no tenant "nobody"/);
+    await tenantsCommand({ url: a.url, key: ADMIN }, { action: 'set', name: 'ci', options: { weight: 'config', priority: 'config', maxWait: 'config', tpm: 'config' } });
   });
 });
 

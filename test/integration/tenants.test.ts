@@ -334,7 +334,7 @@ describe('tenants: spillway keys', () => {
     const stack = await startStack({
       config: (simUrl, keys) => ({ ...defaultConfig(simUrl, keys), admin: { keys: ['sk-admin'] }, tenants: { ci: { keys: [] } } }),
     });
-    const target = { url: stack.gateway.url, adminKey: 'sk-admin' };
+    const target = { url: stack.gateway.url, key: 'sk-admin' };
     const ask = { model: 'claude-sonnet-4-6', max_tokens: 8, messages: [{ role: 'user' as const, content: 'hi' }] };
     try {
       const printed = await keysCommand(target, { action: 'create', tenant: 'ci' });
@@ -346,7 +346,7 @@ describe('tenants: spillway keys', () => {
       assert.ok(!listed.includes(key));
       assert.equal(await keysCommand(target, { action: 'revoke', id }), `Revoked ${id}.`);
       await assert.rejects(new Anthropic({ baseURL: stack.gateway.url, apiKey: key, maxRetries: 0 }).messages.create(ask), Anthropic.AuthenticationError);
-      await assert.rejects(keysCommand({ ...target, adminKey: 'wrong' }, { action: 'list' }), /admin key is needed/);
+      await assert.rejects(keysCommand({ ...target, key: 'wrong' }, { action: 'list' }), /admin key is needed/);
       await assert.rejects(keysCommand(target, { action: 'create', tenant: 'nobody' }), /expected one of the configured tenants \(ci\)/);
     } finally {
       await stack.close();
