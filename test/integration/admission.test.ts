@@ -131,7 +131,8 @@ describe('a prompt larger than every key can ever admit', () => {
 
       const { data, response } = await stack.anthropic.messages.create(ask('a normal question')).withResponse();
       assert.equal(data.type, 'message');
-      assert.equal(response.headers.get('x-spillway-queue-ms'), '0', 'no key rests for it');
+      const queued = Number(response.headers.get('x-spillway-queue-ms'));
+      assert.ok(queued < 100, `no key rests for it: queued ${queued} ms`);
     } finally {
       await stack.close();
     }
