@@ -9,6 +9,7 @@ import { bridgeFor, type Bridge, type StreamBridge } from './bridge.js';
 import { StreamUsage, usageOfBody, type TokenUsage } from '../protocol/usage.js';
 import type { Provider } from '../providers/provider.js';
 import { UpstreamFailure, type UpstreamClient } from '../providers/upstream.js';
+import { writtenAt } from '../quota/pool.js';
 import type { Reservation } from '../quota/types.js';
 import { restAfterRefusal } from '../quota/refusal.js';
 import { judgeNoAnswer, judgeOpeningError, judgeRefusal, type KeyEffect } from '../resilience/outcome.js';
@@ -168,12 +169,6 @@ export function leaving(reservation: Reservation): { onWritten: () => void } {
   return { onWritten: () => (reservation.sentAt = Date.now()) };
 }
 
-/** When the request was written, for an answer in hand; `fallback` if the hook never said. */
-export function writtenAt(reservation: Reservation, fallback: number): number {
-  const sent = reservation.sentAt;
-  return sent !== undefined && Number.isFinite(sent) ? sent : fallback;
-}
-
 /** Settles an attempt's reservation with what the provider reported, once, whichever path gets there first. */
 export function settleOnce(ctx: AttemptContext): (usage: TokenUsage | undefined) => void {
   let settled = false;
@@ -240,7 +235,7 @@ export async function attempt(exchange: RequestContext, chat: ChatRequest, ctx: 
     };
     const observed = adapter.parseLimits(response.headers, now);
     if (response.statusCode === 429) observed.refused = true;
-    pool.observe(reservation.keyId, observed, now, reservation, writtenAt(reservation, sentAt));
+    pool.observe(reservation.keyId, observed, now, reservation, writtenAt(reservation) ?? sentAt);
 
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const body = (await readWhole(response.body)).toString('utf8');

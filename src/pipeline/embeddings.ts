@@ -17,7 +17,8 @@ import { embeddingEntry, type EmbeddingAnswer } from '../cache/entry.js';
 import { exactKey } from '../cache/key.js';
 import { answeringTargets, cacheScope, directiveOf, planIdentity, setCacheHeader } from './cached-chat.js';
 import { holdingPlan, resolvePlan, servePlan, type Target, type TargetPlan } from './chat.js';
-import { applyKeyEffect, flatHeaders, leaving, settleOnce, withRetryAfter, writtenAt, type AttemptContext, type AttemptResult } from './dispatch.js';
+import { applyKeyEffect, flatHeaders, leaving, settleOnce, withRetryAfter, type AttemptContext, type AttemptResult } from './dispatch.js';
+import { writtenAt } from '../quota/pool.js';
 import type { Engine } from './engine.js';
 import { GatewayError } from './errors.js';
 import { DEFAULT_TIMEOUT_MS, readWhole } from './first-byte.js';
@@ -121,7 +122,7 @@ export async function attemptEmbedding(exchange: RequestContext, call: Embedding
     const now = Date.now();
     const observed = adapter.parseLimits(response.headers, now);
     if (response.statusCode === 429) observed.refused = true;
-    pool.observe(reservation.keyId, observed, now, reservation, writtenAt(reservation, sentAt));
+    pool.observe(reservation.keyId, observed, now, reservation, writtenAt(reservation) ?? sentAt);
     const text = (await readWhole(response.body)).toString('utf8');
     report(response.statusCode);
 

@@ -90,8 +90,13 @@ interface Answer {
  * is not arrival order. An answered request had surely left: its admission stands in if unsaid.
  */
 function sentOf(reservation: Reservation): number {
+  return writtenAt(reservation) ?? reservation.at;
+}
+
+/** When the reservation's request started going out on a connection, if the caller said and it has. */
+export function writtenAt(reservation: Reservation): number | undefined {
   const sent = reservation.sentAt;
-  return sent !== undefined && Number.isFinite(sent) ? sent : reservation.at;
+  return sent !== undefined && Number.isFinite(sent) ? sent : undefined;
 }
 
 /** As sentOf, for a request still in flight: one still waiting for a connection has not left (Infinity). */
